@@ -1,0 +1,1 @@
+"""Venues: the counterparties orders are routed to (FIX brokers and REST prime brokers)."""
