@@ -1,0 +1,1 @@
+"""Engine glue: the only package that imports quickfix at run time."""

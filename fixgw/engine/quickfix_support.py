@@ -1,0 +1,259 @@
+"""Small QuickFIX plumbing shared by the gateway engine, the simulators and the tests.
+
+Owns: session settings built from plain dicts, the bundled data dictionaries, the conversion between
+quickfix.Message and ordered (tag, value) lists, and the guard that keeps Python exceptions out of C++.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import quickfix as fix
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SOH = "\x01"
+
+FIX42 = "FIX.4.2"
+FIX44 = "FIX.4.4"
+FIXT11 = "FIXT.1.1"
+FIX50SP2_APPL_VER_ID = "9"
+"""DefaultApplVerID for FIX 5.0 SP2 application messages over a FIXT.1.1 session."""
+
+QUICKFIX_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    fix.FieldNotFound,
+    fix.IncorrectTagValue,
+    fix.IncorrectDataFormat,
+    fix.UnsupportedMessageType,
+    fix.RejectLogon,
+    fix.DoNotSend,
+)
+"""Exceptions QuickFIX expects from callbacks and turns into protocol behaviour (reject, logout, no send)."""
+
+# Length-prefixed data fields (length tag -> data tag): their values may legally contain SOH.
+_DATA_LENGTH_TAGS: dict[int, int] = {
+    90: 91, 93: 89, 95: 96, 212: 213, 348: 349, 350: 351, 352: 353, 354: 355, 356: 357, 358: 359,
+    360: 361, 362: 363, 364: 365, 445: 446, 618: 619, 621: 622,
+}
+
+_SPEC_FILES: dict[str, str] = {FIX42: "FIX42.xml", FIX44: "FIX44.xml", FIXT11: "FIXT11.xml"}
+_FIXT_APP_SPEC = "FIX50SP2.xml"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the usual small race applies)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def spec_dir() -> Path:
+    """Folder holding the QuickFIX data dictionaries: $FIXGW_SPEC_DIR, else the repository's specs/fix."""
+    override = os.environ.get("FIXGW_SPEC_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "specs" / "fix"
+
+
+def data_dictionary_settings(begin_string: str) -> dict[str, str]:
+    """Session settings that switch on standard data-dictionary validation for `begin_string`."""
+    folder = spec_dir()
+    if begin_string == FIXT11:
+        return {
+            "UseDataDictionary": "Y",
+            "TransportDataDictionary": str(folder / _SPEC_FILES[FIXT11]),
+            "AppDataDictionary": str(folder / _FIXT_APP_SPEC),
+        }
+    if begin_string not in _SPEC_FILES:
+        raise ValueError(f"no bundled data dictionary for {begin_string!r}")
+    return {"UseDataDictionary": "Y", "DataDictionary": str(folder / _SPEC_FILES[begin_string])}
+
+
+_dictionary_cache: dict[str, fix.DataDictionary] = {}
+_dictionary_lock = threading.Lock()
+
+
+def load_data_dictionary(begin_string: str) -> fix.DataDictionary:
+    """The bundled application data dictionary for `begin_string` (FIX 5.0 SP2 for FIXT.1.1), cached.
+
+    Parsing the XML takes tens of milliseconds, so each file is loaded once per process; QuickFIX only
+    reads a DataDictionary after loading it, so sharing one across threads is safe.
+    """
+    if begin_string == FIXT11:
+        name = _FIXT_APP_SPEC
+    elif begin_string in _SPEC_FILES:
+        name = _SPEC_FILES[begin_string]
+    else:
+        raise ValueError(f"no bundled data dictionary for {begin_string!r}")
+    path = str(spec_dir() / name)
+    with _dictionary_lock:
+        dictionary = _dictionary_cache.get(path)
+        if dictionary is None:
+            dictionary = fix.DataDictionary(path)
+            _dictionary_cache[path] = dictionary
+        return dictionary
+
+
+def build_session_settings(
+    default: Mapping[str, str], sessions: Sequence[Mapping[str, str]]
+) -> fix.SessionSettings:
+    """QuickFIX settings from a DEFAULT dict plus one dict per session.
+
+    Each session dict must hold BeginString, SenderCompID and TargetCompID (SessionQualifier optional);
+    every other key is passed to QuickFIX untouched and overrides the same key in `default`.
+    QuickFIX validates each session as it is added and raises quickfix.ConfigError (e.g. a missing or
+    wrong ConnectionType); a duplicate session is a ConfigError too.
+    """
+    settings = fix.SessionSettings()
+    # Defaults first: SessionSettings.set(session) merges the defaults known at that moment.
+    settings.set(_dictionary(default))
+    for session in sessions:
+        missing = [key for key in ("BeginString", "SenderCompID", "TargetCompID") if not session.get(key)]
+        if missing:
+            raise ValueError(f"session settings lack {', '.join(missing)}: {dict(session)!r}")
+        session_id = fix.SessionID(
+            session["BeginString"],
+            session["SenderCompID"],
+            session["TargetCompID"],
+            session.get("SessionQualifier", ""),
+        )
+        settings.set(session_id, _dictionary(session))
+    return settings
+
+
+def _dictionary(values: Mapping[str, str]) -> fix.Dictionary:
+    dictionary = fix.Dictionary()
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise TypeError(f"setting {key} must be a str, got {type(value).__name__}")
+        dictionary.setString(key, value)
+    return dictionary
+
+
+def message_to_fields(message: fix.Message) -> list[tuple[int, str]]:
+    """Every (tag, value) of `message` in wire order: header, body (groups in order), trailer.
+
+    QuickFIX serialises body fields in ascending tag order (groups stay in place), BodyLength and
+    CheckSum are recomputed by toString(). Length-prefixed data fields (e.g. 95/96) keep embedded SOH.
+    """
+    parts = message.toString().split(SOH)
+    parts.pop()  # the text ends with SOH
+    fields: list[tuple[int, str]] = []
+    append = fields.append
+    index = 0
+    count = len(parts)
+    while index < count:
+        tag_text, _, value = parts[index].partition("=")
+        tag = int(tag_text)
+        append((tag, value))
+        index += 1
+        data_tag = _DATA_LENGTH_TAGS.get(tag)
+        if data_tag is not None and index < count:
+            index = _append_data_field(parts, index, int(value), data_tag, fields)
+    return fields
+
+
+def _append_data_field(
+    parts: list[str], index: int, length: int, data_tag: int, fields: list[tuple[int, str]]
+) -> int:
+    """Re-join a data field whose value was split on embedded SOH; returns the next index."""
+    tag_text, _, value = parts[index].partition("=")
+    if int(tag_text) != data_tag:
+        return index
+    index += 1
+    while len(value) < length and index < len(parts):
+        value = value + SOH + parts[index]
+        index += 1
+    fields.append((data_tag, value))
+    return index
+
+
+def fields_to_message(
+    fields: Sequence[tuple[int, str]],
+    data_dictionary: fix.DataDictionary | None = None,
+    *,
+    begin_string: str | None = None,
+) -> fix.Message:
+    """A sendable quickfix.Message from an ordered field list starting with (35, MsgType).
+
+    The fields are written out as FIX text and parsed by QuickFIX with a data dictionary (the bundled one
+    for `begin_string` unless `data_dictionary` is given, which for FIXT.1.1 is the application one) and
+    validation off, so:
+    - repeating groups known to the dictionary (453 parties, 957 strategy parameters in FIX 5.0 SP2, ...)
+      keep their entries in the given order; the fields of a group the dictionary does not know (957 in
+      stock FIX 4.4) are kept but sorted by tag, which scrambles its entries: extend the XML, or a copy of
+      the dictionary with DataDictionary.addGroup, and pass that;
+    - other body fields end up in ascending tag order (QuickFIX's own serialisation), unknown tags kept;
+    - header fields in the list (e.g. 49/56/34/52/115/128) go to the header; the session fills
+      BeginString, SenderCompID, TargetCompID, MsgSeqNum and SendingTime when the message is sent;
+    - BeginString is `begin_string`, else inferred from the dictionary (FIX.5.0* means FIXT.1.1).
+    Values must not contain SOH (ValueError) except in length-prefixed data fields such as 96.
+    Raises quickfix.InvalidMessage when QuickFIX cannot parse the structure.
+    """
+    if not fields or fields[0][0] != 35:
+        raise ValueError("the field list must start with (35, MsgType)")
+    if begin_string is None:
+        if data_dictionary is None:
+            raise ValueError("give begin_string or a data_dictionary to take it from")
+        version = data_dictionary.getVersion()
+        begin_string = FIXT11 if version.startswith("FIX.5") else version
+    if data_dictionary is None:
+        data_dictionary = load_data_dictionary(begin_string)
+    body = SOH.join([f"{tag}={value}" for tag, value in fields])
+    if body.count(SOH) != len(fields) - 1 and not _only_data_fields_hold_soh(fields):
+        raise ValueError("a field value contains SOH")
+    # BodyLength and CheckSum are placeholders: QuickFIX recomputes both when it serialises.
+    text = f"8={begin_string}{SOH}9=0{SOH}{body}{SOH}10=000{SOH}"
+    return fix.Message(text, data_dictionary, False)
+
+
+def _only_data_fields_hold_soh(fields: Sequence[tuple[int, str]]) -> bool:
+    data_tags = set(_DATA_LENGTH_TAGS.values())
+    return all(tag in data_tags for tag, value in fields if SOH in value)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
+    """Decorate a quickfix.Application callback so only QuickFIX's own exceptions reach C++.
+
+    Anything else is logged (event "quickfix_callback_failed" with the callback and session) and
+    swallowed, returning None: an exception escaping into QuickFIX's C++ threads prints a trace and
+    hangs the process instead of failing one message.
+    """
+
+    @functools.wraps(callback)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return callback(*args, **kwargs)
+        except QUICKFIX_EXCEPTIONS:
+            raise
+        except BaseException as error:  # nothing else may cross into C++
+            _log_callback_failure(callback, args, error)
+            return None
+
+    return guarded
+
+
+def _log_callback_failure(callback: Callable[..., object], args: tuple[object, ...], error: BaseException) -> None:
+    try:
+        session = next((str(arg) for arg in args if isinstance(arg, fix.SessionID)), None)
+        log.error(
+            "quickfix_callback_failed",
+            callback=getattr(callback, "__qualname__", repr(callback)),
+            session=session,
+            error=repr(error),
+            exc_info=error,
+        )
+    except BaseException:  # a broken logger must not take the session down either
+        pass
