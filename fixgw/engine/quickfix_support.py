@@ -39,8 +39,22 @@ QUICKFIX_EXCEPTIONS: tuple[type[BaseException], ...] = (
 
 # Length-prefixed data fields (length tag -> data tag): their values may legally contain SOH.
 _DATA_LENGTH_TAGS: dict[int, int] = {
-    90: 91, 93: 89, 95: 96, 212: 213, 348: 349, 350: 351, 352: 353, 354: 355, 356: 357, 358: 359,
-    360: 361, 362: 363, 364: 365, 445: 446, 618: 619, 621: 622,
+    90: 91,
+    93: 89,
+    95: 96,
+    212: 213,
+    348: 349,
+    350: 351,
+    352: 353,
+    354: 355,
+    356: 357,
+    358: 359,
+    360: 361,
+    362: 363,
+    364: 365,
+    445: 446,
+    618: 619,
+    621: 622,
 }
 
 _SPEC_FILES: dict[str, str] = {FIX42: "FIX42.xml", FIX44: "FIX44.xml", FIXT11: "FIXT11.xml"}
@@ -102,9 +116,7 @@ def load_data_dictionary(begin_string: str) -> fix.DataDictionary:
         return dictionary
 
 
-def build_session_settings(
-    default: Mapping[str, str], sessions: Sequence[Mapping[str, str]]
-) -> fix.SessionSettings:
+def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mapping[str, str]]) -> fix.SessionSettings:
     """QuickFIX settings from a DEFAULT dict plus one dict per session.
 
     Each session dict must hold BeginString, SenderCompID and TargetCompID (SessionQualifier optional);
@@ -161,9 +173,7 @@ def message_to_fields(message: fix.Message) -> list[tuple[int, str]]:
     return fields
 
 
-def _append_data_field(
-    parts: list[str], index: int, length: int, data_tag: int, fields: list[tuple[int, str]]
-) -> int:
+def _append_data_field(parts: list[str], index: int, length: int, data_tag: int, fields: list[tuple[int, str]]) -> int:
     """Re-join a data field whose value was split on embedded SOH; returns the next index."""
     tag_text, _, value = parts[index].partition("=")
     if int(tag_text) != data_tag:

@@ -22,11 +22,19 @@ from fixgw.engine.quickfix_support import (
 )
 
 PARTIES = [(453, "2"), (448, "TRADER1"), (447, "D"), (452, "11"), (448, "DESK-A"), (447, "D"), (452, "3")]
-STRATEGY = [(957, "2"), (958, "Urgency"), (959, "14"), (960, "High"), (958, "MaxPctVol"), (959, "11"),
-            (960, "0.15")]
+STRATEGY = [(957, "2"), (958, "Urgency"), (959, "14"), (960, "High"), (958, "MaxPctVol"), (959, "11"), (960, "0.15")]
 NEW_ORDER = [
-    (35, "D"), (11, "ORD-1"), (1, "ACC-7"), *PARTIES, (55, "IBM"), (54, "1"), (60, "20240102-13:30:00.123"),
-    (38, "1500"), (40, "2"), (44, "101.25"), (59, "0"),
+    (35, "D"),
+    (11, "ORD-1"),
+    (1, "ACC-7"),
+    *PARTIES,
+    (55, "IBM"),
+    (54, "1"),
+    (60, "20240102-13:30:00.123"),
+    (38, "1500"),
+    (40, "2"),
+    (44, "101.25"),
+    (59, "0"),
 ]
 NEW_ORDER_50 = [*NEW_ORDER, *STRATEGY]  # StrategyParametersGrp exists in FIX 5.0 SP2, not in FIX 4.4
 
@@ -45,13 +53,30 @@ def test_free_port_is_bindable() -> None:
 
 def test_settings_pass_every_key_through_and_sessions_override_defaults() -> None:
     settings = build_session_settings(
-        {"ConnectionType": "initiator", "HeartBtInt": "30", "StartTime": "00:00:00", "EndTime": "00:00:00",
-         "SocketConnectHost": "127.0.0.1", "XCustomKey": "kept"},
+        {
+            "ConnectionType": "initiator",
+            "HeartBtInt": "30",
+            "StartTime": "00:00:00",
+            "EndTime": "00:00:00",
+            "SocketConnectHost": "127.0.0.1",
+            "XCustomKey": "kept",
+        },
         [
-            {"BeginString": FIX42, "SenderCompID": "EMS", "TargetCompID": "GW", "HeartBtInt": "5",
-             "SocketConnectPort": "9001"},
-            {"BeginString": FIXT11, "SenderCompID": "EMS", "TargetCompID": "GW", "DefaultApplVerID": "9",
-             "SessionQualifier": "Q2", "SocketConnectPort": "9002"},
+            {
+                "BeginString": FIX42,
+                "SenderCompID": "EMS",
+                "TargetCompID": "GW",
+                "HeartBtInt": "5",
+                "SocketConnectPort": "9001",
+            },
+            {
+                "BeginString": FIXT11,
+                "SenderCompID": "EMS",
+                "TargetCompID": "GW",
+                "DefaultApplVerID": "9",
+                "SessionQualifier": "Q2",
+                "SocketConnectPort": "9002",
+            },
         ],
     )
     assert settings.size() == 2
@@ -100,8 +125,13 @@ class _NullApplication(fix.Application):  # type: ignore[misc]
 
 def test_settings_with_data_dictionary_start_a_real_acceptor() -> None:
     settings = build_session_settings(
-        {"ConnectionType": "acceptor", "SocketAcceptPort": str(free_port()), "StartTime": "00:00:00",
-         "EndTime": "00:00:00", **data_dictionary_settings(FIX44)},
+        {
+            "ConnectionType": "acceptor",
+            "SocketAcceptPort": str(free_port()),
+            "StartTime": "00:00:00",
+            "EndTime": "00:00:00",
+            **data_dictionary_settings(FIX44),
+        },
         [{"BeginString": FIX44, "SenderCompID": "GW", "TargetCompID": "EMS"}],
     )
     acceptor = fix.ThreadedSocketAcceptor(_NullApplication(), fix.MemoryStoreFactory(), settings)
@@ -125,9 +155,7 @@ def test_message_to_fields_keeps_wire_order_with_groups() -> None:
 
 
 @pytest.mark.parametrize(("begin_string", "order"), [(FIX44, NEW_ORDER), (FIXT11, NEW_ORDER_50)])
-def test_round_trip_preserves_every_field_and_group_entry(
-    begin_string: str, order: list[tuple[int, str]]
-) -> None:
+def test_round_trip_preserves_every_field_and_group_entry(begin_string: str, order: list[tuple[int, str]]) -> None:
     fields = body_of(message_to_fields(fields_to_message(order, begin_string=begin_string)))
     assert sorted(fields) == sorted(order)
     again = body_of(message_to_fields(fields_to_message(fields, begin_string=begin_string)))
@@ -140,8 +168,15 @@ def test_group_unknown_to_the_dictionary_collapses_unless_the_dictionary_is_exte
     scrambled = body_of(message_to_fields(fields_to_message(order, begin_string=FIX44)))
     assert sorted(scrambled) == sorted(order)
     start = scrambled.index((957, "2"))
-    assert scrambled[start : start + 7] == [(957, "2"), (958, "Urgency"), (958, "MaxPctVol"), (959, "14"),
-                                            (959, "11"), (960, "High"), (960, "0.15")]
+    assert scrambled[start : start + 7] == [
+        (957, "2"),
+        (958, "Urgency"),
+        (958, "MaxPctVol"),
+        (959, "14"),
+        (959, "11"),
+        (960, "High"),
+        (960, "0.15"),
+    ]
 
     extended = fix.DataDictionary(load_data_dictionary(FIX44))  # a copy: the cached one stays stock
     members = fix.DataDictionary()
@@ -187,8 +222,7 @@ def test_fields_must_start_with_msg_type() -> None:
 def test_soh_inside_a_value_is_refused_but_data_fields_may_hold_it() -> None:
     with pytest.raises(ValueError, match="SOH"):
         fields_to_message([(35, "D"), (58, "a\x01b")], begin_string=FIX44)
-    message = fields_to_message([(35, "A"), (98, "0"), (108, "30"), (95, "3"), (96, "a\x01b")],
-                                begin_string=FIX44)
+    message = fields_to_message([(35, "A"), (98, "0"), (108, "30"), (95, "3"), (96, "a\x01b")], begin_string=FIX44)
     fields = message_to_fields(message)
     assert (95, "3") in fields
     assert (96, "a\x01b") in fields
