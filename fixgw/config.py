@@ -1,0 +1,257 @@
+"""The gateway's one typed configuration: a TOML file, overridden by FIXGW_* environment variables.
+
+Secrets are never literals in a config file: a secret field takes a reference - `env:NAME` (an environment
+variable), `file:/path` (a file's content) or `cred:NAME` (a systemd credential in $CREDENTIALS_DIRECTORY) -
+resolved at load time into a SecretStr that never prints. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from fixgw.model.enums import AssetClass, OrdType
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
+
+BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
+QuickfixValue = str | int | bool
+
+
+class SecretReferenceError(ValueError):
+    pass
+
+
+def resolve_secret(value: Any) -> Any:
+    """Turn `env:NAME`, `file:PATH` or `cred:NAME` into the secret's value; anything else passes as is."""
+    if isinstance(value, SecretStr) or not isinstance(value, str):
+        return value
+    scheme, _, ref = value.partition(":")
+    if scheme == "env" and ref:
+        if ref not in os.environ:
+            raise SecretReferenceError(f"environment variable {ref} is not set")
+        return os.environ[ref]
+    if scheme == "file" and ref:
+        try:
+            return Path(ref).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SecretReferenceError(f"cannot read secret file {ref}: {exc.strerror}") from None
+    if scheme == "cred" and ref:
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            raise SecretReferenceError(f"credential {ref}: CREDENTIALS_DIRECTORY is not set (not under systemd?)")
+        try:
+            return (Path(directory) / ref).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError:
+            raise SecretReferenceError(f"credential {ref} not found in $CREDENTIALS_DIRECTORY") from None
+    return value
+
+
+Secret = Annotated[SecretStr, BeforeValidator(resolve_secret)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+    """auto: JSON lines when stdout is not a terminal, readable console output on a terminal."""
+
+
+class JournalConfig(Section):
+    url: str | None = None
+    """SQLAlchemy URL; default sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
+    max_batch: int = Field(default=512, ge=1, le=100_000)
+    """Most router work items journaled in one group commit."""
+
+
+class AcceptorConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=9878, ge=1, le=65535)
+    quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
+    """QuickFIX settings for every EMS session (passed through as given)."""
+
+
+class EmsSessionConfig(Section):
+    begin_string: BeginString = "FIX.4.4"
+    sender_comp_id: str = "FIXGW"
+    target_comp_id: str
+    dialect: str = "ems-default"
+    allowed_accounts: list[str] = Field(default_factory=list)
+    """Accounts this EMS may trade; empty means any account."""
+    cancel_on_disconnect: bool = False
+    quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
+    """Any QuickFIX session setting (HeartBtInt, StartTime, ResetOnLogon, ...), passed through."""
+
+
+class BrokerSessionConfig(Section):
+    begin_string: BeginString = "FIX.4.4"
+    sender_comp_id: str = "FIXGW"
+    target_comp_id: str
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    dialect: str = "generic-broker"
+    username: str | None = None
+    password: Secret | None = None
+    quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
+
+
+class RouteMatch(Section):
+    ems_session: list[str] | None = None
+    account: list[str] | None = None
+    symbol: str | None = None
+    """A glob over the canonical instrument id, e.g. "*/USD" or "AAPL"."""
+    instrument: list[str] | None = None
+    asset_class: list[AssetClass] | None = None
+    ord_type: list[OrdType] | None = None
+
+
+class RouteRule(Section):
+    name: str
+    match: RouteMatch = RouteMatch()
+    destination: str
+    backup: str | None = None
+    """Used for NEW orders when the destination is not logged on; live orders stay where they are."""
+
+
+class RoutingConfig(Section):
+    rules: list[RouteRule] = Field(default_factory=list)
+    default: str | None = None
+    """Where an order goes when no rule matches; without it such orders are denied."""
+
+    def destinations(self) -> set[str]:
+        names = {rule.destination for rule in self.rules} | {r.backup for r in self.rules if r.backup}
+        if self.default:
+            names.add(self.default)
+        return names
+
+
+class GatewayConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    name: str = "fixgw"
+    state_dir: Path = Path("var")
+    specs_dir: Path = DEFAULT_SPECS_DIR
+    symbols_file: Path | None = None
+    """Symbol master file; default <specs_dir>/symbols.toml."""
+    log: LogConfig = LogConfig()
+    journal: JournalConfig = JournalConfig()
+    acceptor: AcceptorConfig = AcceptorConfig()
+    ems: dict[str, EmsSessionConfig] = Field(default_factory=dict)
+    brokers: dict[str, BrokerSessionConfig] = Field(default_factory=dict)
+    routing: RoutingConfig = RoutingConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (passed as init values).
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> GatewayConfig:
+        errors: list[str] = []
+        venues = set(self.brokers)
+        for index, rule in enumerate(self.routing.rules):
+            for role, name in (("destination", rule.destination), ("backup", rule.backup)):
+                if name is not None and name not in venues:
+                    errors.append(f"routing.rules.{index}.{role}: unknown venue {name!r} (known: {sorted(venues)})")
+            for ems in rule.match.ems_session or []:
+                if ems not in self.ems:
+                    errors.append(f"routing.rules.{index}.match.ems_session: unknown EMS session {ems!r}")
+            if rule.match.symbol is not None:
+                try:
+                    fnmatch.translate(rule.match.symbol)
+                except Exception:  # pragma: no cover - fnmatch accepts almost anything
+                    errors.append(f"routing.rules.{index}.match.symbol: bad pattern {rule.match.symbol!r}")
+        if self.routing.default is not None and self.routing.default not in venues:
+            errors.append(f"routing.default: unknown venue {self.routing.default!r} (known: {sorted(venues)})")
+        seen: dict[tuple[str, str, str], str] = {}
+        for name, session in self.ems.items():
+            key = (session.begin_string, session.sender_comp_id, session.target_comp_id)
+            if key in seen:
+                errors.append(f"ems.{name}: same CompIDs as ems.{seen[key]}")
+            seen[key] = name
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    @property
+    def journal_url(self) -> str:
+        return self.journal.url or f"sqlite:///{self.state_dir / 'journal.db'}"
+
+    @property
+    def symbols_path(self) -> Path:
+        return self.symbols_file or self.specs_dir / "symbols.toml"
+
+    def dialect_path(self, name: str) -> Path:
+        return self.specs_dir / "dialects" / f"{name}.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` holds (key path, reason) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("; ".join(f"{key}: {reason}" for key, reason in problems))
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        reason = "unknown key (not a setting)" if error["type"] == "extra_forbidden" else error["msg"]
+        reason = reason.removeprefix("Value error, ")
+        if key == "(top level)" and "; " in reason:
+            for part in reason.split("; "):
+                sub_key, _, sub_reason = part.partition(": ")
+                problems.append((sub_key, sub_reason))
+            continue
+        problems.append((key, reason))
+    return problems
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    for key in ("state_dir", "specs_dir", "symbols_file"):
+        value = data.get(key)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            data[key] = str(base / value)
+    return data
+
+
+def parse_config(data: Mapping[str, Any], *, base_dir: Path | None = None, source: str = "") -> GatewayConfig:
+    """Validate a config mapping (from TOML or code) with environment overrides; ConfigError when invalid."""
+    values = _resolve_paths(dict(data), base_dir) if base_dir else dict(data)
+    try:
+        return GatewayConfig(**values)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc), source) from None
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("(syntax)", str(exc))], str(path)) from None
+    return parse_config(data, base_dir=path.resolve().parent, source=str(path))

@@ -1,0 +1,89 @@
+"""Checks of a configuration beyond its schema (files it points to, dialects, symbols) and its summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fixgw.config import GatewayConfig
+
+Problem = tuple[str, str]
+
+
+def _check_symbols(config: GatewayConfig) -> list[Problem]:
+    from fixgw.model.instruments import SymbolMaster
+
+    path = config.symbols_path
+    try:
+        SymbolMaster.from_toml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return [("symbols_file", f"cannot read {path}: {exc.strerror}")]
+    except Exception as exc:
+        return [("symbols_file", f"{path}: {exc}")]
+    return []
+
+
+def _check_dialects(config: GatewayConfig) -> list[Problem]:
+    from fixgw.fix.dialect import load_dialect
+
+    problems: list[Problem] = []
+    sessions = [(f"ems.{name}.dialect", s.dialect) for name, s in config.ems.items()]
+    sessions += [(f"brokers.{name}.dialect", s.dialect) for name, s in config.brokers.items()]
+    for key, dialect in sessions:
+        path = config.dialect_path(dialect)
+        if not path.is_file():
+            problems.append((key, f"no dialect {dialect!r} ({path} does not exist)"))
+            continue
+        try:
+            load_dialect(path)
+        except Exception as exc:
+            problems.append((key, f"dialect {dialect!r} is invalid: {exc}"))
+    return problems
+
+
+def _check_state_dir(config: GatewayConfig) -> list[Problem]:
+    target = config.state_dir
+    probe = target
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        return [("state_dir", f"{probe} is not a directory")]
+    return []
+
+
+CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir]
+
+
+def deep_check(config: GatewayConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    for check in CHECKS:
+        problems.extend(check(config))
+    return problems
+
+
+def summarize(config: GatewayConfig) -> list[str]:
+    lines = [
+        f"gateway {config.name}: state in {config.state_dir}, journal {_safe_url(config.journal_url)}",
+        f"EMS acceptor on {config.acceptor.host}:{config.acceptor.port} with {len(config.ems)} session(s)",
+    ]
+    for name, ems in config.ems.items():
+        accounts = ", ".join(ems.allowed_accounts) or "any account"
+        lines.append(f"  ems {name}: {ems.begin_string} {ems.sender_comp_id}<-{ems.target_comp_id} "
+                     f"dialect {ems.dialect}, {accounts}")
+    for name, broker in config.brokers.items():
+        lines.append(f"  broker {name}: {broker.begin_string} {broker.sender_comp_id}->{broker.target_comp_id} "
+                     f"at {broker.host}:{broker.port}, dialect {broker.dialect}")
+    lines.append(f"routing: {len(config.routing.rules)} rule(s), default {config.routing.default or '(none: deny)'}")
+    for rule in config.routing.rules:
+        backup = f", backup {rule.backup}" if rule.backup else ""
+        lines.append(f"  rule {rule.name} -> {rule.destination}{backup}")
+    return lines
+
+
+def _safe_url(url: str) -> str:
+    # Never print a password embedded in a database URL.
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
