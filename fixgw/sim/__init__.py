@@ -1,0 +1,1 @@
+"""Simulated counterparties and clients (FIX broker, EMS client, QuickFIX executor) for tests and demos."""

@@ -1,0 +1,67 @@
+"""Assembles the simulator ASGI app: Coinbase Prime at the root, FalconX under /falconx,
+Binance under /binance, the Coinbase WebSocket feed at /ws and the control API under /_sim."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from email.utils import formatdate
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx
+from fixgw.sim.crypto_pb.state import SimState
+
+TICK_S = 0.02  # how often resting LIMIT slices are delivered and WebSocket updates pushed
+
+
+class SkewedDateHeader:
+    """Sets `Date` from the simulator clock (uvicorn's own date header is disabled) so skew is visible."""
+
+    def __init__(self, app: ASGIApp, state: SimState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(self.state.clock.time(), usegmt=True).encode()
+                message["headers"] = [*message.get("headers", []), (b"date", date)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
+def build_app(state: SimState) -> ASGIApp:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def tick() -> None:
+            while True:
+                state.book.advance()
+                await asyncio.sleep(TICK_S)
+
+        ticker = asyncio.create_task(tick())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+
+    app = Starlette(
+        routes=[
+            Mount("/_sim", routes=control.routes),
+            Mount("/falconx", routes=falconx.routes),
+            Mount("/binance", routes=binance.routes),
+            *coinbase_ws.routes,
+            *coinbase.routes,
+        ],
+        lifespan=lifespan,
+    )
+    app.state.sim = state
+    return SkewedDateHeader(app, state)

@@ -1,0 +1,134 @@
+"""Coinbase Prime WebSocket feed, `orders` channel: a signed subscribe, a snapshot, then updates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from fixgw.sim.crypto_pb.auth import coinbase_signature_ws, same
+from fixgw.sim.crypto_pb.book import SimOrder
+from fixgw.sim.crypto_pb.faults import FaultKind
+from fixgw.sim.crypto_pb.jsonio import dumps, loads
+from fixgw.sim.crypto_pb.state import SimState
+
+VENUE = "coinbase"
+
+
+def render_ws_order(order: SimOrder) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "cum_qty": order.filled_quantity,
+        "leaves_qty": order.leaves_quantity,
+        "avg_px": order.average_price,
+        "fees": order.commission,
+        "status": order.status,
+        "product_id": order.product.product_id,
+        "side": order.side,
+        "order_type": order.order_type,
+        "limit_price": order.limit_price if order.limit_price is not None else "",
+        "created_at": order.created_at,
+    }
+
+
+def _check_subscribe(message: Any, state: SimState) -> str:
+    """Returns the error text, or "" when the subscription is valid."""
+    creds = state.settings.credentials
+    if not isinstance(message, dict) or message.get("type") != "subscribe" or message.get("channel") != "orders":
+        return "expected a subscribe message for the orders channel"
+    if not same(str(message.get("access_key", "")), creds.access_key):
+        return "invalid access key"
+    if not same(str(message.get("passphrase", "")), creds.passphrase):
+        return "invalid passphrase"
+    timestamp = str(message.get("timestamp", ""))
+    if not timestamp.isdigit() or abs(state.clock.time() - int(timestamp)) > state.settings.coinbase_timestamp_window_s:
+        return "invalid timestamp"
+    expected = coinbase_signature_ws(
+        creds.signing_key,
+        channel="orders",
+        access_key=creds.access_key,
+        api_key_id=str(message.get("api_key_id", "")),
+        timestamp=timestamp,
+        portfolio_id=str(message.get("portfolio_id", "")),
+        product_ids=[str(p) for p in message.get("product_ids") or []],
+    )
+    if not same(str(message.get("signature", "")), expected):
+        return "invalid signature"
+    return ""
+
+
+async def orders_feed(websocket: WebSocket) -> None:
+    state: SimState = websocket.app.state.sim
+    await websocket.accept()
+    try:
+        subscribe = loads(await websocket.receive_text())
+    except (ValueError, WebSocketDisconnect):
+        await websocket.close(code=1003)
+        return
+    error = _check_subscribe(subscribe, state)
+    if error:
+        await websocket.send_text(dumps({"type": "error", "message": error}))
+        await websocket.close(code=1008)
+        return
+    portfolio_id = str(subscribe["portfolio_id"])
+    products = set(subscribe.get("product_ids") or [])
+
+    def wanted(order: SimOrder) -> bool:
+        return (
+            order.venue == VENUE
+            and order.account == portfolio_id
+            and (not products or order.product.product_id in products)
+        )
+
+    updates: asyncio.Queue[SimOrder] = asyncio.Queue()
+
+    def listener(order: SimOrder) -> None:
+        if wanted(order):
+            updates.put_nowait(order)
+
+    sequence = 0
+
+    async def send(kind: str, orders: list[SimOrder]) -> None:
+        nonlocal sequence
+        message = {
+            "channel": "orders",
+            "timestamp": state.clock.now(),
+            "sequence_num": sequence,
+            "events": [{"type": kind, "orders": [render_ws_order(o) for o in orders]}],
+        }
+        sequence += 1
+        await websocket.send_text(dumps(message))
+
+    state.book.listeners.append(listener)
+    try:
+        await websocket.send_text(
+            dumps(
+                {
+                    "channel": "subscriptions",
+                    "timestamp": state.clock.now(),
+                    "sequence_num": sequence,
+                    "events": [{"subscriptions": {"orders": [portfolio_id]}}],
+                }
+            )
+        )
+        sequence += 1
+        await send("snapshot", [o for o in state.book.for_account(VENUE, portfolio_id) if wanted(o) and o.is_active])
+        while True:
+            order = await updates.get()
+            fault = state.faults.take("coinbase.ws_orders")
+            if fault and fault.kind == FaultKind.DROP:
+                await websocket.close(code=1011)
+                return
+            await send("update", [order])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        with contextlib.suppress(ValueError):
+            state.book.listeners.remove(listener)
+
+
+routes = [WebSocketRoute("/ws", orders_feed)]

@@ -1,0 +1,31 @@
+"""Everything one simulator instance holds; lives on the server's event loop thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fixgw.sim.crypto_pb.book import SimBook
+from fixgw.sim.crypto_pb.clock import SimClock
+from fixgw.sim.crypto_pb.faults import FaultPlan
+from fixgw.sim.crypto_pb.ratelimit import ServerRateLimits
+from fixgw.sim.crypto_pb.settings import SimSettings
+
+
+@dataclass
+class SimState:
+    settings: SimSettings
+    clock: SimClock = field(default_factory=SimClock)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    limits: ServerRateLimits = field(default_factory=ServerRateLimits)
+    book: SimBook = field(init=False)
+    request_counts: dict[str, int] = field(default_factory=dict)
+    falconx_quotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # RFQ quotes by id
+    falconx_extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # quote prices per order
+    binance_weight: dict[str, list[float]] = field(default_factory=dict)  # request times per API key
+
+    def __post_init__(self) -> None:
+        self.book = SimBook(self.settings, self.clock)
+
+    def count(self, route: str) -> None:
+        self.request_counts[route] = self.request_counts.get(route, 0) + 1
