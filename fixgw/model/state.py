@@ -86,9 +86,11 @@ def _rows() -> dict[tuple[OrdStatus, OrderEvent], Target]:
     put((S.FILLED, *_CLOSED_WITH_FILLS, *_LIVE), E.REPLACE_REJECTED, D.KEEP)
     put(_OPENING + _LIVE + _PENDING, E.EXPIRE, S.EXPIRED)
     put(_LIVE + _PENDING, E.DONE_FOR_DAY, S.DONE_FOR_DAY)
-    put(_LIVE + _PENDING + (S.FILLED,), E.TRADE_CANCEL, D.BY_QUANTITY)
+    put((*_LIVE, S.FILLED), E.TRADE_CANCEL, D.BY_QUANTITY)
+    put(_PENDING, E.TRADE_CANCEL, D.KEEP_OR_FILLED)    # a bust does not answer the outstanding request
     put(_CLOSED_WITH_FILLS, E.TRADE_CANCEL, D.KEEP)
-    put(_LIVE + _PENDING + (S.FILLED,), E.TRADE_CORRECT, D.BY_QUANTITY)
+    put((*_LIVE, S.FILLED), E.TRADE_CORRECT, D.BY_QUANTITY)
+    put(_PENDING, E.TRADE_CORRECT, D.KEEP_OR_FILLED)
     put(_CLOSED_WITH_FILLS, E.TRADE_CORRECT, D.KEEP)
     return table
 
@@ -179,7 +181,7 @@ def _resolve(order: Order, target: Target, *, now_status: OrdStatus) -> OrdStatu
         return OrdStatus.FILLED if order.cum_qty >= order.order_qty else now_status
     # PREVIOUS: back to what the order was before the request, refreshed from what has filled since.
     previous = order.status_before_request or OrdStatus.NEW
-    if previous in _LIVE:
+    if previous in _LIVE or order.cum_qty > 0:   # a fill proves the venue holds the order
         return order.quantity_status()
     return previous
 
@@ -189,12 +191,12 @@ def apply(order: Order, event: OrderEvent, *, fill: Fill | None = None, at: date
 
     Validates everything before mutating: on any error the order is exactly as it was.
     """
+    if event is OrderEvent.FILL and fill is not None and fill.exec_id in order.fills:
+        return False    # a replay, e.g. a PossResend of the fill that completed the order
     target = transition(order.status, event, order.order_id)
     if event is OrderEvent.FILL:
         if fill is None:
             raise ValueError("a FILL event needs its fill")
-        if fill.exec_id in order.fills:
-            return False
         if order.cum_qty + fill.qty > order.order_qty:
             raise OverfillError(
                 f"order {order.order_id}: fill {fill.exec_id} of {fill.qty} exceeds leaves "
@@ -227,6 +229,8 @@ def correct_fill(order: Order, exec_id: str, corrected: Fill, *, at: datetime | 
     target = transition(order.status, OrderEvent.TRADE_CORRECT, order.order_id)
     if exec_id not in order.fills:
         raise InvalidTransition(order.status, f"trade_correct of unknown exec {exec_id}", order.order_id)
+    if corrected.exec_id != exec_id and corrected.exec_id in order.fills:
+        raise InvalidTransition(order.status, f"trade_correct onto existing exec {corrected.exec_id}", order.order_id)
     others = order.cum_qty - order.fills[exec_id].qty
     if others + corrected.qty > order.order_qty:
         raise OverfillError(f"order {order.order_id}: correction of {exec_id} overfills the order")
