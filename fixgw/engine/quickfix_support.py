@@ -156,8 +156,14 @@ def message_to_fields(message: fix.Message) -> list[tuple[int, str]]:
     QuickFIX serialises body fields in ascending tag order (groups stay in place), BodyLength and
     CheckSum are recomputed by toString(). Length-prefixed data fields (e.g. 95/96) keep embedded SOH.
     """
-    parts = message.toString().split(SOH)
-    parts.pop()  # the text ends with SOH
+    return text_to_fields(message.toString())
+
+
+def text_to_fields(text: str) -> list[tuple[int, str]]:
+    """(tag, value) pairs of one FIX message's text (SOH-delimited, ending with SOH), in order."""
+    parts = text.split(SOH)
+    if parts[-1] == "":
+        parts.pop()  # a complete message ends with SOH
     fields: list[tuple[int, str]] = []
     append = fields.append
     index = 0

@@ -1,0 +1,348 @@
+"""FixBrokerSimulator: a QuickFIX acceptor behaving like an equities / fixed-income broker.
+
+The QuickFIX callbacks copy each request and hand it to one worker thread (fixgw.sim.scheduler); the
+worker runs the sans-I/O BrokerBook (fixgw.sim.broker_book) and sends its replies, so acks, delayed fill
+slices and test-injected events (fill, bust, expire, ...) never race each other.
+Order state lives in memory only; sequence numbers survive restarts when store_dir is set (FileStore).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import quickfix as fix
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fixgw.engine.quickfix_support import (
+    FIX50SP2_APPL_VER_ID,
+    FIXT11,
+    build_session_settings,
+    data_dictionary_settings,
+    fields_to_message,
+    guard_callback,
+    load_data_dictionary,
+    message_to_fields,
+)
+from fixgw.sim.broker_book import BrokerBook, BrokerRules, OrderSnapshot, Reply
+from fixgw.sim.scheduler import Scheduler
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
+_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H"})
+_CALL_TIMEOUT = 5.0
+
+
+class FixBrokerSimConfig(BaseModel):
+    """Simulator settings. QuickFIX 1.16 has no bind-address setting: the acceptor listens on every
+    interface at `port`; `host` is the address clients are told to use."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    sender_comp_id: str = "BROKER"
+    target_comp_ids: tuple[str, ...] = Field(default=("FIXGW",), min_length=1)
+    begin_strings: tuple[BeginString, ...] = Field(default=("FIX.4.2", "FIX.4.4"), min_length=1)
+    store_dir: Path | None = None
+    """FileStore folder (sequence numbers survive restarts); None keeps them in memory."""
+    log_dir: Path | None = None
+    """QuickFIX FileLog folder (messages and events per session); None logs nothing."""
+    fill_slices: int = Field(default=2, ge=1)
+    fill_delay_ms: int = Field(default=5, ge=0)
+    ack_delay_ms: int = Field(default=0, ge=0)
+    auto_fill: bool = True
+    reject_symbols: tuple[str, ...] = ()
+    max_order_qty: Decimal | None = Field(default=None, gt=0)
+    reference_price: Decimal = Field(default=Decimal("100"), gt=0)
+    """Fill price of market orders."""
+    validate_messages: bool = True
+    """Standard data-dictionary validation (specs/fix) of inbound messages."""
+    heartbeat_interval: int = Field(default=30, ge=1)
+    extra_settings: dict[str, str] = Field(default_factory=dict)
+    """Any QuickFIX setting, applied to the DEFAULT section last."""
+
+    @field_validator("max_order_qty", "reference_price", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("give quantities and prices as str, int or Decimal, never float")
+        return value
+
+
+class FixBrokerSimulator:
+    """Start it, point a FIX initiator at it, and drive or inspect it from the test thread."""
+
+    def __init__(self, config: FixBrokerSimConfig) -> None:
+        self.config = config
+        self.auto_fill = config.auto_fill
+        """Read by the worker before each automatic fill slice: tests may switch it at run time."""
+        rules = BrokerRules(frozenset(config.reject_symbols), config.max_order_qty, config.reference_price)
+        self._book = BrokerBook(rules, id_prefix=_id_prefix())
+        self._scheduler: Scheduler | None = None
+        self._condition = threading.Condition()
+        self._session_ids: dict[str, fix.SessionID] = {}
+        self._logged_on: set[str] = set()
+        settings = self._settings()
+        store: fix.MessageStoreFactory = (
+            fix.FileStoreFactory(settings) if config.store_dir is not None else fix.MemoryStoreFactory()
+        )
+        self._application = _BrokerApplication(self)
+        if config.log_dir is not None:
+            self._acceptor = fix.ThreadedSocketAcceptor(
+                self._application, store, settings, fix.FileLogFactory(settings)
+            )
+        else:
+            self._acceptor = fix.ThreadedSocketAcceptor(self._application, store, settings)
+
+    def _settings(self) -> fix.SessionSettings:
+        config = self.config
+        default = {
+            "ConnectionType": "acceptor",
+            "SocketAcceptPort": str(config.port),
+            "HeartBtInt": str(config.heartbeat_interval),
+            "NonStopSession": "Y",
+        }
+        if config.store_dir is not None:
+            default["FileStorePath"] = str(config.store_dir)
+        if config.log_dir is not None:
+            default["FileLogPath"] = str(config.log_dir)
+        default.update(config.extra_settings)
+        sessions = []
+        for begin_string in config.begin_strings:
+            per_version = data_dictionary_settings(begin_string) if config.validate_messages else {}
+            if begin_string == FIXT11:
+                per_version["DefaultApplVerID"] = FIX50SP2_APPL_VER_ID
+            for target in config.target_comp_ids:
+                sessions.append(
+                    {
+                        "BeginString": begin_string,
+                        "SenderCompID": config.sender_comp_id,
+                        "TargetCompID": target,
+                        "UseDataDictionary": "Y" if config.validate_messages else "N",
+                        **per_version,
+                    }
+                )
+        return build_session_settings(default, sessions)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen on the port (bound when this returns) and start the worker."""
+        self._scheduler = Scheduler("fix-broker-sim")
+        self._acceptor.start()
+        log.info("fix_broker_sim_started", port=self.config.port, sessions=sorted(self._session_ids))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Drop pending fills, log every session out (bounded wait) and close the acceptor."""
+        if self._scheduler is None:
+            return
+        self._scheduler.stop(timeout)
+        for key in self.logged_on_sessions():
+            session = fix.Session.lookupSession(self._session_ids[key])
+            if session is not None:
+                session.logout("broker simulator stopping")
+        with self._condition:
+            self._condition.wait_for(lambda: not self._logged_on, timeout)
+        # force=True: we already waited for the logouts; QuickFIX's own wait polls in whole seconds.
+        self._acceptor.stop(True)
+        self._scheduler = None
+        log.info("fix_broker_sim_stopped", port=self.config.port)
+
+    def __enter__(self) -> FixBrokerSimulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def logged_on_sessions(self) -> list[str]:
+        """Session ids ("FIX.4.4:BROKER->FIXGW") currently logged on, sorted."""
+        with self._condition:
+            return sorted(self._logged_on)
+
+    def wait_logged_on(self, count: int = 1, timeout: float = 10.0) -> bool:
+        """True once at least `count` sessions are logged on; False after `timeout` seconds."""
+        with self._condition:
+            return self._condition.wait_for(lambda: len(self._logged_on) >= count, timeout)
+
+    # -- inspection and injected events (any thread) ---------------------------------------------
+
+    @property
+    def orders(self) -> dict[str, OrderSnapshot]:
+        """Snapshot of every accepted order, keyed by broker OrderID."""
+        return self._on_worker(self._book.snapshot)
+
+    def new_order_counts(self, include_possdup: bool = False) -> dict[str, int]:
+        """NewOrderSingles received per ClOrdID (duplicates included; PossDup resends only on request)."""
+        return self._on_worker(partial(self._book.new_order_counts, include_possdup))
+
+    def fill(self, order: str, qty: Decimal | str | int, price: Decimal | str | int | None = None) -> str:
+        """Execute `qty` of `order` (OrderID or ClOrdID); returns the ExecID."""
+        px = None if price is None else _decimal(price)
+        return self._on_worker(lambda: self._send_with_id(self._book.fill(order, _decimal(qty), px)))
+
+    def cancel_unsolicited(self, order: str) -> None:
+        self._on_worker(lambda: self._send_all(self._book.cancel_unsolicited(order)))
+
+    def expire(self, order: str) -> None:
+        self._on_worker(lambda: self._send_all(self._book.expire(order)))
+
+    def done_for_day(self, order: str) -> None:
+        self._on_worker(lambda: self._send_all(self._book.done_for_day(order)))
+
+    def bust(self, exec_id: str) -> None:
+        self._on_worker(lambda: self._send_all(self._book.bust(exec_id)))
+
+    def correct(self, exec_id: str, qty: Decimal | str | int, price: Decimal | str | int) -> str:
+        """Correct an execution's quantity and price; returns the correction's ExecID."""
+        return self._on_worker(lambda: self._send_with_id(self._book.correct(exec_id, _decimal(qty), _decimal(price))))
+
+    def _on_worker(self, task: Callable[[], T]) -> T:
+        if self._scheduler is None:
+            raise RuntimeError("the simulator is not running")
+        return self._scheduler.call(task, _CALL_TIMEOUT)
+
+    # -- worker side ----------------------------------------------------------------------------
+
+    def _on_request(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        """QuickFIX thread: copy the request and queue it; the worker answers after ack_delay_ms."""
+        header = message.getHeader()
+        msg_type = header.getField(35)
+        if msg_type not in _HANDLED_MSG_TYPES:
+            raise fix.UnsupportedMessageType()
+        possdup = header.isSetField(43) and header.getField(43) == "Y"
+        fields = message_to_fields(message)
+        key = session_id.toString()
+        if self._scheduler is not None:
+            task = partial(self._handle, key, session_id.getBeginString(), msg_type, fields, possdup)
+            self._scheduler.call_later(self.config.ack_delay_ms / 1000, task)
+
+    def _handle(
+        self, session: str, begin_string: str, msg_type: str, fields: list[tuple[int, str]], possdup: bool
+    ) -> None:
+        book = self._book
+        if msg_type == "D":
+            order_id, replies = book.on_new_order(session, begin_string, fields, possdup)
+            self._send_all(replies)
+            if order_id is not None:
+                self._schedule_fill(order_id)
+        elif msg_type == "F":
+            self._send_all(book.on_cancel_request(session, begin_string, fields))
+        elif msg_type == "G":
+            self._send_all(book.on_replace_request(session, begin_string, fields))
+        else:
+            self._send_all(book.on_status_request(session, begin_string, fields))
+
+    def _schedule_fill(self, order_id: str) -> None:
+        if self._scheduler is not None:
+            self._scheduler.call_later(self.config.fill_delay_ms / 1000, partial(self._auto_fill, order_id))
+
+    def _auto_fill(self, order_id: str) -> None:
+        if not self.auto_fill:
+            return
+        qty = self._book.next_slice(order_id, self.config.fill_slices)
+        if qty is None:
+            return
+        _, replies = self._book.fill(order_id, qty)
+        self._send_all(replies)
+        if self._book.next_slice(order_id, self.config.fill_slices) is not None:
+            self._schedule_fill(order_id)
+
+    def _send_with_id(self, outcome: tuple[str, list[Reply]]) -> str:
+        exec_id, replies = outcome
+        self._send_all(replies)
+        return exec_id
+
+    def _send_all(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            session_id = self._session_ids[reply.session]
+            begin_string = session_id.getBeginString()
+            message = fields_to_message(reply.fields, load_data_dictionary(begin_string), begin_string=begin_string)
+            if not fix.Session.sendToTarget(message, session_id):
+                # QuickFIX stored it: the client gets it as a resend once it logs on and asks for the gap.
+                log.warning("fix_broker_sim_send_deferred", session=reply.session, msg_type=reply.fields[0][1])
+
+    # -- session events (QuickFIX threads) --------------------------------------------------------
+
+    def _on_create(self, session_id: fix.SessionID) -> None:
+        copy = fix.SessionID(
+            session_id.getBeginString(),
+            session_id.getSenderCompID(),
+            session_id.getTargetCompID(),
+            session_id.getSessionQualifier(),
+        )
+        with self._condition:
+            self._session_ids[copy.toString()] = copy
+
+    def _on_logon(self, session_id: fix.SessionID) -> None:
+        with self._condition:
+            self._logged_on.add(session_id.toString())
+            self._condition.notify_all()
+        log.info("fix_broker_sim_logon", session=session_id.toString())
+
+    def _on_logout(self, session_id: fix.SessionID) -> None:
+        with self._condition:
+            self._logged_on.discard(session_id.toString())
+            self._condition.notify_all()
+        log.info("fix_broker_sim_logout", session=session_id.toString())
+
+
+class _BrokerApplication(fix.Application):  # type: ignore[misc]
+    """QuickFIX callbacks, each guarded: they only record session events or queue requests."""
+
+    def __init__(self, simulator: FixBrokerSimulator) -> None:
+        super().__init__()
+        self._simulator = simulator
+
+    @guard_callback
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        self._simulator._on_create(session_id)
+
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        self._simulator._on_logon(session_id)
+
+    @guard_callback
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        self._simulator._on_logout(session_id)
+
+    @guard_callback
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        pass
+
+    @guard_callback
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        pass
+
+    @guard_callback
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        pass
+
+    @guard_callback
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        self._simulator._on_request(message, session_id)
+
+
+def _decimal(value: Decimal | str | int) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("give quantities and prices as str, int or Decimal, never float")
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _id_prefix() -> str:
+    """Start time in base 36 milliseconds: OrderIDs and ExecIDs stay unique across restarts."""
+    millis = time.time_ns() // 1_000_000
+    digits = ""
+    while millis:
+        millis, digit = divmod(millis, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit] + digits
+    return f"B{digits}"
