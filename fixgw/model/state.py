@@ -106,6 +106,21 @@ def transition(status: OrdStatus, event: OrderEvent, order_id: str | None = None
         raise InvalidTransition(status, event, order_id) from None
 
 
+class PendingRequest(BaseModel):
+    """A cancel or replace in flight: the EMS's ids, ours at the venue, and (for a replace) the new terms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str  # "cancel" | "replace"
+    ems_cl_ord_id: str
+    venue_cl_ord_id: str
+    order_qty: Dec | None = None
+    price: Dec | None = None
+    stop_price: Dec | None = None
+    ord_type: OrdType | None = None
+    time_in_force: TimeInForce | None = None
+
+
 class Order(BaseModel):
     """The order of record: one per EMS order, owned by the router core (single writer)."""
 
@@ -130,6 +145,10 @@ class Order(BaseModel):
     venue_cl_ord_id: str | None = None
     venue_order_id: str | None = None
     fills: dict[str, Fill] = Field(default_factory=dict)
+    pending: PendingRequest | None = None
+    """The cancel or replace the EMS asked for and the venue has not answered yet."""
+    venue_cl_ord_ids: list[str] = Field(default_factory=list)
+    """Every outbound ClOrdID used for this order at its venue (new, cancels, replaces), oldest first."""
     text: str | None = None
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)

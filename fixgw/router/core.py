@@ -1,0 +1,508 @@
+"""The router core: single owner of the order book of record.
+
+Every handler takes canonical input, updates the book through the state machine and appends what must be
+journaled and sent to an `Effects`; it never touches a socket or the database. The engine calls it from one
+thread, journals the effects in one commit, then sends (persist before send).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from fixgw.model.decimals import ZERO, is_multiple_of
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
+from fixgw.model.errors import FixgwError, UnknownSymbolError
+from fixgw.model.instruments import Instrument, SymbolMaster
+from fixgw.model.orders import (
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    Fill,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+    utc_now,
+)
+from fixgw.model.state import Order, OrderEvent, PendingRequest, amend, apply, correct_fill, remove_fill
+from fixgw.router.book import OrderBook
+from fixgw.router.effects import Effects
+from fixgw.router.ids import IdFactory
+from fixgw.router.routing import RouteTable
+
+log = structlog.get_logger("fixgw.router")
+
+IN_FLIGHT = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN, OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE)
+STATUS_RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    reason: OrdRejReason
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmsPolicy:
+    allowed_accounts: frozenset[str] = frozenset()
+    cancel_on_disconnect: bool = False
+
+
+class PreTradeCheck(Protocol):
+    def __call__(self, session: str, order: NewOrder, instrument: Instrument, venue: str) -> Denial | None:
+        """Return a Denial to refuse the order before it leaves; None to let it pass."""
+
+
+class RouterCore:
+    def __init__(
+        self,
+        *,
+        book: OrderBook,
+        routes: RouteTable,
+        ids: IdFactory,
+        symbols: SymbolMaster,
+        ems_policies: Mapping[str, EmsPolicy],
+        is_connected: Callable[[str], bool],
+        checks: Sequence[PreTradeCheck] = (),
+    ) -> None:
+        self.book = book
+        self.routes = routes
+        self.ids = ids
+        self.symbols = symbols
+        self.ems_policies = ems_policies
+        self.is_connected = is_connected
+        self.checks = list(checks)
+        self._resent: set[str] = set()
+        self._last_status_query: dict[str, datetime] = {}
+
+    # ------------------------------------------------------------------ EMS side
+
+    def on_new_order(self, session: str, command: NewOrder, fx: Effects) -> Order | None:
+        if self.book.has_ems_cl_ord_id(session, command.cl_ord_id):
+            fx.to_ems.append((session, self._reject_unbooked(command, OrdRejReason.DUPLICATE_ORDER,
+                                                             f"duplicate ClOrdID {command.cl_ord_id}"), None))
+            return None
+        order = Order(
+            order_id=self.ids.order_id(), ems_session=session, cl_ord_id=command.cl_ord_id,
+            cl_ord_id_chain=[command.cl_ord_id], account=command.account, instrument_id=command.instrument_id,
+            side=command.side, ord_type=command.ord_type, order_qty=command.order_qty, price=command.price,
+            stop_price=command.stop_price, time_in_force=command.time_in_force,
+        )
+        self.book.add(order)
+        fx.touch(order, "new", cl_ord_id=command.cl_ord_id, qty=command.order_qty, price=command.price)
+        denial, venue, rule = self._admit(session, command)
+        if denial is not None or venue is None:
+            assert denial is not None
+            self._deny(order, denial, fx)
+            return order
+        order.venue = venue
+        outbound_id = self._next_venue_id(order)
+        order.venue_cl_ord_id = outbound_id
+        fx.touch(order, "route", venue=venue, venue_cl_ord_id=outbound_id, rule=rule)
+        fx.to_venue.append((venue, command.model_copy(update={"cl_ord_id": outbound_id}), order.order_id))
+        return order
+
+    def _admit(self, session: str, command: NewOrder) -> tuple[Denial | None, str | None, str | None]:
+        policy = self.ems_policies.get(session, EmsPolicy())
+        if policy.allowed_accounts and command.account not in policy.allowed_accounts:
+            return Denial(OrdRejReason.UNKNOWN_ACCOUNT,
+                          f"account {command.account!r} is not allowed for session {session}"), None, None
+        try:
+            instrument = self.symbols.get(command.instrument_id)
+        except UnknownSymbolError as exc:
+            return Denial(OrdRejReason.UNKNOWN_SYMBOL, exc.text), None, None
+        if not is_multiple_of(command.order_qty, instrument.lot_size):
+            return Denial(OrdRejReason.OTHER, f"order qty {command.order_qty.normalize()} is not a multiple of lot "
+                                              f"size {instrument.lot_size.normalize()}"), None, None
+        for price in (command.price, command.stop_price):
+            if price is not None and not is_multiple_of(price, instrument.tick_size):
+                return Denial(OrdRejReason.INVALID_PRICE_INCREMENT,
+                              f"price {price.normalize()} is not a multiple of tick size "
+                              f"{instrument.tick_size.normalize()}"), None, None
+        decision = self.routes.select(ems_session=session, account=command.account, instrument=instrument,
+                                      ord_type=command.ord_type, is_connected=self.is_connected)
+        if decision.destination is None:
+            return Denial(OrdRejReason.BROKER_OPTION, decision.reason), None, None
+        if not self.is_connected(decision.destination):
+            return Denial(OrdRejReason.EXCHANGE_CLOSED,
+                          f"destination {decision.destination} is not available (not logged on)"), None, None
+        for check in self.checks:
+            denial = check(session, command, instrument, decision.destination)
+            if denial is not None:
+                return denial, None, None
+        return None, decision.destination, decision.rule
+
+    def _deny(self, order: Order, denial: Denial, fx: Effects) -> None:
+        apply(order, OrderEvent.DENY)
+        order.text = denial.text
+        fx.touch(order, "deny", reason=denial.reason.name, text=denial.text)
+        fx.to_ems.append((order.ems_session, self._report(order, ExecType.REJECTED, text=denial.text,
+                                                          reason=denial.reason), order.order_id))
+        log.info("order.denied", order_id=order.order_id, session=order.ems_session, cl_ord_id=order.cl_ord_id,
+                 reason=denial.reason.name, text=denial.text)
+
+    def on_cancel(self, session: str, command: CancelOrder, fx: Effects) -> None:
+        order = self.book.find_ems(session, command.orig_cl_ord_id)
+        refusal = self._refuse_request(session, command.cl_ord_id, command.orig_cl_ord_id, order,
+                                       CxlRejResponseTo.CANCEL, fx)
+        if refusal or order is None:
+            return
+        apply(order, OrderEvent.CANCEL_REQUESTED)
+        outbound_id = self._next_venue_id(order)
+        order.pending = PendingRequest(kind="cancel", ems_cl_ord_id=command.cl_ord_id, venue_cl_ord_id=outbound_id)
+        self.book.index_ems(order, command.cl_ord_id)
+        fx.touch(order, "cancel_requested", cl_ord_id=command.cl_ord_id, venue_cl_ord_id=outbound_id)
+        fx.to_ems.append((session, self._report(order, ExecType.PENDING_CANCEL, cl_ord_id=command.cl_ord_id,
+                                                orig=order.cl_ord_id), order.order_id))
+        self._send_cancel(order, outbound_id, fx)
+
+    def _send_cancel(self, order: Order, outbound_id: str, fx: Effects) -> None:
+        assert order.venue is not None and order.venue_cl_ord_id is not None
+        fx.to_venue.append((order.venue, CancelOrder(
+            cl_ord_id=outbound_id, orig_cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id,
+            side=order.side, order_qty=order.order_qty, order_id=order.venue_order_id, account=order.account,
+            transact_time=utc_now()), order.order_id))
+
+    def on_replace(self, session: str, command: ReplaceOrder, fx: Effects) -> None:
+        order = self.book.find_ems(session, command.orig_cl_ord_id)
+        if self._refuse_request(session, command.cl_ord_id, command.orig_cl_ord_id, order,
+                                CxlRejResponseTo.REPLACE, fx) or order is None:
+            return
+        problem = None
+        if order.status not in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED):
+            problem = f"order is {order.status.name}: not yet acknowledged by the venue"
+        elif command.instrument_id != order.instrument_id or command.side != order.side:
+            problem = "a replace may not change the instrument or side"
+        elif command.order_qty <= order.cum_qty:
+            problem = f"new qty {command.order_qty.normalize()} is not above cum qty {order.cum_qty.normalize()}"
+        else:
+            instrument = self.symbols.get(order.instrument_id)
+            if command.price is not None and not is_multiple_of(command.price, instrument.tick_size):
+                problem = f"price {command.price.normalize()} is not a multiple of tick size " \
+                          f"{instrument.tick_size.normalize()}"
+        if problem:
+            self._cancel_reject(session, command.cl_ord_id, order.cl_ord_id, order, CxlRejResponseTo.REPLACE,
+                                CxlRejReason.OTHER, problem, fx)
+            return
+        apply(order, OrderEvent.REPLACE_REQUESTED)
+        outbound_id = self._next_venue_id(order)
+        order.pending = PendingRequest(
+            kind="replace", ems_cl_ord_id=command.cl_ord_id, venue_cl_ord_id=outbound_id,
+            order_qty=command.order_qty, price=command.price, stop_price=command.stop_price,
+            ord_type=command.ord_type, time_in_force=command.time_in_force)
+        self.book.index_ems(order, command.cl_ord_id)
+        fx.touch(order, "replace_requested", cl_ord_id=command.cl_ord_id, qty=command.order_qty,
+                 price=command.price, venue_cl_ord_id=outbound_id)
+        fx.to_ems.append((session, self._report(order, ExecType.PENDING_REPLACE, cl_ord_id=command.cl_ord_id,
+                                                orig=order.cl_ord_id), order.order_id))
+        assert order.venue is not None and order.venue_cl_ord_id is not None
+        fx.to_venue.append((order.venue, command.model_copy(update={
+            "cl_ord_id": outbound_id, "orig_cl_ord_id": order.venue_cl_ord_id, "order_id": order.venue_order_id}),
+            order.order_id))
+
+    def _refuse_request(self, session: str, cl_ord_id: str, orig_cl_ord_id: str, order: Order | None,
+                        response_to: CxlRejResponseTo, fx: Effects) -> bool:
+        """Answer a cancel/replace that cannot proceed with an OrderCancelReject; True when refused."""
+        if order is None:
+            reason, text = CxlRejReason.UNKNOWN_ORDER, f"unknown order {orig_cl_ord_id}"
+        elif self.book.has_ems_cl_ord_id(session, cl_ord_id):
+            reason, text = CxlRejReason.DUPLICATE_CLORDID, f"duplicate ClOrdID {cl_ord_id}"
+        elif order.status.is_terminal:
+            reason, text = CxlRejReason.TOO_LATE_TO_CANCEL, f"order is {order.status.name}"
+        elif order.pending is not None:
+            reason, text = CxlRejReason.ALREADY_PENDING, f"a {order.pending.kind} is already pending"
+        else:
+            return False
+        self._cancel_reject(session, cl_ord_id, orig_cl_ord_id, order, response_to, reason, text, fx)
+        return True
+
+    def _cancel_reject(self, session: str, cl_ord_id: str, orig_cl_ord_id: str | None, order: Order | None,
+                       response_to: CxlRejResponseTo, reason: CxlRejReason, text: str, fx: Effects) -> None:
+        event = CancelRejectEvent(
+            cl_ord_id=cl_ord_id, orig_cl_ord_id=orig_cl_ord_id, order_id=order.order_id if order else "NONE",
+            ord_status=order.status if order else OrdStatus.REJECTED, response_to=response_to, reason=reason,
+            text=text, account=order.account if order else None, transact_time=utc_now())
+        if order is not None:
+            fx.touch(order, "cancel_rejected" if response_to is CxlRejResponseTo.CANCEL else "replace_rejected",
+                     cl_ord_id=cl_ord_id, reason=reason.name, text=text)
+        fx.to_ems.append((session, event, order.order_id if order else None))
+
+    def on_status_request(self, session: str, command: StatusRequest, fx: Effects) -> None:
+        order = self.book.find_ems(session, command.cl_ord_id)
+        if order is None:
+            fx.to_ems.append((session, ExecutionEvent(
+                exec_id=self.ids.exec_id(), exec_type=ExecType.ORDER_STATUS, ord_status=OrdStatus.REJECTED,
+                cl_ord_id=command.cl_ord_id, order_id="NONE", instrument_id=command.instrument_id,
+                side=command.side, cum_qty=ZERO, leaves_qty=ZERO, avg_px=ZERO,
+                ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text=f"unknown order {command.cl_ord_id}",
+                transact_time=utc_now(), is_status_response=True), None))
+            return
+        fx.to_ems.append((session, self._report(order, ExecType.ORDER_STATUS, cl_ord_id=command.cl_ord_id,
+                                                status_response=True), order.order_id))
+        if order.status is OrdStatus.UNKNOWN:
+            self._query_venue(order, fx)
+
+    def on_ems_logout(self, session: str, fx: Effects) -> None:
+        """Cancel-on-disconnect: cancel every open order of the session (reports reach it on its next logon)."""
+        if not self.ems_policies.get(session, EmsPolicy()).cancel_on_disconnect:
+            return
+        for order in self.book.open_orders(ems_session=session):
+            if order.pending is not None or order.venue is None or order.status is OrdStatus.UNKNOWN:
+                continue
+            apply(order, OrderEvent.CANCEL_REQUESTED)
+            outbound_id = self._next_venue_id(order)
+            cl_ord_id = f"{order.order_id}-COD"
+            order.pending = PendingRequest(kind="cancel", ems_cl_ord_id=cl_ord_id, venue_cl_ord_id=outbound_id)
+            self.book.index_ems(order, cl_ord_id)
+            fx.touch(order, "cancel_on_disconnect", venue_cl_ord_id=outbound_id)
+            self._send_cancel(order, outbound_id, fx)
+
+    # ------------------------------------------------------------------ venue side
+
+    def on_venue_execution(self, venue: str, event: ExecutionEvent, fx: Effects) -> None:
+        order = self.book.find_venue(venue, cl_ord_ids=(event.cl_ord_id, event.orig_cl_ord_id),
+                                     venue_order_id=event.order_id)
+        if order is None:
+            log.warning("venue.report_for_unknown_order", venue=venue, cl_ord_id=event.cl_ord_id,
+                        order_id=event.order_id, exec_type=event.exec_type.name, exec_id=event.exec_id)
+            return
+        if event.order_id and not order.venue_order_id and event.order_id != "NONE":
+            order.venue_order_id = event.order_id
+            self.book.index_venue_order_id(order)
+        try:
+            if event.is_status_response:
+                self._on_status_answer(order, event, fx)
+            else:
+                self._on_report(order, venue, event, fx)
+        except FixgwError as exc:
+            # The order stays as it was (the state machine validates before mutating); the error is on record.
+            fx.touch(order, "protocol_error", exec_type=event.exec_type.name, exec_id=event.exec_id, error=str(exc))
+            log.error("venue.protocol_error", venue=venue, order_id=order.order_id, exec_id=event.exec_id,
+                      exec_type=event.exec_type.name, status=order.status.name, error=str(exc))
+
+    def _on_report(self, order: Order, venue: str, event: ExecutionEvent, fx: Effects) -> None:
+        exec_type = event.exec_type
+        if exec_type is ExecType.NEW:
+            opening = order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
+            apply(order, OrderEvent.ACK)
+            if opening:
+                fx.touch(order, "ack", venue_order_id=event.order_id)
+                self._emit(order, ExecType.NEW, fx)
+        elif exec_type is ExecType.TRADE:
+            if event.last_qty is None or event.last_px is None:
+                raise FixgwError(f"trade {event.exec_id} without LastQty/LastPx")
+            fill = Fill(exec_id=event.exec_id, venue=venue, qty=event.last_qty, price=event.last_px,
+                        time=event.transact_time or utc_now(), commission=event.commission)
+            if apply(order, OrderEvent.FILL, fill=fill):
+                fx.fills.append((order.order_id, fill))
+                fx.touch(order, "fill", exec_id=fill.exec_id, qty=fill.qty, price=fill.price)
+                self._emit(order, ExecType.TRADE, fx, fill=fill, exec_id=self._fill_exec_id(order, fill.exec_id))
+        elif exec_type is ExecType.CANCELED:
+            self._on_canceled(order, fx, text=event.text)
+        elif exec_type is ExecType.REPLACED:
+            self._on_replaced(order, fx)
+        elif exec_type is ExecType.REJECTED:
+            if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
+                apply(order, OrderEvent.REJECT)
+                order.text = event.text
+                fx.touch(order, "reject", text=event.text, reason=event.ord_rej_reason)
+                self._emit(order, ExecType.REJECTED, fx, text=event.text, reason=event.ord_rej_reason)
+            elif order.pending is not None:
+                self._on_request_rejected(order, CxlRejReason.BROKER_OPTION, event.text, fx)
+            else:
+                raise FixgwError(f"reject {event.exec_id} for an order in status {order.status.name}")
+        elif exec_type is ExecType.EXPIRED:
+            self._close(order, OrderEvent.EXPIRE, ExecType.EXPIRED, "expire", fx, text=event.text)
+        elif exec_type is ExecType.DONE_FOR_DAY:
+            self._close(order, OrderEvent.DONE_FOR_DAY, ExecType.DONE_FOR_DAY, "done_for_day", fx, text=event.text)
+        elif exec_type is ExecType.TRADE_CANCEL:
+            ref = event.exec_ref_id or ""
+            busted = remove_fill(order, ref)
+            fx.touch(order, "trade_cancel", exec_ref_id=ref, qty=busted.qty)
+            self._emit(order, ExecType.TRADE_CANCEL, fx, exec_ref_id=self._fill_exec_id(order, ref), text=event.text)
+        elif exec_type is ExecType.TRADE_CORRECT:
+            ref = event.exec_ref_id or ""
+            if event.last_qty is None or event.last_px is None:
+                raise FixgwError(f"correction {event.exec_id} without LastQty/LastPx")
+            corrected = Fill(exec_id=event.exec_id, venue=venue, qty=event.last_qty, price=event.last_px,
+                             time=event.transact_time or utc_now())
+            correct_fill(order, ref, corrected)
+            fx.fills.append((order.order_id, corrected))
+            fx.touch(order, "trade_correct", exec_ref_id=ref, qty=corrected.qty, price=corrected.price)
+            self._emit(order, ExecType.TRADE_CORRECT, fx, fill=corrected,
+                       exec_id=self._fill_exec_id(order, corrected.exec_id),
+                       exec_ref_id=self._fill_exec_id(order, ref))
+        elif exec_type in (ExecType.PENDING_NEW, ExecType.PENDING_CANCEL, ExecType.PENDING_REPLACE):
+            return  # the venue echoing a pending state: nothing changes for us
+        else:
+            fx.touch(order, "venue_report_ignored", exec_type=exec_type.name, exec_id=event.exec_id)
+
+    def _on_canceled(self, order: Order, fx: Effects, *, text: str | None = None) -> None:
+        pending = order.pending
+        apply(order, OrderEvent.CANCELED)
+        order.pending = None
+        if pending is not None and pending.kind == "cancel":
+            previous = order.cl_ord_id
+            order.orig_cl_ord_id, order.cl_ord_id = previous, pending.ems_cl_ord_id
+            order.cl_ord_id_chain.append(pending.ems_cl_ord_id)
+            fx.touch(order, "canceled", cl_ord_id=pending.ems_cl_ord_id)
+            self._emit(order, ExecType.CANCELED, fx, orig=previous, text=text)
+            return
+        fx.touch(order, "canceled_unsolicited", text=text)
+        if pending is not None:  # a replace was in flight: it can no longer happen
+            self._cancel_reject(order.ems_session, pending.ems_cl_ord_id, order.cl_ord_id, order,
+                                CxlRejResponseTo.REPLACE, CxlRejReason.TOO_LATE_TO_CANCEL, "order was canceled", fx)
+        self._emit(order, ExecType.CANCELED, fx, text=text or "canceled by the venue")
+
+    def _on_replaced(self, order: Order, fx: Effects) -> None:
+        pending = order.pending
+        if pending is None or pending.kind != "replace" or pending.order_qty is None:
+            raise FixgwError("replace acknowledgement without a pending replace")
+        previous = order.cl_ord_id
+        amend(order, cl_ord_id=pending.ems_cl_ord_id, order_qty=pending.order_qty, price=pending.price,
+              stop_price=pending.stop_price, time_in_force=pending.time_in_force)
+        if pending.ord_type is not None:
+            order.ord_type = pending.ord_type
+        order.venue_cl_ord_id = pending.venue_cl_ord_id
+        order.pending = None
+        fx.touch(order, "replaced", cl_ord_id=order.cl_ord_id, qty=order.order_qty, price=order.price)
+        self._emit(order, ExecType.REPLACED, fx, orig=previous)
+
+    def _on_request_rejected(self, order: Order, reason: CxlRejReason, text: str | None, fx: Effects) -> None:
+        pending = order.pending
+        assert pending is not None
+        is_cancel = pending.kind == "cancel"
+        apply(order, OrderEvent.CANCEL_REJECTED if is_cancel else OrderEvent.REPLACE_REJECTED)
+        order.pending = None
+        self._cancel_reject(order.ems_session, pending.ems_cl_ord_id, order.cl_ord_id, order,
+                            CxlRejResponseTo.CANCEL if is_cancel else CxlRejResponseTo.REPLACE, reason,
+                            text or "refused by the venue", fx)
+
+    def _close(self, order: Order, event: OrderEvent, exec_type: ExecType, name: str, fx: Effects,
+               *, text: str | None) -> None:
+        apply(order, event)
+        order.pending = None
+        fx.touch(order, name, text=text)
+        self._emit(order, exec_type, fx, text=text)
+
+    def on_venue_cancel_reject(self, venue: str, event: CancelRejectEvent, fx: Effects) -> None:
+        order = self.book.find_venue(venue, cl_ord_ids=(event.cl_ord_id, event.orig_cl_ord_id),
+                                     venue_order_id=event.order_id)
+        if order is None or order.pending is None:
+            log.warning("venue.cancel_reject_unmatched", venue=venue, cl_ord_id=event.cl_ord_id,
+                        order_id=order.order_id if order else None)
+            return
+        self._on_request_rejected(order, event.reason, event.text, fx)
+
+    def on_venue_outcome_unknown(self, venue: str, cl_ord_id: str, command: str, reason: str, fx: Effects) -> None:
+        order = self.book.find_venue(venue, cl_ord_ids=(cl_ord_id,))
+        if order is None:
+            return
+        apply(order, OrderEvent.OUTCOME_UNKNOWN)
+        fx.touch(order, "outcome_unknown", command=command, reason=reason)
+        log.warning("venue.outcome_unknown", venue=venue, order_id=order.order_id, command=command, reason=reason)
+
+    def on_venue_connected(self, venue: str, fx: Effects) -> None:
+        """A venue (re)connected: ask about every order whose state there we are not sure of."""
+        for order in self.book.open_orders(venue=venue):
+            if order.status in IN_FLIGHT:
+                self._query_venue(order, fx)
+
+    def on_tick(self, now: datetime, fx: Effects) -> None:
+        for order in self.book.open_orders():
+            if order.status is not OrdStatus.UNKNOWN or order.venue is None or not self.is_connected(order.venue):
+                continue
+            last = self._last_status_query.get(order.order_id)
+            if last is None or (now - last).total_seconds() >= STATUS_RETRY_SECONDS:
+                self._query_venue(order, fx)
+
+    def _query_venue(self, order: Order, fx: Effects) -> None:
+        if order.venue is None or order.venue_cl_ord_id is None:
+            return
+        self._last_status_query[order.order_id] = utc_now()
+        fx.to_venue.append((order.venue, StatusRequest(
+            cl_ord_id=order.venue_cl_ord_id, order_id=order.venue_order_id, instrument_id=order.instrument_id,
+            side=order.side), order.order_id))
+
+    def _on_status_answer(self, order: Order, event: ExecutionEvent, fx: Effects) -> None:
+        """Settle an in-flight order from the venue's status answer (never invents fills)."""
+        status = event.ord_status
+        unknown_at_venue = status is OrdStatus.REJECTED and (
+            event.ord_rej_reason is OrdRejReason.UNKNOWN_ORDER or "unknown" in (event.text or "").lower())
+        if unknown_at_venue and order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
+            if order.order_id in self._resent:
+                return
+            # The venue never got it: send it again with the same ClOrdID (a venue that did get it refuses the
+            # duplicate id, so this can never double the order).
+            self._resent.add(order.order_id)
+            assert order.venue is not None and order.venue_cl_ord_id is not None
+            fx.touch(order, "resubmit", venue_cl_ord_id=order.venue_cl_ord_id)
+            fx.to_venue.append((order.venue, NewOrder(
+                cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
+                order_qty=order.order_qty, ord_type=order.ord_type, price=order.price, stop_price=order.stop_price,
+                time_in_force=order.time_in_force, account=order.account), order.order_id))
+            return
+        if unknown_at_venue and order.status is OrdStatus.PENDING_CANCEL and order.cum_qty == 0:
+            self._on_canceled(order, fx, text="the venue does not know the order")
+            return
+        if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
+            if status in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED, OrdStatus.PENDING_CANCEL,
+                          OrdStatus.PENDING_REPLACE):
+                apply(order, OrderEvent.ACK)
+                fx.touch(order, "ack", source="status")
+                self._emit(order, ExecType.NEW, fx)
+            elif status is OrdStatus.REJECTED:
+                apply(order, OrderEvent.REJECT)
+                order.text = event.text
+                fx.touch(order, "reject", source="status", text=event.text)
+                self._emit(order, ExecType.REJECTED, fx, text=event.text)
+        if status in (OrdStatus.CANCELED, OrdStatus.EXPIRED) and order.is_open:
+            if status is OrdStatus.CANCELED:
+                self._on_canceled(order, fx, text=event.text)
+            else:
+                self._close(order, OrderEvent.EXPIRE, ExecType.EXPIRED, "expire", fx, text=event.text)
+        if event.cum_qty is not None and event.cum_qty != order.cum_qty:
+            fx.touch(order, "status_mismatch", venue_cum_qty=event.cum_qty, our_cum_qty=order.cum_qty)
+            log.warning("venue.status_mismatch", order_id=order.order_id, venue_cum_qty=str(event.cum_qty),
+                        our_cum_qty=str(order.cum_qty))
+
+    # ------------------------------------------------------------------ reports to the EMS
+
+    def _next_venue_id(self, order: Order) -> str:
+        outbound_id = IdFactory.next_venue_cl_ord_id(order)
+        order.venue_cl_ord_ids.append(outbound_id)
+        self.book.index_venue(order, outbound_id)
+        return outbound_id
+
+    @staticmethod
+    def _fill_exec_id(order: Order, venue_exec_id: str) -> str:
+        # Deterministic, so a report rebuilt after a restart carries the same ExecID.
+        return f"{order.order_id}:{venue_exec_id}"
+
+    def _emit(self, order: Order, exec_type: ExecType, fx: Effects, **kwargs: object) -> None:
+        fx.to_ems.append((order.ems_session, self._report(order, exec_type, **kwargs), order.order_id))  # type: ignore[arg-type]
+
+    def _report(self, order: Order, exec_type: ExecType, *, cl_ord_id: str | None = None, orig: str | None = None,
+                fill: Fill | None = None, text: str | None = None, reason: OrdRejReason | None = None,
+                exec_id: str | None = None, exec_ref_id: str | None = None,
+                status_response: bool = False) -> ExecutionEvent:
+        return ExecutionEvent(
+            exec_id=exec_id or self.ids.exec_id(), exec_type=exec_type, ord_status=order.status,
+            cl_ord_id=cl_ord_id or order.cl_ord_id, orig_cl_ord_id=orig, order_id=order.order_id,
+            instrument_id=order.instrument_id, side=order.side, account=order.account, ord_type=order.ord_type,
+            order_qty=order.order_qty, price=order.price, stop_price=order.stop_price,
+            time_in_force=order.time_in_force, last_qty=fill.qty if fill else None,
+            last_px=fill.price if fill else None, cum_qty=order.cum_qty, leaves_qty=order.leaves_qty,
+            avg_px=order.avg_px, exec_ref_id=exec_ref_id, ord_rej_reason=reason, text=text,
+            transact_time=utc_now(), is_status_response=status_response)
+
+    def _reject_unbooked(self, command: NewOrder, reason: OrdRejReason, text: str) -> ExecutionEvent:
+        return ExecutionEvent(
+            exec_id=self.ids.exec_id(), exec_type=ExecType.REJECTED, ord_status=OrdStatus.REJECTED,
+            cl_ord_id=command.cl_ord_id, order_id="NONE", instrument_id=command.instrument_id, side=command.side,
+            account=command.account, ord_type=command.ord_type, order_qty=command.order_qty, price=command.price,
+            cum_qty=ZERO, leaves_qty=ZERO, avg_px=ZERO, ord_rej_reason=reason, text=text, transact_time=utc_now())

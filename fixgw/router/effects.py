@@ -1,0 +1,54 @@
+"""What one pass of the router core produces: journal rows, reports for EMS sessions, commands for venues.
+
+The engine journals everything in `Effects` in one group commit, then sends (persist before send).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fixgw.model.orders import (
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    Fill,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+    utc_now,
+)
+from fixgw.model.state import Order
+
+VenueCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+EmsReport = ExecutionEvent | CancelRejectEvent
+
+
+@dataclass(slots=True)
+class OrderEventRecord:
+    order_id: str
+    event: str
+    status: str
+    at: datetime
+    detail: dict[str, str]
+
+
+@dataclass(slots=True)
+class Effects:
+    orders: dict[str, Order] = field(default_factory=dict)
+    events: list[OrderEventRecord] = field(default_factory=list)
+    fills: list[tuple[str, Fill]] = field(default_factory=list)
+    to_ems: list[tuple[str, EmsReport, str | None]] = field(default_factory=list)
+    """(EMS session, report, order_id) - sent after the journal commit."""
+    to_venue: list[tuple[str, VenueCommand, str]] = field(default_factory=list)
+    """(venue, command, order_id) - sent after the journal commit."""
+    state: dict[str, str] = field(default_factory=dict)
+
+    def touch(self, order: Order, event: str, **detail: object) -> None:
+        self.orders[order.order_id] = order
+        self.events.append(OrderEventRecord(
+            order.order_id, event, order.status.value, utc_now(),
+            {k: str(v) for k, v in detail.items() if v is not None}))
+
+    def is_empty(self) -> bool:
+        return not (self.orders or self.events or self.fills or self.to_ems or self.to_venue or self.state)
