@@ -1,0 +1,1 @@
+"""Machinery every REST venue shares: rate limiting, retries, clock skew, the pooled HTTP client, errors."""
