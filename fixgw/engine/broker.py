@@ -1,0 +1,165 @@
+"""A FIX broker reached through a QuickFIX initiator session, seen by the router as a `Venue`.
+
+QuickFIX callbacks only convert: inbound application messages are decoded with the broker's dialect and handed
+to the listener (which queues them for the router's thread); raw messages go to the journal tap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import quickfix as fix
+import structlog
+
+from fixgw.engine.codec import SessionCodec
+from fixgw.engine.quickfix_support import fields_to_message, guard_callback, message_to_fields
+from fixgw.model.errors import MessageRejected
+from fixgw.model.orders import (
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+)
+from fixgw.venues.base import CommandKind, Venue, VenueListener
+
+log = structlog.get_logger("fixgw.engine.broker")
+
+RawTap = Callable[[str, str, str, list[tuple[int, str]]], None]
+"""(session name, direction "in"/"out", msg_type, fields) for the message journal."""
+
+
+class FixBrokerVenue(Venue):
+    def __init__(self, name: str, session_id: fix.SessionID, codec: SessionCodec, tap: RawTap,
+                 username: str | None = None, password: str | None = None) -> None:
+        self.name = name
+        self.session_id = session_id
+        self.codec = codec
+        self.symbol_scheme = codec.symbol_scheme
+        self._tap = tap
+        self._listener: VenueListener | None = None
+        self._logged_on = False
+        self.username = username
+        self.password = password
+
+    @property
+    def connected(self) -> bool:
+        return self._logged_on
+
+    def bind(self, listener: VenueListener) -> None:
+        self._listener = listener
+
+    def start(self) -> None:
+        """The shared initiator (owned by the gateway) connects every broker session."""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """See start()."""
+
+    def send_new(self, order: NewOrder) -> None:
+        self._send(self.codec.encode_command(order), order.cl_ord_id, CommandKind.NEW)
+
+    def send_cancel(self, cancel: CancelOrder) -> None:
+        self._send(self.codec.encode_command(cancel), cancel.cl_ord_id, CommandKind.CANCEL)
+
+    def send_replace(self, replace: ReplaceOrder) -> None:
+        self._send(self.codec.encode_command(replace), replace.cl_ord_id, CommandKind.REPLACE)
+
+    def send_status_request(self, request: StatusRequest) -> None:
+        self._send(self.codec.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
+
+    def _send(self, fields: list[tuple[int, str]], cl_ord_id: str, kind: str) -> None:
+        message = fields_to_message(fields, begin_string=self.codec.begin_string)
+        # Sent while logged out, QuickFIX stores the message and the broker gets it by resend after logon.
+        try:
+            fix.Session.sendToTarget(message, self.session_id)
+        except fix.SessionNotFound:
+            log.error("broker.session_not_found", venue=self.name, cl_ord_id=cl_ord_id)
+            if self._listener is not None:
+                self._listener.on_outcome_unknown(self.name, cl_ord_id, kind, "session not found")
+            return
+        self._tap(self.name, "out", fields[0][1], fields)
+
+    # ------------------------------------------------------------------ from QuickFIX threads
+
+    def on_logon(self) -> None:
+        self._logged_on = True
+        log.info("broker.logon", venue=self.name)
+        if self._listener is not None:
+            self._listener.on_connectivity(self.name, True)
+
+    def on_logout(self) -> None:
+        was = self._logged_on
+        self._logged_on = False
+        if was:
+            log.warning("broker.logout", venue=self.name)
+        if self._listener is not None:
+            self._listener.on_connectivity(self.name, False)
+
+    def on_message(self, fields: list[tuple[int, str]]) -> None:
+        msg_type = next((value for tag, value in fields if tag == 35), "")
+        self._tap(self.name, "in", msg_type, fields)
+        try:
+            event = self.codec.decode_venue(fields)
+        except MessageRejected as exc:
+            log.error("broker.undecodable_message", venue=self.name, msg_type=msg_type, error=exc.text,
+                      ref_tag_id=exc.ref_tag_id)
+            return
+        if event is None or self._listener is None:
+            return
+        if isinstance(event, ExecutionEvent):
+            self._listener.on_execution(self.name, event)
+        elif isinstance(event, CancelRejectEvent):
+            self._listener.on_cancel_reject(self.name, event)
+
+
+class BrokerApplication(fix.Application):  # type: ignore[misc]
+    """QuickFIX application for every broker session of the shared initiator."""
+
+    def __init__(self, venues: dict[str, FixBrokerVenue]) -> None:
+        super().__init__()
+        self._by_session = {venue.session_id.toString(): venue for venue in venues.values()}
+
+    def _venue(self, session_id: fix.SessionID) -> FixBrokerVenue | None:
+        return self._by_session.get(session_id.toString())
+
+    @guard_callback
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        venue = self._venue(session_id)
+        if venue is not None:
+            venue.on_logon()
+
+    @guard_callback
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        venue = self._venue(session_id)
+        if venue is not None:
+            venue.on_logout()
+
+    @guard_callback
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        venue = self._venue(session_id)
+        if venue is None or venue.username is None:
+            return
+        header = message.getHeader()
+        if header.getField(35) == "A":
+            message.setField(553, venue.username)
+            if venue.password is not None:
+                message.setField(554, venue.password)
+
+    @guard_callback
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        venue = self._venue(session_id)
+        if venue is not None:
+            venue.on_message(message_to_fields(message))

@@ -1,0 +1,37 @@
+"""One session's codec: the translation layer bound to a counterparty's dialect, FIX version and symbols."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from fixgw.model.orders import (
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+)
+
+Fields = list[tuple[int, str]]
+EmsCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+
+
+class SessionCodec(Protocol):
+    begin_string: str
+    symbol_scheme: str
+
+    def decode_ems(self, fields: Fields) -> EmsCommand:
+        """An EMS's D/F/G/H as a canonical command; MessageRejected when it must be refused."""
+
+    def reject_reply(self, error: Exception, fields: Fields) -> Fields:
+        """The reply refusing `fields`: session Reject, BusinessMessageReject or rejected ExecutionReport."""
+
+    def encode_report(self, report: ExecutionEvent | CancelRejectEvent) -> Fields:
+        """An ExecutionReport / OrderCancelReject body for the EMS."""
+
+    def encode_command(self, command: EmsCommand) -> Fields:
+        """A D/F/G/H body for a broker."""
+
+    def decode_venue(self, fields: Fields) -> ExecutionEvent | CancelRejectEvent | None:
+        """A broker's 8/9 as a canonical event (None for messages we do not act on)."""

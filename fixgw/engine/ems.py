@@ -1,0 +1,66 @@
+"""The QuickFIX acceptor application for EMS sessions: converts and hands off, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import quickfix as fix
+
+from fixgw.engine.quickfix_support import guard_callback, message_to_fields
+from fixgw.model.orders import utc_now
+
+InboundHandler = Callable[[str, list[tuple[int, str]], datetime], None]
+"""(EMS session name, fields, received at)."""
+SessionHandler = Callable[[str, bool], None]
+"""(EMS session name, logged on?)."""
+
+
+class EmsApplication(fix.Application):  # type: ignore[misc]
+    def __init__(self, names: dict[str, str], on_message: InboundHandler, on_session: SessionHandler) -> None:
+        """`names` maps QuickFIX SessionID strings to the configured EMS session names."""
+        super().__init__()
+        self._names = names
+        self._on_message = on_message
+        self._on_session = on_session
+        self.logged_on: set[str] = set()
+
+    def name_of(self, session_id: fix.SessionID) -> str | None:
+        return self._names.get(session_id.toString())
+
+    @guard_callback
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        name = self.name_of(session_id)
+        if name is not None:
+            self.logged_on.add(name)
+            self._on_session(name, True)
+
+    @guard_callback
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        name = self.name_of(session_id)
+        if name is not None:
+            self.logged_on.discard(name)
+            self._on_session(name, False)
+
+    @guard_callback
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        name = self.name_of(session_id)
+        if name is not None:
+            # Copy out now: the message object is only valid during the callback.
+            self._on_message(name, message_to_fields(message), utc_now())

@@ -1,0 +1,164 @@
+"""The gateway assembled from its configuration: journal, book recovery, router thread, QuickFIX sessions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import quickfix as fix
+import structlog
+
+from fixgw.config import GatewayConfig
+from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
+from fixgw.engine.codec import SessionCodec
+from fixgw.engine.ems import EmsApplication
+from fixgw.engine.quickfix_support import fields_to_message
+from fixgw.engine.runner import Runner
+from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.model.instruments import SymbolMaster
+from fixgw.router.book import OrderBook
+from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
+from fixgw.router.ids import IdFactory
+from fixgw.router.routing import RouteTable
+from fixgw.store.journal import Journal
+from fixgw.venues.base import Venue
+
+log = structlog.get_logger("fixgw.engine.gateway")
+
+CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
+"""(dialect name, begin string, symbol master, specs dir) -> codec."""
+
+
+def default_codec_factory(dialect: str, begin_string: str, symbols: SymbolMaster, specs_dir: Path) -> SessionCodec:
+    from fixgw.engine.translation import DialectCodec
+
+    return DialectCodec.create(dialect, begin_string, symbols, specs_dir)
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, *, extra_venues: Mapping[str, Venue] | None = None,
+                 checks: Sequence[PreTradeCheck] = (), codec_factory: CodecFactory = default_codec_factory) -> None:
+        self.config = config
+        self._extra_venues = dict(extra_venues or {})
+        self._checks = list(checks)
+        self._codec_factory = codec_factory
+        self.journal = Journal(config.journal_url)
+        self.runner: Runner | None = None
+        self.core: RouterCore | None = None
+        self.venues: dict[str, Venue] = {}
+        self._ems_ids: dict[str, fix.SessionID] = {}
+        self._ems_begin: dict[str, str] = {}
+        self._acceptor: fix.ThreadedSocketAcceptor | None = None
+        self._initiator: fix.ThreadedSocketInitiator | None = None
+        self._ems_app: EmsApplication | None = None
+        self._started = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        config = self.config
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dirs(config)
+        self.journal.open()
+        run_id = self.journal.allocate_run_id()
+        symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
+        book = OrderBook()
+        book.load(self.journal.load_orders())
+        ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
+                      for name, ems in config.ems.items()}
+        brokers: dict[str, FixBrokerVenue] = {}
+        for name, broker in config.brokers.items():
+            codec = self._codec_factory(broker.dialect, broker.begin_string, symbols, config.specs_dir)
+            brokers[name] = FixBrokerVenue(
+                name, session_id(broker.begin_string, broker.sender_comp_id, broker.target_comp_id), codec,
+                tap=self._tap, username=broker.username,
+                password=broker.password.get_secret_value() if broker.password else None)
+        self.venues = {**brokers, **self._extra_venues}
+        policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect)
+                    for name, ems in config.ems.items()}
+        self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
+                               ems_policies=policies, is_connected=self._venue_connected, checks=self._checks)
+        self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
+                             max_batch=config.journal.max_batch)
+        for venue in self.venues.values():
+            venue.bind(self.runner)
+        self.runner.start()
+        log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()))
+        if config.ems:
+            for name, ems in config.ems.items():
+                sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)
+                self._ems_ids[name] = sid
+                self._ems_begin[name] = ems.begin_string
+            settings = acceptor_settings(config)
+            self._ems_app = EmsApplication({sid.toString(): name for name, sid in self._ems_ids.items()},
+                                           self.runner.submit_ems, self.runner.ems_session_changed)
+            self._acceptor = fix.ThreadedSocketAcceptor(self._ems_app, fix.FileStoreFactory(settings), settings,
+                                                        fix.FileLogFactory(settings))
+        if brokers:
+            settings = initiator_settings(config, config.brokers)
+            self._initiator = fix.ThreadedSocketInitiator(BrokerApplication(brokers), fix.FileStoreFactory(settings),
+                                                          settings, fix.FileLogFactory(settings))
+        for venue in self._extra_venues.values():
+            venue.start()
+        if self._initiator is not None:
+            self._initiator.start()
+        if self._acceptor is not None:
+            self._acceptor.start()
+        self._started = True
+        log.info("gateway.started", name=config.name, ems_sessions=len(config.ems), venues=sorted(self.venues),
+                 acceptor=f"{config.acceptor.host}:{config.acceptor.port}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop: no new EMS input, let the router finish, log out of brokers, close the journal."""
+        if not self._started:
+            return
+        self._started = False
+        if self._acceptor is not None:
+            self._acceptor.stop()
+        if self.runner is not None:
+            self.runner.drain(timeout / 2)
+        if self._initiator is not None:
+            self._initiator.stop()
+        for venue in self._extra_venues.values():
+            venue.stop(timeout / 4)
+        if self.runner is not None:
+            self.runner.stop(timeout / 4)
+        self.journal.close()
+        log.info("gateway.stopped", name=self.config.name)
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ state
+
+    def _venue_connected(self, name: str) -> bool:
+        venue = self.venues.get(name)
+        return venue is not None and venue.connected
+
+    def ems_logged_on(self) -> set[str]:
+        return set(self._ems_app.logged_on) if self._ems_app else set()
+
+    def venues_connected(self) -> dict[str, bool]:
+        return {name: venue.connected for name, venue in self.venues.items()}
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
+        if self.runner is not None:
+            self.runner.tap(session, direction, msg_type, fields)
+
+    def _send_to_ems(self, session: str, fields: list[tuple[int, str]]) -> bool:
+        sid = self._ems_ids.get(session)
+        if sid is None:
+            return False
+        message = fields_to_message(fields, begin_string=self._ems_begin[session])
+        try:
+            return bool(fix.Session.sendToTarget(message, sid))
+        except fix.SessionNotFound:
+            return False

@@ -1,0 +1,268 @@
+"""The router's owner thread: drains a queue of inbound work, runs the router core, journals, then sends.
+
+One pass = everything queued so far (up to `max_batch` items). Its journal rows are written in one
+transaction (group commit) and only after that commit are commands sent to venues and reports to EMS
+sessions - persist before send, with the fsync cost shared by the whole batch.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from fixgw.engine.codec import SessionCodec
+from fixgw.fix.fields import render_fix
+from fixgw.model.errors import MessageRejected
+from fixgw.model.orders import (
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+    utc_now,
+)
+from fixgw.router.core import RouterCore
+from fixgw.router.effects import Effects
+from fixgw.store.journal import EventRecord, Journal, JournalBatch, MessageRecord
+from fixgw.venues.base import Venue
+
+log = structlog.get_logger("fixgw.engine.runner")
+
+EmsSend = Callable[[str, list[tuple[int, str]]], bool]
+TICK_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _Item:
+    kind: str
+    args: tuple[Any, ...]
+
+
+class Runner:
+    def __init__(self, core: RouterCore, journal: Journal, venues: Mapping[str, Venue],
+                 ems_codecs: Mapping[str, SessionCodec], ems_send: EmsSend, *, max_batch: int = 512) -> None:
+        self.core = core
+        self.journal = journal
+        self.venues = venues
+        self.ems_codecs = ems_codecs
+        self.ems_send = ems_send
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._last_tick = 0.0
+        self.passes = 0
+        self.journal_errors = 0
+
+    # ------------------------------------------------------------------ thread-safe entry points
+
+    def submit_ems(self, session: str, fields: list[tuple[int, str]], at: datetime) -> None:
+        self._queue.put(_Item("ems", (session, fields, at)))
+
+    def ems_session_changed(self, session: str, logged_on: bool) -> None:
+        self._queue.put(_Item("ems_session", (session, logged_on)))
+
+    def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
+        self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
+
+    def call(self, function: Callable[[RouterCore, Effects], object]) -> None:
+        """Run `function(core, effects)` on the owner thread (operator actions, reloads)."""
+        self._queue.put(_Item("call", (function,)))
+
+    # VenueListener
+    def on_execution(self, venue: str, event: ExecutionEvent) -> None:
+        self._queue.put(_Item("venue_execution", (venue, event)))
+
+    def on_cancel_reject(self, venue: str, event: CancelRejectEvent) -> None:
+        self._queue.put(_Item("venue_cancel_reject", (venue, event)))
+
+    def on_outcome_unknown(self, venue: str, cl_ord_id: str, command: str, reason: str) -> None:
+        self._queue.put(_Item("venue_unknown", (venue, cl_ord_id, command, reason)))
+
+    def on_connectivity(self, venue: str, connected: bool) -> None:
+        self._queue.put(_Item("venue_connectivity", (venue, connected)))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fixgw-router", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._queue.put(_Item("stop", ()))
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued before this call has been processed (tests, shutdown)."""
+        done = threading.Event()
+        self.call(lambda _core, _fx: done.set())
+        return done.wait(timeout)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                first = self._queue.get(timeout=TICK_SECONDS)
+            except queue.Empty:
+                first = None
+            items = [] if first is None else [first]
+            while len(items) < self.max_batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._pass(items)
+            except Exception as exc:  # the loop must outlive any one bad pass
+                log.exception("router.pass_failed", error=repr(exc))
+
+    def _pass(self, items: list[_Item]) -> None:
+        fx = Effects()
+        messages: list[MessageRecord] = []
+        replies: list[tuple[str, list[tuple[int, str]], str | None]] = []
+        for item in items:
+            if item.kind == "stop":
+                continue
+            try:
+                self._handle(item, fx, messages, replies)
+            except Exception as exc:
+                log.exception("router.item_failed", kind=item.kind, error=repr(exc))
+        now = time.monotonic()
+        if now - self._last_tick >= TICK_SECONDS:
+            self._last_tick = now
+            self.core.on_tick(utc_now(), fx)
+        outbound = self._encode_reports(fx, replies, messages)
+        if fx.is_empty() and not messages:
+            return
+        self._journal(fx, messages)
+        for venue_name, command, order_id in fx.to_venue:
+            self._send_to_venue(venue_name, command, order_id)
+        for session, fields in outbound:
+            if not self.ems_send(session, fields):
+                log.warning("ems.send_failed", session=session, msg_type=fields[0][1])
+        self.passes += 1
+
+    def _handle(self, item: _Item, fx: Effects, messages: list[MessageRecord],
+                replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
+        kind, args = item.kind, item.args
+        if kind == "ems":
+            session, fields, at = args
+            self._on_ems_message(session, fields, at, fx, messages, replies)
+        elif kind == "raw":
+            session, direction, msg_type, fields, at = args
+            messages.append(_record(session, direction, msg_type, fields, at))
+        elif kind == "venue_execution":
+            self.core.on_venue_execution(args[0], args[1], fx)
+        elif kind == "venue_cancel_reject":
+            self.core.on_venue_cancel_reject(args[0], args[1], fx)
+        elif kind == "venue_unknown":
+            self.core.on_venue_outcome_unknown(*args, fx)
+        elif kind == "venue_connectivity":
+            if args[1]:
+                self.core.on_venue_connected(args[0], fx)
+        elif kind == "ems_session":
+            if not args[1]:
+                self.core.on_ems_logout(args[0], fx)
+        elif kind == "call":
+            args[0](self.core, fx)
+
+    def _on_ems_message(self, session: str, fields: list[tuple[int, str]], at: datetime, fx: Effects,
+                        messages: list[MessageRecord],
+                        replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
+        msg_type = next((value for tag, value in fields if tag == 35), "")
+        messages.append(_record(session, "in", msg_type, fields, at))
+        codec = self.ems_codecs[session]
+        try:
+            command = codec.decode_ems(fields)
+        except MessageRejected as exc:
+            log.info("ems.message_rejected", session=session, msg_type=msg_type, kind=exc.kind,
+                     ref_tag_id=exc.ref_tag_id, text=exc.text)
+            replies.append((session, codec.reject_reply(exc, fields), None))
+            return
+        if isinstance(command, NewOrder):
+            self.core.on_new_order(session, command, fx)
+        elif isinstance(command, CancelOrder):
+            self.core.on_cancel(session, command, fx)
+        elif isinstance(command, ReplaceOrder):
+            self.core.on_replace(session, command, fx)
+        elif isinstance(command, StatusRequest):
+            self.core.on_status_request(session, command, fx)
+
+    def _encode_reports(self, fx: Effects, replies: list[tuple[str, list[tuple[int, str]], str | None]],
+                        messages: list[MessageRecord]) -> list[tuple[str, list[tuple[int, str]]]]:
+        outbound: list[tuple[str, list[tuple[int, str]]]] = []
+        for session, report, order_id in fx.to_ems:
+            codec = self.ems_codecs.get(session)
+            if codec is None:
+                log.error("ems.unknown_session", session=session)
+                continue
+            fields = codec.encode_report(report)
+            record = _record(session, "out", fields[0][1], fields, utc_now())
+            record.order_id = order_id
+            record.cl_ord_id = report.cl_ord_id
+            messages.append(record)
+            outbound.append((session, fields))
+        for session, fields, order_id in replies:
+            record = _record(session, "out", fields[0][1], fields, utc_now())
+            record.order_id = order_id
+            messages.append(record)
+            outbound.append((session, fields))
+        return outbound
+
+    def _journal(self, fx: Effects, messages: list[MessageRecord]) -> None:
+        batch = JournalBatch(
+            orders=fx.orders,
+            events=[EventRecord(e.order_id, e.event, e.status, e.at, e.detail) for e in fx.events],
+            fills=fx.fills,
+            messages=messages,
+            state=fx.state,
+        )
+        delay = 0.05
+        while True:
+            try:
+                self.journal.write(batch)
+                return
+            except Exception as exc:
+                # Nothing of this pass may leave before it is durable: hold the line and retry.
+                self.journal_errors += 1
+                log.critical("journal.write_failed", error=repr(exc), retry_in=delay)
+                if self._stopping.is_set():
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _send_to_venue(self, venue_name: str, command: object, order_id: str) -> None:
+        venue = self.venues.get(venue_name)
+        if venue is None:
+            log.error("venue.unknown", venue=venue_name, order_id=order_id)
+            return
+        try:
+            if isinstance(command, NewOrder):
+                venue.send_new(command)
+            elif isinstance(command, CancelOrder):
+                venue.send_cancel(command)
+            elif isinstance(command, ReplaceOrder):
+                venue.send_replace(command)
+            elif isinstance(command, StatusRequest):
+                venue.send_status_request(command)
+        except Exception as exc:
+            log.exception("venue.send_failed", venue=venue_name, order_id=order_id, error=repr(exc))
+            cl_ord_id = getattr(command, "cl_ord_id", "")
+            self.on_outcome_unknown(venue_name, cl_ord_id, type(command).__name__, repr(exc))
+
+
+def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
+            at: datetime) -> MessageRecord:
+    return MessageRecord(session=session, direction=direction, msg_type=msg_type,
+                         raw=render_fix(fields, "\x01"), at=at)
