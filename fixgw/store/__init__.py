@@ -1,0 +1,9 @@
+"""The durable journal: orders of record, events, fills and FIX messages in SQLite or PostgreSQL.
+
+The only package that imports sqlalchemy. Everything else talks to `Journal` with model objects.
+"""
+
+from fixgw.store.journal import Journal
+from fixgw.store.records import EventRecord, JournalBatch, MessageRecord
+
+__all__ = ["EventRecord", "Journal", "JournalBatch", "MessageRecord"]

@@ -1,0 +1,89 @@
+"""Engines for the journal's backends and the schema migrations run on open.
+
+SQLite: WAL, synchronous=FULL (a commit survives power loss), busy_timeout, and real transactions
+(pysqlite's implicit ones are switched off so DDL and BEGIN IMMEDIATE behave). PostgreSQL: psycopg 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE = "fixgw_write"
+
+
+def journal_url(url: str | URL) -> URL:
+    """The URL with a driver: plain postgresql:// means psycopg 3 (the one we ship)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported journal database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    return parsed
+
+
+def make_engine(url: str | URL) -> Engine:
+    parsed = journal_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    in_memory = parsed.database in (None, "", ":memory:")
+    engine = create_engine(parsed, poolclass=StaticPool if in_memory else None)
+    _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None     # we emit BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the write lock up front so busy_timeout applies, instead of failing on lock upgrade.
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction, committed on exit (durable on return), rolled back on error."""
+    with engine.connect() as connection, connection.execution_options(**{_WRITE: True}).begin():
+        yield connection
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    """An Alembic config built in code: our migrations, and the connection (or URL) to run them on."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def lock_for_migration(connection: Connection) -> None:
+    """Serialise schema upgrades between processes sharing the database (the write transaction does on SQLite)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('fixgw.journal.migrate.' || current_schema()))"))
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """`alembic upgrade head` on this engine, in one transaction, one process at a time."""
+    with write_transaction(engine) as connection:
+        lock_for_migration(connection)
+        command.upgrade(alembic_config(connection), revision)

@@ -1,0 +1,240 @@
+"""The journal: durable record of orders, events, fills and messages; one transaction per router pass."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Insert, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from fixgw.model.state import Order
+from fixgw.store import schema
+from fixgw.store.engine import make_engine, upgrade, write_transaction
+from fixgw.store.records import EventRecord, JournalBatch, MessageRecord
+
+__all__ = ["EventRecord", "Journal", "JournalBatch", "MessageRecord"]
+
+RUN_ID = "run_id"
+_STREAM_ROWS = 1000
+_ORDER_COLUMNS = ("ems_session", "cl_ord_id", "venue", "venue_cl_ord_id", "venue_order_id", "account",
+                  "instrument_id", "status", "is_open", "updated_at", "snapshot")
+
+
+class Journal:
+    """The journal at one database URL (sqlite:///path or postgresql+psycopg://...)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+
+    def __enter__(self) -> Journal:
+        self.open()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect, set the backend up and migrate the schema to head. Idempotent."""
+        if self._engine is not None:
+            return
+        engine = make_engine(self.url)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        self._engine = engine
+        self._upserts = _Upserts(engine.dialect.name)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("journal is not open")
+        return self._engine
+
+    # --- writing -----------------------------------------------------------------------------------------
+
+    def write(self, batch: JournalBatch) -> None:
+        """Write the whole batch in one transaction; committed (durable) when this returns."""
+        if batch.is_empty():
+            return
+        with write_transaction(self.engine) as connection:
+            if batch.orders:
+                orders = list(batch.orders.values())
+                connection.execute(self._upserts.orders, [_order_row(order) for order in orders])
+                connection.execute(self._upserts.aliases, _alias_rows(orders))
+            if batch.events:
+                connection.execute(schema.events.insert(), [
+                    {"order_id": e.order_id, "event": e.event, "status": e.status, "at": e.at,
+                     "detail": json.dumps(e.detail)} for e in batch.events])
+            if batch.fills:
+                connection.execute(self._upserts.fills, [
+                    {"order_id": order_id, "venue": f.venue, "exec_id": f.exec_id, "qty": f.qty,
+                     "price": f.price, "commission": f.commission, "at": f.time} for order_id, f in batch.fills])
+            if batch.messages:
+                connection.execute(schema.messages.insert(), [
+                    {"session": m.session, "direction": m.direction, "msg_type": m.msg_type, "seq_num": m.seq_num,
+                     "order_id": m.order_id, "cl_ord_id": m.cl_ord_id, "at": m.at, "raw": m.raw}
+                    for m in batch.messages])
+            if batch.state:
+                now = datetime.now(UTC)
+                connection.execute(self._upserts.state,
+                                   [{"key": k, "value": v, "updated_at": now} for k, v in batch.state.items()])
+
+    def allocate_run_id(self) -> int:
+        """The next run id: an atomic increment of a persisted counter, safe between processes."""
+        counters = schema.counters
+        with write_transaction(self.engine) as connection:
+            return int(connection.execute(
+                counters.update().where(counters.c.name == RUN_ID)
+                .values(value=counters.c.value + 1).returning(counters.c.value)).scalar_one())
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    def load_orders(self, *, open_only: bool = False) -> list[Order]:
+        """The book of record rebuilt from the latest snapshots (fills included)."""
+        query = select(schema.orders.c.snapshot).order_by(schema.orders.c.order_id)
+        if open_only:
+            query = query.where(schema.orders.c.is_open)
+        return [Order.model_validate_json(snapshot) for snapshot in self._stream(query)]
+
+    def find_order(self, *, order_id: str | None = None, ems_session: str | None = None,
+                   cl_ord_id: str | None = None, venue_cl_ord_id: str | None = None,
+                   venue_order_id: str | None = None) -> Order | None:
+        """The order matching every key given. `cl_ord_id` is any EMS ClOrdID of its chain (optionally in
+        `ems_session`); `venue_cl_ord_id` any outbound ClOrdID we used. When an id was reused, the latest wins."""
+        orders, aliases = schema.orders, schema.order_aliases
+        conditions: list[ColumnElement[bool]] = []
+        if order_id is not None:
+            conditions.append(orders.c.order_id == order_id)
+        if cl_ord_id is not None:
+            by_alias = select(aliases.c.order_id).where(aliases.c.kind == "ems", aliases.c.value == cl_ord_id)
+            if ems_session is not None:
+                by_alias = by_alias.where(aliases.c.scope == ems_session)
+            conditions.append(orders.c.order_id.in_(by_alias))
+        elif ems_session is not None:
+            raise ValueError("ems_session only narrows a cl_ord_id lookup")
+        if venue_cl_ord_id is not None:
+            conditions.append(orders.c.order_id.in_(
+                select(aliases.c.order_id).where(aliases.c.kind == "venue", aliases.c.value == venue_cl_ord_id)))
+        if venue_order_id is not None:
+            conditions.append(orders.c.venue_order_id == venue_order_id)
+        if not conditions:
+            raise ValueError("find_order needs at least one key")
+        query = (select(orders.c.snapshot).where(*conditions)
+                 .order_by(orders.c.updated_at.desc(), orders.c.order_id).limit(1))
+        with self.engine.connect() as connection:
+            snapshot = connection.execute(query).scalar_one_or_none()
+        return None if snapshot is None else Order.model_validate_json(snapshot)
+
+    def get_state(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(schema.state.c.value).where(schema.state.c.key == key)).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def iter_messages(self, *, session: str | None = None, direction: str | None = None,
+                      since: datetime | None = None, until: datetime | None = None,
+                      msg_types: Collection[str] | None = None, order_id: str | None = None,
+                      cl_ord_id: str | None = None) -> Iterator[MessageRecord]:
+        """Messages in journal order, streamed; `since` is inclusive, `until` exclusive."""
+        m = schema.messages
+        query = select(m.c.session, m.c.direction, m.c.msg_type, m.c.raw, m.c.at, m.c.order_id, m.c.cl_ord_id,
+                       m.c.seq_num).order_by(m.c.id)
+        query = query.where(*_time_range(m, since, until), *_equal(m, session=session, direction=direction,
+                                                                    order_id=order_id, cl_ord_id=cl_ord_id))
+        if msg_types is not None:
+            query = query.where(m.c.msg_type.in_(list(msg_types)))
+        for row in self._stream(query, scalars=False):
+            yield MessageRecord(*row)
+
+    def iter_events(self, *, since: datetime | None = None, until: datetime | None = None,
+                    order_id: str | None = None) -> Iterator[EventRecord]:
+        """Order events in journal order, streamed; `since` is inclusive, `until` exclusive."""
+        e = schema.events
+        query = (select(e.c.order_id, e.c.event, e.c.status, e.c.at, e.c.detail).order_by(e.c.id)
+                 .where(*_time_range(e, since, until), *_equal(e, order_id=order_id)))
+        for row_order_id, event, status, at, detail in self._stream(query, scalars=False):
+            yield EventRecord(row_order_id, event, status, at, json.loads(detail))
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table (and open orders): for health checks and operators."""
+        tables = (schema.orders, schema.events, schema.fills, schema.messages, schema.state)
+        with self.engine.connect() as connection:
+            result = {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one())
+                      for t in tables}
+            result["open_orders"] = int(connection.execute(
+                select(func.count()).select_from(schema.orders).where(schema.orders.c.is_open)).scalar_one())
+        return result
+
+    def _stream(self, query: Any, *, scalars: bool = True) -> Iterator[Any]:
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=_STREAM_ROWS).execute(query)
+            yield from (result.scalars() if scalars else result)
+
+
+class _Upserts:
+    """The dialect's INSERT ... ON CONFLICT statements, built once."""
+
+    def __init__(self, dialect_name: str) -> None:
+        insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+        orders = insert(schema.orders)
+        self.orders = orders.on_conflict_do_update(
+            index_elements=[schema.orders.c.order_id],
+            set_={name: orders.excluded[name] for name in _ORDER_COLUMNS})
+        aliases = insert(schema.order_aliases)
+        self.aliases = aliases.on_conflict_do_update(
+            index_elements=list(schema.order_aliases.primary_key),
+            set_={"order_id": aliases.excluded.order_id},
+            where=schema.order_aliases.c.order_id != aliases.excluded.order_id)
+        self.fills: Insert = insert(schema.fills).on_conflict_do_nothing(index_elements=["venue", "exec_id"])
+        state = insert(schema.state)
+        self.state = state.on_conflict_do_update(
+            index_elements=[schema.state.c.key],
+            set_={"value": state.excluded.value, "updated_at": state.excluded.updated_at})
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    return {"order_id": order.order_id, "ems_session": order.ems_session, "cl_ord_id": order.cl_ord_id,
+            "venue": order.venue, "venue_cl_ord_id": order.venue_cl_ord_id, "venue_order_id": order.venue_order_id,
+            "account": order.account, "instrument_id": order.instrument_id, "status": order.status.value,
+            "is_open": order.is_open, "created_at": order.created_at, "updated_at": order.updated_at,
+            "snapshot": order.model_dump_json()}
+
+
+def _alias_rows(orders: list[Order]) -> list[dict[str, str]]:
+    """Every ClOrdID of each order, deduplicated: one statement may not touch the same row twice."""
+    rows: dict[tuple[str, str, str], str] = {}
+    for order in orders:
+        for cl_ord_id in (order.cl_ord_id, order.orig_cl_ord_id, *order.cl_ord_id_chain):
+            if cl_ord_id:
+                rows[("ems", cl_ord_id, order.ems_session)] = order.order_id
+        # venue_cl_ord_ids: every outbound id used (new, cancels, replaces), where the model carries them.
+        for venue_id in (order.venue_cl_ord_id, *getattr(order, "venue_cl_ord_ids", ())):
+            if venue_id:
+                rows[("venue", venue_id, "")] = order.order_id
+    return [{"kind": kind, "value": value, "scope": scope, "order_id": order_id}
+            for (kind, value, scope), order_id in rows.items()]
+
+
+def _time_range(table: Table, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if since is not None:
+        conditions.append(table.c.at >= since)
+    if until is not None:
+        conditions.append(table.c.at < until)
+    return conditions
+
+
+def _equal(table: Table, **values: str | None) -> list[ColumnElement[bool]]:
+    return [table.c[name] == value for name, value in values.items() if value is not None]

@@ -1,0 +1,114 @@
+"""The journal's tables (SQLAlchemy Core). The migrations in `migrations/` create exactly this schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    true,
+)
+
+from fixgw.store.coltypes import ExactDecimal, UtcMicros
+
+metadata = MetaData()
+
+orders = Table(
+    "orders", metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("ems_session", String(128), nullable=False),
+    Column("cl_ord_id", String(128), nullable=False),
+    Column("venue", String(64)),
+    Column("venue_cl_ord_id", String(128)),
+    Column("venue_order_id", String(128)),
+    Column("account", String(128)),
+    Column("instrument_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("is_open", Boolean, nullable=False),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+    Column("snapshot", Text, nullable=False),      # Order.model_dump_json(): decimals as strings
+)
+Index("ix_orders_ems_cl_ord_id", orders.c.ems_session, orders.c.cl_ord_id)
+Index("ix_orders_venue_cl_ord_id", orders.c.venue_cl_ord_id)
+Index("ix_orders_venue_order_id", orders.c.venue_order_id)
+Index("ix_orders_account", orders.c.account)
+Index("ix_orders_instrument_id", orders.c.instrument_id)
+Index("ix_orders_updated_at", orders.c.updated_at)
+# Partial index of the open book; the predicate is spelled as each dialect renders `WHERE orders.is_open`.
+Index("ix_orders_open", orders.c.order_id, sqlite_where=orders.c.is_open == true(), postgresql_where=orders.c.is_open)
+
+# Every ClOrdID an order has been known by: the EMS's chain (kind "ems", scope = EMS session) and our
+# outbound ids at the venue (kind "venue", scope ""), so an old ClOrdID of a replace chain still finds it.
+order_aliases = Table(
+    "order_aliases", metadata,
+    Column("kind", String(8), nullable=False),
+    Column("value", String(128), nullable=False),
+    Column("scope", String(128), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    PrimaryKeyConstraint("kind", "value", "scope", name="pk_order_aliases"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(64), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UtcMicros, nullable=False),
+    Column("detail", Text, nullable=False),         # JSON object of strings
+)
+Index("ix_events_order_id", events.c.order_id)
+Index("ix_events_at", events.c.at)
+
+fills = Table(
+    "fills", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(64), nullable=False),
+    Column("venue", String(64), nullable=False),
+    Column("exec_id", String(128), nullable=False),
+    Column("qty", ExactDecimal, nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Column("commission", ExactDecimal),
+    Column("at", UtcMicros, nullable=False),
+    UniqueConstraint("venue", "exec_id", name="uq_fills_venue_exec_id"),
+)
+Index("ix_fills_order_id", fills.c.order_id)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("session", String(128), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("msg_type", String(8), nullable=False),
+    Column("seq_num", BigInteger),
+    Column("order_id", String(64)),
+    Column("cl_ord_id", String(128)),
+    Column("at", UtcMicros, nullable=False),
+    Column("raw", Text, nullable=False),
+)
+Index("ix_messages_at", messages.c.at)
+Index("ix_messages_order_id", messages.c.order_id)
+Index("ix_messages_cl_ord_id", messages.c.cl_ord_id)
+Index("ix_messages_session_seq", messages.c.session, messages.c.direction, messages.c.seq_num)
+
+state = Table(
+    "state", metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+)
+
+counters = Table(
+    "counters", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
