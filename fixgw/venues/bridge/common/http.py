@@ -215,4 +215,3 @@ class VenueHttpClient:
                 raise Retryable(error)
             raise error
         raise self.error_factory(status, payload)
-

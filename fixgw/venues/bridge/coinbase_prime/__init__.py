@@ -1,0 +1,1 @@
+"""Coinbase Prime REST v1 bridge (orders, fills, balances, products; optional WebSocket orders feed)."""

@@ -1,0 +1,282 @@
+"""The venue-agnostic async core of a REST execution client.
+
+Submit policy (invariant 3): the first send goes out at once; a send whose outcome is unknown is followed by a
+lookup by client_order_id, and only a lookup that proves the order absent allows the next send (same
+client_order_id), up to `max_submit_attempts`. After that the order stays in flight (outcome unknown, never
+rejected) and the poll loop keeps looking it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Protocol
+
+from fixgw.logs import get_logger
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
+from fixgw.model.errors import UnknownSymbolError
+from fixgw.model.instruments import SymbolMaster
+from fixgw.model.orders import (
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+    utc_now,
+)
+from fixgw.venues.bridge.common.adapter import VenueAdapter
+from fixgw.venues.bridge.common.errors import BridgeError, MappingError, VenueRejected, VenueUnknown
+from fixgw.venues.bridge.common.tracking import TERMINAL_EXEC_TYPES, TrackedOrder, denied_event
+from fixgw.venues.bridge.common.views import VenueOrderView
+
+log = get_logger("fixgw.bridge.engine")
+
+
+class EngineListener(Protocol):
+    def on_execution(self, venue: str, event: ExecutionEvent) -> None: ...
+    def on_cancel_reject(self, venue: str, event: CancelRejectEvent) -> None: ...
+    def on_outcome_unknown(self, venue: str, cl_ord_id: str, command: str, reason: str) -> None: ...
+
+
+class BridgeEngine:
+    def __init__(
+        self,
+        adapter: VenueAdapter,
+        symbols: SymbolMaster,
+        listener: EngineListener,
+        *,
+        max_submit_attempts: int = 3,
+        lookup_delay_s: float = 0.2,
+    ) -> None:
+        self.adapter = adapter
+        self.venue = adapter.name
+        self.symbols = symbols
+        self.listener = listener
+        self.max_submit_attempts = max_submit_attempts
+        self.lookup_delay_s = lookup_delay_s  # lets a slow venue finish an in-flight submit before we look
+        self.orders: dict[str, TrackedOrder] = {}  # by our cl_ord_id
+        self.by_client_order_id: dict[str, TrackedOrder] = {}
+
+    # -- commands ---------------------------------------------------------------------------------
+    async def submit(self, order: NewOrder) -> None:
+        if order.cl_ord_id in self.orders:
+            log.warning("bridge_duplicate_submit_ignored", venue=self.venue, cl_ord_id=order.cl_ord_id)
+            return
+        try:
+            instrument = self.symbols.get(order.instrument_id)
+        except UnknownSymbolError as exc:
+            self._emit(denied_event(order, exc.text, OrdRejReason.UNKNOWN_SYMBOL))
+            return
+        client_order_id = self.adapter.client_order_id(order.cl_ord_id)
+        tracked = TrackedOrder(order, instrument, client_order_id, submitted_at=utc_now() - timedelta(seconds=60))
+        self.orders[order.cl_ord_id] = tracked
+        self.by_client_order_id[client_order_id] = tracked
+        async with tracked.lock:
+            await self._send_until_known(tracked)
+
+    async def _send_until_known(self, tracked: TrackedOrder) -> None:
+        reason = ""
+        while tracked.sends < self.max_submit_attempts:
+            if tracked.outcome_unknown:
+                try:
+                    found = await self._lookup(tracked)
+                except VenueUnknown as exc:
+                    reason = f"lookup failed: {exc.message}"
+                    break
+                if found is not None:
+                    await self._accepted(tracked, found)
+                    return
+            tracked.sends += 1
+            try:
+                view = await self.adapter.submit(tracked.order, tracked.instrument, tracked.client_order_id)
+            except MappingError as exc:
+                self.orders.pop(tracked.order.cl_ord_id, None)
+                self._emit(denied_event(tracked.order, exc.message))
+                return
+            except VenueRejected as exc:
+                if self.adapter.is_duplicate(exc):
+                    tracked.outcome_unknown = True  # our id is taken: most likely by our own earlier send
+                    continue
+                self._rejected(tracked, exc)
+                return
+            except VenueUnknown as exc:
+                tracked.outcome_unknown = True
+                reason = exc.message
+                log.warning("bridge_submit_outcome_unknown", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                            send=tracked.sends, reason=exc.message)
+                continue
+            await self._accepted(tracked, view)
+            return
+        self.listener.on_outcome_unknown(self.venue, tracked.order.cl_ord_id, "new", reason or "sends exhausted")
+
+    async def _lookup(self, tracked: TrackedOrder) -> VenueOrderView | None:
+        await asyncio.sleep(self.lookup_delay_s)
+        found = await self.adapter.find(tracked.client_order_id, tracked.instrument, tracked.submitted_at)
+        log.info("bridge_submit_lookup", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id, found=found is not None)
+        return found
+
+    async def cancel(self, cancel: CancelOrder) -> None:
+        tracked = self.orders.get(cancel.orig_cl_ord_id)
+        if tracked is None:
+            self._cancel_reject(cancel, None, CxlRejReason.UNKNOWN_ORDER, "unknown order")
+            return
+        async with tracked.lock:
+            if tracked.view is None:
+                self._cancel_reject(cancel, tracked, CxlRejReason.OTHER, "order not yet acknowledged by the venue")
+                return
+            if tracked.final_reported or tracked.current_status is OrdStatus.FILLED:
+                self._cancel_reject(cancel, tracked, CxlRejReason.TOO_LATE_TO_CANCEL, "order is already final")
+                return
+            try:
+                await self.adapter.cancel(tracked.view, tracked.instrument)
+            except VenueRejected as exc:
+                await self._sync_locked(tracked)
+                self._cancel_reject(cancel, tracked, CxlRejReason.TOO_LATE_TO_CANCEL, exc.message)
+                return
+            except VenueUnknown as exc:
+                tracked.cancel = cancel  # the poll loop will report the cancel if it happened
+                self.listener.on_outcome_unknown(self.venue, cancel.cl_ord_id, "cancel", exc.message)
+                return
+            tracked.cancel = cancel
+            await self._sync_locked(tracked)
+
+    def replace_unsupported(self, replace: ReplaceOrder) -> None:
+        self.listener.on_cancel_reject(
+            self.venue,
+            CancelRejectEvent(
+                cl_ord_id=replace.cl_ord_id,
+                orig_cl_ord_id=replace.orig_cl_ord_id,
+                order_id=replace.order_id,
+                ord_status=self._status_of(replace.orig_cl_ord_id),
+                response_to=CxlRejResponseTo.REPLACE,
+                reason=CxlRejReason.BROKER_OPTION,
+                text=f"{self.venue} does not support replace: cancel and send a new order",
+                transact_time=utc_now(),
+            ),
+        )
+
+    async def status(self, request: StatusRequest) -> None:
+        tracked = self.orders.get(request.cl_ord_id)
+        if tracked is None:
+            self._emit(self._unknown_status(request))
+            return
+        async with tracked.lock:
+            if tracked.outcome_unknown and tracked.view is None:
+                await self._resolve_unknown(tracked)
+            elif tracked.view is not None:
+                await self._sync_locked(tracked)
+            tracked.status_seq += 1
+            key = tracked.venue_order_id or tracked.client_order_id
+            self._emit(
+                tracked.event(f"{key}:status:{tracked.status_seq}", ExecType.ORDER_STATUS, tracked.current_status,
+                              is_status_response=True)
+            )
+
+    # -- polling ----------------------------------------------------------------------------------
+    async def sync_all(self) -> None:
+        """One pass over every order not yet final: refresh, report fills and final states, settle unknowns."""
+        for tracked in list(self.orders.values()):
+            if tracked.final_reported or tracked.lock.locked():
+                continue
+            async with tracked.lock:
+                try:
+                    if tracked.view is None and tracked.outcome_unknown:
+                        await self._resolve_unknown(tracked)
+                    elif tracked.view is not None:
+                        await self._sync_locked(tracked)
+                except BridgeError as exc:
+                    log.warning("bridge_sync_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                                error=exc.message)
+
+    async def sync_client_order_id(self, client_order_id: str) -> None:
+        tracked = self.by_client_order_id.get(client_order_id)
+        if tracked is None or tracked.view is None or tracked.final_reported:
+            return
+        async with tracked.lock:
+            await self._sync_locked(tracked)
+
+    @property
+    def open_orders(self) -> list[TrackedOrder]:
+        return [t for t in self.orders.values() if not t.final_reported]
+
+    async def _resolve_unknown(self, tracked: TrackedOrder) -> None:
+        found = await self.adapter.find(tracked.client_order_id, tracked.instrument, tracked.submitted_at)
+        if found is not None:
+            await self._accepted(tracked, found)
+
+    async def _sync_locked(self, tracked: TrackedOrder) -> None:
+        assert tracked.view is not None
+        await self._apply(tracked, await self.adapter.refresh(tracked.view, tracked.instrument))
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    async def _accepted(self, tracked: TrackedOrder, view: VenueOrderView) -> None:
+        tracked.view = view
+        tracked.outcome_unknown = False
+        log.info("bridge_order_accepted", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                 venue_order_id=view.venue_order_id, sends=tracked.sends)
+        self._emit(tracked.event(f"{view.venue_order_id}:new", ExecType.NEW, OrdStatus.NEW, cum_qty=0, avg_px=0))
+        await self._apply(tracked, view)
+
+    async def _apply(self, tracked: TrackedOrder, view: VenueOrderView) -> None:
+        tracked.view = view
+        if view.cum_qty > tracked.cum_qty or view.venue_terminal:
+            for fill in await self.adapter.fills(view, tracked.instrument):
+                if tracked.add_fill(fill):
+                    self._emit(tracked.trade_event(fill, self.venue))
+        if tracked.final_reported:
+            return
+        if tracked.quantity_status is OrdStatus.FILLED:
+            tracked.final_reported = True
+        elif view.status in TERMINAL_EXEC_TYPES:
+            tracked.final_reported = True
+            exec_type = TERMINAL_EXEC_TYPES[view.status]
+            self._emit(tracked.event(f"{view.venue_order_id}:{exec_type.name.lower()}", exec_type, view.status,
+                                     text=view.text))
+
+    def _rejected(self, tracked: TrackedOrder, error: VenueRejected) -> None:
+        tracked.final_reported = True
+        self._emit(
+            tracked.event(f"reject:{tracked.client_order_id}:{tracked.sends}", ExecType.REJECTED, OrdStatus.REJECTED,
+                          ord_rej_reason=OrdRejReason.BROKER_OPTION, text=f"{self.venue}: {error.message}")
+        )
+
+    def _emit(self, event: ExecutionEvent) -> None:
+        log.info("bridge_execution", venue=self.venue, cl_ord_id=event.cl_ord_id, exec_type=event.exec_type.name,
+                 ord_status=event.ord_status.name, exec_id=event.exec_id, cum_qty=str(event.cum_qty))
+        self.listener.on_execution(self.venue, event)
+
+    def _status_of(self, cl_ord_id: str) -> OrdStatus:
+        tracked = self.orders.get(cl_ord_id)
+        return tracked.current_status if tracked else OrdStatus.REJECTED
+
+    def _cancel_reject(self, cancel: CancelOrder, tracked: TrackedOrder | None, reason: CxlRejReason,
+                       text: str) -> None:
+        self.listener.on_cancel_reject(
+            self.venue,
+            CancelRejectEvent(
+                cl_ord_id=cancel.cl_ord_id,
+                orig_cl_ord_id=cancel.orig_cl_ord_id,
+                order_id=tracked.venue_order_id if tracked else cancel.order_id,
+                ord_status=tracked.current_status if tracked else OrdStatus.REJECTED,
+                response_to=CxlRejResponseTo.CANCEL,
+                reason=reason,
+                text=text,
+                transact_time=utc_now(),
+            ),
+        )
+
+    def _unknown_status(self, request: StatusRequest) -> ExecutionEvent:
+        return ExecutionEvent(
+            exec_id=f"status:{request.cl_ord_id}:{utc_now().timestamp()}",
+            exec_type=ExecType.ORDER_STATUS,
+            ord_status=OrdStatus.REJECTED,
+            cl_ord_id=request.cl_ord_id,
+            order_id=request.order_id,
+            instrument_id=request.instrument_id,
+            side=request.side,
+            ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+            text="order not known to this bridge",
+            is_status_response=True,
+            transact_time=utc_now(),
+        )

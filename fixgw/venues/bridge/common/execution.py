@@ -1,0 +1,168 @@
+"""`RestExecutionClient`: a REST venue behind the router's `Venue` interface.
+
+The router calls `send_*` from its owner thread; they only schedule work on this client's own event loop
+(a daemon thread) and return. Events go back through the bound `VenueListener` from that thread.
+A poll task refreshes open orders every `poll_interval_s`; an adapter with a WebSocket pushes syncs between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+from fixgw.logs import get_logger
+from fixgw.model.instruments import SymbolMaster
+from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
+from fixgw.venues.base import Venue, VenueListener
+from fixgw.venues.bridge.common.adapter import VenueAdapter
+from fixgw.venues.bridge.common.engine import BridgeEngine
+from fixgw.venues.bridge.common.settings import RestVenueConfig
+
+log = get_logger("fixgw.bridge.execution")
+
+
+class RestExecutionClient(Venue):
+    def __init__(
+        self,
+        adapter: VenueAdapter,
+        config: RestVenueConfig,
+        symbols: SymbolMaster,
+        *,
+        lookup_delay_s: float = 0.2,
+    ) -> None:
+        self.name = config.name
+        self.symbol_scheme = adapter.symbol_scheme
+        self.adapter = adapter
+        self.config = config
+        self.symbols = symbols
+        self.lookup_delay_s = lookup_delay_s
+        self.engine: BridgeEngine | None = None
+        self._listener: VenueListener | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+
+    @property
+    def connected(self) -> bool:
+        return self._running
+
+    def bind(self, listener: VenueListener) -> None:
+        self._listener = listener
+
+    def start(self) -> None:
+        if self._listener is None:
+            raise RuntimeError("bind() a listener before start()")
+        self.engine = BridgeEngine(
+            self.adapter,
+            self.symbols,
+            self._listener,
+            max_submit_attempts=self.config.max_submit_attempts,
+            lookup_delay_s=self.lookup_delay_s,
+        )
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(started.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name=f"bridge-{self.name}", daemon=True)
+        self._thread.start()
+        started.wait()
+        asyncio.run_coroutine_threadsafe(self._start_tasks(), loop).result()
+        self._running = True
+        self._listener.on_connectivity(self.name, True)
+
+    async def _start_tasks(self) -> None:
+        self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch())]
+
+    async def _poll_forever(self) -> None:
+        assert self.engine is not None
+        while True:
+            await asyncio.sleep(self.config.poll_interval_s)
+            await self.engine.sync_all()
+
+    async def _watch(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        loop = asyncio.get_running_loop()
+
+        pending: set[asyncio.Task[None]] = set()  # strong references until each sync finishes
+
+        def on_update(client_order_id: str) -> None:
+            task = loop.create_task(engine.sync_client_order_id(client_order_id))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        await self.adapter.watch(on_update)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self._running = False
+
+        async def shutdown() -> None:
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self.adapter.aclose()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        loop.close()
+        self._loop = None
+        if self._listener is not None:
+            self._listener.on_connectivity(self.name, False)
+
+    # -- commands: schedule and return -------------------------------------------------------------
+    def _schedule(self, coro: Coroutine[Any, Any, None], what: str) -> Future[None]:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError(f"{self.name} is not started")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+        def report(done: Future[None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                log.error("bridge_command_failed", venue=self.name, command=what, error=repr(done.exception()))
+
+        future.add_done_callback(report)
+        return future
+
+    def send_new(self, order: NewOrder) -> None:
+        assert self.engine is not None
+        self._schedule(self.engine.submit(order), "new")
+
+    def send_cancel(self, cancel: CancelOrder) -> None:
+        assert self.engine is not None
+        self._schedule(self.engine.cancel(cancel), "cancel")
+
+    def send_replace(self, replace: ReplaceOrder) -> None:
+        assert self.engine is not None
+        engine = self.engine
+
+        async def refuse() -> None:
+            engine.replace_unsupported(replace)
+
+        self._schedule(refuse(), "replace")
+
+    def send_status_request(self, request: StatusRequest) -> None:
+        assert self.engine is not None
+        self._schedule(self.engine.status(request), "status")
+
+    def sync_now(self, timeout: float = 10.0) -> None:
+        """Run one poll pass right away and wait for it (tests, operators)."""
+        assert self.engine is not None
+        self._schedule(self.engine.sync_all(), "sync").result(timeout)

@@ -1,0 +1,41 @@
+"""Configuration every REST venue shares; each venue's `config.py` extends it with its credentials."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fixgw.venues.bridge.common.ratelimit import DEFAULT_FRACTION, RateLimitSpec
+from fixgw.venues.bridge.common.retry import RetryPolicy
+
+
+class RestVenueConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    """Venue name as the router knows it (used in events, logs, ExecID de-duplication)."""
+    base_url: str
+    timeout_s: float = Field(10.0, gt=0)
+    documented_rate: float = Field(gt=0)
+    """The venue's documented requests per second for one key."""
+    documented_burst: float = Field(ge=1)
+    rate_fraction: float = Field(DEFAULT_FRACTION, gt=0, le=1)
+    retry_attempts: int = Field(4, ge=1, le=20)
+    retry_base_delay_s: float = Field(0.05, ge=0)
+    retry_max_delay_s: float = Field(2.0, ge=0)
+    max_retry_after_s: float = Field(30.0, ge=0)
+    max_submit_attempts: int = Field(3, ge=1, le=10)
+    """Sends of one order at most: each resend only after a lookup proved the previous one absent."""
+    poll_interval_s: float = Field(1.0, gt=0)
+    clock_alert_threshold_s: float = Field(5.0, gt=0)
+    max_connections: int = Field(20, ge=1)
+
+    def rate_limit_spec(self) -> RateLimitSpec:
+        return RateLimitSpec(self.documented_rate, self.documented_burst, self.rate_fraction)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.retry_attempts,
+            base_delay_s=self.retry_base_delay_s,
+            max_delay_s=self.retry_max_delay_s,
+            max_retry_after_s=self.max_retry_after_s,
+        )

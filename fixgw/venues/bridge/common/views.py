@@ -1,0 +1,34 @@
+"""What the execution client needs from any venue's order and fill payloads, in canonical terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from fixgw.model.enums import OrdStatus
+
+
+@dataclass(frozen=True)
+class VenueOrderView:
+    venue_order_id: str
+    client_order_id: str
+    status: OrdStatus
+    """The venue's status word mapped; NEW also covers partially filled (quantities decide that)."""
+    cum_qty: Decimal
+    avg_px: Decimal | None = None
+    text: str | None = None
+
+    @property
+    def venue_terminal(self) -> bool:
+        return self.status.is_terminal
+
+
+@dataclass(frozen=True)
+class VenueFill:
+    trade_id: str
+    """The venue's id of this execution: fills are de-duplicated on (venue, trade_id)."""
+    qty: Decimal
+    price: Decimal
+    commission: Decimal | None = None
+    time: datetime | None = None
