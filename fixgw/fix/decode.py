@@ -1,0 +1,426 @@
+"""Decoders: a FIX field list from a counterparty -> a canonical value, validating as they go.
+
+EMS clients send D/F/G/H; brokers send 8/9; anyone may send j/3. Every refusal is a typed
+`MessageRejected` (session / business / order, with RefTagID) or its subclasses `DialectMappingError` and
+`UnknownSymbolError`; `fixgw.fix.rejects.reject_reply` turns one into the answer to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from fixgw.fix.codec import Codec
+from fixgw.fix.dialect import DialectMappingError
+from fixgw.fix.fields import Field, FieldView
+from fixgw.fix.messages import BusinessReject, SessionReject
+from fixgw.fix.values import (
+    bad_format,
+    bad_value,
+    conditionally_missing,
+    missing_tag,
+    order_rejected,
+    parse_decimal,
+    parse_utc_timestamp,
+)
+from fixgw.model.enums import (
+    BusinessRejectReason,
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    OrdRejReason,
+    OrdType,
+    SessionRejectReason,
+    TimeInForce,
+)
+from fixgw.model.errors import MessageRejected
+from fixgw.model.orders import (
+    AlgoParams,
+    CancelOrder,
+    CancelRejectEvent,
+    ExecutionEvent,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+)
+
+Inbound = (NewOrder | CancelOrder | ReplaceOrder | StatusRequest | ExecutionEvent | CancelRejectEvent
+           | BusinessReject | SessionReject)
+
+M = TypeVar("M", bound=BaseModel)
+
+_DECIMAL_FIELD_TAGS: Final[dict[str, int]] = {
+    "order_qty": 38, "price": 44, "stop_price": 99, "last_qty": 32, "last_px": 31, "cum_qty": 14,
+    "leaves_qty": 151, "avg_px": 6, "commission": 12, "participation_rate": 849,
+}
+_FIX42_TRANS_TYPES: Final[dict[str, ExecType]] = {
+    "1": ExecType.TRADE_CANCEL, "2": ExecType.TRADE_CORRECT, "3": ExecType.ORDER_STATUS,
+}
+
+
+def decode(fields: Sequence[Field], codec: Codec) -> Inbound:
+    """Decode any supported inbound message; a MsgType this counterparty may not send is a 380=3 reject."""
+    view = FieldView(fields)
+    msg_type = view.first.get(35)
+    decoder = _DECODERS_BY_ROLE[codec.dialect.role].get(msg_type or "")
+    if decoder is None:
+        raise MessageRejected(
+            f"Unsupported message type {msg_type!r} from {codec.name}", kind="business", ref_msg_type=msg_type,
+            business_reason=BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, counterparty=codec.name,
+        )
+    return decoder(view, codec)
+
+
+# --- orders (from EMS clients) -------------------------------------------------------------------------
+
+
+def decode_new_order(view: FieldView, codec: Codec) -> NewOrder:
+    first = view.first
+    codec.check_required(first, "D")
+    name = codec.name
+    instrument = codec.resolve_instrument(first, "D")
+    ord_type, base_type = _ord_type(first, codec)
+    order_qty = _required_qty(first, "NewOrderSingle", name)
+    price, stop_price = _prices(first, base_type, name)
+    tif_code = first.get(59)
+    time_in_force = codec.decode_enum(codec.tif_in, 59, tif_code) if tif_code else TimeInForce.DAY
+    expire_time = _timestamp(first, codec.expire_time_tag, name)
+    if time_in_force is TimeInForce.GTD and expire_time is None:
+        raise order_rejected(f"ExpireTime({codec.expire_time_tag}) is required for a GTD order",
+                             codec.expire_time_tag, counterparty=name)
+    passthrough = codec.passthrough
+    custom = tuple(field for field in view.fields if field[0] in passthrough) if passthrough else ()
+    return _build(NewOrder, name, {
+        "cl_ord_id": first[11],
+        "instrument_id": instrument.id,
+        "side": codec.decode_enum(codec.side_in, 54, first[54]),
+        "order_qty": order_qty,
+        "ord_type": ord_type,
+        "price": price,
+        "stop_price": stop_price,
+        "time_in_force": time_in_force,
+        "expire_time": expire_time,
+        "account": first.get(codec.account_tag),
+        "algo": _algo_params(view, codec) if ord_type.is_algo else None,
+        "transact_time": _timestamp(first, 60, name),
+        "text": first.get(codec.text_tag),
+        "custom_fields": custom,
+    })
+
+
+def decode_cancel(view: FieldView, codec: Codec) -> CancelOrder:
+    first = view.first
+    codec.check_required(first, "F")
+    name = codec.name
+    if not first.get(41):
+        raise conditionally_missing(41, "F", "cancels are by OrigClOrdID", name)
+    return _build(CancelOrder, name, {
+        "cl_ord_id": first[11],
+        "orig_cl_ord_id": first[41],
+        "instrument_id": codec.resolve_instrument(first, "F").id,
+        "side": codec.decode_enum(codec.side_in, 54, first[54]),
+        "order_qty": _decimal(first, 38, name),
+        "order_id": _order_id(first),
+        "account": first.get(codec.account_tag),
+        "transact_time": _timestamp(first, 60, name),
+    })
+
+
+def decode_replace(view: FieldView, codec: Codec) -> ReplaceOrder:
+    first = view.first
+    codec.check_required(first, "G")
+    name = codec.name
+    if not first.get(41):
+        raise conditionally_missing(41, "G", "replaces are by OrigClOrdID", name)
+    instrument = codec.resolve_instrument(first, "G")
+    ord_type, base_type = _ord_type(first, codec)
+    order_qty = _required_qty(first, "OrderCancelReplaceRequest", name)
+    price, stop_price = _prices(first, base_type, name)
+    tif_code = first.get(59)
+    return _build(ReplaceOrder, name, {
+        "cl_ord_id": first[11],
+        "orig_cl_ord_id": first[41],
+        "instrument_id": instrument.id,
+        "side": codec.decode_enum(codec.side_in, 54, first[54]),
+        "order_qty": order_qty,
+        "ord_type": ord_type,
+        "price": price,
+        "stop_price": stop_price,
+        "time_in_force": codec.decode_enum(codec.tif_in, 59, tif_code) if tif_code else None,
+        "order_id": _order_id(first),
+        "account": first.get(codec.account_tag),
+        "transact_time": _timestamp(first, 60, name),
+    })
+
+
+def decode_status_request(view: FieldView, codec: Codec) -> StatusRequest:
+    first = view.first
+    codec.check_required(first, "H")
+    if not first.get(11):
+        raise conditionally_missing(11, "H", "status requests are by ClOrdID", codec.name)
+    side = first.get(54)
+    return _build(StatusRequest, codec.name, {
+        "cl_ord_id": first[11],
+        "instrument_id": codec.resolve_instrument(first, "H").id if codec.has_instrument(first) else None,
+        "side": codec.decode_enum(codec.side_in, 54, side) if side else None,
+        "order_id": _order_id(first),
+    })
+
+
+# --- reports (from brokers) ----------------------------------------------------------------------------
+
+
+def decode_execution(view: FieldView, codec: Codec) -> ExecutionEvent:
+    first = view.first
+    codec.check_required(first, "8")
+    name = codec.name
+    exec_type = codec.decode_enum(codec.exec_type_in, 150, first[150])
+    if codec.is_fix42 and first[20] != "0":
+        # FIX 4.2 says bust / correction / status answer in ExecTransType(20); ExecType(150) then shows the status.
+        by_trans_type = _FIX42_TRANS_TYPES.get(first[20])
+        if by_trans_type is None:
+            raise bad_value(20, first[20], name)
+        exec_type = by_trans_type
+    ord_type: OrdType | None = None
+    if first.get(40):
+        ord_type = _ord_type(first, codec, for_report=True)[0]
+    tif_code = first.get(59)
+    reason_code = first.get(103)
+    return _build(ExecutionEvent, name, {
+        "exec_id": first[17],
+        "exec_type": exec_type,
+        "ord_status": codec.decode_enum(codec.ord_status_in, 39, first[39]),
+        "cl_ord_id": first.get(11),
+        "orig_cl_ord_id": first.get(41),
+        "order_id": _order_id(first),
+        "instrument_id": codec.resolve_instrument(first, "8").id if codec.has_instrument(first) else None,
+        "side": codec.decode_enum(codec.side_in, 54, first[54]),
+        "account": first.get(codec.account_tag),
+        "ord_type": ord_type,
+        "order_qty": _decimal(first, 38, name),
+        "price": _decimal(first, 44, name),
+        "stop_price": _decimal(first, 99, name),
+        "time_in_force": codec.decode_enum(codec.tif_in, 59, tif_code) if tif_code else None,
+        "last_qty": _decimal(first, 32, name),
+        "last_px": _decimal(first, 31, name),
+        "cum_qty": _decimal(first, 14, name),
+        "leaves_qty": _decimal(first, 151, name),
+        "avg_px": _decimal(first, 6, name),
+        "exec_ref_id": first.get(19),
+        # Reason codes only explain a reject; an unknown one must never lose the reject itself.
+        "ord_rej_reason": codec.ord_rej_in.get(reason_code, OrdRejReason.OTHER) if reason_code else None,
+        "text": first.get(codec.text_tag),
+        "transact_time": _timestamp(first, 60, name),
+        "last_mkt": first.get(codec.last_mkt_tag),
+        "commission": _decimal(first, codec.commission_tag, name),
+        "is_status_response": exec_type is ExecType.ORDER_STATUS,
+        "poss_resend": first.get(97) == "Y",
+    })
+
+
+def decode_cancel_reject(view: FieldView, codec: Codec) -> CancelRejectEvent:
+    first = view.first
+    codec.check_required(first, "9")
+    name = codec.name
+    response_to = first[434]
+    if response_to not in ("1", "2"):
+        raise bad_value(434, response_to, name)
+    reason = first.get(102)
+    return _build(CancelRejectEvent, name, {
+        "cl_ord_id": first[11],
+        "orig_cl_ord_id": first.get(41),
+        "order_id": _order_id(first),
+        "ord_status": codec.decode_enum(codec.ord_status_in, 39, first[39]),
+        "response_to": CxlRejResponseTo(response_to),
+        "reason": codec.cxl_rej_in.get(reason, CxlRejReason.OTHER) if reason else CxlRejReason.OTHER,
+        "text": first.get(codec.text_tag),
+        "account": first.get(codec.account_tag),
+        "transact_time": _timestamp(first, 60, name),
+    })
+
+
+# --- rejects (from anyone) -----------------------------------------------------------------------------
+
+
+def decode_business_reject(view: FieldView, codec: Codec) -> BusinessReject:
+    first = view.first
+    codec.check_required(first, "j")
+    reason = first[380]
+    return BusinessReject(
+        ref_msg_type=first[372],
+        reason=_known(BusinessRejectReason, reason, BusinessRejectReason.OTHER),
+        ref_seq_num=_int(first, 45, codec.name),
+        ref_id=first.get(379),
+        text=first.get(58),
+    )
+
+
+def decode_session_reject(view: FieldView, codec: Codec) -> SessionReject:
+    first = view.first
+    codec.check_required(first, "3")
+    reason = first.get(373)
+    return SessionReject(
+        ref_seq_num=_int(first, 45, codec.name) or 0,
+        ref_tag_id=_int(first, 371, codec.name),
+        ref_msg_type=first.get(372),
+        reason=_known(SessionRejectReason, reason, SessionRejectReason.OTHER) if reason else None,
+        text=first.get(58),
+    )
+
+
+_DECODERS: Final[dict[str, Callable[[FieldView, Codec], Inbound]]] = {
+    "D": decode_new_order,
+    "F": decode_cancel,
+    "G": decode_replace,
+    "H": decode_status_request,
+    "8": decode_execution,
+    "9": decode_cancel_reject,
+    "j": decode_business_reject,
+    "3": decode_session_reject,
+}
+_DECODERS_BY_ROLE: Final = {
+    "client": {msg_type: _DECODERS[msg_type] for msg_type in ("D", "F", "G", "H", "j", "3")},
+    "broker": {msg_type: _DECODERS[msg_type] for msg_type in ("8", "9", "j", "3")},
+}
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _build(model: type[M], counterparty: str, values: dict[str, Any]) -> M:
+    """Construct the canonical value; a model-level refusal becomes a typed reject naming the tag."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        tag = _DECIMAL_FIELD_TAGS.get(field)
+        if tag is not None and error["type"] == "value_error" and field in values:
+            raise bad_format(tag, str(values[field]), "an exact decimal within the canonical scale",
+                             counterparty) from None
+        raise order_rejected(f"{error['msg']}", tag, counterparty=counterparty) from None
+
+
+def _ord_type(first: Mapping[int, str], codec: Codec, *, for_report: bool = False) -> tuple[OrdType, OrdType]:
+    """(canonical OrdType, the OrdType(40) it travels as): an algo strategy makes TWAP/VWAP of a market/limit."""
+    base = codec.decode_enum(codec.ord_type_in, 40, first[40])
+    strategy = first.get(codec.strategy_tag)
+    if strategy is None:
+        return base, base
+    if codec.algo is None:
+        if for_report:
+            return base, base
+        raise DialectMappingError(codec.name, codec.strategy_tag, strategy, inbound=True,
+                                  detail="no algo mapping for this counterparty")
+    algo = codec.decode_enum(codec.strategy_in, codec.strategy_tag, strategy)
+    if base not in (OrdType.MARKET, OrdType.LIMIT):
+        raise order_rejected(f"{algo.value} orders must be market or limit orders, not OrdType(40)={first[40]}",
+                             40, counterparty=codec.name)
+    return algo, base
+
+
+def _required_qty(first: Mapping[int, str], message: str, counterparty: str) -> Decimal:
+    text = first.get(38)
+    if not text:
+        raise order_rejected(f"OrderQty(38) is required in {message}", 38, counterparty=counterparty)
+    qty = parse_decimal(text, 38, counterparty)
+    if qty <= 0:
+        raise order_rejected(f"OrderQty(38) must be positive, got {text}", 38, counterparty=counterparty)
+    return qty
+
+
+def _prices(first: Mapping[int, str], base_type: OrdType, counterparty: str) -> tuple[Decimal | None, Decimal | None]:
+    """Price(44) and StopPx(99) as the order type needs them; ones it does not use are ignored."""
+    price = stop_price = None
+    if base_type.needs_price:
+        text = first.get(44)
+        if not text:
+            raise order_rejected(f"Price(44) is required for a {base_type.name} order", 44,
+                                 counterparty=counterparty)
+        price = parse_decimal(text, 44, counterparty)
+        if price <= 0:
+            raise order_rejected(f"Price(44) must be positive, got {text}", 44, counterparty=counterparty)
+    if base_type.needs_stop_price:
+        text = first.get(99)
+        if not text:
+            raise order_rejected(f"StopPx(99) is required for a {base_type.name} order", 99,
+                                 counterparty=counterparty)
+        stop_price = parse_decimal(text, 99, counterparty)
+        if stop_price <= 0:
+            raise order_rejected(f"StopPx(99) must be positive, got {text}", 99, counterparty=counterparty)
+    return price, stop_price
+
+
+def _algo_params(view: FieldView, codec: Codec) -> AlgoParams:
+    """Start/end time and participation from the StrategyParameters group or the counterparty's own tags."""
+    name = codec.name
+    values: dict[str, Any] = {}
+    if codec.algo_param_tags:
+        first = view.first
+        for param, tag in codec.algo_param_tags.items():
+            text = first.get(tag)
+            if text:
+                values[param] = _param_value(param, text, tag, name)
+    else:
+        by_name = codec.algo_param_by_name
+        extra: list[tuple[str, str]] = []
+        for entry in view.group(957):
+            param_name, text = entry[958], entry.get(960)
+            if text is None:
+                raise missing_tag(960, "D", name)
+            known = by_name.get(param_name)
+            if known is None:
+                extra.append((param_name, text))
+            else:
+                values[known] = _param_value(known, text, 960, name)
+        values["strategy_parameters"] = tuple(extra)
+    try:
+        return AlgoParams(**values)
+    except ValidationError as exc:
+        raise order_rejected(f"invalid algo parameters: {exc.errors()[0]['msg']}", codec.strategy_tag,
+                             counterparty=name) from None
+
+
+def _param_value(param: str, text: str, tag: int, counterparty: str) -> datetime | Decimal:
+    if param == "participation_rate":
+        return parse_decimal(text, tag, counterparty)
+    return parse_utc_timestamp(text, tag, counterparty)
+
+
+def _decimal(first: Mapping[int, str], tag: int, counterparty: str) -> Decimal | None:
+    text = first.get(tag)
+    return parse_decimal(text, tag, counterparty) if text else None
+
+
+def _timestamp(first: Mapping[int, str], tag: int, counterparty: str) -> datetime | None:
+    text = first.get(tag)
+    return parse_utc_timestamp(text, tag, counterparty) if text else None
+
+
+def _order_id(first: Mapping[int, str]) -> str | None:
+    order_id = first.get(37)
+    return None if not order_id or order_id == "NONE" else order_id
+
+
+def _int(first: Mapping[int, str], tag: int, counterparty: str) -> int | None:
+    text = first.get(tag)
+    if not text:
+        return None
+    if not text.isdigit():
+        raise bad_format(tag, text, "an integer", counterparty)
+    return int(text)
+
+
+E = TypeVar("E", SessionRejectReason, BusinessRejectReason)
+
+
+def _known(enum_type: type[E], code: str, fallback: E) -> E:
+    try:
+        return enum_type(code)
+    except ValueError:
+        return fallback
+
