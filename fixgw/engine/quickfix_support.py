@@ -236,6 +236,40 @@ def _only_data_fields_hold_soh(fields: Sequence[tuple[int, str]]) -> bool:
     return all(tag in data_tags for tag, value in fields if SOH in value)
 
 
+def ensure_new_sessions(settings: fix.SessionSettings) -> None:
+    """Raise ValueError if a session in `settings` already lives in this process.
+
+    QuickFIX keeps one process-wide registry of sessions by SessionID: a second live session with the same
+    id silently shares the first one's entry, and destroying either unregisters both, after which
+    sendToTarget fails and stop() can segfault. A session stays registered until its Initiator/Acceptor
+    object is destroyed, not merely stopped.
+    """
+    sessions = settings.getSessions()
+    for session_id in sessions:
+        if fix.Session.doesSessionExist(session_id):
+            raise ValueError(f"QuickFIX session {session_id} already exists in this process")
+
+
+def request_logout(session_id: fix.SessionID, reason: str) -> bool:
+    """Ask a logged-on session to log out now; False if QuickFIX does not know the session.
+
+    Session.logout() only flags the session; QuickFIX acts on the flag the next time the session runs,
+    which is its one-second timer unless a message arrives. A TestRequest makes the peer answer at once,
+    so the Logout goes out within a round trip instead of up to a second later.
+    """
+    session = fix.Session.lookupSession(session_id)
+    if session is None:
+        return False
+    session.logout(reason)
+    begin_string = session_id.getBeginString().getValue()
+    test_request = fix.Message()
+    test_request.getHeader().setField(fix.BeginString(begin_string))
+    test_request.getHeader().setField(fix.MsgType("1"))
+    test_request.setField(fix.TestReqID("logout"))
+    fix.Session.sendToTarget(test_request, session_id)
+    return True
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

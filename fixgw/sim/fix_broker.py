@@ -25,10 +25,12 @@ from fixgw.engine.quickfix_support import (
     FIXT11,
     build_session_settings,
     data_dictionary_settings,
+    ensure_new_sessions,
     fields_to_message,
     guard_callback,
     load_data_dictionary,
     message_to_fields,
+    request_logout,
 )
 from fixgw.sim.broker_book import BrokerBook, BrokerRules, OrderSnapshot, Reply
 from fixgw.sim.scheduler import Scheduler
@@ -92,10 +94,12 @@ class FixBrokerSimulator:
         self._session_ids: dict[str, fix.SessionID] = {}
         self._logged_on: set[str] = set()
         settings = self._settings()
+        ensure_new_sessions(settings)
         store: fix.MessageStoreFactory = (
             fix.FileStoreFactory(settings) if config.store_dir is not None else fix.MemoryStoreFactory()
         )
         self._application = _BrokerApplication(self)
+        self._acceptor: fix.ThreadedSocketAcceptor | None
         if config.log_dir is not None:
             self._acceptor = fix.ThreadedSocketAcceptor(
                 self._application, store, settings, fix.FileLogFactory(settings)
@@ -136,24 +140,27 @@ class FixBrokerSimulator:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen on the port (bound when this returns) and start the worker."""
+        """Listen on the port (bound when this returns) and start the worker. No restart after stop():
+        a restarted broker is a new FixBrokerSimulator on the same store_dir."""
+        if self._acceptor is None:
+            raise RuntimeError("this FixBrokerSimulator was stopped: create a new one")
         self._scheduler = Scheduler("fix-broker-sim")
         self._acceptor.start()
         log.info("fix_broker_sim_started", port=self.config.port, sessions=sorted(self._session_ids))
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Drop pending fills, log every session out (bounded wait) and close the acceptor."""
-        if self._scheduler is None:
+        """Drop pending fills, log every session out (bounded wait), close the acceptor and release its
+        sessions (QuickFIX unregisters them only when the acceptor is destroyed)."""
+        if self._scheduler is None or self._acceptor is None:
             return
         self._scheduler.stop(timeout)
         for key in self.logged_on_sessions():
-            session = fix.Session.lookupSession(self._session_ids[key])
-            if session is not None:
-                session.logout("broker simulator stopping")
+            request_logout(self._session_ids[key], "broker simulator stopping")
         with self._condition:
             self._condition.wait_for(lambda: not self._logged_on, timeout)
         # force=True: we already waited for the logouts; QuickFIX's own wait polls in whole seconds.
         self._acceptor.stop(True)
+        self._acceptor = None
         self._scheduler = None
         log.info("fix_broker_sim_stopped", port=self.config.port)
 
@@ -223,7 +230,8 @@ class FixBrokerSimulator:
         fields = message_to_fields(message)
         key = session_id.toString()
         if self._scheduler is not None:
-            task = partial(self._handle, key, session_id.getBeginString(), msg_type, fields, possdup)
+            begin_string = session_id.getBeginString().getValue()
+            task = partial(self._handle, key, begin_string, msg_type, fields, possdup)
             self._scheduler.call_later(self.config.ack_delay_ms / 1000, task)
 
     def _handle(
@@ -265,7 +273,7 @@ class FixBrokerSimulator:
     def _send_all(self, replies: list[Reply]) -> None:
         for reply in replies:
             session_id = self._session_ids[reply.session]
-            begin_string = session_id.getBeginString()
+            begin_string = session_id.getBeginString().getValue()
             message = fields_to_message(reply.fields, load_data_dictionary(begin_string), begin_string=begin_string)
             if not fix.Session.sendToTarget(message, session_id):
                 # QuickFIX stored it: the client gets it as a resend once it logs on and asks for the gap.
@@ -274,10 +282,11 @@ class FixBrokerSimulator:
     # -- session events (QuickFIX threads) --------------------------------------------------------
 
     def _on_create(self, session_id: fix.SessionID) -> None:
+        # The callback's SessionID belongs to QuickFIX: keep our own copy for sending later.
         copy = fix.SessionID(
-            session_id.getBeginString(),
-            session_id.getSenderCompID(),
-            session_id.getTargetCompID(),
+            session_id.getBeginString().getValue(),
+            session_id.getSenderCompID().getValue(),
+            session_id.getTargetCompID().getValue(),
             session_id.getSessionQualifier(),
         )
         with self._condition:

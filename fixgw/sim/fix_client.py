@@ -20,9 +20,11 @@ from fixgw.engine.quickfix_support import (
     FIXT11,
     build_session_settings,
     data_dictionary_settings,
+    ensure_new_sessions,
     fields_to_message,
     guard_callback,
     load_data_dictionary,
+    request_logout,
     text_to_fields,
 )
 
@@ -85,17 +87,18 @@ class FixClient:
         self._logged_on = False
         self._logon_count = 0
         settings = self._settings(host, port, store_dir, validate, heartbeat_interval, log_dir, extra_settings)
+        ensure_new_sessions(settings)
         self._application = _ClientApplication(self)
         store: fix.MessageStoreFactory = (
             fix.FileStoreFactory(settings) if store_dir is not None else fix.MemoryStoreFactory()
         )
+        self._initiator: fix.ThreadedSocketInitiator | None
         if log_dir is not None:
             self._initiator = fix.ThreadedSocketInitiator(
                 self._application, store, settings, fix.FileLogFactory(settings)
             )
         else:
             self._initiator = fix.ThreadedSocketInitiator(self._application, store, settings)
-        self._started = False
 
     def _settings(
         self,
@@ -128,28 +131,28 @@ class FixClient:
             default["DefaultApplVerID"] = FIX50SP2_APPL_VER_ID
         default.update(extra_settings or {})
         session = {
-            "BeginString": self.session_id.getBeginString(),
-            "SenderCompID": self.session_id.getSenderCompID(),
-            "TargetCompID": self.session_id.getTargetCompID(),
+            "BeginString": self.begin_string,
+            "SenderCompID": self.session_id.getSenderCompID().getValue(),
+            "TargetCompID": self.session_id.getTargetCompID().getValue(),
         }
         return build_session_settings(default, [session])
 
     def start(self) -> None:
-        """Start connecting (returns at once; see wait_logged_on)."""
+        """Start connecting (returns at once; see wait_logged_on). A stopped client cannot restart."""
+        if self._initiator is None:
+            raise RuntimeError("this FixClient was stopped: create a new one")
         self._initiator.start()
-        self._started = True
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Log out cleanly, wait up to `timeout` seconds for the Logout reply, then stop the initiator."""
-        if not self._started:
+        """Log out cleanly, wait up to `timeout` seconds for the Logout reply, then stop the initiator
+        and release its session (QuickFIX unregisters a session only when the initiator is destroyed)."""
+        if self._initiator is None:
             return
-        session = fix.Session.lookupSession(self.session_id)
-        if session is not None and self.logged_on:
-            session.logout("client stopping")
+        if self.logged_on and request_logout(self.session_id, "client stopping"):
             self.wait_logged_off(timeout)
         # force=True: we already waited for the logout; QuickFIX's own wait polls in whole seconds.
         self._initiator.stop(True)
-        self._started = False
+        self._initiator = None
 
     def __enter__(self) -> FixClient:
         self.start()
