@@ -171,6 +171,11 @@ class FixBrokerSimulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def session_ids(self) -> list[str]:
+        """Every configured session ("FIX.4.4:BROKER->FIXGW"), sorted; known once start() returns."""
+        with self._condition:
+            return sorted(self._session_ids)
+
     def logged_on_sessions(self) -> list[str]:
         """Session ids ("FIX.4.4:BROKER->FIXGW") currently logged on, sorted."""
         with self._condition:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+import fixgw
 from fixgw.engine.quickfix_support import FIX42, FIX44, free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
 from fixgw.sim.fix_client import FixClient, ReceivedMessage
@@ -396,3 +401,31 @@ def test_config_rejects_unknown_keys_and_floats() -> None:
         FixBrokerSimConfig(port=1, fill_slice=3)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="never float"):
         FixBrokerSimConfig(port=1, max_order_qty=1.5)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_cli_serves_until_a_signal_then_exits_zero(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    port = free_port()
+    repo = Path(fixgw.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "fixgw.sim.cli", "fix-broker", "--port", str(port)]
+    command += ["--sender-comp-id", "BROKER5", "--target-comp-id", "EMS5", "--begin-string", FIX44]
+    command += ["--fill-slices", "3", "--max-qty", "500", "--state-dir", str(tmp_path / "state")]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with FixClient(port=port, sender_comp_id="EMS5", target_comp_id="BROKER5") as ems_client:
+            assert ems_client.wait_logged_on(15), "simulator did not accept the session"
+            ems = Ems(ems_client, None)  # type: ignore[arg-type]  # only the message builders are used
+            cl_ord_id = ems.new_order(qty="300")
+            assert ems.report(cl_ord_id, lambda m: m.get(39) == "2").get(32) == "100"
+            rejected = ems.new_order(qty="501")
+            assert ems.report(rejected).get(103) == "3"
+            process.send_signal(stop_signal)
+            assert process.wait(timeout=15) == 0
+        out, err = process.communicate(timeout=5)
+        assert "FIX.4.4:BROKER5->EMS5" in out, err
+        assert (tmp_path / "state" / "store").is_dir()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
