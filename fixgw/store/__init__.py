@@ -4,6 +4,6 @@ The only package that imports sqlalchemy. Everything else talks to `Journal` wit
 """
 
 from fixgw.store.journal import Journal
-from fixgw.store.records import EventRecord, JournalBatch, MessageRecord
+from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 
-__all__ = ["EventRecord", "Journal", "JournalBatch", "MessageRecord"]
+__all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord"]

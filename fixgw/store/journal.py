@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from alembic.util import CommandError
 from sqlalchemy import Engine, Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.engine import make_engine, upgrade, write_transaction
-from fixgw.store.records import EventRecord, JournalBatch, MessageRecord
+from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 
-__all__ = ["EventRecord", "Journal", "JournalBatch", "MessageRecord"]
+__all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord"]
 
 RUN_ID = "run_id"
 _STREAM_ROWS = 1000
@@ -42,12 +45,13 @@ class Journal:
         """Connect, set the backend up and migrate the schema to head. Idempotent."""
         if self._engine is not None:
             return
-        engine = make_engine(self.url)
-        try:
-            upgrade(engine)
-        except BaseException:
-            engine.dispose()
-            raise
+        with _typed_errors("open"):
+            engine = make_engine(self.url)
+            try:
+                upgrade(engine)
+            except BaseException:
+                engine.dispose()
+                raise
         self._engine = engine
         self._upserts = _Upserts(engine.dialect.name)
 
@@ -68,7 +72,7 @@ class Journal:
         """Write the whole batch in one transaction; committed (durable) when this returns."""
         if batch.is_empty():
             return
-        with write_transaction(self.engine) as connection:
+        with _typed_errors("write"), write_transaction(self.engine) as connection:
             if batch.orders:
                 orders = list(batch.orders.values())
                 connection.execute(self._upserts.orders, [_order_row(order) for order in orders])
@@ -94,7 +98,7 @@ class Journal:
     def allocate_run_id(self) -> int:
         """The next run id: an atomic increment of a persisted counter, safe between processes."""
         counters = schema.counters
-        with write_transaction(self.engine) as connection:
+        with _typed_errors("allocate_run_id"), write_transaction(self.engine) as connection:
             return int(connection.execute(
                 counters.update().where(counters.c.name == RUN_ID)
                 .values(value=counters.c.value + 1).returning(counters.c.value)).scalar_one())
@@ -133,12 +137,12 @@ class Journal:
             raise ValueError("find_order needs at least one key")
         query = (select(orders.c.snapshot).where(*conditions)
                  .order_by(orders.c.updated_at.desc(), orders.c.order_id).limit(1))
-        with self.engine.connect() as connection:
+        with _typed_errors("find_order"), self.engine.connect() as connection:
             snapshot = connection.execute(query).scalar_one_or_none()
         return None if snapshot is None else Order.model_validate_json(snapshot)
 
     def get_state(self, key: str) -> str | None:
-        with self.engine.connect() as connection:
+        with _typed_errors("get_state"), self.engine.connect() as connection:
             value = connection.execute(
                 select(schema.state.c.value).where(schema.state.c.key == key)).scalar_one_or_none()
         return None if value is None else str(value)
@@ -170,7 +174,7 @@ class Journal:
     def counts(self) -> dict[str, int]:
         """Row counts per table (and open orders): for health checks and operators."""
         tables = (schema.orders, schema.events, schema.fills, schema.messages, schema.state)
-        with self.engine.connect() as connection:
+        with _typed_errors("counts"), self.engine.connect() as connection:
             result = {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one())
                       for t in tables}
             result["open_orders"] = int(connection.execute(
@@ -178,9 +182,18 @@ class Journal:
         return result
 
     def _stream(self, query: Any, *, scalars: bool = True) -> Iterator[Any]:
-        with self.engine.connect() as connection:
+        with _typed_errors("read"), self.engine.connect() as connection:
             result = connection.execution_options(yield_per=_STREAM_ROWS).execute(query)
             yield from (result.scalars() if scalars else result)
+
+
+@contextmanager
+def _typed_errors(action: str) -> Iterator[None]:
+    """Callers see JournalError, never a sqlalchemy exception (they may not import sqlalchemy)."""
+    try:
+        yield
+    except (SQLAlchemyError, CommandError) as exc:
+        raise JournalError(f"journal {action} failed: {exc}") from exc
 
 
 class _Upserts:

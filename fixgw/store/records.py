@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from fixgw.model.errors import FixgwError
 from fixgw.model.orders import Fill
 from fixgw.model.state import Order
+
+
+class JournalError(FixgwError):
+    """The journal could not do what was asked (database unreachable, constraint, bad record); nothing written."""
 
 
 @dataclass(slots=True)
