@@ -103,18 +103,18 @@ async def orders_feed(websocket: WebSocket) -> None:
         sequence += 1
         await websocket.send_text(dumps(message))
 
-    state.book.listeners.append(listener)
-    try:
+    async def pump() -> None:
         await websocket.send_text(
             dumps(
                 {
                     "channel": "subscriptions",
                     "timestamp": state.clock.now(),
-                    "sequence_num": sequence,
+                    "sequence_num": 0,
                     "events": [{"subscriptions": {"orders": [portfolio_id]}}],
                 }
             )
         )
+        nonlocal sequence
         sequence += 1
         await send("snapshot", [o for o in state.book.for_account(VENUE, portfolio_id) if wanted(o) and o.is_active])
         while True:
@@ -124,9 +124,19 @@ async def orders_feed(websocket: WebSocket) -> None:
                 await websocket.close(code=1011)
                 return
             await send("update", [order])
-    except WebSocketDisconnect:
+
+    state.book.listeners.append(listener)
+    sender = asyncio.create_task(pump())
+    try:
+        # Reading is how a closed client is noticed; the feed ignores anything else the client sends.
+        while not sender.done():
+            await websocket.receive_text()
+    except (WebSocketDisconnect, RuntimeError):  # RuntimeError: we closed it ourselves (DROP fault)
         pass
     finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sender
         with contextlib.suppress(ValueError):
             state.book.listeners.remove(listener)
 

@@ -140,7 +140,7 @@ class WsOrder(VenueModel):
 
 
 class WsEvent(VenueModel):
-    type: str
+    type: str = ""
     orders: list[WsOrder] = Field(default_factory=list)
 
 
