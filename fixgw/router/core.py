@@ -14,7 +14,7 @@ from typing import Protocol
 
 import structlog
 
-from fixgw.model.decimals import ZERO, is_multiple_of
+from fixgw.model.decimals import ZERO, fmt_decimal, is_multiple_of
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from fixgw.model.errors import FixgwError, UnknownSymbolError
 from fixgw.model.instruments import Instrument, SymbolMaster
@@ -116,13 +116,13 @@ class RouterCore:
         except UnknownSymbolError as exc:
             return Denial(OrdRejReason.UNKNOWN_SYMBOL, exc.text), None, None
         if not is_multiple_of(command.order_qty, instrument.lot_size):
-            return Denial(OrdRejReason.OTHER, f"order qty {command.order_qty.normalize()} is not a multiple of lot "
-                                              f"size {instrument.lot_size.normalize()}"), None, None
+            return Denial(OrdRejReason.OTHER, f"order qty {fmt_decimal(command.order_qty)} is not a multiple of lot "
+                                              f"size {fmt_decimal(instrument.lot_size)}"), None, None
         for price in (command.price, command.stop_price):
             if price is not None and not is_multiple_of(price, instrument.tick_size):
                 return Denial(OrdRejReason.INVALID_PRICE_INCREMENT,
-                              f"price {price.normalize()} is not a multiple of tick size "
-                              f"{instrument.tick_size.normalize()}"), None, None
+                              f"price {fmt_decimal(price)} is not a multiple of tick size "
+                              f"{fmt_decimal(instrument.tick_size)}"), None, None
         decision = self.routes.select(ems_session=session, account=command.account, instrument=instrument,
                                       ord_type=command.ord_type, is_connected=self.is_connected)
         if decision.destination is None:
@@ -178,12 +178,12 @@ class RouterCore:
         elif command.instrument_id != order.instrument_id or command.side != order.side:
             problem = "a replace may not change the instrument or side"
         elif command.order_qty <= order.cum_qty:
-            problem = f"new qty {command.order_qty.normalize()} is not above cum qty {order.cum_qty.normalize()}"
+            problem = f"new qty {fmt_decimal(command.order_qty)} is not above cum qty {fmt_decimal(order.cum_qty)}"
         else:
             instrument = self.symbols.get(order.instrument_id)
             if command.price is not None and not is_multiple_of(command.price, instrument.tick_size):
-                problem = f"price {command.price.normalize()} is not a multiple of tick size " \
-                          f"{instrument.tick_size.normalize()}"
+                problem = f"price {fmt_decimal(command.price)} is not a multiple of tick size " \
+                          f"{fmt_decimal(instrument.tick_size)}"
         if problem:
             self._cancel_reject(session, command.cl_ord_id, order.cl_ord_id, order, CxlRejResponseTo.REPLACE,
                                 CxlRejReason.OTHER, problem, fx)
