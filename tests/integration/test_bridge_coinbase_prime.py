@@ -164,4 +164,7 @@ def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> No
         assert len({f.exec_id for f in fills}) == len(fills) == row["fills"], "each venue fill reported exactly once"
         assert sum((f.last_qty or Decimal(0)) for f in fills) == Decimal(str(row["filled_quantity"]))
     assert not [e for e in recorder.executions if e.exec_type is ExecType.REJECTED]
-    assert sim.faults()["armed"] == [] or all(f["route"] != "coinbase.create_order" for f in sim.faults()["armed"])
+    fired = sim.faults()["fired"]
+    for kind, count in [("error_500_after", 2), ("drop", 2), ("delay", 1), ("rate_limit", 2), ("error_500", 1)]:
+        assert fired[f"coinbase.create_order:{kind}"] == count, "every injected submit fault happened"
+    assert fired["coinbase.fills:duplicate_fill"] == 3

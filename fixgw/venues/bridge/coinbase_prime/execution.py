@@ -45,7 +45,9 @@ class CoinbasePrimeAdapter:
         try:
             return mapping.order_view(await self.http.get_order(created.order_id))
         except VenueNotFound:
-            return VenueOrderView(created.order_id, client_order_id, mapping.ORDER_STATUS["PENDING"], cum_qty=Decimal(0))
+            return VenueOrderView(
+                created.order_id, client_order_id, mapping.ORDER_STATUS["PENDING"], cum_qty=Decimal(0)
+            )
 
     async def find(self, client_order_id: str, instrument: Instrument, since: datetime) -> VenueOrderView | None:
         found = await self.http.find_by_client_order_id(client_order_id, since)

@@ -82,5 +82,6 @@ def order_view(order: Order) -> VenueOrderView:
 
 
 def fill_view(fill: Fill) -> VenueFill:
-    return VenueFill(trade_id=fill.id, qty=fill.filled_quantity, price=fill.price, commission=fill.commission,
-                     time=fill.time)
+    return VenueFill(
+        trade_id=fill.id, qty=fill.filled_quantity, price=fill.price, commission=fill.commission, time=fill.time
+    )

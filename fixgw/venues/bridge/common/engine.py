@@ -103,8 +103,13 @@ class BridgeEngine:
             except VenueUnknown as exc:
                 tracked.outcome_unknown = True
                 reason = exc.message
-                log.warning("bridge_submit_outcome_unknown", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
-                            send=tracked.sends, reason=exc.message)
+                log.warning(
+                    "bridge_submit_outcome_unknown",
+                    venue=self.venue,
+                    cl_ord_id=tracked.order.cl_ord_id,
+                    send=tracked.sends,
+                    reason=exc.message,
+                )
                 continue
             await self._accepted(tracked, view)
             return
@@ -169,8 +174,12 @@ class BridgeEngine:
             tracked.status_seq += 1
             key = tracked.venue_order_id or tracked.client_order_id
             self._emit(
-                tracked.event(f"{key}:status:{tracked.status_seq}", ExecType.ORDER_STATUS, tracked.current_status,
-                              is_status_response=True)
+                tracked.event(
+                    f"{key}:status:{tracked.status_seq}",
+                    ExecType.ORDER_STATUS,
+                    tracked.current_status,
+                    is_status_response=True,
+                )
             )
 
     # -- polling ----------------------------------------------------------------------------------
@@ -186,8 +195,9 @@ class BridgeEngine:
                     elif tracked.view is not None:
                         await self._sync_locked(tracked)
                 except BridgeError as exc:
-                    log.warning("bridge_sync_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
-                                error=exc.message)
+                    log.warning(
+                        "bridge_sync_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id, error=exc.message
+                    )
 
     async def sync_client_order_id(self, client_order_id: str) -> None:
         tracked = self.by_client_order_id.get(client_order_id)
@@ -213,8 +223,13 @@ class BridgeEngine:
     async def _accepted(self, tracked: TrackedOrder, view: VenueOrderView) -> None:
         tracked.view = view
         tracked.outcome_unknown = False
-        log.info("bridge_order_accepted", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
-                 venue_order_id=view.venue_order_id, sends=tracked.sends)
+        log.info(
+            "bridge_order_accepted",
+            venue=self.venue,
+            cl_ord_id=tracked.order.cl_ord_id,
+            venue_order_id=view.venue_order_id,
+            sends=tracked.sends,
+        )
         self._emit(tracked.event(f"{view.venue_order_id}:new", ExecType.NEW, OrdStatus.NEW, cum_qty=0, avg_px=0))
         await self._apply(tracked, view)
 
@@ -231,27 +246,41 @@ class BridgeEngine:
         elif view.status in TERMINAL_EXEC_TYPES:
             tracked.final_reported = True
             exec_type = TERMINAL_EXEC_TYPES[view.status]
-            self._emit(tracked.event(f"{view.venue_order_id}:{exec_type.name.lower()}", exec_type, view.status,
-                                     text=view.text))
+            self._emit(
+                tracked.event(f"{view.venue_order_id}:{exec_type.name.lower()}", exec_type, view.status, text=view.text)
+            )
 
     def _rejected(self, tracked: TrackedOrder, error: VenueRejected) -> None:
         tracked.final_reported = True
         self._emit(
-            tracked.event(f"reject:{tracked.client_order_id}:{tracked.sends}", ExecType.REJECTED, OrdStatus.REJECTED,
-                          ord_rej_reason=OrdRejReason.BROKER_OPTION, text=f"{self.venue}: {error.message}")
+            tracked.event(
+                f"reject:{tracked.client_order_id}:{tracked.sends}",
+                ExecType.REJECTED,
+                OrdStatus.REJECTED,
+                ord_rej_reason=OrdRejReason.BROKER_OPTION,
+                text=f"{self.venue}: {error.message}",
+            )
         )
 
     def _emit(self, event: ExecutionEvent) -> None:
-        log.info("bridge_execution", venue=self.venue, cl_ord_id=event.cl_ord_id, exec_type=event.exec_type.name,
-                 ord_status=event.ord_status.name, exec_id=event.exec_id, cum_qty=str(event.cum_qty))
+        log.info(
+            "bridge_execution",
+            venue=self.venue,
+            cl_ord_id=event.cl_ord_id,
+            exec_type=event.exec_type.name,
+            ord_status=event.ord_status.name,
+            exec_id=event.exec_id,
+            cum_qty=str(event.cum_qty),
+        )
         self.listener.on_execution(self.venue, event)
 
     def _status_of(self, cl_ord_id: str) -> OrdStatus:
         tracked = self.orders.get(cl_ord_id)
         return tracked.current_status if tracked else OrdStatus.REJECTED
 
-    def _cancel_reject(self, cancel: CancelOrder, tracked: TrackedOrder | None, reason: CxlRejReason,
-                       text: str) -> None:
+    def _cancel_reject(
+        self, cancel: CancelOrder, tracked: TrackedOrder | None, reason: CxlRejReason, text: str
+    ) -> None:
         self.listener.on_cancel_reject(
             self.venue,
             CancelRejectEvent(

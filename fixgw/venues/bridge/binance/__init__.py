@@ -1,0 +1,1 @@
+"""Binance spot bridge: signed form/query requests, integer order ids, trades by order."""
