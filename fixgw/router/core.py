@@ -418,12 +418,13 @@ class RouterCore:
                 continue
             last = self._last_status_query.get(order.order_id)
             if last is None or (now - last).total_seconds() >= STATUS_RETRY_SECONDS:
-                self._query_venue(order, fx)
+                self._query_venue(order, fx, now)
 
-    def _query_venue(self, order: Order, fx: Effects) -> None:
+    def _query_venue(self, order: Order, fx: Effects, now: datetime | None = None) -> None:
         if order.venue is None or order.venue_cl_ord_id is None:
             return
-        self._last_status_query[order.order_id] = utc_now()
+        # Recorded on the tick's clock: the retry period is measured against the `now` on_tick is given.
+        self._last_status_query[order.order_id] = now or utc_now()
         fx.to_venue.append((order.venue, StatusRequest(
             cl_ord_id=order.venue_cl_ord_id, order_id=order.venue_order_id, instrument_id=order.instrument_id,
             side=order.side), order.order_id))
