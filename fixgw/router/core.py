@@ -292,6 +292,10 @@ class RouterCore:
             if opening:
                 fx.touch(order, "ack", venue_order_id=event.order_id)
                 self._emit(order, ExecType.NEW, fx)
+            elif order.status_before_request in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
+                # Acked while a cancel is pending: if the cancel is refused the order is NEW, not PENDING_NEW.
+                order.status_before_request = OrdStatus.NEW
+                fx.touch(order, "ack", venue_order_id=event.order_id)
         elif exec_type is ExecType.TRADE:
             if event.last_qty is None or event.last_px is None:
                 raise FixgwError(f"trade {event.exec_id} without LastQty/LastPx")
