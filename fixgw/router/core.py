@@ -181,7 +181,10 @@ class RouterCore:
             problem = f"new qty {fmt_decimal(command.order_qty)} is not above cum qty {fmt_decimal(order.cum_qty)}"
         else:
             instrument = self.symbols.get(order.instrument_id)
-            if command.price is not None and not is_multiple_of(command.price, instrument.tick_size):
+            if not is_multiple_of(command.order_qty, instrument.lot_size):
+                problem = f"new qty {fmt_decimal(command.order_qty)} is not a multiple of lot size " \
+                          f"{fmt_decimal(instrument.lot_size)}"
+            elif command.price is not None and not is_multiple_of(command.price, instrument.tick_size):
                 problem = f"price {fmt_decimal(command.price)} is not a multiple of tick size " \
                           f"{fmt_decimal(instrument.tick_size)}"
         if problem:
