@@ -16,7 +16,7 @@ import structlog
 
 from fixgw.model.decimals import ZERO, fmt_decimal, is_multiple_of
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
-from fixgw.model.errors import FixgwError, UnknownSymbolError
+from fixgw.model.errors import FixgwError, InvalidTransition, UnknownSymbolError
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import (
     CancelOrder,
@@ -409,7 +409,12 @@ class RouterCore:
         order = self.book.find_venue(venue, cl_ord_ids=(cl_ord_id,))
         if order is None:
             return
-        apply(order, OrderEvent.OUTCOME_UNKNOWN)
+        try:
+            apply(order, OrderEvent.OUTCOME_UNKNOWN)
+        except InvalidTransition:
+            # The venue settled the order before the transport gave up (an ack overtook a timeout): nothing is unknown.
+            fx.touch(order, "outcome_unknown_ignored", command=command, reason=reason)
+            return
         fx.touch(order, "outcome_unknown", command=command, reason=reason)
         log.warning("venue.outcome_unknown", venue=venue, order_id=order.order_id, command=command, reason=reason)
 
