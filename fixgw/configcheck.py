@@ -26,17 +26,21 @@ def _check_dialects(config: GatewayConfig) -> list[Problem]:
     from fixgw.fix.dialect import load_dialect
 
     problems: list[Problem] = []
-    sessions = [(f"ems.{name}.dialect", s.dialect) for name, s in config.ems.items()]
-    sessions += [(f"brokers.{name}.dialect", s.dialect) for name, s in config.brokers.items()]
-    for key, dialect in sessions:
+    sessions = [(f"ems.{name}.dialect", s.dialect, s.begin_string) for name, s in config.ems.items()]
+    sessions += [(f"brokers.{name}.dialect", s.dialect, s.begin_string) for name, s in config.brokers.items()]
+    for key, dialect, begin_string in sessions:
         path = config.dialect_path(dialect)
         if not path.is_file():
             problems.append((key, f"no dialect {dialect!r} ({path} does not exist)"))
             continue
         try:
-            load_dialect(path)
+            loaded = load_dialect(path)
         except Exception as exc:
             problems.append((key, f"dialect {dialect!r} is invalid: {exc}"))
+            continue
+        if begin_string not in loaded.begin_strings:
+            problems.append((key, f"dialect {dialect!r} does not speak {begin_string} "
+                                  f"(only {', '.join(loaded.begin_strings)})"))
     return problems
 
 

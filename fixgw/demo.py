@@ -55,7 +55,7 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
     from fixgw.sim.fix_client import FixClient, ReceivedMessage
 
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=170)
     temp = None
     if state_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="fixgw-demo-")
@@ -110,7 +110,7 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
                       (60, _now()), (38, "300"), (40, "2"), (44, "519.50"), (59, "0")])
             if expect("order replaced (qty 200 -> 300, px 520.00 -> 519.50)", "DEMO-3-R",
                       lambda m: m.get(150) == "5", "ExecutionReport Replaced"):
-                for broker_order_id, snapshot in broker.orders().items():
+                for broker_order_id, snapshot in broker.orders.items():
                     if snapshot.cl_ord_id.startswith(_venue_prefix(gateway, "DEMO-3")):
                         broker.fill(broker_order_id, "300")
                 expect("replaced order filled", "DEMO-3-R", lambda m: m.get(39) == "2", "ExecutionReport Filled")

@@ -6,6 +6,7 @@ to the listener (which queues them for the router's thread); raw messages go to 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import quickfix as fix
@@ -13,6 +14,7 @@ import structlog
 
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import fields_to_message, guard_callback, message_to_fields
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
     CancelOrder,
@@ -21,10 +23,14 @@ from fixgw.model.orders import (
     NewOrder,
     ReplaceOrder,
     StatusRequest,
+    utc_now,
 )
 from fixgw.venues.base import CommandKind, Venue, VenueListener
 
 log = structlog.get_logger("fixgw.engine.broker")
+
+SENT_MEMORY = 100_000
+"""How many of our outbound (MsgSeqNum -> ClOrdID) a broker session remembers to match its rejects."""
 
 RawTap = Callable[[str, str, str, list[tuple[int, str]]], None]
 """(session name, direction "in"/"out", msg_type, fields) for the message journal."""
@@ -42,6 +48,7 @@ class FixBrokerVenue(Venue):
         self._logged_on = False
         self.username = username
         self.password = password
+        self._sent: OrderedDict[int, tuple[str, str]] = OrderedDict()
 
     @property
     def connected(self) -> bool:
@@ -96,8 +103,37 @@ class FixBrokerVenue(Venue):
         if self._listener is not None:
             self._listener.on_connectivity(self.name, False)
 
+    def remember_sent(self, seq_num: int, msg_type: str, cl_ord_id: str) -> None:
+        self._sent[seq_num] = (msg_type, cl_ord_id)
+        while len(self._sent) > SENT_MEMORY:
+            self._sent.popitem(last=False)
+
+    def on_reject(self, fields: list[tuple[int, str]]) -> None:
+        """A session Reject (35=3) or BusinessMessageReject (35=j) of one of our messages: definitive evidence."""
+        values = dict(fields)
+        self._tap(self.name, "in", values.get(35, ""), fields)
+        ref_seq = values.get(45, "")
+        sent = self._sent.get(int(ref_seq)) if ref_seq.isdigit() else None
+        text = f"{'session' if values.get(35) == '3' else 'business'} reject by {self.name}: {values.get(58, '')}"
+        log.warning("broker.reject", venue=self.name, ref_seq_num=ref_seq, ref_msg_type=values.get(372),
+                    ref_tag_id=values.get(371), text=text)
+        if sent is None or self._listener is None:
+            return
+        msg_type, cl_ord_id = sent
+        if msg_type == "D":
+            self._listener.on_execution(self.name, ExecutionEvent(
+                exec_id=f"{self.name}-reject-{ref_seq}", exec_type=ExecType.REJECTED, ord_status=OrdStatus.REJECTED,
+                cl_ord_id=cl_ord_id, text=text, transact_time=utc_now()))
+        elif msg_type in ("F", "G"):
+            self._listener.on_cancel_reject(self.name, CancelRejectEvent(
+                cl_ord_id=cl_ord_id, ord_status=OrdStatus.NEW, reason=CxlRejReason.OTHER, text=text,
+                response_to=CxlRejResponseTo.CANCEL if msg_type == "F" else CxlRejResponseTo.REPLACE))
+
     def on_message(self, fields: list[tuple[int, str]]) -> None:
         msg_type = next((value for tag, value in fields if tag == 35), "")
+        if msg_type == "j":
+            self.on_reject(fields)
+            return
         self._tap(self.name, "in", msg_type, fields)
         try:
             event = self.codec.decode_venue(fields)
@@ -152,11 +188,17 @@ class BrokerApplication(fix.Application):  # type: ignore[misc]
 
     @guard_callback
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
+        if message.getHeader().getField(35) == "3":
+            venue = self._venue(session_id)
+            if venue is not None:
+                venue.on_reject(message_to_fields(message))
 
     @guard_callback
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
+        venue = self._venue(session_id)
+        if venue is not None and message.isSetField(11):
+            header = message.getHeader()
+            venue.remember_sent(int(header.getField(34)), header.getField(35), message.getField(11))
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

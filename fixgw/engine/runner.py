@@ -167,7 +167,7 @@ class Runner:
         elif kind == "venue_cancel_reject":
             self.core.on_venue_cancel_reject(args[0], args[1], fx)
         elif kind == "venue_unknown":
-            self.core.on_venue_outcome_unknown(*args, fx)
+            self.core.on_venue_outcome_unknown(args[0], args[1], args[2], args[3], fx)
         elif kind == "venue_connectivity":
             if args[1]:
                 self.core.on_venue_connected(args[0], fx)

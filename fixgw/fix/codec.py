@@ -33,6 +33,15 @@ _FIX42_EXEC_TYPES_BY_TRANS_TYPE: Final = (ExecType.TRADE, ExecType.TRADE_CANCEL,
                                           ExecType.ORDER_STATUS)
 
 
+_VALID_REASON_CODES: Final[dict[tuple[str, FixVersion], tuple[frozenset[str], str]]] = {
+    ("ord_rej_reason", FixVersion.FIX42): (frozenset("012345678"), "0"),
+    ("cxl_rej_reason", FixVersion.FIX42): (frozenset("0123"), "2"),
+    ("ord_rej_reason", FixVersion.FIX44): (frozenset([*map(str, range(12)), "13", "14", "15", "99"]), "99"),
+    ("cxl_rej_reason", FixVersion.FIX44): (frozenset(["0", "1", "2", "3", "4", "5", "6", "99"]), "99"),
+}
+"""Reason codes each version's data dictionary accepts (FIX 5.0 SP2 accepts all of ours)."""
+
+
 def _standard(field: str, version: FixVersion) -> tuple[dict[str, Enum], dict[Enum, str]]:
     """The version's own codes for an enum field: (wire -> canonical, canonical -> wire)."""
     enum_type: type[Enum] = ENUM_FIELDS[field][0]
@@ -51,6 +60,11 @@ def _standard(field: str, version: FixVersion) -> tuple[dict[str, Enum], dict[En
         return inbound, {kind: str(kind.value) for kind in members}
     inbound = {str(member.value): member for member in members}
     outbound: dict[Enum, str] = {member: str(member.value) for member in members}
+    valid = _VALID_REASON_CODES.get((field, version))
+    if valid is not None:
+        # A reason newer than the counterparty's FIX version goes out as the version's catch-all code.
+        codes, fallback = valid
+        outbound = {member: code if code in codes else fallback for member, code in outbound.items()}
     if field == "ord_status":
         outbound.update({status: status.fix_code for status in _LOCAL_STATUSES})
     return inbound, outbound
@@ -101,8 +115,13 @@ class Codec:
             msg_type: tags + tuple(tag for tag in dialect.required.get(msg_type, ()) if tag not in tags)
             for msg_type, tags in REQUIRED[self.version].items()
         }
+        defaults = {msg_type: dict(values) for msg_type, values in dialect.defaults.items()}
+        if self.is_fix42:
+            # HandlInst is required in FIX 4.2 orders: automated, no broker intervention unless the dialect says.
+            for msg_type in ("D", "G"):
+                defaults.setdefault(msg_type, {}).setdefault(21, "1")
         self.defaults: dict[str, tuple[Field, ...]] = {
-            msg_type: tuple(values.items()) for msg_type, values in dialect.defaults.items()
+            msg_type: tuple(values.items()) for msg_type, values in defaults.items()
         }
         symbol_config = dialect.symbols
         self.symbol_scheme = symbol_config.scheme

@@ -29,10 +29,11 @@ from fixgw.engine.quickfix_support import (
     fields_to_message,
     guard_callback,
     load_data_dictionary,
-    message_to_fields,
     request_logout,
+    text_to_fields,
 )
 from fixgw.sim.broker_book import BrokerBook, BrokerRules, OrderSnapshot, Reply
+from fixgw.sim.fix_client import ReceivedMessage
 from fixgw.sim.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
@@ -93,6 +94,7 @@ class FixBrokerSimulator:
         self._condition = threading.Condition()
         self._session_ids: dict[str, fix.SessionID] = {}
         self._logged_on: set[str] = set()
+        self._requests: list[ReceivedMessage] = []
         settings = self._settings()
         ensure_new_sessions(settings)
         store: fix.MessageStoreFactory = (
@@ -193,6 +195,11 @@ class FixBrokerSimulator:
         """Snapshot of every accepted order, keyed by broker OrderID."""
         return self._on_worker(self._book.snapshot)
 
+    def received_requests(self) -> list[ReceivedMessage]:
+        """Every application message received (wire fields, groups in order), oldest first."""
+        with self._condition:
+            return list(self._requests)
+
     def new_order_counts(self, include_possdup: bool = False) -> dict[str, int]:
         """NewOrderSingles received per ClOrdID (duplicates included; PossDup resends only on request)."""
         return self._on_worker(partial(self._book.new_order_counts, include_possdup))
@@ -232,7 +239,10 @@ class FixBrokerSimulator:
         if msg_type not in _HANDLED_MSG_TYPES:
             raise fix.UnsupportedMessageType()
         possdup = header.isSetField(43) and header.getField(43) == "Y"
-        fields = message_to_fields(message)
+        raw = message.toString()
+        fields = text_to_fields(raw)
+        with self._condition:
+            self._requests.append(ReceivedMessage(msg_type, fields, raw))
         key = session_id.toString()
         if self._scheduler is not None:
             begin_string = session_id.getBeginString().getValue()

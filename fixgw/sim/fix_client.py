@@ -81,7 +81,6 @@ class FixClient:
         self.session_id = fix.SessionID(begin_string, sender_comp_id, target_comp_id)
         self._username = username
         self._password = password
-        self._dictionary = load_data_dictionary(begin_string)
         self._condition = threading.Condition()
         self._received: list[ReceivedMessage] = []
         self._logged_on = False
@@ -187,7 +186,8 @@ class FixClient:
         peer receives it as a PossDup resend after the next logon if it asks for the gap).
         """
         if not isinstance(message, fix.Message):
-            message = fields_to_message(message, self._dictionary, begin_string=self.begin_string)
+            dictionary = load_data_dictionary(self.begin_string)  # cached; loaded on first use only
+            message = fields_to_message(message, dictionary, begin_string=self.begin_string)
         sent: bool = fix.Session.sendToTarget(message, self.session_id)
         return sent
 
