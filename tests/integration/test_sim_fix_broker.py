@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 import fixgw
-from fixgw.engine.quickfix_support import FIX42, FIX44, free_port
+from fixgw.engine.quickfix_support import FIX42, FIX44, FIXT11, free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
 from fixgw.sim.fix_client import FixClient, ReceivedMessage
 
@@ -337,6 +337,32 @@ def test_unsupported_message_type_gets_a_business_reject(ems: Ems) -> None:
 def test_wait_for_timeout_lists_what_was_received(ems: Ems) -> None:
     with pytest.raises(TimeoutError, match=r"received:\n.*35=A"):
         ems.client.wait_for(lambda m: False, timeout=0.2)
+
+
+def test_fixt_session_carries_repeating_groups_to_the_broker(tmp_path: Path) -> None:
+    port = free_port()
+    # QuickFIX takes ~4 s per engine to load FIX50SP2.xml, so only the broker validates. It must: without a
+    # dictionary QuickFIX cannot parse groups and rejects them (35=3 "Tag appears more than once").
+    config = FixBrokerSimConfig(port=port, sender_comp_id="BROKER4", target_comp_ids=("EMS4",), begin_strings=(FIXT11,))
+    parties = [(453, "2"), (448, "TRADER1"), (447, "D"), (452, "11"), (448, "DESK-A"), (447, "D"), (452, "3")]
+    strategy = [(957, "2"), (958, "Urgency"), (959, "14"), (960, "High"), (958, "MaxPctVol"), (959, "11")]
+    strategy.append((960, "0.15"))
+    with (
+        FixBrokerSimulator(config) as sim,
+        FixClient(
+            port=port, begin_string=FIXT11, sender_comp_id="EMS4", target_comp_id="BROKER4", validate=False
+        ) as ems_client,
+    ):
+        assert ems_client.wait_logged_on(10)
+        order = [(35, "D"), (11, "GRP-1"), *parties, (55, "IBM"), (54, "1"), (60, transact_time()), (38, "10")]
+        assert ems_client.send([*order, (40, "2"), (44, "50"), *strategy])
+        final = ems_client.wait_for(lambda m: m.get(11) == "GRP-1" and m.get(39) == "2")
+        request = next(m for m in sim.received_requests() if m.get(11) == "GRP-1")
+    assert final.get(1128) is None and final.get(150) == "F"
+    start = request.fields.index((453, "2"))
+    assert request.fields[start : start + 7] == parties
+    start = request.fields.index((957, "2"))
+    assert request.fields[start : start + 7] == strategy
 
 
 def test_sequence_numbers_survive_a_simulator_restart(tmp_path: Path) -> None:
