@@ -19,7 +19,8 @@ def to_micros(at: datetime) -> int:
     """Microseconds since the Unix epoch; a naive datetime is refused (its zone is a guess)."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at!r}: journal timestamps must be timezone-aware (UTC)")
-    return (at - EPOCH) // timedelta(microseconds=1)
+    delta = at - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_micros(micros: int) -> datetime:
