@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "journal_alembic_version"
+"""Alembic's revision table for the journal, named so other fixgw schemas in the same database keep their own."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "fixgw_write"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
     Integer,
@@ -94,6 +95,7 @@ messages = Table(
     Column("cl_ord_id", String(128)),
     Column("at", UtcMicros, nullable=False),
     Column("raw", Text, nullable=False),
+    CheckConstraint("direction IN ('in', 'out')", name="ck_messages_direction"),
 )
 Index("ix_messages_at", messages.c.at)
 Index("ix_messages_order_id", messages.c.order_id)

@@ -27,11 +27,11 @@ from fixgw.model.orders import Fill
 from fixgw.model.state import Order, OrderEvent, amend, apply
 from fixgw.store import EventRecord, Journal, JournalBatch, JournalError, MessageRecord
 from fixgw.store import schema as tables
-from fixgw.store.engine import MIGRATIONS, alembic_config
+from fixgw.store.engine import MIGRATIONS, VERSION_TABLE, alembic_config
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 14, 13, 30, 0, 123456, tzinfo=UTC)
-TABLES = {"orders", "order_aliases", "events", "fills", "messages", "state", "counters", "alembic_version"}
+TABLES = {"orders", "order_aliases", "events", "fills", "messages", "state", "counters", "journal_alembic_version"}
 
 
 def make_order(n: int = 1, *, qty: str = "100", session: str = "EMS1", **fields: Any) -> Order:
@@ -95,7 +95,8 @@ def test_open_migrates_to_head_and_reopening_changes_nothing(journal_url: str) -
         journal.open()                                   # idempotent on an open journal
         with journal.engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == TABLES
-            assert MigrationContext.configure(connection).get_current_revision() == head
+            migration = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            assert migration.get_current_revision() == head
         journal.write(JournalBatch(orders={"ORD-1": make_order()}))
         run_id = journal.allocate_run_id()
     with Journal(journal_url) as reopened:
@@ -105,7 +106,8 @@ def test_open_migrates_to_head_and_reopening_changes_nothing(journal_url: str) -
 
 def test_migrations_create_exactly_the_schema_the_code_uses(journal: Journal) -> None:
     with journal.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), tables.metadata) == []
+        migration = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        assert compare_metadata(migration, tables.metadata) == []
 
 
 def test_alembic_cli_upgrades_a_fresh_database(journal_url: str) -> None:
@@ -278,6 +280,12 @@ def test_a_batch_that_fails_midway_leaves_nothing_behind(journal: Journal) -> No
 def test_naive_timestamps_are_refused(journal: Journal) -> None:
     with pytest.raises(JournalError, match="naive"):
         journal.write(JournalBatch(messages=[message(1, at=datetime(2025, 1, 1, 12, 0))]))
+    assert journal.counts()["messages"] == 0
+
+
+def test_a_message_direction_other_than_in_or_out_is_refused(journal: Journal) -> None:
+    with pytest.raises(JournalError):
+        journal.write(JournalBatch(messages=[message(1, direction="sideways")]))
     assert journal.counts()["messages"] == 0
 
 

@@ -13,14 +13,15 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from fixgw.store.engine import journal_url, lock_for_migration, make_engine, write_transaction
+from fixgw.store.engine import VERSION_TABLE, journal_url, lock_for_migration, make_engine, write_transaction
 from fixgw.store.schema import metadata
 
 config = context.config
 
 
 def _configure(**kwargs: object) -> None:
-    context.configure(target_metadata=metadata, compare_type=True, **kwargs)  # type: ignore[arg-type]
+    context.configure(target_metadata=metadata, compare_type=True, version_table=VERSION_TABLE,
+                      **kwargs)  # type: ignore[arg-type]
 
 
 def _run_on(connection: Connection) -> None:

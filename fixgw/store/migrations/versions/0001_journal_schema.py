@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("cl_ord_id", sa.String(128)),
         sa.Column("at", MICROS(), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
+        sa.CheckConstraint("direction IN ('in', 'out')", name="ck_messages_direction"),
     )
     op.create_index("ix_messages_at", "messages", ["at"])
     op.create_index("ix_messages_order_id", "messages", ["order_id"])
