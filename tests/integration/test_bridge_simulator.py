@@ -17,6 +17,7 @@ from fixgw.sim.crypto_pb.auth import coinbase_signature
 from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
 from fixgw.venues.bridge.coinbase_prime.http import CoinbasePrimeHttp
 from fixgw.venues.bridge.coinbase_prime.schemas import CreateOrderRequest
+from fixgw.venues.bridge.common.factory import ClientDeps
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -119,3 +120,25 @@ async def test_websocket_refuses_a_bad_subscription(sim: CryptoPbSimulator) -> N
         )
         reply = json.loads(await socket.recv())
     assert reply == {"type": "error", "message": "invalid signature"}
+
+
+async def test_coinbase_client_recovers_from_venue_clock_skew(sim: CryptoPbSimulator) -> None:
+    sim.reset()
+    sim.set_clock_offset(45.0)  # beyond the 30 s window: the first request is refused
+    alerts: list[float] = []
+    creds = sim.credentials
+    config = CoinbasePrimeConfig(
+        base_url=sim.base_url,
+        portfolio_id="p-skew",
+        access_key=SecretStr(creds.access_key),
+        passphrase=SecretStr(creds.passphrase),
+        signing_key=SecretStr(creds.signing_key),
+    )
+    http = CoinbasePrimeHttp(config, ClientDeps(on_clock_alert=alerts.append))
+    try:
+        assert await http.balances()  # 401 -> Date header corrects the offset -> one resend succeeds
+        assert http.client.clock.offset_s == pytest.approx(45.0, abs=1.5)
+        assert len(alerts) == 1 and alerts[0] > 40
+    finally:
+        await http.aclose()
+        sim.set_clock_offset(0.0)

@@ -21,11 +21,18 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 class Sleeps:
+    """A fake sleep that advances a fake monotonic clock, so waits are instant and exact."""
+
     def __init__(self) -> None:
         self.calls: list[float] = []
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        self.now += seconds
 
 
 def error_factory(status: int, payload: Any) -> VenueRejected:
@@ -46,7 +53,7 @@ def make_client(handler: Handler, sleeps: Sleeps, **kwargs: Any) -> VenueHttpCli
         base_url="http://venue.invalid",
         signer=signer,
         error_factory=error_factory,
-        bucket=TokenBucket(RateLimitSpec(1000, 1000), sleep=sleeps),
+        bucket=TokenBucket(RateLimitSpec(1000, 1000), clock=sleeps.clock, sleep=sleeps),
         retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
         clock=ClockSkewEstimator(),
         rng=random.Random(3),
