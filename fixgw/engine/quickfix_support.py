@@ -91,28 +91,30 @@ def data_dictionary_settings(begin_string: str) -> dict[str, str]:
     return {"UseDataDictionary": "Y", "DataDictionary": str(folder / _SPEC_FILES[begin_string])}
 
 
-_dictionary_cache: dict[str, fix.DataDictionary] = {}
+_dictionaries: dict[str, fix.DataDictionary] = {}  # begin string -> application dictionary
 _dictionary_lock = threading.Lock()
 
 
 def load_data_dictionary(begin_string: str) -> fix.DataDictionary:
     """The bundled application data dictionary for `begin_string` (FIX 5.0 SP2 for FIXT.1.1), cached.
 
-    Parsing the XML takes tens of milliseconds, so each file is loaded once per process; QuickFIX only
-    reads a DataDictionary after loading it, so sharing one across threads is safe.
+    Loaded once per process (FIX50SP2.xml takes seconds) from spec_dir() as it was at first use. QuickFIX
+    only reads a DataDictionary after loading it, so threads may share one; copy before extending it.
     """
+    dictionary = _dictionaries.get(begin_string)  # hot path: a dict read, no lock, no file system
+    if dictionary is not None:
+        return dictionary
     if begin_string == FIXT11:
         name = _FIXT_APP_SPEC
     elif begin_string in _SPEC_FILES:
         name = _SPEC_FILES[begin_string]
     else:
         raise ValueError(f"no bundled data dictionary for {begin_string!r}")
-    path = str(spec_dir() / name)
     with _dictionary_lock:
-        dictionary = _dictionary_cache.get(path)
+        dictionary = _dictionaries.get(begin_string)
         if dictionary is None:
-            dictionary = fix.DataDictionary(path)
-            _dictionary_cache[path] = dictionary
+            dictionary = fix.DataDictionary(str(spec_dir() / name))
+            _dictionaries[begin_string] = dictionary
         return dictionary
 
 
