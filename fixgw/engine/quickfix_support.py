@@ -128,7 +128,7 @@ def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mappin
     """
     settings = fix.SessionSettings()
     # Defaults first: SessionSettings.set(session) merges the defaults known at that moment.
-    settings.set(_dictionary(default))
+    settings.set(_settings_dictionary(default))
     for session in sessions:
         missing = [key for key in ("BeginString", "SenderCompID", "TargetCompID") if not session.get(key)]
         if missing:
@@ -139,11 +139,11 @@ def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mappin
             session["TargetCompID"],
             session.get("SessionQualifier", ""),
         )
-        settings.set(session_id, _dictionary(session))
+        settings.set(session_id, _settings_dictionary(session))
     return settings
 
 
-def _dictionary(values: Mapping[str, str]) -> fix.Dictionary:
+def _settings_dictionary(values: Mapping[str, str]) -> fix.Dictionary:
     dictionary = fix.Dictionary()
     for key, value in values.items():
         if not isinstance(value, str):
@@ -263,6 +263,8 @@ def request_logout(session_id: fix.SessionID, reason: str) -> bool:
     if session is None:
         return False
     session.logout(reason)
+    if not session.isLoggedOn():
+        return True  # nothing to hurry: a TestRequest now would only be queued in the store
     begin_string = session_id.getBeginString().getValue()
     test_request = fix.Message()
     test_request.getHeader().setField(fix.BeginString(begin_string))

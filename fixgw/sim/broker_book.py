@@ -257,7 +257,7 @@ class BrokerBook:
         request = _Request(fields)
         order, problem = self._target_order(session, request)
         if order is None or problem is not None:
-            return [self._cancel_reject(session, begin_string, request, order, CXL_RESPONSE_TO_CANCEL, problem)]
+            return [self._cancel_reject(session, request, order, CXL_RESPONSE_TO_CANCEL, problem)]
         orig_cl_ord_id = order.cl_ord_id
         self._take_cl_ord_id(order, request.text(11))
         order.status = CANCELED
@@ -270,7 +270,7 @@ class BrokerBook:
         if order is not None and problem is None:
             problem = self._replace_problem(order, request, new_qty)
         if order is None or problem is not None or new_qty is None:
-            return [self._cancel_reject(session, begin_string, request, order, CXL_RESPONSE_TO_REPLACE, problem)]
+            return [self._cancel_reject(session, request, order, CXL_RESPONSE_TO_REPLACE, problem)]
         orig_cl_ord_id = order.cl_ord_id
         self._take_cl_ord_id(order, request.text(11))
         order.order_qty = new_qty
@@ -524,7 +524,6 @@ class BrokerBook:
     def _cancel_reject(
         self,
         session: str,
-        begin_string: str,
         request: _Request,
         order: _Order | None,
         response_to: str,

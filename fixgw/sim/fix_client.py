@@ -75,8 +75,10 @@ class FixClient:
         log_dir: Path | None = None,
         extra_settings: Mapping[str, str] | None = None,
     ) -> None:
-        """`store_dir` None keeps sequence numbers in memory; `validate` turns standard data-dictionary
-        validation (specs/fix) on for inbound messages; `extra_settings` override any QuickFIX setting."""
+        """`store_dir` None keeps sequence numbers in memory. `validate` turns standard data-dictionary
+        validation (specs/fix) on for inbound messages; without it QuickFIX cannot parse inbound repeating
+        groups and rejects them. `extra_settings` override any QuickFIX setting. With `log_dir` QuickFIX
+        logs every message, the Logon's Password (554) included: use it with test credentials only."""
         self.begin_string = begin_string
         self.session_id = fix.SessionID(begin_string, sender_comp_id, target_comp_id)
         self._username = username
