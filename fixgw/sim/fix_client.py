@@ -78,7 +78,9 @@ class FixClient:
         """`store_dir` None keeps sequence numbers in memory. `validate` turns standard data-dictionary
         validation (specs/fix) on for inbound messages; without it QuickFIX cannot parse inbound repeating
         groups and rejects them. `extra_settings` override any QuickFIX setting. With `log_dir` QuickFIX
-        logs every message, the Logon's Password (554) included: use it with test credentials only."""
+        logs every message, the Logon's Password (554) included: use it with test credentials only.
+        `username`/`password` go on the Logon as 553/554; FIX42.xml has neither, so a validating FIX 4.2
+        acceptor refuses such a Logon."""
         self.begin_string = begin_string
         self.session_id = fix.SessionID(begin_string, sender_comp_id, target_comp_id)
         self._username = username
