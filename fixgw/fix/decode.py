@@ -368,7 +368,7 @@ def _algo_params(view: FieldView, codec: Codec) -> AlgoParams:
     else:
         by_name = codec.algo_param_by_name
         extra: list[tuple[str, str]] = []
-        for entry in view.group(957):
+        for entry in view.group(957, counterparty=name):
             param_name, text = entry[958], entry.get(960)
             if text is None:
                 raise missing_tag(960, "D", name)

@@ -67,7 +67,8 @@ class FieldView:
         """Every value of `tag`, in wire order."""
         return [value for field_tag, value in self.fields if field_tag == tag]
 
-    def group(self, count_tag: int, layout: GroupLayout | None = None) -> list[dict[int, str]]:
+    def group(self, count_tag: int, layout: GroupLayout | None = None, *, counterparty: str | None = None
+              ) -> list[dict[int, str]]:
         """Entries of the repeating group counted by `count_tag` (first value per tag in each entry).
 
         A count that is not a number, an entry not starting with the delimiter, or a count that disagrees
@@ -82,7 +83,7 @@ class FieldView:
         if not count_text.isdigit():
             raise MessageRejected(
                 f"{tag_name(count_tag)} is not a count: {count_text!r}", kind="session", ref_tag_id=count_tag,
-                session_reason=SessionRejectReason.INCORRECT_DATA_FORMAT,
+                session_reason=SessionRejectReason.INCORRECT_DATA_FORMAT, counterparty=counterparty,
             )
         entries: list[dict[int, str]] = []
         delimiter, members = layout
@@ -94,7 +95,7 @@ class FieldView:
             elif tag in members:
                 raise MessageRejected(
                     f"{tag_name(count_tag)}: entry does not start with {tag_name(delimiter)}", kind="session",
-                    ref_tag_id=tag, session_reason=SessionRejectReason.OTHER,
+                    ref_tag_id=tag, session_reason=SessionRejectReason.OTHER, counterparty=counterparty,
                 )
             else:
                 break
@@ -102,6 +103,7 @@ class FieldView:
             raise MessageRejected(
                 f"incorrect NumInGroup count: {tag_name(count_tag)}={count_text} but {len(entries)} entries",
                 kind="session", ref_tag_id=count_tag, session_reason=SessionRejectReason.OTHER,
+                counterparty=counterparty,
             )
         return entries
 
