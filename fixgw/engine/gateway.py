@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import quickfix as fix
@@ -13,10 +14,11 @@ from fixgw.config import GatewayConfig
 from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.ems import EmsApplication
-from fixgw.engine.quickfix_support import fields_to_message
-from fixgw.engine.runner import Runner
+from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
 from fixgw.model.instruments import SymbolMaster
+from fixgw.model.orders import utc_now
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
@@ -25,6 +27,8 @@ from fixgw.store.journal import Journal
 from fixgw.venues.base import Venue
 
 log = structlog.get_logger("fixgw.engine.gateway")
+
+RECOVERY_WINDOW = timedelta(days=1)
 
 CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
 """(dialect name, begin string, symbol master, specs dir) -> codec."""
@@ -100,6 +104,8 @@ class Gateway:
             settings = initiator_settings(config, config.brokers)
             self._initiator = fix.ThreadedSocketInitiator(BrokerApplication(brokers), fix.FileStoreFactory(settings),
                                                           settings, fix.FileLogFactory(settings))
+        self._recover_sequences(brokers)
+        self._schedule_replays()
         for venue in self._extra_venues.values():
             venue.start()
         if self._initiator is not None:
@@ -115,12 +121,16 @@ class Gateway:
         if not self._started:
             return
         self._started = False
+        # Dropping the QuickFIX objects after stop() releases their sessions (QuickFIX unregisters a session
+        # only when its acceptor/initiator is destroyed), so a new Gateway in this process can own them again.
         if self._acceptor is not None:
             self._acceptor.stop()
+            self._acceptor = None
         if self.runner is not None:
             self.runner.drain(timeout / 2)
         if self._initiator is not None:
             self._initiator.stop()
+            self._initiator = None
         for venue in self._extra_venues.values():
             venue.stop(timeout / 4)
         if self.runner is not None:
@@ -134,6 +144,42 @@ class Gateway:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    # ------------------------------------------------------------------ crash recovery
+
+    def _recover_sequences(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
+        """Expect again every inbound message QuickFIX counted but the journal never got (a crash in between).
+
+        QuickFIX advances a session's expected MsgSeqNum when fromApp returns, before our group commit; after
+        a crash we lower it to the last journaled inbound MsgSeqNum + 1, so the counterparty resends the rest
+        (PossDup) at logon. Only today's journal counts, and the number only ever goes down.
+        """
+        since = utc_now() - RECOVERY_WINDOW
+        sessions = [(name, sid) for name, sid in self._ems_ids.items()]
+        sessions += [(name, venue.session_id) for name, venue in brokers.items()]
+        for name, sid in sessions:
+            session = fix.Session.lookupSession(sid)
+            last = self.journal.last_seq_num(name, "in", since=since)
+            if session is None or last is None:
+                continue
+            expected = int(session.getExpectedTargetNum())
+            if last + 1 < expected:
+                session.setNextTargetMsgSeqNum(last + 1)
+                log.warning("gateway.sequence_rewound", session=name, journaled=last, quickfix_expected=expected)
+
+    def _schedule_replays(self) -> None:
+        """Reports journaled after the last 'handed to QuickFIX' mark may never have left: re-send them."""
+        assert self.runner is not None
+        for name in self._ems_ids:
+            mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
+            since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
+            replay = []
+            for record in self.journal.iter_messages(session=name, direction="out", since=since):
+                fields = text_to_fields(record.raw)
+                replay.append([*fields, (97, "Y")])
+            if replay:
+                log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat())
+                self.runner.replay_on_logon(name, replay)
 
     # ------------------------------------------------------------------ state
 

@@ -36,6 +36,8 @@ from fixgw.venues.base import Venue
 
 log = structlog.get_logger("fixgw.engine.runner")
 
+SENT_MARK_PREFIX = "ems_sent_through:"
+"""Journal state key: reports to that EMS session journaled up to this time were handed to QuickFIX."""
 EmsSend = Callable[[str, list[tuple[int, str]]], bool]
 TICK_SECONDS = 1.0
 
@@ -59,6 +61,8 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._last_tick = 0.0
+        self._sent_marks: dict[str, datetime] = {}
+        self._replay: dict[str, list[list[tuple[int, str]]]] = {}
         self.passes = 0
         self.journal_errors = 0
 
@@ -72,6 +76,11 @@ class Runner:
 
     def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
         self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
+
+    def replay_on_logon(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
+        """Reports journaled before a crash but maybe never sent: re-sent (PossResend=Y) at the next logon."""
+        if messages:
+            self._queue.put(_Item("call", (lambda _core, _fx: self._replay.__setitem__(session, messages),)))
 
     def call(self, function: Callable[[RouterCore, Effects], object]) -> None:
         """Run `function(core, effects)` on the owner thread (operator actions, reloads)."""
@@ -142,6 +151,10 @@ class Runner:
         if now - self._last_tick >= TICK_SECONDS:
             self._last_tick = now
             self.core.on_tick(utc_now(), fx)
+            # Mark what has certainly been handed to QuickFIX (stored for FIX resend) by now.
+            for session, at in self._sent_marks.items():
+                fx.state[f"{SENT_MARK_PREFIX}{session}"] = at.isoformat()
+            self._sent_marks.clear()
         outbound = self._encode_reports(fx, replies, messages)
         if fx.is_empty() and not messages:
             return
@@ -151,6 +164,9 @@ class Runner:
         for session, fields in outbound:
             if not self.ems_send(session, fields):
                 log.warning("ems.send_failed", session=session, msg_type=fields[0][1])
+        sent_at = utc_now()
+        for session, _fields in outbound:
+            self._sent_marks[session] = sent_at
         self.passes += 1
 
     def _handle(self, item: _Item, fx: Effects, messages: list[MessageRecord],
@@ -174,6 +190,9 @@ class Runner:
         elif kind == "ems_session":
             if not args[1]:
                 self.core.on_ems_logout(args[0], fx)
+            else:
+                for fields in self._replay.pop(args[0], []):
+                    self.ems_send(args[0], fields)
         elif kind == "call":
             args[0](self.core, fx)
 
@@ -182,6 +201,11 @@ class Runner:
                         replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
         msg_type = next((value for tag, value in fields if tag == 35), "")
         messages.append(_record(session, "in", msg_type, fields, at))
+        if msg_type in ("D", "F", "G") and _is_poss_dup(fields):
+            cl_ord_id = next((value for tag, value in fields if tag == 11), "")
+            if self.core.book.has_ems_cl_ord_id(session, cl_ord_id):
+                log.info("ems.possdup_ignored", session=session, cl_ord_id=cl_ord_id, msg_type=msg_type)
+                return
         codec = self.ems_codecs[session]
         try:
             command = codec.decode_ems(fields)
@@ -262,7 +286,14 @@ class Runner:
             self.on_outcome_unknown(venue_name, cl_ord_id, type(command).__name__, repr(exc))
 
 
+def _is_poss_dup(fields: list[tuple[int, str]]) -> bool:
+    """PossDupFlag(43)=Y: a FIX resend of a message we may already have processed."""
+    return any(tag == 43 and value == "Y" for tag, value in fields)
+
+
 def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
             at: datetime) -> MessageRecord:
+    seq = next((value for tag, value in fields if tag == 34), None)
     return MessageRecord(session=session, direction=direction, msg_type=msg_type,
-                         raw=render_fix(fields, "\x01"), at=at)
+                         raw=render_fix(fields, "\x01"), at=at,
+                         seq_num=int(seq) if seq is not None and seq.isdigit() else None)

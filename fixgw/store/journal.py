@@ -162,6 +162,15 @@ class Journal:
         for row in self._stream(query, scalars=False):
             yield MessageRecord(*row)
 
+    def last_seq_num(self, session: str, direction: str, *, since: datetime | None = None) -> int | None:
+        """The highest MsgSeqNum journaled for a session and direction (recovery of the FIX sequence)."""
+        m = schema.messages
+        query = select(func.max(m.c.seq_num)).where(
+            *_time_range(m, since, None), *_equal(m, session=session, direction=direction))
+        with _typed_errors("last_seq_num"), self.engine.connect() as connection:
+            value = connection.execute(query).scalar_one_or_none()
+        return None if value is None else int(value)
+
     def iter_events(self, *, since: datetime | None = None, until: datetime | None = None,
                     order_id: str | None = None) -> Iterator[EventRecord]:
         """Order events in journal order, streamed; `since` is inclusive, `until` exclusive."""

@@ -96,6 +96,7 @@ class Stack:
             begin_strings=(broker_begin,), store_dir=tmp / "broker-store", **options))
         brokers: dict[str, dict[str, Any]] = {"equities": {
             "begin_string": broker_begin, "target_comp_id": "BROKER", "port": self.broker_port,
+            "dialect": "fix42-broker" if broker_begin == "FIX.4.2" else "generic-broker",
             "quickfix": {"ReconnectInterval": 1}}}
         routing: dict[str, Any] | None = None
         self.backup: FixBrokerSimulator | None = None
