@@ -45,7 +45,7 @@ def replace(cl_ord_id: str, orig: str, qty: str, price: str, symbol: str = "AAPL
     fields = [(35, "G"), (11, cl_ord_id), (41, orig), (1, account)]
     if handl_inst:
         fields.append((21, "1"))
-    return fields + [(55, symbol), (54, side), (60, now()), (38, qty), (40, "2"), (44, price), (59, "0")]
+    return [*fields, (55, symbol), (54, side), (60, now()), (38, qty), (40, "2"), (44, price), (59, "0")]
 
 
 def status_request(cl_ord_id: str, symbol: str = "AAPL", side: str = "1") -> list[tuple[int, str]]:
