@@ -15,7 +15,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "journal_alembic_version"
@@ -38,8 +37,9 @@ def make_engine(url: str | URL) -> Engine:
     parsed = journal_url(url)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
-    in_memory = parsed.database in (None, "", ":memory:")
-    engine = create_engine(parsed, poolclass=StaticPool if in_memory else None)
+    if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed):
+        raise ValueError("an in-memory SQLite journal is not durable: give it a file (sqlite:///path/journal.db)")
+    engine = create_engine(parsed)
     _sqlite_pragmas(engine)
     return engine
 

@@ -136,6 +136,8 @@ def test_open_reports_an_unreachable_database_as_a_journal_error(tmp_path: Path)
         Journal(f"sqlite:///{tmp_path / 'missing-dir' / 'journal.db'}").open()
     with pytest.raises(ValueError, match="unsupported"):
         Journal("mysql://localhost/x").open()
+    with pytest.raises(ValueError, match="not durable"):
+        Journal("sqlite://").open()
 
 
 # --- orders --------------------------------------------------------------------------------------------------
