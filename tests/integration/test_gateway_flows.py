@@ -238,3 +238,22 @@ def test_restart_rebuilds_the_book(tmp_path: Path) -> None:
         report(ems, "RS1-X", status("4"))
     finally:
         stack.close()
+
+
+def test_missing_required_field_gets_session_reject_and_session_survives(stack: Stack) -> None:
+    ems = stack.ems()
+    fields = [field for field in new_order("M1") if field[0] != 54]  # no Side
+    ems.send(fields)
+    reject = ems.wait_for(lambda m: m.msg_type == "3", 15)
+    assert reject.get(371) == "54"
+    assert stack.broker.new_order_counts() == {}
+    ems.send(new_order("M2"))
+    report(ems, "M2", status("2"))
+
+
+def test_fix50sp2_ems_flow(tmp_path: Path) -> None:
+    with running_stack(tmp_path, ems=[EmsSpec("ems-5", "EMS-5", "FIXT.1.1")]) as stack:
+        ems = stack.ems("ems-5")
+        ems.send(new_order("F50", qty="200"))
+        filled = report(ems, "F50", status("2"))
+        assert Decimal(filled.get(14) or "") == 200 and filled.get(150) == "F"
