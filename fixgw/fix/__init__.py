@@ -1,5 +1,10 @@
 """FIX <-> canonical translation (sans-I/O): field lists, dialects, decoders, encoders and reject replies.
 
+    from fixgw.fix import Codec, dialect_named, load_symbol_master
+    from fixgw.fix.decode import decode
+    from fixgw.fix.encode import encode
+    from fixgw.fix.rejects import reject_reply
+
     codec = Codec(dialect_named("ems-default"), load_symbol_master(), "FIX.4.4")
     order = decode(fields, codec)          # list[tuple[int, str]] -> NewOrder | ExecutionEvent | ...
     body = encode(event, codec)            # canonical value -> [(35, "8"), ...] (header/trailer: session layer)
@@ -7,12 +12,10 @@
 """
 
 from fixgw.fix.codec import Codec
-from fixgw.fix.decode import Inbound, decode
+from fixgw.fix.decode import Inbound
 from fixgw.fix.dialect import Dialect, DialectConfigError, DialectMappingError, dialect_named, load_dialects
-from fixgw.fix.encode import encode
 from fixgw.fix.fields import Field, Fields, FieldView, parse_fix, render_fix
 from fixgw.fix.messages import BusinessReject, SessionReject
-from fixgw.fix.rejects import reject_reply
 from fixgw.fix.symbols import load_symbol_master
 from fixgw.fix.versions import FixVersion
 
@@ -28,12 +31,9 @@ __all__ = [
     "FixVersion",
     "Inbound",
     "SessionReject",
-    "decode",
     "dialect_named",
-    "encode",
     "load_dialects",
     "load_symbol_master",
     "parse_fix",
-    "reject_reply",
     "render_fix",
 ]

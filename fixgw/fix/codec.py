@@ -215,9 +215,10 @@ class Codec:
     def has_instrument(self, first: Mapping[int, str]) -> bool:
         return bool(first.get(55) or first.get(48))
 
-    def instrument_fields(self, instrument_id: str) -> list[Field]:
+    def instrument_fields(self, instrument: Instrument | str) -> list[Field]:
         """Symbol(55)[/SymbolSfx(65)] or SecurityID(48)+SecurityIDSource(22) naming the instrument for them."""
-        instrument = self.symbols.get(instrument_id)
+        if isinstance(instrument, str):
+            instrument = self.symbols.get(instrument)
         if self.id_kind is None:
             return self._symbol_fields(instrument)
         security_id = instrument.security_ids.get(self.id_kind)

@@ -18,8 +18,7 @@ from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import AlgoParam, DialectMappingError
 from fixgw.fix.fields import Field, Fields
 from fixgw.fix.messages import BusinessReject, SessionReject
-from fixgw.fix.values import check_increment, fmt_utc_timestamp
-from fixgw.model.decimals import fmt_decimal
+from fixgw.fix.values import check_increment, fmt_decimal, fmt_utc_timestamp
 from fixgw.model.enums import ExecType, OrdStatus, OrdType
 from fixgw.model.orders import (
     AlgoParams,
@@ -32,6 +31,9 @@ from fixgw.model.orders import (
     utc_now,
 )
 
+# Enum members as module constants: attribute access on an Enum class is slow on the hot path.
+_TRADE, _TWAP, _VWAP = ExecType.TRADE, OrdType.TWAP, OrdType.VWAP
+_MARKET, _LIMIT = OrdType.MARKET, OrdType.LIMIT
 _FIX42_TRANS_TYPES: Final[dict[ExecType, str]] = {
     ExecType.TRADE_CANCEL: "1", ExecType.TRADE_CORRECT: "2", ExecType.ORDER_STATUS: "3",
 }
@@ -65,7 +67,7 @@ def encode_new_order(order: NewOrder, codec: Codec) -> Fields:
     fields: Fields = [(35, "D"), (11, order.cl_ord_id)]
     if order.account is not None:
         fields.append((codec.account_tag, order.account))
-    fields += codec.instrument_fields(order.instrument_id)
+    fields += codec.instrument_fields(instrument)
     fields.append((54, codec.encode_enum(codec.side_out, 54, order.side)))
     check_increment(order.order_qty, instrument.lot_size, 38, "lot size", name)
     fields.append((38, fmt_decimal(order.order_qty)))
@@ -111,7 +113,7 @@ def encode_replace(replace: ReplaceOrder, codec: Codec) -> Fields:
         fields.append((37, replace.order_id))
     if replace.account is not None:
         fields.append((codec.account_tag, replace.account))
-    fields += codec.instrument_fields(replace.instrument_id)
+    fields += codec.instrument_fields(instrument)
     fields.append((54, codec.encode_enum(codec.side_out, 54, replace.side)))
     check_increment(replace.order_qty, instrument.lot_size, 38, "lot size", name)
     fields.append((38, fmt_decimal(replace.order_qty)))
@@ -264,7 +266,7 @@ def _exec_type_fields(event: ExecutionEvent, codec: Codec) -> list[Field]:
     if code is not None:
         return [(20, "0"), (150, code)]
     status_code = _FIX42_EXEC_TYPE_OF_STATUS[event.ord_status]
-    if exec_type is ExecType.TRADE:
+    if exec_type is _TRADE:
         return [(20, "0"), (150, "2" if status_code == "2" else "1")]
     trans_type = _FIX42_TRANS_TYPES.get(exec_type)
     if trans_type is None:
@@ -274,13 +276,13 @@ def _exec_type_fields(event: ExecutionEvent, codec: Codec) -> list[Field]:
 
 def _ord_type_fields(ord_type: OrdType, price: Any, codec: Codec) -> list[Field]:
     """OrdType(40), and for an algo the strategy tag on a limit (with a price) or market order."""
-    if not ord_type.is_algo:
+    if ord_type is not _TWAP and ord_type is not _VWAP:
         return [(40, codec.encode_enum(codec.ord_type_out, 40, ord_type))]
     strategy = codec.strategy_out.get(ord_type)
     if strategy is None:
         raise DialectMappingError(codec.name, codec.strategy_tag, ord_type.value, inbound=False,
                                   detail=f"{codec.name} has no {ord_type.value} strategy")
-    base = OrdType.LIMIT if price is not None else OrdType.MARKET
+    base = _LIMIT if price is not None else _MARKET
     return [(40, codec.encode_enum(codec.ord_type_out, 40, base)), (codec.strategy_tag, strategy)]
 
 
@@ -327,6 +329,6 @@ def _custom_fields(custom: tuple[tuple[int, str], ...], codec: Codec) -> list[Fi
 def _with_defaults(fields: Fields, msg_type: str, codec: Codec) -> Fields:
     defaults = codec.defaults.get(msg_type)
     if defaults:
-        present = {tag for tag, _ in fields}
+        present = dict(fields)
         fields += [field for field in defaults if field[0] not in present]
     return fields

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
+from typing import Final
 
 from fixgw.fix.tags import tag_name
-from fixgw.model.decimals import fmt_decimal, is_multiple_of
+from fixgw.model.decimals import SCALE, DecimalFormatError, is_multiple_of, to_decimal
+from fixgw.model.decimals import fmt_decimal as _fmt_decimal
 from fixgw.model.enums import BusinessRejectReason, OrdRejReason, SessionRejectReason
 from fixgw.model.errors import MessageRejected
+
+_QUANTUM: Final = Decimal(1).scaleb(-SCALE)
+_CONTEXT: Final = Context(prec=38)
+_MAX_INTEGER_DIGITS: Final = 38 - SCALE - 1  # sign included: quantizing to SCALE places stays within prec
+_fromisoformat = datetime.fromisoformat
+# Decimal texts seen recently, both ways (Decimals are immutable; equal values format alike). Bounded: cleared
+# when full, which costs one miss per value.
+_CACHE_SIZE: Final = 65536
+_PARSED: dict[str, Decimal] = {}
+_FORMATTED: dict[Decimal, str] = {}
+# printf-style formatting is the fastest way to the fixed-width FIX form (2-3x f-strings with format specs).
+_TIMESTAMP_PATTERNS: Final = {
+    0: "%04d%02d%02d-%02d:%02d:%02d.%06d", 3: "%04d%02d%02d-%02d:%02d:%02d.%03d", 6: "%04d%02d%02d-%02d:%02d:%02d.%06d"}
 
 __all__ = [
     "bad_format",
     "bad_value",
     "check_increment",
+    "clear_caches",
     "conditionally_missing",
     "fmt_decimal",
     "fmt_utc_timestamp",
@@ -60,16 +76,46 @@ def order_rejected(text: str, tag: int | None = None, reason: OrdRejReason = Ord
 
 
 def parse_decimal(text: str, tag: int, counterparty: str | None = None) -> Decimal:
-    """A FIX Qty/Price/Amt/Percentage value as an exact Decimal; anything else raises 373=6.
-
-    Scale normalisation happens in the model (its `Dec` type); this only refuses what is not a plain number.
-    """
+    """A FIX Qty/Price/Amt/Percentage value as an exact Decimal at the canonical scale; else 373=6."""
+    number = _PARSED.get(text)
+    if number is not None:
+        return number
     # FIX numbers are digits with at most one '.' and an optional leading '-' (Decimal() would also take
     # "NaN", "1e3", "1_000", " 5", ...).
     digits = text[1:] if text[:1] == "-" else text
     if not (digits.replace(".", "", 1).isdigit() and text.isascii()):
         raise bad_format(tag, text, "a decimal number", counterparty)
-    return Decimal(text)
+    dot = text.find(".")
+    if (dot < 0 and len(text) <= _MAX_INTEGER_DIGITS) or (0 <= dot <= _MAX_INTEGER_DIGITS
+                                                          and len(text) - dot <= SCALE + 1):
+        # Few enough digits that quantizing is exact: the same value the model's Dec type makes, faster.
+        number = _CONTEXT.quantize(Decimal(text), _QUANTUM)
+    else:
+        try:
+            number = to_decimal(text)
+        except DecimalFormatError:
+            raise bad_format(tag, text, f"a decimal with at most {SCALE} places", counterparty) from None
+    if len(_PARSED) >= _CACHE_SIZE:
+        _PARSED.clear()
+    _PARSED[text] = number
+    return number
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """`fixgw.model.decimals.fmt_decimal`, remembered: the same quantities and prices recur in every report."""
+    text = _FORMATTED.get(value)
+    if text is None:
+        text = _fmt_decimal(value)
+        if len(_FORMATTED) >= _CACHE_SIZE:
+            _FORMATTED.clear()
+        _FORMATTED[value] = text
+    return text
+
+
+def clear_caches() -> None:
+    """Forget remembered decimal texts (benchmarks measure the cold path with this)."""
+    _PARSED.clear()
+    _FORMATTED.clear()
 
 
 def check_increment(value: Decimal, increment: Decimal, tag: int, what: str, counterparty: str | None = None
@@ -89,34 +135,26 @@ def parse_utc_timestamp(text: str, tag: int, counterparty: str | None = None) ->
     Nanosecond (and finer) digits are truncated to microseconds, the finest a datetime holds.
     """
     size = len(text)
-    if (size < 17 or text[8] != "-" or text[11] != ":" or text[14] != ":" or not text.isascii()
-            or not (text[:8].isdigit() and text[9:11].isdigit() and text[12:14].isdigit() and text[15:17].isdigit())):
-        raise bad_format(tag, text, "a UTCTimestamp", counterparty)
-    micros = 0
-    if size > 17:
-        fraction = text[18:]
-        if text[17] != "." or not fraction.isdigit() or len(fraction) > 12:
-            raise bad_format(tag, text, "a UTCTimestamp", counterparty)
-        micros = int(fraction[:6].ljust(6, "0"))
-    try:
-        return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[12:14]),
-                        int(text[15:17]), micros, tzinfo=UTC)
-    except ValueError:
-        raise bad_format(tag, text, "a UTCTimestamp", counterparty) from None
+    if (size >= 17 and text[8] == "-" and text[11] == ":" and text[14] == ":" and size != 18
+            and (size == 17 or text[17] == ".") and text.isascii()):
+        try:
+            # fromisoformat (C) checks digits and ranges; the shape above keeps it to the FIX form.
+            return _fromisoformat(f"{text[:8]}T{text[9:]}+00:00")
+        except ValueError:
+            pass
+    raise bad_format(tag, text, "a UTCTimestamp", counterparty)
 
 
 def fmt_utc_timestamp(moment: datetime, precision: int = 3) -> str:
     """Wire text of an aware datetime in UTC with 0, 3 (ms) or 6 (us) fractional digits (truncated)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"refusing naive datetime {moment!r}: canonical times are timezone-aware UTC")
-    if moment.utcoffset():
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError(f"refusing naive datetime {moment!r}: canonical times are timezone-aware UTC")
         moment = moment.astimezone(UTC)
-    text = (f"{moment.year:04d}{moment.month:02d}{moment.day:02d}-"
-            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
-    if precision == 3:
-        return f"{text}.{moment.microsecond // 1000:03d}"
-    if precision == 6:
-        return f"{text}.{moment.microsecond:06d}"
-    if precision == 0:
-        return text
-    raise ValueError(f"unsupported timestamp precision {precision}")
+    pattern = _TIMESTAMP_PATTERNS.get(precision)
+    if pattern is None:
+        raise ValueError(f"unsupported timestamp precision {precision}")
+    text = pattern % (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                      moment.microsecond // 1000 if precision == 3 else moment.microsecond)
+    return text if precision else text[:17]
+

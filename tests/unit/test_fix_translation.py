@@ -355,6 +355,18 @@ def test_decode(dialect: str, begin: str, text: str, value: BaseModel, marks: tu
 
 
 @pytest.mark.parametrize(("dialect", "begin", "text", "value", "marks"), ROWS)
+def test_decoded_values_are_what_validation_makes(dialect: str, begin: str, text: str, value: BaseModel,
+                                                  marks: tuple[str, ...]) -> None:
+    """Decoders build values without re-validating: they must be exactly what the model would produce."""
+    fields = parse_fix(text, "|")
+    decoded = DECODERS[FieldView(fields)[35]](FieldView(fields), codec(dialect, begin))
+    validated = type(decoded).model_validate(decoded.model_dump())
+    assert repr(decoded) == repr(validated)  # repr shows each Decimal's scale and every field, in order
+    assert decoded.model_fields_set <= set(type(decoded).model_fields)
+    assert hash(decoded) == hash(validated)
+
+
+@pytest.mark.parametrize(("dialect", "begin", "text", "value", "marks"), ROWS)
 def test_encode(dialect: str, begin: str, text: str, value: BaseModel, marks: tuple[str, ...]) -> None:
     if DECODE_ONLY in marks:
         pytest.skip("a form we read but do not write")
