@@ -81,6 +81,7 @@ class Codec:
         self.dialect = dialect
         self.name = dialect.name
         self.symbols = symbols
+        self.begin_string = begin_string
         self.version = version_of(begin_string)
         self.is_fix42 = self.version is FixVersion.FIX42
         precision = dialect.timestamp_precision

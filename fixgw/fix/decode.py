@@ -27,6 +27,7 @@ from fixgw.fix.values import (
     parse_decimal,
     parse_utc_timestamp,
 )
+from fixgw.fix.versions import APPL_VER_ID_FIX50SP2
 from fixgw.model.enums import (
     BusinessRejectReason,
     CxlRejReason,
@@ -66,7 +67,14 @@ _FIX42_TRANS_TYPES: Final[dict[str, ExecType]] = {
 def decode(fields: Sequence[Field], codec: Codec) -> Inbound:
     """Decode any supported inbound message; a MsgType this counterparty may not send is a 380=3 reject."""
     view = FieldView(fields)
-    msg_type = view.first.get(35)
+    first = view.first
+    msg_type = first.get(35)
+    begin_string = first.get(8)
+    if begin_string is not None and begin_string != codec.begin_string:
+        raise bad_value(8, begin_string, codec.name)  # a codec reads one version: 4.2 and 4.4 differ in meaning
+    appl_ver_id = first.get(1128)
+    if appl_ver_id is not None and appl_ver_id != APPL_VER_ID_FIX50SP2:
+        raise bad_value(1128, appl_ver_id, codec.name)
     decoder = _DECODERS_BY_ROLE[codec.dialect.role].get(msg_type or "")
     if decoder is None:
         raise MessageRejected(

@@ -72,6 +72,9 @@ CASES = [
     case("j-no-reason", H44, "35=j|45=3|372=D|", SESSION, 380, SessionRejectReason.REQUIRED_TAG_MISSING),
     case("3-no-RefSeqNum", H44, "35=3|373=1|", SESSION, 45, SessionRejectReason.REQUIRED_TAG_MISSING),
     # bad enum values -> 35=3, 373=5
+    case("D-other-version-than-session", H42, NOS42, SESSION, 8, SessionRejectReason.VALUE_OUT_OF_RANGE),
+    case("D-50-ApplVerID-5.0SP1", H50, NOS44 + "1128=8|", SESSION, 1128, SessionRejectReason.VALUE_OUT_OF_RANGE,
+         begin="FIXT.1.1"),
     case("D-bad-Side", H44, NOS44, SESSION, 54, SessionRejectReason.VALUE_OUT_OF_RANGE, t54="9"),
     case("D-bad-OrdType", H44, NOS44, SESSION, 40, SessionRejectReason.VALUE_OUT_OF_RANGE, t40="Z"),
     case("D-bad-TimeInForce", H44, NOS44, SESSION, 59, SessionRejectReason.VALUE_OUT_OF_RANGE, t59="9"),
@@ -282,6 +285,17 @@ def test_mangled_orders_only_ever_raise_message_rejected(edits: list[tuple[int, 
                 message[index] = (message[index][0], value)
     with contextlib.suppress(MessageRejected):
         decode(message, codec())
+
+
+def test_parties_group_with_nested_sub_ids() -> None:
+    view = FieldView(parse_fix("35=D|11=A|453=2|448=DESK1|447=D|452=1|802=1|523=TRADER9|803=2|448=CLR7|447=D|452=4|"
+                               "38=5|", "|"))
+    assert view.group(453) == [{448: "DESK1", 447: "D", 452: "1", 802: "1", 523: "TRADER9", 803: "2"},
+                               {448: "CLR7", 447: "D", 452: "4"}]
+    assert view.group(957) == []
+    with pytest.raises(MessageRejected) as caught:
+        FieldView(parse_fix("35=D|453=1|447=D|448=X|", "|")).group(453)
+    assert caught.value.ref_tag_id == 447
 
 
 def test_field_view_first_value_wins_and_groups_keep_order() -> None:
