@@ -22,6 +22,12 @@ from fixgw.store.coltypes import ExactDecimal, UtcMicros
 
 metadata = MetaData()
 
+
+def _id() -> Column[int]:
+    """An insertion-ordered id: BIGSERIAL on PostgreSQL, the rowid on SQLite."""
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
 orders = Table(
     "orders", metadata,
     Column("order_id", String(64), primary_key=True),
@@ -60,7 +66,7 @@ order_aliases = Table(
 
 events = Table(
     "events", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id(),
     Column("order_id", String(64), nullable=False),
     Column("event", String(32), nullable=False),
     Column("status", String(16), nullable=False),
@@ -72,7 +78,7 @@ Index("ix_events_at", events.c.at)
 
 fills = Table(
     "fills", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id(),
     Column("order_id", String(64), nullable=False),
     Column("venue", String(64), nullable=False),
     Column("exec_id", String(128), nullable=False),
@@ -86,7 +92,7 @@ Index("ix_fills_order_id", fills.c.order_id)
 
 messages = Table(
     "messages", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id(),
     Column("session", String(128), nullable=False),
     Column("direction", String(3), nullable=False),
     Column("msg_type", String(8), nullable=False),
