@@ -123,10 +123,8 @@ def decode_new_order(view: FieldView, codec: Codec) -> NewOrder:
 
 def decode_cancel(view: FieldView, codec: Codec) -> CancelOrder:
     first = view.first
-    codec.check_required(first, "F")
+    _check_cancel_or_replace(first, "F", codec)
     name = codec.name
-    if not first.get(41):
-        raise conditionally_missing(41, "F", "cancels are by OrigClOrdID", name)
     return _build(CancelOrder, {
         "cl_ord_id": first[11],
         "orig_cl_ord_id": first[41],
@@ -141,10 +139,8 @@ def decode_cancel(view: FieldView, codec: Codec) -> CancelOrder:
 
 def decode_replace(view: FieldView, codec: Codec) -> ReplaceOrder:
     first = view.first
-    codec.check_required(first, "G")
+    _check_cancel_or_replace(first, "G", codec)
     name = codec.name
-    if not first.get(41):
-        raise conditionally_missing(41, "G", "replaces are by OrigClOrdID", name)
     instrument = codec.resolve_instrument(first, "G")
     ord_type, base_type = _ord_type(first, codec)
     order_qty = _required_qty(first, "OrderCancelReplaceRequest", name)
@@ -332,6 +328,12 @@ def _build(model: type[M], values: dict[str, Any]) -> M:
     _set(instance, "__pydantic_extra__", None)
     _set(instance, "__pydantic_private__", None)
     return instance
+
+
+def _check_cancel_or_replace(first: Mapping[int, str], msg_type: str, codec: Codec) -> None:
+    codec.check_required(first, msg_type)
+    if not first.get(41):  # optional since FIX 5.0 (OrderID may do); our orders of record are found by it
+        raise conditionally_missing(41, msg_type, "orders are cancelled and replaced by OrigClOrdID", codec.name)
 
 
 def _ord_type(first: Mapping[int, str], codec: Codec, *, for_report: bool = False) -> tuple[OrdType, OrdType]:

@@ -62,22 +62,10 @@ def encode(value: BaseModel, codec: Codec) -> Fields:
 
 
 def encode_new_order(order: NewOrder, codec: Codec) -> Fields:
-    instrument = codec.symbols.get(order.instrument_id)
-    name = codec.name
     fields: Fields = [(35, "D"), (11, order.cl_ord_id)]
     if order.account is not None:
         fields.append((codec.account_tag, order.account))
-    fields += codec.instrument_fields(instrument)
-    fields.append((54, codec.encode_enum(codec.side_out, 54, order.side)))
-    check_increment(order.order_qty, instrument.lot_size, 38, "lot size", name)
-    fields.append((38, fmt_decimal(order.order_qty)))
-    fields += _ord_type_fields(order.ord_type, order.price, codec)
-    if order.price is not None:
-        check_increment(order.price, instrument.tick_size, 44, "tick size", name)
-        fields.append((44, fmt_decimal(order.price)))
-    if order.stop_price is not None:
-        check_increment(order.stop_price, instrument.tick_size, 99, "tick size", name)
-        fields.append((99, fmt_decimal(order.stop_price)))
+    fields += _order_terms(order, codec)
     fields.append((59, codec.encode_enum(codec.tif_out, 59, order.time_in_force)))
     if order.expire_time is not None:
         fields.append((codec.expire_time_tag, fmt_utc_timestamp(order.expire_time, codec.precision)))
@@ -106,24 +94,12 @@ def encode_cancel(cancel: CancelOrder, codec: Codec) -> Fields:
 
 
 def encode_replace(replace: ReplaceOrder, codec: Codec) -> Fields:
-    instrument = codec.symbols.get(replace.instrument_id)
-    name = codec.name
     fields: Fields = [(35, "G"), (11, replace.cl_ord_id), (41, replace.orig_cl_ord_id)]
     if replace.order_id is not None:
         fields.append((37, replace.order_id))
     if replace.account is not None:
         fields.append((codec.account_tag, replace.account))
-    fields += codec.instrument_fields(instrument)
-    fields.append((54, codec.encode_enum(codec.side_out, 54, replace.side)))
-    check_increment(replace.order_qty, instrument.lot_size, 38, "lot size", name)
-    fields.append((38, fmt_decimal(replace.order_qty)))
-    fields += _ord_type_fields(replace.ord_type, replace.price, codec)
-    if replace.price is not None:
-        check_increment(replace.price, instrument.tick_size, 44, "tick size", name)
-        fields.append((44, fmt_decimal(replace.price)))
-    if replace.stop_price is not None:
-        check_increment(replace.stop_price, instrument.tick_size, 99, "tick size", name)
-        fields.append((99, fmt_decimal(replace.stop_price)))
+    fields += _order_terms(replace, codec)
     if replace.time_in_force is not None:
         fields.append((59, codec.encode_enum(codec.tif_out, 59, replace.time_in_force)))
     fields.append((60, _time(replace.transact_time, codec)))
@@ -253,6 +229,24 @@ _ENCODERS: Final[dict[type[Any], Callable[[Any, Codec], Fields]]] = {
 def _time(moment: datetime | None, codec: Codec) -> str:
     """TransactTime: required in orders and reports, so stamped now when the value carries none."""
     return fmt_utc_timestamp(moment or utc_now(), codec.precision)
+
+
+def _order_terms(order: NewOrder | ReplaceOrder, codec: Codec) -> list[Field]:
+    """Instrument, side, quantity, order type and prices, checked against the instrument's lot and tick size."""
+    instrument = codec.symbols.get(order.instrument_id)
+    name = codec.name
+    fields = codec.instrument_fields(instrument)
+    fields.append((54, codec.encode_enum(codec.side_out, 54, order.side)))
+    check_increment(order.order_qty, instrument.lot_size, 38, "lot size", name)
+    fields.append((38, fmt_decimal(order.order_qty)))
+    fields += _ord_type_fields(order.ord_type, order.price, codec)
+    if order.price is not None:
+        check_increment(order.price, instrument.tick_size, 44, "tick size", name)
+        fields.append((44, fmt_decimal(order.price)))
+    if order.stop_price is not None:
+        check_increment(order.stop_price, instrument.tick_size, 99, "tick size", name)
+        fields.append((99, fmt_decimal(order.stop_price)))
+    return fields
 
 
 def _exec_type_fields(event: ExecutionEvent, codec: Codec) -> list[Field]:
