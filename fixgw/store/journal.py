@@ -62,6 +62,7 @@ class Journal:
 
     @property
     def engine(self) -> Engine:
+        """The SQLAlchemy engine, for tests and tools inside fixgw.store; other packages use the methods."""
         if self._engine is None:
             raise RuntimeError("journal is not open")
         return self._engine
@@ -76,7 +77,9 @@ class Journal:
             if batch.orders:
                 orders = list(batch.orders.values())
                 connection.execute(self._upserts.orders, [_order_row(order) for order in orders])
-                connection.execute(self._upserts.aliases, _alias_rows(orders))
+                aliases = _alias_rows(orders)
+                if aliases:
+                    connection.execute(self._upserts.aliases, aliases)
             if batch.events:
                 connection.execute(schema.events.insert(), [
                     {"order_id": e.order_id, "event": e.event, "status": e.status, "at": e.at,
