@@ -37,8 +37,8 @@ ER = ("8=FIX.4.4|9=220|35=8|34=877|49=BROKER|52=20240102-14:30:00.456|56=FIXGW|1
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--number", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--number", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=80)
     args = parser.parse_args(argv)
 
     symbols = load_symbol_master()

@@ -2,7 +2,9 @@
 
 EMS clients send D/F/G/H; brokers send 8/9; anyone may send j/3. Every refusal is a typed
 `MessageRejected` (session / business / order, with RefTagID) or its subclasses `DialectMappingError` and
-`UnknownSymbolError`; `fixgw.fix.rejects.reject_reply` turns one into the answer to send.
+`UnknownSymbolError`; `fixgw.fix.rejects.reject_reply` turns one into the answer to send. In reports, codes
+that only echo the order (OrdType, TimeInForce, TargetStrategy) or explain a reject (OrdRejReason,
+CxlRejReason) are read leniently: an unmappable one must never lose an execution.
 """
 
 from __future__ import annotations
@@ -190,10 +192,11 @@ def decode_execution(view: FieldView, codec: Codec) -> ExecutionEvent:
         if by_trans_type is None:
             raise bad_value(20, first[20], name)
         exec_type = by_trans_type
-    ord_type: OrdType | None = None
-    if first.get(40):
-        ord_type = _ord_type(first, codec, for_report=True)[0]
-    tif_code = first.get(59)
+    # OrdType/TimeInForce/TargetStrategy only echo the order: a code we cannot map must not lose the report.
+    ord_code, tif_code, strategy = first.get(40), first.get(59), first.get(codec.strategy_tag)
+    ord_type = codec.strategy_in.get(strategy) if strategy else None
+    if ord_type is None and ord_code:
+        ord_type = codec.ord_type_in.get(ord_code)
     reason_code = first.get(103)
     return _build(ExecutionEvent, {
         "exec_id": first[17],
@@ -209,7 +212,7 @@ def decode_execution(view: FieldView, codec: Codec) -> ExecutionEvent:
         "order_qty": _decimal(first, 38, name),
         "price": _decimal(first, 44, name),
         "stop_price": _decimal(first, 99, name),
-        "time_in_force": codec.decode_enum(codec.tif_in, 59, tif_code) if tif_code else None,
+        "time_in_force": codec.tif_in.get(tif_code) if tif_code else None,
         "last_qty": _decimal(first, 32, name),
         "last_px": _decimal(first, 31, name),
         "cum_qty": _decimal(first, 14, name),
@@ -336,15 +339,13 @@ def _check_cancel_or_replace(first: Mapping[int, str], msg_type: str, codec: Cod
         raise conditionally_missing(41, msg_type, "orders are cancelled and replaced by OrigClOrdID", codec.name)
 
 
-def _ord_type(first: Mapping[int, str], codec: Codec, *, for_report: bool = False) -> tuple[OrdType, OrdType]:
+def _ord_type(first: Mapping[int, str], codec: Codec) -> tuple[OrdType, OrdType]:
     """(canonical OrdType, the OrdType(40) it travels as): an algo strategy makes TWAP/VWAP of a market/limit."""
     base = codec.decode_enum(codec.ord_type_in, 40, first[40])
     strategy = first.get(codec.strategy_tag)
     if strategy is None:
         return base, base
     if codec.algo is None:
-        if for_report:
-            return base, base
         raise DialectMappingError(codec.name, codec.strategy_tag, strategy, inbound=True,
                                   detail="no algo mapping for this counterparty")
     algo = codec.decode_enum(codec.strategy_in, codec.strategy_tag, strategy)

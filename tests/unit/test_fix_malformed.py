@@ -164,6 +164,17 @@ def test_every_refusal_has_a_reply(message: list[tuple[int, str]], dialect: str,
         assert first[35] == "8" and first[103] == reason.value
 
 
+@pytest.mark.parametrize("echo", ["40=P|", "59=Z|", "40=2|847=4242|", "103=77|"])
+def test_reports_tolerate_codes_that_only_echo_or_explain(echo: str) -> None:
+    """An unmappable OrdType/TimeInForce/strategy echo or reject reason must never lose an execution."""
+    from fixgw.model.orders import ExecutionEvent
+
+    report = decode(fields(H44, ER44 + echo), codec("generic-broker"))
+    assert isinstance(report, ExecutionEvent) and report.exec_id == "E-1"
+    assert report.time_in_force is None
+    assert report.ord_rej_reason in (None, OrdRejReason.OTHER)
+
+
 def test_mapping_error_names_counterparty_tag_and_value() -> None:
     message = fields(H44, NOS44, t54="X")
     with pytest.raises(DialectMappingError) as caught:
