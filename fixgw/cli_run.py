@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fixgw.cli import EXIT_FAILURE, EXIT_OK, app
+
+if TYPE_CHECKING:
+    from fixgw.config import GatewayConfig
 
 
 @app.command()
@@ -18,7 +21,6 @@ def run(
 ) -> None:
     """Run the gateway until SIGTERM or SIGINT (graceful stop, exit 0)."""
     from fixgw.config import ConfigError, load_config
-    from fixgw.logs import configure_logging, get_logger
 
     try:
         config = load_config(config_path)
@@ -26,6 +28,13 @@ def run(
         for key, reason in exc.problems:
             typer.echo(f"{config_path}: {key}: {reason}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
+    serve_gateway(config)
+
+
+def serve_gateway(config: GatewayConfig) -> None:
+    """Run a gateway built from `config` until SIGTERM/SIGINT; raises typer.Exit (0 clean stop, 1 start failure)."""
+    from fixgw.logs import configure_logging, get_logger
+
     configure_logging(config.log.level, config.log.format)
     log = get_logger("fixgw.run")
     from fixgw.engine.gateway import Gateway  # imports quickfix, which resets SIGINT: handlers come after

@@ -14,10 +14,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.model.enums import AssetClass, OrdType
+from fixgw.risk.settings import RiskConfig
+from fixgw.venues.bridge.binance.config import BinanceConfig
+from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
+from fixgw.venues.bridge.falconx.config import FalconXConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
@@ -106,6 +119,36 @@ class BrokerSessionConfig(Section):
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
 
 
+# REST prime brokers (`venues.<name>`): the bridge's own venue configs, with credentials as secret references.
+# The section key is the venue's name (routing destination); `kind` says which adapter serves it.
+
+
+class CoinbasePrimeVenueConfig(CoinbasePrimeConfig):
+    kind: Literal["coinbase_prime"]
+    access_key: Secret
+    passphrase: Secret
+    signing_key: Secret
+
+
+class FalconXVenueConfig(FalconXConfig):
+    kind: Literal["falconx"]
+    api_key: Secret
+    passphrase: Secret
+    secret: Secret
+
+
+class BinanceVenueConfig(BinanceConfig):
+    kind: Literal["binance"]
+    api_key: Secret
+    secret_key: Secret
+
+
+RestVenueSection = Annotated[
+    CoinbasePrimeVenueConfig | FalconXVenueConfig | BinanceVenueConfig, Field(discriminator="kind")
+]
+REST_VENUE_KINDS = ("coinbase_prime", "falconx", "binance")
+
+
 class RouteMatch(Section):
     ems_session: list[str] | None = None
     account: list[str] | None = None
@@ -136,6 +179,72 @@ class RoutingConfig(Section):
         return names
 
 
+class AdminConfig(Section):
+    """The admin HTTP server (health, readiness, metrics, blotter, controls, status page)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=9880, ge=0, le=65535)
+    """0 picks a free port (tests)."""
+    token: Secret | None = None
+    """Bearer token (a secret reference: env:/file:/cred:); required when enabled."""
+    required_sessions: list[str] | None = None
+    """Sessions that must be logged on for /readyz; default every broker session and REST venue."""
+    stop_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    """Graceful stop budget; keep it below the unit's TimeoutStopSec."""
+    status_refresh_s: int = Field(default=5, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _token_when_enabled(self) -> AdminConfig:
+        if self.enabled and self.token is None:
+            raise ValueError("token is required when the admin server is enabled")
+        return self
+
+
+class AlertSinkConfig(Section):
+    kind: Literal["json", "slack", "pagerduty"] = "json"
+    url: Secret
+    """Webhook URL; a secret reference for Slack/PagerDuty URLs that embed a key."""
+    token: Secret | None = None
+    """json sinks: sent as Authorization: Bearer."""
+    routing_key: Secret | None = None
+    """pagerduty sinks: the Events v2 integration key (required)."""
+
+    @model_validator(mode="after")
+    def _pagerduty_key(self) -> AlertSinkConfig:
+        if self.kind == "pagerduty" and self.routing_key is None:
+            raise ValueError("routing_key is required for a pagerduty sink")
+        return self
+
+
+class MarketHours(Section):
+    timezone: str = "America/New_York"
+    start: str = Field(default="09:30", pattern=r"^\d\d:\d\d$")
+    end: str = Field(default="16:00", pattern=r"^\d\d:\d\d$")
+    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    """Weekdays, Monday = 0."""
+
+
+class AlertsConfig(Section):
+    sinks: dict[str, AlertSinkConfig] = Field(default_factory=dict)
+    evaluate_every_s: float = Field(default=5.0, gt=0, le=3600)
+    sessions: list[str] | None = None
+    """Sessions watched by the session-down rule; default every EMS session, broker and REST venue."""
+    session_down_after_s: float = Field(default=30.0, ge=0)
+    no_execution_updates_s: float = Field(default=300.0, gt=0)
+    market_hours: MarketHours | None = None
+    """When the no-execution rule applies; none: always (a 24/7 desk)."""
+    reject_rate_window_s: float = Field(default=60.0, gt=0)
+    reject_rate_threshold: float = Field(default=0.5, gt=0, le=1)
+    """Rejects + denials per new order in the window above which the reject-rate alert fires."""
+    reject_rate_min_orders: int = Field(default=10, ge=1)
+    clock_skew_max_s: float = Field(default=2.0, gt=0)
+    max_per_minute: int = Field(default=20, ge=1)
+    """Notifications per sink per minute; beyond it new alerts are dropped (and counted)."""
+    delivery_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_timeout_s: float = Field(default=5.0, gt=0)
+
+
 class GatewayConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
@@ -149,7 +258,13 @@ class GatewayConfig(BaseSettings):
     acceptor: AcceptorConfig = AcceptorConfig()
     ems: dict[str, EmsSessionConfig] = Field(default_factory=dict)
     brokers: dict[str, BrokerSessionConfig] = Field(default_factory=dict)
+    venues: dict[str, RestVenueSection] = Field(default_factory=dict)
+    """REST prime brokers reached through the bridge; they route like FIX brokers."""
     routing: RoutingConfig = RoutingConfig()
+    admin: AdminConfig = AdminConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    risk: RiskConfig = RiskConfig()
+    """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
 
     @classmethod
     def settings_customise_sources(
@@ -163,10 +278,27 @@ class GatewayConfig(BaseSettings):
         # Environment beats the file (passed as init values).
         return env_settings, init_settings
 
+    @field_validator("venues", mode="before")
+    @classmethod
+    def _venue_names(cls, value: Any) -> Any:
+        """A REST venue's name is its section key."""
+        if not isinstance(value, Mapping):
+            return value
+        named: dict[str, Any] = {}
+        for key, section in value.items():
+            if isinstance(section, Mapping):
+                if section.get("name", key) != key:
+                    raise ValueError(f"venues.{key}.name: the section key is the venue's name (drop name)")
+                section = {**section, "name": key}
+            named[key] = section
+        return named
+
     @model_validator(mode="after")
     def _cross_checks(self) -> GatewayConfig:
         errors: list[str] = []
-        venues = set(self.brokers)
+        venues = set(self.brokers) | set(self.venues)
+        for clash in sorted(set(self.brokers) & set(self.venues)):
+            errors.append(f"venues.{clash}: also a broker name (brokers.{clash}); routing names must be unique")
         for index, rule in enumerate(self.routing.rules):
             for role, name in (("destination", rule.destination), ("backup", rule.backup)):
                 if name is not None and name not in venues:
@@ -187,6 +319,16 @@ class GatewayConfig(BaseSettings):
             if key in seen:
                 errors.append(f"ems.{name}: same CompIDs as ems.{seen[key]}")
             seen[key] = name
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    @model_validator(mode="after")
+    def _risk_scopes(self) -> GatewayConfig:
+        venues = set(self.brokers) | set(self.venues)
+        errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
+                  for name in self.risk.venues if name not in venues]
+        errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -215,7 +357,10 @@ class ConfigError(Exception):
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for error in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        loc = list(error["loc"])
+        if len(loc) > 2 and loc[0] == "venues" and loc[2] in REST_VENUE_KINDS:
+            del loc[2]  # the union's tag: the user wrote venues.<name>.<key>
+        key = ".".join(str(part) for part in loc) or "(top level)"
         reason = "unknown key (not a setting)" if error["type"] == "extra_forbidden" else error["msg"]
         reason = reason.removeprefix("Value error, ")
         if key == "(top level)" and "; " in reason:

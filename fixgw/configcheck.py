@@ -54,7 +54,29 @@ def _check_state_dir(config: GatewayConfig) -> list[Problem]:
     return []
 
 
-CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir]
+def _check_rest_venues(config: GatewayConfig) -> list[Problem]:
+    """Each REST venue has an http(s) base URL and instruments in the symbol master under its symbol scheme."""
+    from fixgw.model.instruments import SymbolMaster
+
+    problems: list[Problem] = []
+    try:
+        symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
+    except Exception:
+        symbols = None  # reported by _check_symbols
+    for name, venue in config.venues.items():
+        if not venue.base_url.startswith(("http://", "https://")):
+            problems.append((f"venues.{name}.base_url", f"not an http(s) URL: {venue.base_url!r}"))
+        ws_url = getattr(venue, "ws_url", None)
+        if ws_url and not ws_url.startswith(("ws://", "wss://")):
+            problems.append((f"venues.{name}.ws_url", f"not a ws(s) URL: {ws_url!r}"))
+        if symbols is not None and not any(venue.kind in instrument.symbols for instrument in symbols):
+            problems.append((f"venues.{name}.kind", f"no instrument in {config.symbols_path} has a "
+                                                    f"{venue.kind!r} symbol: nothing could trade there"))
+    return problems
+
+
+CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
+                                                          _check_rest_venues]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
@@ -76,6 +98,8 @@ def summarize(config: GatewayConfig) -> list[str]:
     for name, broker in config.brokers.items():
         lines.append(f"  broker {name}: {broker.begin_string} {broker.sender_comp_id}->{broker.target_comp_id} "
                      f"at {broker.host}:{broker.port}, dialect {broker.dialect}")
+    for name, venue in config.venues.items():
+        lines.append(f"  REST venue {name}: {venue.kind} at {venue.base_url}, DAY orders: {venue.day_orders}")
     lines.append(f"routing: {len(config.routing.rules)} rule(s), default {config.routing.default or '(none: deny)'}")
     for rule in config.routing.rules:
         backup = f", backup {rule.backup}" if rule.backup else ""

@@ -1,11 +1,15 @@
 """`fixgw demo`: the gateway, a FIX broker simulator and a scripted EMS, all on loopback.
 
 The EMS sends: a limit order that fills in slices, an order it cancels, an order it replaces (then filled),
-an order the broker rejects and an order fixgw itself denies. The blotter is printed at the end.
+an order the broker rejects, an order fixgw itself denies, and a BTC/USD order that the routing rules send to
+a Coinbase Prime venue (the crypto prime-broker simulator, reached over REST through the bridge). The blotter
+is printed at the end.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import tempfile
 import tomllib
 from collections.abc import Callable
@@ -32,12 +36,25 @@ class Step:
     detail: str
 
 
-def demo_config(state_dir: Path, acceptor_port: int, broker_port: int) -> GatewayConfig:
+def demo_config(state_dir: Path, acceptor_port: int, broker_port: int, crypto_url: str) -> GatewayConfig:
     data = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     data["state_dir"] = str(state_dir)
     data["acceptor"]["port"] = acceptor_port
     data["brokers"]["equities"]["port"] = broker_port
+    data["venues"]["crypto"]["base_url"] = crypto_url
     return parse_config(data, source=str(DEMO_CONFIG))
+
+
+CRYPTO_CREDENTIAL_ENV = ("FIXGW_DEMO_CB_ACCESS_KEY", "FIXGW_DEMO_CB_PASSPHRASE", "FIXGW_DEMO_CB_SIGNING_KEY")
+"""The environment variables demo.toml's crypto venue takes its credentials from (set here, per run)."""
+
+
+def _throwaway_crypto_credentials() -> tuple[str, str, str]:
+    """Fresh random credentials for this run, shared by the simulator and (through the environment) the venue."""
+    values = (f"demo-{secrets.token_hex(8)}", secrets.token_hex(8), secrets.token_urlsafe(24))
+    for name, value in zip(CRYPTO_CREDENTIAL_ENV, values, strict=True):
+        os.environ[name] = value
+    return values
 
 
 def _now() -> str:
@@ -52,6 +69,7 @@ def _order(cl_ord_id: str, symbol: str, side: str, qty: str, price: str) -> list
 def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     from fixgw.engine.gateway import Gateway
     from fixgw.engine.quickfix_support import free_port
+    from fixgw.sim.crypto_pb import CryptoPbSimulator
     from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
     from fixgw.sim.fix_client import FixClient, ReceivedMessage
 
@@ -64,8 +82,11 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     log_path = state_dir / "fixgw.log"
     log_file = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the whole run
     configure_logging("INFO", "json" if not verbose else "auto", None if verbose else log_file)
-    acceptor_port, broker_port = free_port(), free_port()
-    config = demo_config(state_dir / "gateway", acceptor_port, broker_port)
+    acceptor_port, broker_port, crypto_port = free_port(), free_port(), free_port()
+    access_key, passphrase, signing_key = _throwaway_crypto_credentials()
+    crypto = CryptoPbSimulator(port=crypto_port, access_key=access_key, passphrase=passphrase,
+                               signing_key=signing_key)
+    config = demo_config(state_dir / "gateway", acceptor_port, broker_port, f"http://127.0.0.1:{crypto_port}")
     broker = FixBrokerSimulator(FixBrokerSimConfig(
         port=broker_port, sender_comp_id="BROKER", target_comp_ids=("FIXGW",), begin_strings=("FIX.4.2",),
         store_dir=state_dir / "broker-sim", fill_slices=2, fill_delay_ms=20, max_order_qty=Decimal("10000")))
@@ -85,6 +106,7 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
 
     console.print(f"[bold]fixgw demo[/] - state and logs in {state_dir}")
     try:
+        crypto.start()
         broker.start()
         gateway.start()
         ems.start()
@@ -92,7 +114,8 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
             console.print("[red]sessions did not log on[/]")
             return 1
         console.print(f"EMS logged on to fixgw at 127.0.0.1:{acceptor_port}; fixgw logged on to the broker "
-                      f"simulator at 127.0.0.1:{broker_port}")
+                      f"simulator at 127.0.0.1:{broker_port}; crypto PB simulator (Coinbase Prime REST) at "
+                      f"{crypto.coinbase_url}")
         # 1. A limit order filled in two slices.
         ems.send(_order("DEMO-1", "AAPL", "1", "500", "190.25"))
         expect("limit order partially filled, then filled", "DEMO-1", lambda m: m.get(39) == "2",
@@ -123,6 +146,15 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
         ems.send(_order("DEMO-5", "AAPL", "1", "100", "190.123"))
         expect("order denied by validation", "DEMO-5", lambda m: m.get(39) == "8",
                "ExecutionReport Rejected by fixgw (price off tick)")
+        # 6. BTC/USD is crypto: routed to the Coinbase Prime venue over REST; a marketable limit fills in slices.
+        #    The EMS sends DAY (59=0); the venue's day_orders = "as_gtc" sends it as GTC.
+        ems.send(_order("DEMO-6", "BTC/USD", "1", "0.5", "65100.00"))
+        expect("crypto order routed to Coinbase Prime (REST), partially filled", "DEMO-6",
+               lambda m: m.get(39) == "1", "ExecutionReport Partially filled from the crypto venue")
+        if expect("crypto order filled", "DEMO-6", lambda m: m.get(39) == "2", "ExecutionReport Filled (39=2)"):
+            held = crypto.orders("coinbase")["orders"]
+            steps.append(Step("crypto venue holds exactly one order, filled", len(held) == 1 and all(
+                o["status"] == "FILLED" for o in held), f"{len(held)} order(s) at the simulated Coinbase Prime"))
         assert gateway.runner is not None
         gateway.runner.drain()
         _print_blotter(console, gateway)
@@ -130,6 +162,7 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
         ems.stop()
         gateway.stop()
         broker.stop()
+        crypto.stop()
         log_file.close()
     table = Table(title="demo steps", show_lines=False)
     table.add_column("step")

@@ -14,17 +14,21 @@ from fixgw.config import GatewayConfig
 from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.ems import EmsApplication
+from fixgw.engine.observe import SessionState
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
-from fixgw.model.orders import utc_now
+from fixgw.model.orders import NewOrder, utc_now
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.store.journal import Journal
 from fixgw.venues.base import Venue
+from fixgw.venues.bridge.common.execution import RestExecutionClient
+from fixgw.venues.bridge.registry import build_rest_venue
 
 log = structlog.get_logger("fixgw.engine.gateway")
 
@@ -56,6 +60,8 @@ class Gateway:
         self._acceptor: fix.ThreadedSocketAcceptor | None = None
         self._initiator: fix.ThreadedSocketInitiator | None = None
         self._ems_app: EmsApplication | None = None
+        self._own_venues: dict[str, Venue] = {}
+        """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
         self._started = False
         self._lock = threading.Lock()
 
@@ -79,7 +85,10 @@ class Gateway:
                 name, session_id(broker.begin_string, broker.sender_comp_id, broker.target_comp_id), codec,
                 tap=self._tap, username=broker.username,
                 password=broker.password.get_secret_value() if broker.password else None)
-        self.venues = {**brokers, **self._extra_venues}
+        rest = {name: build_rest_venue(section, symbols) for name, section in config.venues.items()}
+        self._own_venues = {**rest, **self._extra_venues}
+        self.venues = {**brokers, **self._own_venues}
+        self._adopt_open_orders(book)
         policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect)
                     for name, ems in config.ems.items()}
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
@@ -106,7 +115,7 @@ class Gateway:
                                                           settings, fix.FileLogFactory(settings))
         self._recover_sequences(brokers)
         self._schedule_replays()
-        for venue in self._extra_venues.values():
+        for venue in self._own_venues.values():
             venue.start()
         if self._initiator is not None:
             self._initiator.start()
@@ -131,9 +140,10 @@ class Gateway:
         if self._initiator is not None:
             self._initiator.stop()
             self._initiator = None
-        for venue in self._extra_venues.values():
+        for venue in self._own_venues.values():
             venue.stop(timeout / 4)
         if self.runner is not None:
+            self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
             self.runner.stop(timeout / 4)
         self.journal.close()
         log.info("gateway.stopped", name=self.config.name)
@@ -167,6 +177,25 @@ class Gateway:
                 session.setNextTargetMsgSeqNum(last + 1)
                 log.warning("gateway.sequence_rewound", session=name, journaled=last, quickfix_expected=expected)
 
+    def _adopt_open_orders(self, book: OrderBook) -> None:
+        """REST venues track orders in memory: hand each what the journal holds open there (they look it up)."""
+        for name, venue in self._own_venues.items():
+            if not isinstance(venue, RestExecutionClient):
+                continue
+            for order in book.open_orders(venue=name):
+                if order.venue_cl_ord_id is None:
+                    continue
+                # Only looked up, never sent: a GTD order (the book keeps no expire time) is tracked as GTC.
+                tif = TimeInForce.GTC if order.time_in_force is TimeInForce.GTD else order.time_in_force
+                try:
+                    venue.adopt(NewOrder(
+                        cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
+                        order_qty=order.order_qty, ord_type=order.ord_type, price=order.price,
+                        stop_price=order.stop_price, time_in_force=tif, account=order.account,
+                        transact_time=order.created_at))
+                except ValueError as exc:
+                    log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
+
     def _schedule_replays(self) -> None:
         """Reports journaled after the last 'handed to QuickFIX' mark may never have left: re-send them."""
         assert self.runner is not None
@@ -193,6 +222,19 @@ class Gateway:
     def venues_connected(self) -> dict[str, bool]:
         return {name: venue.connected for name, venue in self.venues.items()}
 
+    def sessions(self) -> list[SessionState]:
+        """Every configured session: EMS, FIX brokers and other venues, with next sequence numbers (any thread)."""
+        logged_on = self.ems_logged_on()
+        states = [_fix_state(name, "ems", self._ems_ids.get(name), name in logged_on) for name in self.config.ems]
+        venues: dict[str, Venue | None] = {**dict.fromkeys(self.config.brokers), **self.venues}
+        for name, venue in venues.items():
+            if venue is None or isinstance(venue, FixBrokerVenue):
+                sid = venue.session_id if venue is not None else None
+                states.append(_fix_state(name, "broker", sid, venue is not None and venue.connected))
+            else:
+                states.append(SessionState(name, "venue", venue.connected))
+        return states
+
     # ------------------------------------------------------------------ plumbing
 
     def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
@@ -208,3 +250,11 @@ class Gateway:
             return bool(fix.Session.sendToTarget(message, sid))
         except fix.SessionNotFound:
             return False
+
+
+def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:
+    session = fix.Session.lookupSession(sid) if sid is not None else None
+    if session is None:
+        return SessionState(name, role, connected)
+    return SessionState(name, role, connected, int(session.getExpectedSenderNum()),
+                        int(session.getExpectedTargetNum()))

@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from fixgw.sim.crypto_pb.cli import crypto_pb
+
 sim_app = typer.Typer(
     help="Simulated counterparties (FIX broker, crypto prime broker) for demos, tests and benchmarks.",
     no_args_is_help=True,
@@ -24,6 +26,9 @@ sim_app = typer.Typer(
 @sim_app.callback()
 def _simulators() -> None:
     """Simulated counterparties: each command runs one in the foreground."""  # keeps sim_app a command group
+
+
+sim_app.command("crypto-pb")(crypto_pb)
 
 
 @sim_app.command("fix-broker")

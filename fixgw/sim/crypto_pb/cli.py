@@ -8,7 +8,6 @@ from types import FrameType
 
 import typer
 
-from fixgw.sim.crypto_pb.server import CryptoPbSimulator
 from fixgw.sim.crypto_pb.settings import ENV_ACCESS_KEY, ENV_PASSPHRASE, ENV_SIGNING_KEY
 
 
@@ -19,7 +18,9 @@ def crypto_pb(
     passphrase: str | None = typer.Option(None, "--passphrase", envvar=ENV_PASSPHRASE, show_default=False),
     signing_key: str | None = typer.Option(None, "--signing-key", envvar=ENV_SIGNING_KEY, show_default=False),
 ) -> None:
-    """Serve Coinbase Prime (/v1, /ws), FalconX (/falconx) and Binance (/binance) simulations."""
+    """Serve Coinbase Prime (/v1, /ws), FalconX (/falconx) and Binance (/binance) simulations until SIGINT/SIGTERM."""
+    from fixgw.sim.crypto_pb.server import CryptoPbSimulator  # the server stack loads only when it runs
+
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -28,7 +29,11 @@ def crypto_pb(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     simulator = CryptoPbSimulator(host, port, access_key=access_key, passphrase=passphrase, signing_key=signing_key)
     try:
-        simulator.start()
+        try:
+            simulator.start()
+        except (OSError, RuntimeError, TimeoutError) as error:  # e.g. the port is in use
+            typer.echo(f"crypto PB simulator failed to start: {error}", err=True)
+            raise typer.Exit(1) from None
         typer.echo(f"crypto PB simulator listening on {simulator.base_url} (control API at /_sim)")
         stop.wait()
     finally:

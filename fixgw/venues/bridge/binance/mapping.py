@@ -61,6 +61,7 @@ def order_view(order: Order) -> VenueOrderView:
         client_order_id=order.clientOrderId,
         status=lookup(VENUE, "order status", ORDER_STATUS, order.status),
         cum_qty=order.executedQty,
+        order_qty=order.origQty,
     )
 
 

@@ -78,6 +78,7 @@ def order_view(order: Order) -> VenueOrderView:
         status=lookup(VENUE, "order status", ORDER_STATUS, order.status),
         cum_qty=order.filled_quantity,
         avg_px=order.average_filled_price,
+        order_qty=order.base_quantity,
     )
 
 

@@ -4,18 +4,24 @@ Submit policy (invariant 3): the first send goes out at once; a send whose outco
 lookup by client_order_id, and only a lookup that proves the order absent allows the next send (same
 client_order_id), up to `max_submit_attempts`. After that the order stays in flight (outcome unknown, never
 rejected) and the poll loop keeps looking it up.
+
+Restarts: tracking lives in memory. The gateway hands back every order its journal holds open at this venue
+(`adopt`); such an order, and any order a status request names that we have not seen, is looked up by
+client_order_id before anything is answered. Only a lookup proving it absent answers "unknown order" (which lets
+the router resend it under the same id); a failed lookup answers "outcome unknown", never a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal, Protocol
 
 from fixgw.logs import get_logger
-from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus, OrdType, TimeInForce
 from fixgw.model.errors import UnknownSymbolError
-from fixgw.model.instruments import SymbolMaster
+from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
@@ -31,6 +37,12 @@ from fixgw.venues.bridge.common.tracking import TERMINAL_EXEC_TYPES, TrackedOrde
 from fixgw.venues.bridge.common.views import VenueOrderView
 
 log = get_logger("fixgw.bridge.engine")
+
+DayOrders = Literal["reject", "as_gtc"]
+LOOKUP_MARGIN = timedelta(seconds=60)
+"""How far before an order's own time a lookup by client_order_id starts searching (clock differences)."""
+RECOVERY_LOOKBACK = timedelta(days=1)
+"""Search window for an order named by a status request that this process never saw."""
 
 
 class EngineListener(Protocol):
@@ -48,12 +60,14 @@ class BridgeEngine:
         *,
         max_submit_attempts: int = 3,
         lookup_delay_s: float = 0.2,
+        day_orders: DayOrders = "reject",
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.name
         self.symbols = symbols
         self.listener = listener
         self.max_submit_attempts = max_submit_attempts
+        self.day_orders = day_orders
         self.lookup_delay_s = lookup_delay_s  # lets a slow venue finish an in-flight submit before we look
         self.orders: dict[str, TrackedOrder] = {}  # by our cl_ord_id
         self.by_client_order_id: dict[str, TrackedOrder] = {}
@@ -68,12 +82,41 @@ class BridgeEngine:
         except UnknownSymbolError as exc:
             self._emit(denied_event(order, exc.text, OrdRejReason.UNKNOWN_SYMBOL))
             return
-        client_order_id = self.adapter.client_order_id(order.cl_ord_id)
-        tracked = TrackedOrder(order, instrument, client_order_id, submitted_at=utc_now() - timedelta(seconds=60))
-        self.orders[order.cl_ord_id] = tracked
-        self.by_client_order_id[client_order_id] = tracked
+        if order.time_in_force is TimeInForce.DAY and order.ord_type is not OrdType.MARKET:
+            if self.day_orders == "reject":
+                self._emit(denied_event(order, f"{self.venue} has no DAY time in force (crypto trades around the "
+                                               "clock): send GTC, IOC or FOK, or configure day_orders = \"as_gtc\""))
+                return
+            order = order.model_copy(update={"time_in_force": TimeInForce.GTC})
+        tracked = self._track(order, instrument, utc_now())
         async with tracked.lock:
             await self._send_until_known(tracked)
+
+    def _track(self, order: NewOrder, instrument: Instrument, at: datetime, *, recovered: bool = False) -> TrackedOrder:
+        client_order_id = self.adapter.client_order_id(order.cl_ord_id)
+        tracked = TrackedOrder(order, instrument, client_order_id, submitted_at=at - LOOKUP_MARGIN,
+                               outcome_unknown=recovered, recovered=recovered)
+        self.orders[order.cl_ord_id] = tracked
+        self.by_client_order_id[client_order_id] = tracked
+        return tracked
+
+    def _forget(self, tracked: TrackedOrder) -> None:
+        self.orders.pop(tracked.order.cl_ord_id, None)
+        self.by_client_order_id.pop(tracked.client_order_id, None)
+
+    def adopt(self, order: NewOrder) -> None:
+        """An order the journal holds open at this venue (after a restart): tracked as 'outcome unknown' until a
+        lookup by client_order_id finds it (the poll loop and status requests do that); never sent from here."""
+        if order.cl_ord_id in self.orders:
+            return
+        try:
+            instrument = self.symbols.get(order.instrument_id)
+        except UnknownSymbolError:
+            log.error("bridge_adopt_unknown_symbol", venue=self.venue, cl_ord_id=order.cl_ord_id,
+                      instrument_id=order.instrument_id)
+            return
+        self._track(order, instrument, order.transact_time or utc_now(), recovered=True)
+        log.info("bridge_order_adopted", venue=self.venue, cl_ord_id=order.cl_ord_id)
 
     async def _send_until_known(self, tracked: TrackedOrder) -> None:
         reason = ""
@@ -164,13 +207,23 @@ class BridgeEngine:
     async def status(self, request: StatusRequest) -> None:
         tracked = self.orders.get(request.cl_ord_id)
         if tracked is None:
-            self._emit(self._unknown_status(request))
+            await self._status_unseen(request)
             return
         async with tracked.lock:
-            if tracked.outcome_unknown and tracked.view is None:
-                await self._resolve_unknown(tracked)
-            elif tracked.view is not None:
-                await self._sync_locked(tracked)
+            try:
+                if tracked.outcome_unknown and tracked.view is None:
+                    await self._resolve_unknown(tracked)
+                    if tracked.view is None:
+                        # Proven absent (no send of ours is still running: it would hold the lock). Forget it, so
+                        # that the router's resend under the same id goes through the normal submit path.
+                        self._forget(tracked)
+                        self._emit(self._unknown_status(request, "the venue has no order with this client order id"))
+                        return
+                elif tracked.view is not None:
+                    await self._sync_locked(tracked)
+            except BridgeError as exc:
+                self._status_unknown(request, exc)
+                return
             tracked.status_seq += 1
             key = tracked.venue_order_id or tracked.client_order_id
             self._emit(
@@ -182,6 +235,62 @@ class BridgeEngine:
                 )
             )
 
+    async def _status_unseen(self, request: StatusRequest) -> None:
+        """A status request for an order this process never saw: look it up at the venue before answering."""
+        try:
+            instrument = self.symbols.get(request.instrument_id or "")
+        except UnknownSymbolError:
+            self._emit(self._unknown_status(request, "order not known to this bridge (no instrument to look it up)"))
+            return
+        client_order_id = self.adapter.client_order_id(request.cl_ord_id)
+        try:
+            view = await self.adapter.find(client_order_id, instrument, utc_now() - RECOVERY_LOOKBACK)
+        except BridgeError as exc:
+            self._status_unknown(request, exc)
+            return
+        log.info("bridge_status_lookup", venue=self.venue, cl_ord_id=request.cl_ord_id, found=view is not None)
+        if view is None:
+            self._emit(self._unknown_status(request, "the venue has no order with this client order id"))
+            return
+        if request.cl_ord_id in self.orders:  # a concurrent request re-seeded it meanwhile
+            await self.status(request)
+            return
+        order = self._order_from_view(request, view)
+        if order is None:
+            self._emit(self._view_status(request, view))
+            return
+        tracked = self._track(order, instrument, utc_now() - RECOVERY_LOOKBACK, recovered=True)
+        async with tracked.lock:
+            try:
+                await self._accepted(tracked, view)
+            except BridgeError as exc:
+                self._status_unknown(request, exc)
+                return
+            tracked.status_seq += 1
+            self._emit(tracked.event(f"{view.venue_order_id}:status:{tracked.status_seq}", ExecType.ORDER_STATUS,
+                                     tracked.current_status, is_status_response=True))
+
+    @staticmethod
+    def _order_from_view(request: StatusRequest, view: VenueOrderView) -> NewOrder | None:
+        """Enough of the order to track it again (quantity decides 'filled'); None when the venue did not say."""
+        if view.order_qty is None or request.side is None or request.instrument_id is None:
+            return None
+        return NewOrder(cl_ord_id=request.cl_ord_id, instrument_id=request.instrument_id, side=request.side,
+                        order_qty=view.order_qty, ord_type=OrdType.MARKET, time_in_force=TimeInForce.GTC)
+
+    def _view_status(self, request: StatusRequest, view: VenueOrderView) -> ExecutionEvent:
+        status = view.status if view.status.is_terminal else (
+            OrdStatus.PARTIALLY_FILLED if view.cum_qty > 0 else OrdStatus.NEW)
+        return ExecutionEvent(
+            exec_id=f"{view.venue_order_id}:status:{utc_now().timestamp()}", exec_type=ExecType.ORDER_STATUS,
+            ord_status=status, cl_ord_id=request.cl_ord_id, order_id=view.venue_order_id,
+            instrument_id=request.instrument_id, side=request.side, cum_qty=view.cum_qty,
+            avg_px=view.avg_px or Decimal(0), text=view.text, is_status_response=True, transact_time=utc_now())
+
+    def _status_unknown(self, request: StatusRequest, error: BridgeError) -> None:
+        log.warning("bridge_status_lookup_failed", venue=self.venue, cl_ord_id=request.cl_ord_id, error=error.message)
+        self.listener.on_outcome_unknown(self.venue, request.cl_ord_id, "status", f"lookup failed: {error.message}")
+
     # -- polling ----------------------------------------------------------------------------------
     async def sync_all(self) -> None:
         """One pass over every order not yet final: refresh, report fills and final states, settle unknowns."""
@@ -192,6 +301,12 @@ class BridgeEngine:
                 try:
                     if tracked.view is None and tracked.outcome_unknown:
                         await self._resolve_unknown(tracked)
+                        if tracked.view is None and tracked.recovered:
+                            # Never sent by this process: whether to send it is the router's call (its status
+                            # request finds it absent and resends under the same id). Stop polling for it.
+                            log.warning("bridge_recovered_order_absent", venue=self.venue,
+                                        cl_ord_id=tracked.order.cl_ord_id)
+                            self._forget(tracked)
                     elif tracked.view is not None:
                         await self._sync_locked(tracked)
                 except BridgeError as exc:
@@ -295,7 +410,7 @@ class BridgeEngine:
             ),
         )
 
-    def _unknown_status(self, request: StatusRequest) -> ExecutionEvent:
+    def _unknown_status(self, request: StatusRequest, text: str = "order not known to this bridge") -> ExecutionEvent:
         return ExecutionEvent(
             exec_id=f"status:{request.cl_ord_id}:{utc_now().timestamp()}",
             exec_type=ExecType.ORDER_STATUS,
@@ -305,7 +420,7 @@ class BridgeEngine:
             instrument_id=request.instrument_id,
             side=request.side,
             ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
-            text="order not known to this bridge",
+            text=text,
             is_status_response=True,
             transact_time=utc_now(),
         )

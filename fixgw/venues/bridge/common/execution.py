@@ -45,6 +45,8 @@ class RestExecutionClient(Venue):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._commands: set[Future[None]] = set()
+        self._adopted: list[NewOrder] = []
         self._running = False
 
     @property
@@ -53,6 +55,16 @@ class RestExecutionClient(Venue):
 
     def bind(self, listener: VenueListener) -> None:
         self._listener = listener
+
+    def adopt(self, order: NewOrder) -> None:
+        """Before start(): an order the journal holds open at this venue (`order.cl_ord_id` = our outbound id).
+
+        It is looked up by client_order_id (never re-sent from here), so fills and final states reached while
+        the gateway was down are reported, and the router's status requests find it.
+        """
+        if self.engine is not None:
+            raise RuntimeError("adopt() orders before start()")
+        self._adopted.append(order)
 
     def start(self) -> None:
         if self._listener is None:
@@ -63,7 +75,11 @@ class RestExecutionClient(Venue):
             self._listener,
             max_submit_attempts=self.config.max_submit_attempts,
             lookup_delay_s=self.lookup_delay_s,
+            day_orders=self.config.day_orders,
         )
+        for order in self._adopted:
+            self.engine.adopt(order)
+        self._adopted.clear()
         loop = asyncio.new_event_loop()
         self._loop = loop
         started = threading.Event()
@@ -110,6 +126,9 @@ class RestExecutionClient(Venue):
         self._running = False
 
         async def shutdown() -> None:
+            # Commands still running are abandoned: their outcome is settled by lookups after the next start.
+            for command in list(self._commands):
+                command.cancel()
             for task in self._tasks:
                 task.cancel()
             for task in self._tasks:
@@ -133,8 +152,10 @@ class RestExecutionClient(Venue):
             coro.close()
             raise RuntimeError(f"{self.name} is not started")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        self._commands.add(future)
 
         def report(done: Future[None]) -> None:
+            self._commands.discard(done)
             if not done.cancelled() and done.exception() is not None:
                 log.error("bridge_command_failed", venue=self.name, command=what, error=repr(done.exception()))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from fixgw.venues.bridge.common.ratelimit import DEFAULT_FRACTION, RateLimitSpec
@@ -28,6 +30,9 @@ class RestVenueConfig(BaseModel):
     poll_interval_s: float = Field(1.0, gt=0)
     clock_alert_threshold_s: float = Field(5.0, gt=0)
     max_connections: int = Field(20, ge=1)
+    day_orders: Literal["reject", "as_gtc"] = "reject"
+    """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
+    refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC."""
 
     def rate_limit_spec(self) -> RateLimitSpec:
         return RateLimitSpec(self.documented_rate, self.documented_burst, self.rate_fraction)

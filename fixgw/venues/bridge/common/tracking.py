@@ -31,6 +31,8 @@ class TrackedOrder:
     submitted_at: datetime
     view: VenueOrderView | None = None
     outcome_unknown: bool = False
+    recovered: bool = False
+    """Adopted from the journal or found by a status lookup after a restart, not submitted by this process."""
     sends: int = 0
     seen_trade_ids: set[str] = field(default_factory=set)
     cum_qty: Decimal = Decimal(0)

@@ -18,6 +18,8 @@ class VenueOrderView:
     cum_qty: Decimal
     avg_px: Decimal | None = None
     text: str | None = None
+    order_qty: Decimal | None = None
+    """The quantity the venue holds the order for, when its payload says."""
 
     @property
     def venue_terminal(self) -> bool:

@@ -63,6 +63,7 @@ def order_view(answer: QuoteResponse) -> VenueOrderView:
         cum_qty=executed_quantity(answer) if filled else Decimal(0),
         avg_px=answer.price_executed,
         text=None if filled else "fill-or-kill order not filled",
+        order_qty=answer.quantity_requested.value if answer.quantity_requested else None,
     )
 
 
