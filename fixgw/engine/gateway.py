@@ -128,6 +128,11 @@ class Gateway:
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop: no new EMS input, let the router finish, log out of brokers, close the journal."""
         if not self._started:
+            # A failed start may have built QuickFIX objects or the router thread: release them all the same.
+            self._acceptor = self._initiator = None
+            if self.runner is not None:
+                self.runner.stop(1.0)
+            self.journal.close()
             return
         self._started = False
         # Dropping the QuickFIX objects after stop() releases their sessions (QuickFIX unregisters a session

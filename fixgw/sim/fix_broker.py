@@ -153,7 +153,10 @@ class FixBrokerSimulator:
     def stop(self, timeout: float = 5.0) -> None:
         """Drop pending fills, log every session out (bounded wait), close the acceptor and release its
         sessions (QuickFIX unregisters them only when the acceptor is destroyed)."""
-        if self._scheduler is None or self._acceptor is None:
+        if self._acceptor is None:
+            return
+        if self._scheduler is None:  # never started: still release the sessions it registered
+            self._acceptor = None
             return
         self._scheduler.stop(timeout)
         for key in self.logged_on_sessions():
