@@ -44,9 +44,11 @@ def locate_executor(dest_dir: Path, source: Path = EXECUTOR_GZ) -> Path | None:
     None when libquickfix-doc is not installed or the binary cannot run here (e.g. libquickfix17 missing):
     run without arguments it prints its usage and exits 0, which proves the dynamic linker is happy.
     """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    if not source.is_file() and source == EXECUTOR_GZ:
+        source = _unpack_debian_packages(dest_dir) or source
     if not source.is_file():
         return None
-    dest_dir.mkdir(parents=True, exist_ok=True)
     binary = dest_dir / "executor"
     partial = dest_dir / "executor.partial"
     with gzip.open(source, "rb") as packed, partial.open("wb") as unpacked:
@@ -54,10 +56,44 @@ def locate_executor(dest_dir: Path, source: Path = EXECUTOR_GZ) -> Path | None:
     partial.chmod(0o755)
     os.replace(partial, binary)  # atomic: a concurrent caller never runs a half-written file
     try:
-        probe = subprocess.run([str(binary)], capture_output=True, timeout=10, check=False)
+        probe = subprocess.run([str(binary)], capture_output=True, timeout=10, check=False, env=executor_env(binary))
     except (OSError, subprocess.TimeoutExpired):
         return None
     return binary if probe.returncode == 0 else None
+
+
+def _unpack_debian_packages(dest_dir: Path) -> Path | None:
+    """Without libquickfix-doc installed: download it and libquickfix17 with apt and unpack them locally.
+
+    Needs no root (apt-get download + dpkg-deb -x) but needs apt's package lists; None when that fails.
+    """
+    packages = dest_dir / "debs"
+    root = dest_dir / "root"
+    packed = root / str(EXECUTOR_GZ).lstrip("/")
+    if packed.is_file():
+        return packed
+    packages.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["apt-get", "download", "libquickfix-doc", "libquickfix17"], cwd=packages,
+                       capture_output=True, timeout=120, check=True)
+        for deb in packages.glob("*.deb"):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], capture_output=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    libs = next((path.parent for path in root.rglob("libquickfix.so*")), None)
+    if libs is not None:
+        (dest_dir / "lib").unlink(missing_ok=True)
+        (dest_dir / "lib").symlink_to(libs)
+    return packed if packed.is_file() else None
+
+
+def executor_env(binary: Path) -> dict[str, str]:
+    """The environment to run `binary` in: a locally unpacked libquickfix beside it goes on the library path."""
+    env = dict(os.environ)
+    local_libs = binary.parent / "lib"
+    if local_libs.is_dir():
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(local_libs), env.get("LD_LIBRARY_PATH")]))
+    return env
 
 
 def executor_settings_text(
@@ -127,7 +163,8 @@ def run_executor(
     log_path = work_dir / "executor.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [str(binary), str(settings_path)], stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir
+            [str(binary), str(settings_path)], stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir,
+            env=executor_env(binary),
         )
     try:
         _wait_listening(process, port, startup_timeout, log_path)
