@@ -145,6 +145,8 @@ class Order(BaseModel):
     venue_cl_ord_id: str | None = None
     venue_order_id: str | None = None
     fills: dict[str, Fill] = Field(default_factory=dict)
+    voided_exec_ids: list[str] = Field(default_factory=list)
+    """ExecIDs of fills busted or replaced by a correction: a resend of one is not applied again."""
     pending: PendingRequest | None = None
     """The cancel or replace the EMS asked for and the venue has not answered yet."""
     venue_cl_ord_ids: list[str] = Field(default_factory=list)
@@ -210,7 +212,8 @@ def apply(order: Order, event: OrderEvent, *, fill: Fill | None = None, at: date
 
     Validates everything before mutating: on any error the order is exactly as it was.
     """
-    if event is OrderEvent.FILL and fill is not None and fill.exec_id in order.fills:
+    if event is OrderEvent.FILL and fill is not None and (
+            fill.exec_id in order.fills or fill.exec_id in order.voided_exec_ids):
         return False    # a replay, e.g. a PossResend of the fill that completed the order
     target = transition(order.status, event, order.order_id)
     if event is OrderEvent.FILL:
@@ -238,6 +241,7 @@ def remove_fill(order: Order, exec_id: str, *, at: datetime | None = None) -> Fi
     if exec_id not in order.fills:
         raise InvalidTransition(order.status, f"trade_cancel of unknown exec {exec_id}", order.order_id)
     busted = order.fills.pop(exec_id)
+    order.voided_exec_ids.append(exec_id)
     order.status = _resolve(order, target, now_status=order.status)
     order.updated_at = at or utc_now()
     return busted
@@ -254,6 +258,8 @@ def correct_fill(order: Order, exec_id: str, corrected: Fill, *, at: datetime | 
     if others + corrected.qty > order.order_qty:
         raise OverfillError(f"order {order.order_id}: correction of {exec_id} overfills the order")
     del order.fills[exec_id]
+    if corrected.exec_id != exec_id:
+        order.voided_exec_ids.append(exec_id)
     order.fills[corrected.exec_id] = corrected
     order.status = _resolve(order, target, now_status=order.status)
     order.updated_at = at or utc_now()

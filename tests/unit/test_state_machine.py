@@ -411,3 +411,21 @@ def test_replace_records_the_clordid_chain() -> None:
     amend(order, cl_ord_id="C2", order_qty=Decimal(20), price=Decimal("101"))
     assert (order.status, order.cl_ord_id, order.orig_cl_ord_id, order.cl_ord_id_chain) == (S.NEW, "C2", "C1", ["C2"])
     assert (order.order_qty, order.leaves_qty) == (20, 20)
+
+
+def test_resend_of_a_busted_fill_is_not_applied_again() -> None:
+    from fixgw.model.orders import Fill
+    from fixgw.model.state import Order, OrderEvent, apply, correct_fill, remove_fill
+
+    order = Order(order_id="V1", ems_session="E", cl_ord_id="C", instrument_id="AAPL", side="1", ord_type="2",
+                  order_qty="100", price="10")
+    apply(order, OrderEvent.ACK)
+    apply(order, OrderEvent.FILL, fill=Fill(exec_id="X1", venue="v", qty="40", price="10"))
+    remove_fill(order, "X1")
+    assert order.cum_qty == 0
+    assert apply(order, OrderEvent.FILL, fill=Fill(exec_id="X1", venue="v", qty="40", price="10")) is False
+    assert order.cum_qty == 0
+    apply(order, OrderEvent.FILL, fill=Fill(exec_id="X2", venue="v", qty="30", price="10"))
+    correct_fill(order, "X2", Fill(exec_id="X3", venue="v", qty="20", price="10"))
+    assert apply(order, OrderEvent.FILL, fill=Fill(exec_id="X2", venue="v", qty="30", price="10")) is False
+    assert order.cum_qty == 20
