@@ -284,21 +284,18 @@ class GatewayConfig(BaseSettings):
         """A REST venue's name is its section key."""
         if not isinstance(value, Mapping):
             return value
-        named: dict[str, Any] = {}
-        for key, section in value.items():
-            if isinstance(section, Mapping):
-                if section.get("name", key) != key:
-                    raise ValueError(f"venues.{key}.name: the section key is the venue's name (drop name)")
-                section = {**section, "name": key}
-            named[key] = section
-        return named
+        return {key: {"name": key, **section} if isinstance(section, Mapping) else section
+                for key, section in value.items()}
 
     @model_validator(mode="after")
     def _cross_checks(self) -> GatewayConfig:
         errors: list[str] = []
         venues = set(self.brokers) | set(self.venues)
         for clash in sorted(set(self.brokers) & set(self.venues)):
-            errors.append(f"venues.{clash}: also a broker name (brokers.{clash}); routing names must be unique")
+            errors.append(f"venues.{clash}: brokers.{clash} has the same name (routing names must be unique)")
+        for key, venue in self.venues.items():
+            if venue.name != key:
+                errors.append(f"venues.{key}.name: must be the section key {key!r} (leave it out)")
         for index, rule in enumerate(self.routing.rules):
             for role, name in (("destination", rule.destination), ("backup", rule.backup)):
                 if name is not None and name not in venues:
@@ -363,8 +360,8 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         key = ".".join(str(part) for part in loc) or "(top level)"
         reason = "unknown key (not a setting)" if error["type"] == "extra_forbidden" else error["msg"]
         reason = reason.removeprefix("Value error, ")
-        if key == "(top level)" and "; " in reason:
-            for part in reason.split("; "):
+        if key == "(top level)" and all(": " in part for part in reason.split("; ")):
+            for part in reason.split("; "):  # cross-checks: "key: reason; key: reason"
                 sub_key, _, sub_reason = part.partition(": ")
                 problems.append((sub_key, sub_reason))
             continue
