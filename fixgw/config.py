@@ -293,9 +293,9 @@ class GatewayConfig(BaseSettings):
         venues = set(self.brokers) | set(self.venues)
         for clash in sorted(set(self.brokers) & set(self.venues)):
             errors.append(f"venues.{clash}: brokers.{clash} has the same name (routing names must be unique)")
-        for key, venue in self.venues.items():
-            if venue.name != key:
-                errors.append(f"venues.{key}.name: must be the section key {key!r} (leave it out)")
+        for section_key, venue in self.venues.items():
+            if venue.name != section_key:
+                errors.append(f"venues.{section_key}.name: must be the section key {section_key!r} (leave it out)")
         for index, rule in enumerate(self.routing.rules):
             for role, name in (("destination", rule.destination), ("backup", rule.backup)):
                 if name is not None and name not in venues:

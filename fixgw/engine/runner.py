@@ -11,13 +11,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
 
 from fixgw.engine.codec import SessionCodec
+from fixgw.engine.observe import Origin, PassObserver, PassRecord
 from fixgw.fix.fields import render_fix
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
@@ -46,6 +47,7 @@ TICK_SECONDS = 1.0
 class _Item:
     kind: str
     args: tuple[Any, ...]
+    at: float = field(default_factory=time.perf_counter)
 
 
 class Runner:
@@ -65,6 +67,10 @@ class Runner:
         self._replay: dict[str, list[list[tuple[int, str]]]] = {}
         self.passes = 0
         self.journal_errors = 0
+        self.observer: PassObserver | None = None
+        """Metrics hook, called on this thread after each pass that journaled something."""
+        self.heartbeat = time.monotonic()
+        """When the loop last turned (the systemd watchdog pings only while this is fresh)."""
 
     # ------------------------------------------------------------------ thread-safe entry points
 
@@ -121,6 +127,7 @@ class Runner:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self.heartbeat = time.monotonic()
             try:
                 first = self._queue.get(timeout=TICK_SECONDS)
             except queue.Empty:
@@ -138,6 +145,8 @@ class Runner:
 
     def _pass(self, items: list[_Item]) -> None:
         fx = Effects()
+        observer = self.observer
+        origins: list[Origin] = []
         messages: list[MessageRecord] = []
         replies: list[tuple[str, list[tuple[int, str]], str | None]] = []
         for item in items:
@@ -145,6 +154,8 @@ class Runner:
                 continue
             try:
                 self._handle(item, fx, messages, replies)
+                if observer is not None:
+                    origins.append((item.kind, item.at, len(fx.to_venue), len(fx.to_ems)))
             except Exception as exc:
                 log.exception("router.item_failed", kind=item.kind, error=repr(exc))
         now = time.monotonic()
@@ -158,12 +169,21 @@ class Runner:
         outbound = self._encode_reports(fx, replies, messages)
         if fx.is_empty() and not messages:
             return
+        journal_started = time.perf_counter()
         self._journal(fx, messages)
+        journal_done = time.perf_counter()
         for venue_name, command, order_id in fx.to_venue:
             self._send_to_venue(venue_name, command, order_id)
+        venue_sent = time.perf_counter()
         for session, fields in outbound:
             if not self.ems_send(session, fields):
                 log.warning("ems.send_failed", session=session, msg_type=fields[0][1])
+        if observer is not None:
+            try:
+                observer.on_pass(PassRecord(fx, messages, origins, len(items), journal_started, journal_done,
+                                            venue_sent, time.perf_counter()))
+            except Exception as exc:  # metrics must never stop the router
+                log.exception("router.observer_failed", error=repr(exc))
         sent_at = utc_now()
         for session, _fields in outbound:
             self._sent_marks[session] = sent_at
