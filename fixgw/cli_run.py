@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, EXIT_OK, app
+from fixgw.cli import EXIT_FAILURE, app
 
 if TYPE_CHECKING:
     from fixgw.config import GatewayConfig
@@ -28,36 +26,23 @@ def run(
         for key, reason in exc.problems:
             typer.echo(f"{config_path}: {key}: {reason}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
-    serve_gateway(config)
+    serve_gateway(config, config_path)
 
 
-def serve_gateway(config: GatewayConfig) -> None:
-    """Run a gateway built from `config` until SIGTERM/SIGINT; raises typer.Exit (0 clean stop, 1 start failure)."""
-    from fixgw.logs import configure_logging, get_logger
+def serve_gateway(config: GatewayConfig, config_path: Path | None = None) -> None:
+    """Run a gateway built from `config` until SIGTERM/SIGINT; raises typer.Exit (0 clean stop, 1 start failure).
+
+    SIGHUP reloads `config_path` (fixgw.ops.reload); systemd notify, watchdog and the admin server: fixgw.ops.
+    """
+    from fixgw.logs import configure_logging
 
     configure_logging(config.log.level, config.log.format)
-    log = get_logger("fixgw.run")
     from fixgw.engine.gateway import Gateway  # imports quickfix, which resets SIGINT: handlers come after
+    from fixgw.ops.daemon import Daemon
 
-    stop = threading.Event()
-
-    def _request_stop(signum: int, _frame: object) -> None:
-        log.info("gateway.signal", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _request_stop)
-    signal.signal(signal.SIGINT, _request_stop)
+    daemon = Daemon(config, config_path)  # SIGTERM/SIGINT: graceful stop; SIGHUP: reload
     gateway = Gateway(config)
-    try:
-        gateway.start()
-    except Exception as exc:
-        log.critical("gateway.start_failed", error=repr(exc))
-        gateway.stop()
-        raise typer.Exit(EXIT_FAILURE) from None
-    while not stop.wait(0.5):
-        pass
-    gateway.stop()
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(daemon.run(gateway))
 
 
 @app.command()

@@ -1,0 +1,173 @@
+"""Metrics of the present, read at scrape time: sessions, orders by status, risk state, REST venue buckets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from fixgw.ops.view import RouterUnavailable
+from fixgw.venues.bridge.common.http import VenueHttpClient
+from fixgw.venues.bridge.common.ratelimit import RateLimitUsage
+
+if TYPE_CHECKING:
+    from fixgw.ops.runtime import OpsRuntime
+
+log = structlog.get_logger("fixgw.ops.live")
+BRIDGE_READ_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeStats:
+    venue: str
+    usage: RateLimitUsage
+    requests: int
+    retries: int
+    unknown_outcomes: int
+    clock_offset_s: float
+
+
+def bridge_stats(venues: Mapping[str, Any]) -> list[BridgeStats]:
+    """Rate-limit usage and retry counts of every REST venue, read on the venue's own event loop."""
+    found: list[BridgeStats] = []
+    for name, venue in venues.items():
+        client = getattr(getattr(getattr(venue, "adapter", None), "http", None), "client", None)
+        if not isinstance(client, VenueHttpClient):
+            continue
+        loop = getattr(venue, "_loop", None)
+        try:
+            stats = _on_loop(loop, lambda c=client, n=name: _read(n, c))
+        except Exception as exc:
+            log.warning("metrics.bridge_read_failed", venue=name, error=repr(exc))
+            continue
+        found.append(stats)
+    return found
+
+
+def _read(name: str, client: VenueHttpClient) -> BridgeStats:
+    return BridgeStats(name, client.bucket.usage(), client.stats.requests, client.stats.retries,
+                       client.stats.unknown_outcomes, client.clock.offset_s)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop | None, read: Any) -> BridgeStats:
+    # The bucket refills itself when read: read it on the loop that owns it, never beside it.
+    if loop is None or not loop.is_running():
+        return read()  # type: ignore[no-any-return]
+    future: Future[BridgeStats] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(read())
+        except Exception as exc:
+            future.set_exception(exc)
+
+    loop.call_soon_threadsafe(run)
+    return future.result(BRIDGE_READ_TIMEOUT_S)
+
+
+class LiveCollector(Collector):
+    def __init__(self, ops: OpsRuntime) -> None:
+        self._ops = ops
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing is collected at registration
+
+    def collect(self) -> Iterator[Metric]:
+        ops = self._ops
+        up = GaugeMetricFamily("fixgw_session_up", "1 when the session is logged on / the venue reachable",
+                               labels=["session", "role"])
+        out_seq = GaugeMetricFamily("fixgw_session_next_sender_seq", "Next MsgSeqNum we send", labels=["session"])
+        in_seq = GaugeMetricFamily("fixgw_session_next_target_seq", "Next MsgSeqNum we expect", labels=["session"])
+        for session in ops.view.sessions():
+            up.add_metric([session.name, session.role], 1 if session.connected else 0)
+            if session.next_sender_seq is not None:
+                out_seq.add_metric([session.name], session.next_sender_seq)
+            if session.next_target_seq is not None:
+                in_seq.add_metric([session.name], session.next_target_seq)
+        yield from (up, out_seq, in_seq)
+        ready, _detail = ops.readiness()
+        yield _gauge("fixgw_ready", "1 when /readyz answers ready", 1 if ready else 0)
+        runner = ops.gateway.runner
+        if runner is not None:
+            yield _counter("fixgw_journal_write_errors", "Failed journal commits (retried)", runner.journal_errors)
+        yield from self._book()
+        skew = GaugeMetricFamily("fixgw_clock_skew_seconds", "Our receive time minus the counterparty's "
+                                 "SendingTime, last message", labels=["session"])
+        for peer, seconds in list(ops.metrics.clock_skew.items()):
+            skew.add_metric([peer], seconds)
+        yield skew
+        firing = GaugeMetricFamily("fixgw_alerts_firing", "Alerts firing now", labels=["rule"])
+        by_rule: dict[str, int] = {}
+        for alert in ops.firing_alerts():
+            by_rule[alert.rule] = by_rule.get(alert.rule, 0) + 1
+        for rule, count in by_rule.items():
+            firing.add_metric([rule], count)
+        yield firing
+        yield from self._bridge(getattr(ops.gateway, "venues", {}) or {})
+
+    def _book(self) -> Iterator[Metric]:
+        try:
+            book = self._ops.view.book()
+        except RouterUnavailable:
+            yield _gauge("fixgw_router_up", "1 when the router thread answers", 0)
+            return
+        yield _gauge("fixgw_router_up", "1 when the router thread answers", 1)
+        orders = GaugeMetricFamily("fixgw_orders", "Orders of record by status", labels=["status"])
+        for status, count in sorted(book.by_status.items()):
+            orders.add_metric([status], count)
+        yield orders
+        yield _gauge("fixgw_open_orders", "Open orders of record", book.open_orders)
+        if book.risk is not None:
+            switches = GaugeMetricFamily("fixgw_kill_switch_engaged", "1 while a kill switch is engaged",
+                                         labels=["switch"])
+            for switch in book.risk.kill_switches:
+                switches.add_metric([switch.key], 1 if switch.engaged else 0)
+            breakers = GaugeMetricFamily("fixgw_circuit_breaker_tripped", "1 while a breaker is tripped",
+                                         labels=["breaker"])
+            for breaker in book.risk.breakers:
+                breakers.add_metric([breaker.name], 1 if breaker.tripped else 0)
+            yield from (switches, breakers)
+
+    @staticmethod
+    def _bridge(venues: Mapping[str, Any]) -> Iterator[Metric]:
+        labels = ["venue", "key"]
+        available = GaugeMetricFamily("fixgw_ratelimit_available_tokens", "Tokens left in the bucket", labels=labels)
+        burst = GaugeMetricFamily("fixgw_ratelimit_burst_tokens", "Bucket size (our share of the venue's burst)",
+                                  labels=labels)
+        waiting = GaugeMetricFamily("fixgw_ratelimit_waiting_requests", "Requests waiting for a token",
+                                    labels=labels)
+        acquired = CounterMetricFamily("fixgw_ratelimit_acquired", "Tokens taken", labels=labels)
+        waited = CounterMetricFamily("fixgw_ratelimit_waited_seconds", "Time spent waiting for tokens", labels=labels)
+        penalties = CounterMetricFamily("fixgw_ratelimit_penalties", "Venue back-off orders (429)", labels=labels)
+        requests = CounterMetricFamily("fixgw_venue_http_requests", "REST requests sent", labels=["venue"])
+        retries = CounterMetricFamily("fixgw_venue_http_retries", "REST requests retried", labels=["venue"])
+        unknown = CounterMetricFamily("fixgw_venue_http_unknown_outcomes", "REST commands with unknown outcome",
+                                      labels=["venue"])
+        offset = GaugeMetricFamily("fixgw_venue_clock_offset_seconds", "Venue clock minus ours", labels=["venue"])
+        for stats in bridge_stats(venues):
+            key = [stats.venue, stats.usage.key]
+            available.add_metric(key, stats.usage.available)
+            burst.add_metric(key, stats.usage.burst)
+            waiting.add_metric(key, stats.usage.waiting)
+            acquired.add_metric(key, stats.usage.acquired_total)
+            waited.add_metric(key, stats.usage.waited_total_s)
+            penalties.add_metric(key, stats.usage.penalties_total)
+            requests.add_metric([stats.venue], stats.requests)
+            retries.add_metric([stats.venue], stats.retries)
+            unknown.add_metric([stats.venue], stats.unknown_outcomes)
+            offset.add_metric([stats.venue], stats.clock_offset_s)
+        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)

@@ -1,0 +1,180 @@
+"""Operations for one running gateway: metrics observer, readiness, alert evaluation, the admin server, reloads.
+
+    ops = OpsRuntime(gateway, config_path=path)   # after gateway.start()
+    ops.start()
+    ...
+    ops.stop()
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from fixgw.config import AlertsConfig, GatewayConfig
+from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
+from fixgw.ops.alert_sinks import AlertDispatcher
+from fixgw.ops.live import LiveCollector
+from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
+from fixgw.ops.reload import Apply, ReloadResult, reload_config
+from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
+from fixgw.router.core import RouterCore
+from fixgw.router.effects import Effects
+
+log = structlog.get_logger("fixgw.ops")
+
+ROUTER_SILENCE_S = 10.0
+"""The router loop turns at least every ~2 s when healthy; silent longer than this it is wedged."""
+
+
+class OpsRuntime:
+    def __init__(self, gateway: GatewayLike, *, config_path: Path | None = None) -> None:
+        self.gateway = gateway
+        self.config_path = config_path
+        config: GatewayConfig = gateway.config  # type: ignore[attr-defined]
+        self.metrics = GatewayMetrics()
+        self.view = GatewayView(gateway)
+        self.metrics.add_collector(LiveCollector(self))
+        self.metrics.add_collector(QuantileCollector(self.metrics))
+        self.started_at = time.time()
+        self.alert_engine = AlertEngine(config.alerts, self.started_at)
+        self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)
+        self.last_reload: ReloadResult | None = None
+        self._next_alerts_config: AlertsConfig | None = None
+        self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fixgw-ops", daemon=True)
+        self.admin: Any = None
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self.gateway.config  # type: ignore[attr-defined, no-any-return]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Attach the metrics observer to the (started) gateway, start alerting and the admin server."""
+        if self.gateway.runner is not None:
+            self.gateway.runner.observer = self.metrics
+        self.dispatcher.start()
+        self._thread.start()
+        if self.config.admin.enabled:
+            from fixgw.ops.admin import AdminServer
+
+            self.admin = AdminServer(self)
+            self.admin.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        if self.admin is not None:
+            self.admin.stop(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.dispatcher.stop(timeout)
+        if self.gateway.runner is not None and self.gateway.runner.observer is self.metrics:
+            self.gateway.runner.observer = None
+
+    # ------------------------------------------------------------------ readiness
+
+    def required_sessions(self) -> list[str]:
+        configured = self.config.admin.required_sessions
+        if configured is not None:
+            return list(configured)
+        return [s.name for s in self.view.sessions() if s.role != "ems"]
+
+    def healthy(self) -> bool:
+        return self.view.router_alive(ROUTER_SILENCE_S)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready = journal open, router thread turning, every required session logged on."""
+        states = {s.name: s.connected for s in self.view.sessions()}
+        required = self.required_sessions()
+        missing = [name for name in required if not states.get(name, False)]
+        journal = self.view.journal_open()
+        router = self.healthy()
+        detail = {"journal_open": journal, "router_alive": router, "required_sessions": required,
+                  "sessions_down": missing, "unknown_sessions": [n for n in required if n not in states]}
+        return journal and router and not missing, detail
+
+    # ------------------------------------------------------------------ alerts
+
+    def observe(self) -> Observation:
+        watched = self.config.alerts.sessions
+        sessions = {s.name: s.connected for s in self.view.sessions() if watched is None or s.name in watched}
+        open_orders: int | None = None
+        risk = None
+        try:
+            book = self.view.book()
+            open_orders, risk = book.open_orders, book.risk
+        except RouterUnavailable as exc:
+            log.warning("alerts.no_book_snapshot", error=str(exc))
+        metrics = self.metrics
+        return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
+                           last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
+                           refusals_total=metrics.refusals_total, risk=risk,
+                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew))
+
+    def evaluate_alerts(self) -> list[Alert]:
+        """One evaluation: log and dispatch every transition (the ops thread calls this periodically)."""
+        if self._next_alerts_config is not None:
+            self._swap_alerts(self._next_alerts_config)
+        transitions = self.alert_engine.evaluate(self.observe())
+        for alert in transitions:
+            emit = log.warning if alert.status == FIRING else log.info
+            emit(f"alert.{alert.status}", alert=alert.key, severity=alert.severity, summary=alert.summary)
+            self.dispatcher.submit(alert)
+        return transitions
+
+    def firing_alerts(self) -> list[Alert]:
+        return list(self.alert_engine.firing.values())
+
+    def _swap_alerts(self, config: AlertsConfig) -> None:
+        self._next_alerts_config = None
+        self.alert_engine.config = config
+        if config != self.dispatcher.config:
+            old = self.dispatcher
+            self.dispatcher = AlertDispatcher(config, self.config.name, self._alert_outcome)
+            self.dispatcher.start()
+            old.stop(1.0)
+
+    def _alert_outcome(self, sink: str, what: str, detail: str) -> None:
+        if what == "sent":
+            self.metrics.alerts_sent.labels(sink=sink, status=detail).inc()
+        else:
+            self.metrics.alerts_dropped.labels(sink=sink, why=detail).inc()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.alert_engine.config.evaluate_every_s):
+            try:
+                self.evaluate_alerts()
+            except Exception as exc:  # keep evaluating
+                log.exception("alerts.evaluation_failed", error=repr(exc))
+
+    # ------------------------------------------------------------------ reload
+
+    def reload(self) -> ReloadResult:
+        """Re-read the config file (SIGHUP, POST /api/reload); all or nothing."""
+        with self._reload_lock:
+            if self.config_path is None:
+                result = ReloadResult(False, [], "no configuration file to reload from")
+            else:
+                result = reload_config(self.gateway, self.config_path, extra=[_AlertsReloader(self)])
+            self.last_reload = result
+            return result
+
+
+class _AlertsReloader:
+    sections: tuple[str, ...] = ("alerts",)
+
+    def __init__(self, ops: OpsRuntime) -> None:
+        self._ops = ops
+
+    def prepare(self, gateway: Any, old: GatewayConfig, new: GatewayConfig) -> Apply:
+        def swap(_core: RouterCore, _fx: Effects) -> None:
+            self._ops._next_alerts_config = new.alerts  # picked up by the ops thread
+
+        return swap
