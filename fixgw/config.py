@@ -7,10 +7,12 @@ resolved at load time into a SecretStr that never prints. Unknown keys are error
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import os
 import tomllib
 from collections.abc import Mapping
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -71,6 +73,20 @@ def resolve_secret(value: Any) -> Any:
 Secret = Annotated[SecretStr, BeforeValidator(resolve_secret)]
 
 
+def resolve_path_reference(value: Any) -> Any:
+    """`cred:NAME` names a file among the systemd credentials ($CREDENTIALS_DIRECTORY/NAME); other paths pass."""
+    if isinstance(value, str) and value.startswith("cred:"):
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            raise SecretReferenceError(f"credential {value[5:]}: CREDENTIALS_DIRECTORY is not set (not under systemd?)")
+        return Path(directory) / value[5:]
+    return value
+
+
+CredentialPath = Annotated[Path, BeforeValidator(resolve_path_reference)]
+"""A file path, or `cred:NAME` for a systemd credential file (e.g. a TLS private key)."""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -88,11 +104,46 @@ class JournalConfig(Section):
     """Most router work items journaled in one group commit."""
 
 
+class TlsConfig(Section):
+    """TLS for a FIX connection (QuickFIX built with HAVE_SSL). See SECURITY.md."""
+
+    certificate: CredentialPath | None = None
+    """Our certificate (PEM): the server's on the acceptor, the client's for mutual TLS on an initiator."""
+    private_key: CredentialPath | None = None
+    ca_certificates: CredentialPath | None = None
+    """CA certificates (PEM) the peer's certificate must chain to."""
+    verify_peer: bool = True
+    """Acceptor: require a client certificate from ca_certificates (mutual TLS). Initiator: verify the broker's."""
+    min_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
+    ciphers: str | None = None
+    """OpenSSL cipher list for TLS 1.2 (QuickFIX SSLCipherSuite)."""
+    crl_file: CredentialPath | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> TlsConfig:
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError("give certificate and private_key together")
+        if self.verify_peer and self.ca_certificates is None:
+            raise ValueError("verify_peer needs ca_certificates")
+        return self
+
+
+class LogonLockoutConfig(Section):
+    """Exponential lockout after repeated failed logons, per EMS session and per source address."""
+
+    max_failures: int = Field(default=5, ge=1)
+    base_seconds: int = Field(default=1, ge=1)
+    max_seconds: int = Field(default=300, ge=1)
+
+
 class AcceptorConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=9878, ge=1, le=65535)
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
     """QuickFIX settings for every EMS session (passed through as given)."""
+    tls: TlsConfig | None = None
+    """TLS for every EMS session (one TLS setup per acceptor); None: plain TCP."""
+    lockout: LogonLockoutConfig = LogonLockoutConfig()
 
 
 class EmsSessionConfig(Section):
@@ -102,6 +153,16 @@ class EmsSessionConfig(Section):
     dialect: str = "ems-default"
     allowed_accounts: list[str] = Field(default_factory=list)
     """Accounts this EMS may trade; empty means any account."""
+    allowed_instruments: list[str] = Field(default_factory=list)
+    """Canonical instrument ids or globs ("AAPL", "*/USD") this EMS may trade; empty means any."""
+    allowed_ord_types: list[OrdType] = Field(default_factory=list)
+    """Order types this EMS may send; empty means any."""
+    username: str | None = None
+    """Username(553) the Logon must carry; None: not checked."""
+    password_hash: Secret | None = None
+    """Reference to the Argon2 hash of the Logon's Password(554) (`fixgw hash-password`); None: not checked."""
+    allowed_addresses: list[IPv4Address] = Field(default_factory=list)
+    """Source IPv4 addresses this EMS may connect from (QuickFIX AllowedRemoteAddresses); empty means any."""
     cancel_on_disconnect: bool = False
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
     """Any QuickFIX session setting (HeartBtInt, StartTime, ResetOnLogon, ...), passed through."""
@@ -117,6 +178,8 @@ class BrokerSessionConfig(Section):
     username: str | None = None
     password: Secret | None = None
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
+    tls: TlsConfig | None = None
+    """TLS to this broker (an initiator of its own); None: plain TCP."""
 
 
 # REST prime brokers (`venues.<name>`): the bridge's own venue configs, with credentials as secret references.
@@ -321,6 +384,17 @@ class GatewayConfig(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _security_checks(self) -> GatewayConfig:
+        errors = [f"ems.{name}.allowed_addresses: QuickFIX's TLS acceptor does not enforce source addresses; "
+                  "use mutual TLS (acceptor.tls.verify_peer) or a firewall instead"
+                  for name, session in self.ems.items() if session.allowed_addresses and self.acceptor.tls]
+        if self.acceptor.tls is not None and self.acceptor.tls.certificate is None:
+            errors.append("acceptor.tls.certificate: a TLS acceptor needs certificate and private_key")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    @model_validator(mode="after")
     def _risk_scopes(self) -> GatewayConfig:
         venues = set(self.brokers) | set(self.venues)
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
@@ -374,6 +448,14 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         value = data.get(key)
         if isinstance(value, str) and not Path(value).is_absolute():
             data[key] = str(base / value)
+    data = copy.deepcopy(data)  # TLS file paths sit in nested tables: rewrite a copy, not the caller's
+    tls_sections = [data["acceptor"].get("tls")] if isinstance(data.get("acceptor"), dict) else []
+    tls_sections += [b.get("tls") for b in (data.get("brokers") or {}).values() if isinstance(b, dict)]
+    for tls in tls_sections:  # TLS files too (a `cred:` reference is not a path)
+        for key in ("certificate", "private_key", "ca_certificates", "crl_file"):
+            value = tls.get(key) if isinstance(tls, dict) else None
+            if isinstance(value, str) and not value.startswith("cred:") and not Path(value).is_absolute():
+                tls[key] = str(base / value)
     return data
 
 

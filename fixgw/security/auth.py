@@ -1,0 +1,114 @@
+"""Logon authentication of EMS sessions: credentials, source address, lockout; logged and counted.
+
+The engine calls `check()` from QuickFIX's fromAdmin for every Logon and refuses the logon (RejectLogon)
+with the text it returns; QuickFIX's own connection events (address admitted or denied, unknown CompID)
+arrive through `connection()` and `unknown_session()`. A refusal text tells the EMS what to fix without
+telling an attacker which half of the credentials was wrong.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from fixgw.security.lockout import LogonThrottle
+from fixgw.security.passwords import burn_verify_time, verify_password
+
+log = structlog.get_logger("fixgw.security")
+
+BAD_CREDENTIALS = "invalid username or password"
+ADDRESS_NOT_ALLOWED = "source address not allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCredentials:
+    """What one EMS session must present. Empty fields are not checked."""
+
+    username: str | None = None
+    password_hash: str | None = None
+    allowed_addresses: frozenset[str] = frozenset()
+
+
+class LogonAuthenticator:
+    def __init__(self, sessions: Mapping[str, SessionCredentials], throttle: LogonThrottle | None = None) -> None:
+        self._sessions = dict(sessions)
+        self.throttle = throttle or LogonThrottle()
+        self._addresses: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.refusals: Counter[str] = Counter()
+        """Refused logons and connections by reason: credentials, address, locked, unknown_comp_id."""
+        self.accepted = 0
+
+    # ------------------------------------------------------------------ connection events from QuickFIX
+
+    def connection(self, session: str, address: str, admitted: bool) -> None:
+        """QuickFIX admitted (or, address not allowed, denied) a connection for `session` from `address`."""
+        self._addresses[session] = address
+        if not admitted:
+            self._count("address")
+            log.warning("security.connection_denied", session=session, address=address, reason=ADDRESS_NOT_ALLOWED)
+
+    def unknown_session(self, sender_comp_id: str, target_comp_id: str, begin_string: str) -> None:
+        """A first message named a session we do not have: QuickFIX dropped the connection."""
+        self._count("unknown_comp_id")
+        log.warning("security.logon_refused", reason="unknown CompID", sender_comp_id=sender_comp_id,
+                    target_comp_id=target_comp_id, begin_string=begin_string)
+
+    # ------------------------------------------------------------------ the Logon
+
+    def check(self, session: str, username: str | None, password: str | None) -> str | None:
+        """None to accept the Logon of `session`; else the reason to refuse it with (Logout Text)."""
+        credentials = self._sessions.get(session, SessionCredentials())
+        address = self._addresses.get(session)
+        keys = [f"session:{session}"] + ([f"address:{address}"] if address else [])
+        if credentials.allowed_addresses and address not in credentials.allowed_addresses:
+            # QuickFIX enforces AllowedRemoteAddresses before we are called; this is the second lock.
+            return self._refuse(session, address, "address", ADDRESS_NOT_ALLOWED, keys=[])
+        locked = max(self.throttle.locked_for(key) for key in keys)
+        if locked > 0:
+            return self._refuse(session, address, "locked",
+                                f"too many failed logons: try again in {int(locked) + 1} s", keys=[])
+        if not self._credentials_match(credentials, username, password):
+            return self._refuse(session, address, "credentials", BAD_CREDENTIALS, keys=keys)
+        for key in keys:
+            self.throttle.success(key)
+        with self._lock:
+            self.accepted += 1
+        log.info("security.logon_accepted", session=session, address=address, username=username)
+        return None
+
+    @staticmethod
+    def _credentials_match(credentials: SessionCredentials, username: str | None, password: str | None) -> bool:
+        ok = True
+        if credentials.username is not None:
+            ok = username is not None and hmac.compare_digest(username.encode(), credentials.username.encode())
+        if credentials.password_hash is not None:
+            if password is None:
+                burn_verify_time("")
+                return False
+            # Verify even after a wrong username: the answer takes as long either way.
+            ok = verify_password(credentials.password_hash, password) and ok
+        return ok
+
+    def _refuse(self, session: str, address: str | None, reason: str, text: str, *, keys: list[str]) -> str:
+        locked_for = 0.0
+        for key in keys:
+            locked_for = max(locked_for, self.throttle.failure(key))
+        self._count(reason)
+        log.warning("security.logon_refused", session=session, address=address, reason=text,
+                    failures=self.throttle.failures(f"session:{session}"), locked_for=locked_for)
+        return text
+
+    def _count(self, reason: str) -> None:
+        with self._lock:
+            self.refusals[reason] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """Counters for metrics: accepted logons and refusals by reason."""
+        with self._lock:
+            return {"accepted": self.accepted, **{f"refused_{k}": v for k, v in self.refusals.items()}}
