@@ -257,3 +257,19 @@ def test_fix50sp2_ems_flow(tmp_path: Path) -> None:
         ems.send(new_order("F50", qty="200"))
         filled = report(ems, "F50", status("2"))
         assert Decimal(filled.get(14) or "") == 200 and filled.get(150) == "F"
+
+
+def test_unsolicited_cancel_and_trade_correction(stack: Stack) -> None:
+    stack.broker.auto_fill = False
+    ems = stack.ems()
+    ems.send(new_order("UC1", qty="100", price="190.00"))
+    report(ems, "UC1", status("0"))
+    (order,) = stack.broker.orders.values()
+    exec_id = stack.broker.fill(order.order_id, "50", "190.00")
+    report(ems, "UC1", status("1"))
+    stack.broker.correct(exec_id, "40", "189.90")
+    corrected = report(ems, "UC1", lambda m: m.get(150) == "G")
+    assert Decimal(corrected.get(14) or "") == 40 and Decimal(corrected.get(6) or "") == Decimal("189.9")
+    stack.broker.cancel_unsolicited(order.order_id)
+    canceled = report(ems, "UC1", status("4"))
+    assert Decimal(canceled.get(14) or "") == 40 and Decimal(canceled.get(151) or "1") == 0
