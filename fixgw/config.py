@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
 from fixgw.model.enums import AssetClass, OrdType
 from fixgw.risk.settings import RiskConfig
 from fixgw.venues.bridge.binance.config import BinanceConfig
@@ -328,6 +329,10 @@ class GatewayConfig(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     risk: RiskConfig = RiskConfig()
     """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
+    dropcopy: dict[str, DropCopySessionConfig] = Field(default_factory=dict)
+    """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
+    retention: RetentionConfig = RetentionConfig()
+    """How long the journal keeps reconciled days (`fixgw audit purge`)."""
 
     @classmethod
     def settings_customise_sources(
