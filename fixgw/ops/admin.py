@@ -6,8 +6,7 @@ Open: `/healthz`, `/readyz` (status only) and `/openapi.json`. Everything else n
 the bearer header only. The book is read through router-thread snapshots (`GatewayView`).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI resolves the dependencies below (closures) at definition.
 import hashlib
 import hmac
 import threading
@@ -47,7 +46,7 @@ class SessionOut(BaseModel):
 
 
 class KillSwitchRequest(BaseModel):
-    scope: str = Field(description='"global", "venue", "account" or "ems_session"')
+    scope: str = Field(description='"global", "venue", "account" or "session"')
     target: str | None = Field(default=None, description="venue/account/session name; none for global")
     engaged: bool
     cancel_open: bool = Field(default=False, description="also cancel every open order in scope")
@@ -73,7 +72,7 @@ def _risk_json(state: RiskState) -> dict[str, Any]:
                          for b in state.breakers]}
 
 
-def create_app(ops: OpsRuntime) -> FastAPI:
+def create_app(ops: "OpsRuntime") -> FastAPI:
     admin = ops.config.admin
     assert admin.token is not None
     token = admin.token.get_secret_value()
@@ -171,10 +170,10 @@ def create_app(ops: OpsRuntime) -> FastAPI:
     def kill_switch(change: KillSwitchRequest) -> dict[str, Any]:
         controls = controls_or_501()
 
-        def apply(_core: RouterCore, fx: Effects) -> RiskState:
+        def apply(core: RouterCore, fx: Effects) -> RiskState:
             state: RiskState = controls.set_kill_switch(
-                fx, scope=change.scope, target=change.target, engaged=change.engaged, cancel_open=change.cancel_open,
-                actor=change.actor, reason=change.reason)
+                core, fx, scope=change.scope, target=change.target, engaged=change.engaged,
+                cancel_open=change.cancel_open, actor=change.actor, reason=change.reason)
             return state
 
         try:
@@ -189,8 +188,8 @@ def create_app(ops: OpsRuntime) -> FastAPI:
     def reset_breaker(name: str, change: BreakerResetRequest) -> dict[str, Any]:
         controls = controls_or_501()
 
-        def apply(_core: RouterCore, fx: Effects) -> RiskState:
-            state: RiskState = controls.reset_breaker(fx, name=name, actor=change.actor, reason=change.reason)
+        def apply(core: RouterCore, fx: Effects) -> RiskState:
+            state: RiskState = controls.reset_breaker(core, fx, name=name, actor=change.actor, reason=change.reason)
             return state
 
         try:
@@ -226,7 +225,7 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
     return HTTPAuthorizationCredentials(scheme=scheme, credentials=value) if scheme.lower() == "bearer" else None
 
 
-def _status_data(ops: OpsRuntime) -> StatusData:
+def _status_data(ops: "OpsRuntime") -> StatusData:
     ready, _ = ops.readiness()
     error = None
     try:
@@ -244,7 +243,7 @@ def _status_data(ops: OpsRuntime) -> StatusData:
 class AdminServer:
     """uvicorn in a daemon thread; `start()` returns once the socket listens (`port` is then the real port)."""
 
-    def __init__(self, ops: OpsRuntime) -> None:
+    def __init__(self, ops: "OpsRuntime") -> None:
         admin = ops.config.admin
         self.host = admin.host
         self.port = admin.port

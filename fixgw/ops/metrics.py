@@ -35,7 +35,8 @@ WINDOW_SAMPLES = 4096
 # Router events that count as a refusal, and the detail key holding their reason.
 _REFUSALS = {"deny": "deny", "reject": "venue_reject", "cancel_rejected": "cancel_reject",
              "replace_rejected": "replace_reject"}
-_MESSAGE_REJECTS = {"3": "session_reject", "j": "business_reject"}
+# Replies to EMS messages that never became (or found) an order of record: decode failures, duplicates, unknowns.
+_MESSAGE_REJECTS = {"3": "session_reject", "j": "business_reject", "8": "invalid_order", "9": "unknown_order"}
 _VENUE_EVENT_KINDS = ("venue_execution", "venue_cancel_reject")
 
 
@@ -119,9 +120,8 @@ class GatewayMetrics:
             tally[(message.session, message.direction, message.msg_type)] += 1
             if message.direction == "in":
                 last_in[message.session] = message
-            elif message.msg_type in _MESSAGE_REJECTS:
-                self._refused("message_reject", _MESSAGE_REJECTS[message.msg_type], message.order_id or "",
-                              message.session)
+            elif message.order_id is None and message.msg_type in _MESSAGE_REJECTS:
+                self._refused("message_reject", _MESSAGE_REJECTS[message.msg_type], "", message.session)
         for (session, direction, msg_type), count in tally.items():
             self.messages.labels(session=session, direction=direction, msg_type=msg_type).inc(count)
         for session, message in last_in.items():

@@ -1,0 +1,85 @@
+"""Metrics from router passes: messages, refusals, hop latency, journal timings, and the exposition format."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from fixgw.engine.observe import PassRecord
+from fixgw.ops.metrics import HOP_EMS_TO_VENUE, HOP_VENUE_TO_EMS, GatewayMetrics, LatencyWindow, sending_time
+from fixgw.router.effects import Effects, OrderEventRecord
+from fixgw.store.records import MessageRecord
+
+AT = datetime(2027, 1, 15, 8, 0, 0, 500000, tzinfo=UTC)
+
+
+def message(session: str, direction: str, msg_type: str, order_id: str | None = None,
+            sent: str = "20270115-08:00:00.250") -> MessageRecord:
+    raw = f"8=FIX.4.4\x019=10\x0135={msg_type}\x0134=7\x0152={sent}\x0110=000\x01"
+    return MessageRecord(session, direction, msg_type, raw, AT, order_id=order_id)
+
+
+def samples(metrics: GatewayMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(metrics.render().decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def test_a_pass_is_counted_and_timed() -> None:
+    metrics = GatewayMetrics(clock=lambda: 1234.0)
+    fx = Effects()
+    fx.events += [OrderEventRecord("O1", "new", "A", AT, {}), OrderEventRecord("O2", "new", "A", AT, {}),
+                  OrderEventRecord("O2", "deny", "DENIED", AT, {"reason": "UNKNOWN_ACCOUNT", "text": "no"})]
+    fx.to_venue += [("equities", object(), "O1")]  # type: ignore[list-item]
+    fx.to_ems += [("ems-a", object(), "O2"), ("ems-a", object(), "O3")]  # type: ignore[list-item]
+    # item 1: an EMS order that went to the venue; item 2: an EMS order denied (a report back);
+    # item 3: a venue fill that produced a report.
+    origins = [("ems", 10.0, 1, 0), ("ems", 10.5, 1, 1), ("venue_execution", 10.75, 1, 2)]
+    messages = [message("ems-a", "in", "D"), message("ems-a", "in", "D"), message("ems-a", "out", "8", "O2"),
+                message("ems-a", "out", "3"), message("equities", "in", "8", sent="20270115-08:00:03")]
+    metrics.on_pass(PassRecord(fx, messages, origins, 3, journal_started=11.0, journal_done=11.002,
+                               venue_sent=11.003, ems_sent=11.004))
+    found = samples(metrics)
+    assert found[("fixgw_messages_total", (("direction", "in"), ("msg_type", "D"), ("session", "ems-a")))] == 2
+    assert found[("fixgw_messages_total", (("direction", "out"), ("msg_type", "3"), ("session", "ems-a")))] == 1
+    assert found[("fixgw_rejects_total", (("kind", "deny"), ("reason", "UNKNOWN_ACCOUNT")))] == 1
+    assert found[("fixgw_rejects_total", (("kind", "message_reject"), ("reason", "session_reject")))] == 1
+    assert found[("fixgw_hop_latency_seconds_count", (("hop", HOP_EMS_TO_VENUE),))] == 1
+    assert found[("fixgw_hop_latency_seconds_sum", (("hop", HOP_EMS_TO_VENUE),))] == 11.003 - 10.0
+    assert found[("fixgw_hop_latency_seconds_count", (("hop", HOP_VENUE_TO_EMS),))] == 1
+    assert found[("fixgw_hop_latency_seconds_sum", (("hop", HOP_VENUE_TO_EMS),))] == 11.004 - 10.75
+    assert found[("fixgw_journal_batch_items_count", ())] == 1
+    assert abs(found[("fixgw_journal_commit_seconds_sum", ())] - 0.002) < 1e-9
+    assert abs(found[("fixgw_journal_lag_seconds_sum", ())] - 1.002) < 1e-9
+    assert metrics.new_orders_total == 2 and metrics.refusals_total == 2
+    assert metrics.last_execution_at == 1234.0
+    assert metrics.clock_skew == {"ems-a": 0.25, "equities": -2.5}
+    assert [entry[1:4] for entry in metrics.recent_refusals] == [("message_reject", "session_reject", ""),
+                                                                 ("deny", "UNKNOWN_ACCOUNT", "O2")]
+
+
+def test_latency_window_percentiles_by_nearest_rank() -> None:
+    window = LatencyWindow(size=1000)
+    assert window.quantiles() is None
+    for value in range(1, 101):
+        window.add(value / 1000)
+    assert window.quantiles() == {0.5: 0.05, 0.95: 0.095, 0.99: 0.099}
+
+
+def test_sending_time_parsing() -> None:
+    assert sending_time("35=D\x0152=20270115-08:00:00\x01") == datetime(2027, 1, 15, 8, tzinfo=UTC)
+    assert sending_time("35=D\x0152=20270115-08:00:00.123456789\x01") == (
+        datetime(2027, 1, 15, 8, tzinfo=UTC) + timedelta(microseconds=123456))
+    assert sending_time("35=D\x0152=garbage\x01") is None
+    assert sending_time("35=D\x01") is None
+
+
+def test_recon_hook() -> None:
+    metrics = GatewayMetrics()
+    metrics.report_recon_breaks("equities", {"missing_at_broker": 2, "price_mismatch": 1}, open_breaks=3)
+    assert metrics.open_recon_break_count() == 3
+    found = samples(metrics)
+    assert found[("fixgw_recon_breaks_total", (("kind", "missing_at_broker"), ("venue", "equities")))] == 2
