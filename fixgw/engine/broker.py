@@ -14,6 +14,7 @@ import structlog
 
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import fields_to_message, guard_callback, message_to_fields
+from fixgw.engine.security import LogonStoreGuard
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
@@ -155,6 +156,7 @@ class BrokerApplication(fix.Application):  # type: ignore[misc]
     def __init__(self, venues: dict[str, FixBrokerVenue]) -> None:
         super().__init__()
         self._by_session = {venue.session_id.toString(): venue for venue in venues.values()}
+        self._store_guard = LogonStoreGuard()
 
     def _venue(self, session_id: fix.SessionID) -> FixBrokerVenue | None:
         return self._by_session.get(session_id.toString())
@@ -178,13 +180,11 @@ class BrokerApplication(fix.Application):  # type: ignore[misc]
     @guard_callback
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         venue = self._venue(session_id)
-        if venue is None or venue.username is None:
-            return
-        header = message.getHeader()
-        if header.getField(35) == "A":
+        if venue is not None and venue.username is not None and message.getHeader().getField(35) == "A":
             message.setField(553, venue.username)
             if venue.password is not None:
                 message.setField(554, venue.password)
+        self._store_guard.before_send(message, session_id)  # the password stays out of the FileStore
 
     @guard_callback
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
@@ -195,6 +195,7 @@ class BrokerApplication(fix.Application):  # type: ignore[misc]
 
     @guard_callback
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        self._store_guard.before_send(message, session_id)
         venue = self._venue(session_id)
         if venue is not None and message.isSetField(11):
             header = message.getHeader()

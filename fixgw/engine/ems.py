@@ -6,21 +6,29 @@ from collections.abc import Callable
 from datetime import datetime
 
 import quickfix as fix
+import structlog
 
 from fixgw.engine.quickfix_support import guard_callback, message_to_fields
+from fixgw.engine.security import logon_credentials
 from fixgw.model.orders import utc_now
+
+log = structlog.get_logger("fixgw.engine.ems")
 
 InboundHandler = Callable[[str, list[tuple[int, str]], datetime], None]
 """(EMS session name, fields, received at)."""
 SessionHandler = Callable[[str, bool], None]
 """(EMS session name, logged on?)."""
+LogonCheck = Callable[[str, str | None, str | None], str | None]
+"""(EMS session name, Username(553), Password(554)) -> None to accept, else the reason to refuse."""
 
 
 class EmsApplication(fix.Application):  # type: ignore[misc]
-    def __init__(self, names: dict[str, str], on_message: InboundHandler, on_session: SessionHandler) -> None:
+    def __init__(self, names: dict[str, str], on_message: InboundHandler, on_session: SessionHandler,
+                 logon_check: LogonCheck | None = None) -> None:
         """`names` maps QuickFIX SessionID strings to the configured EMS session names."""
         super().__init__()
         self._names = names
+        self._logon_check = logon_check
         self._on_message = on_message
         self._on_session = on_session
         self.logged_on: set[str] = set()
@@ -52,7 +60,15 @@ class EmsApplication(fix.Application):  # type: ignore[misc]
 
     @guard_callback
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
+        if self._logon_check is not None and message.getHeader().getField(35) == "A":
+            name = self.name_of(session_id)
+            try:
+                reason = "unknown session" if name is None else self._logon_check(name, *logon_credentials(message))
+            except Exception as exc:  # fail closed: a failing check refuses the logon, never admits it
+                log.exception("security.logon_check_failed", session=name, error=repr(exc))
+                reason = "logon could not be verified"
+            if reason is not None:
+                raise fix.RejectLogon(reason)  # QuickFIX answers with a Logout carrying the reason, then disconnects
 
     @guard_callback
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

@@ -15,8 +15,10 @@ from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.ems import EmsApplication
 from fixgw.engine.observe import SessionState
+from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
+from fixgw.engine.security import new_acceptor, new_initiator, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
@@ -25,6 +27,7 @@ from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
+from fixgw.security.auth import authenticator_from_config
 from fixgw.store.journal import Journal
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
@@ -57,8 +60,12 @@ class Gateway:
         self.venues: dict[str, Venue] = {}
         self._ems_ids: dict[str, fix.SessionID] = {}
         self._ems_begin: dict[str, str] = {}
-        self._acceptor: fix.ThreadedSocketAcceptor | None = None
-        self._initiator: fix.ThreadedSocketInitiator | None = None
+        self._acceptor: fix.Acceptor | None = None
+        self._initiator: fix.Initiator | None = None
+        self._tls_initiators: list[fix.Initiator] = []
+        """One TLS initiator per broker with `tls` (QuickFIX reads TLS settings per initiator)."""
+        self.security = authenticator_from_config(config)
+        """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -69,6 +76,8 @@ class Gateway:
 
     def start(self) -> None:
         config = self.config
+        if config.acceptor.tls is not None or any(broker.tls for broker in config.brokers.values()):
+            require_tls()  # before anything is opened: a clear error, not a half-started gateway
         config.state_dir.mkdir(parents=True, exist_ok=True)
         ensure_dirs(config)
         self.journal.open()
@@ -89,7 +98,8 @@ class Gateway:
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
         self._adopt_open_orders(book)
-        policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect)
+        policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect,
+                                    frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected, checks=self._checks)
@@ -105,20 +115,22 @@ class Gateway:
                 self._ems_ids[name] = sid
                 self._ems_begin[name] = ems.begin_string
             settings = acceptor_settings(config)
-            self._ems_app = EmsApplication({sid.toString(): name for name, sid in self._ems_ids.items()},
-                                           self.runner.submit_ems, self.runner.ems_session_changed)
-            self._acceptor = fix.ThreadedSocketAcceptor(self._ems_app, fix.FileStoreFactory(settings), settings,
-                                                        fix.FileLogFactory(settings))
+            names = {sid.toString(): name for name, sid in self._ems_ids.items()}
+            self._ems_app = EmsApplication(names, self.runner.submit_ems, self.runner.ems_session_changed,
+                                           logon_check=self.security.check)
+            # Not QuickFIX's FileLog: it writes Logon passwords in clear (fixgw/engine/qflog.py).
+            log_factory = StructlogLogFactory("acceptor", names, self.security, messages=config.log.level == "DEBUG")
+            self._acceptor = new_acceptor(self._ems_app, settings, log_factory, tls=config.acceptor.tls is not None)
         if brokers:
-            settings = initiator_settings(config, config.brokers)
-            self._initiator = fix.ThreadedSocketInitiator(BrokerApplication(brokers), fix.FileStoreFactory(settings),
-                                                          settings, fix.FileLogFactory(settings))
+            self._build_initiators(brokers)
         self._recover_sequences(brokers)
         self._schedule_replays()
         for venue in self._own_venues.values():
             venue.start()
         if self._initiator is not None:
             self._initiator.start()
+        for initiator in self._tls_initiators:
+            initiator.start()
         if self._acceptor is not None:
             self._acceptor.start()
         self._started = True
@@ -130,6 +142,7 @@ class Gateway:
         if not self._started:
             # A failed start may have built QuickFIX objects or the router thread: release them all the same.
             self._acceptor = self._initiator = None
+            self._tls_initiators = []
             if self.runner is not None:
                 self.runner.stop(1.0)
             self.journal.close()
@@ -145,6 +158,9 @@ class Gateway:
         if self._initiator is not None:
             self._initiator.stop()
             self._initiator = None
+        for initiator in self._tls_initiators:
+            initiator.stop()
+        self._tls_initiators = []
         for venue in self._own_venues.values():
             venue.stop(timeout / 4)
         if self.runner is not None:
@@ -152,6 +168,21 @@ class Gateway:
             self.runner.stop(timeout / 4)
         self.journal.close()
         log.info("gateway.stopped", name=self.config.name)
+
+    def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
+        """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""
+        config = self.config
+        application = BrokerApplication(dict(brokers))
+        names = {venue.session_id.toString(): name for name, venue in brokers.items()}
+        log_factory = StructlogLogFactory("initiator", names, messages=config.log.level == "DEBUG")
+        plain = {name: config.brokers[name] for name in brokers if config.brokers[name].tls is None}
+        if plain:
+            self._initiator = new_initiator(application, initiator_settings(config, plain), log_factory, tls=False)
+        for name in brokers:
+            tls = config.brokers[name].tls
+            if tls is not None:
+                settings = initiator_settings(config, {name: config.brokers[name]}, tls=tls)
+                self._tls_initiators.append(new_initiator(application, settings, log_factory, tls=True))
 
     def __enter__(self) -> Gateway:
         self.start()

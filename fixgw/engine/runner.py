@@ -32,6 +32,7 @@ from fixgw.model.orders import (
 )
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
+from fixgw.security.masking import mask_secret_fields
 from fixgw.store.journal import EventRecord, Journal, JournalBatch, MessageRecord
 from fixgw.venues.base import Venue
 
@@ -315,5 +316,5 @@ def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int,
             at: datetime) -> MessageRecord:
     seq = next((value for tag, value in fields if tag == 34), None)
     return MessageRecord(session=session, direction=direction, msg_type=msg_type,
-                         raw=render_fix(fields, "\x01"), at=at,
+                         raw=render_fix(mask_secret_fields(fields), "\x01"), at=at,  # no passwords at rest
                          seq_num=int(seq) if seq is not None and seq.isdigit() else None)

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import quickfix as fix
 
-from fixgw.config import BrokerSessionConfig, EmsSessionConfig, GatewayConfig, QuickfixValue
+from fixgw.config import BrokerSessionConfig, EmsSessionConfig, GatewayConfig, QuickfixValue, TlsConfig
 from fixgw.engine.quickfix_support import (
     FIX50SP2_APPL_VER_ID,
     FIXT11,
     build_session_settings,
     data_dictionary_settings,
 )
+from fixgw.security.tls import acceptor_tls_settings, initiator_tls_settings
 
 
 def _text(values: Mapping[str, QuickfixValue]) -> dict[str, str]:
@@ -51,13 +52,14 @@ def acceptor_settings(config: GatewayConfig) -> fix.SessionSettings:
         "FileStorePath": str(state / "ems-store"),
         "FileLogPath": str(state / "ems-log"),
         "SocketReuseAddress": "Y",
+        **(acceptor_tls_settings(config.acceptor.tls) if config.acceptor.tls else {}),
     }
     sessions = [_ems_session(ems, config.acceptor.quickfix) for ems in config.ems.values()]
     return build_session_settings(default, sessions)
 
 
 def _ems_session(ems: EmsSessionConfig, shared: Mapping[str, QuickfixValue]) -> dict[str, str]:
-    return {
+    values = {
         **_session_defaults(ems.begin_string),
         **_text(shared),
         **_text(ems.quickfix),
@@ -65,15 +67,21 @@ def _ems_session(ems: EmsSessionConfig, shared: Mapping[str, QuickfixValue]) -> 
         "SenderCompID": ems.sender_comp_id,
         "TargetCompID": ems.target_comp_id,
     }
+    if ems.allowed_addresses:  # QuickFIX refuses other peers before the Logon is read (no spaces: it splits on ',')
+        values["AllowedRemoteAddresses"] = ",".join(str(address) for address in ems.allowed_addresses)
+    return values
 
 
-def initiator_settings(config: GatewayConfig, brokers: Mapping[str, BrokerSessionConfig]) -> fix.SessionSettings:
+def initiator_settings(config: GatewayConfig, brokers: Mapping[str, BrokerSessionConfig],
+                       tls: TlsConfig | None = None) -> fix.SessionSettings:
+    """Settings for one initiator; with `tls` (read by QuickFIX from the DEFAULT section) for that broker alone."""
     state = config.state_dir / "quickfix"
     default = {
         "ConnectionType": "initiator",
         "FileStorePath": str(state / "broker-store"),
         "FileLogPath": str(state / "broker-log"),
         "ReconnectInterval": "5",
+        **(initiator_tls_settings(tls) if tls else {}),
     }
     sessions = []
     for broker in brokers.values():

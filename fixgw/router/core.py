@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import Protocol
 
 import structlog
 
 from fixgw.model.decimals import ZERO, fmt_decimal, is_multiple_of
-from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus, OrdType
 from fixgw.model.errors import FixgwError, InvalidTransition, UnknownSymbolError
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import (
@@ -50,6 +51,10 @@ class Denial:
 class EmsPolicy:
     allowed_accounts: frozenset[str] = frozenset()
     cancel_on_disconnect: bool = False
+    allowed_instruments: frozenset[str] = frozenset()
+    """Canonical instrument ids or globs; empty: any."""
+    allowed_ord_types: frozenset[OrdType] = frozenset()
+    """Empty: any."""
 
 
 class PreTradeCheck(Protocol):
@@ -111,6 +116,9 @@ class RouterCore:
         if policy.allowed_accounts and command.account not in policy.allowed_accounts:
             return Denial(OrdRejReason.UNKNOWN_ACCOUNT,
                           f"account {command.account!r} is not allowed for session {session}"), None, None
+        entitlement = self._entitlement(session, command.instrument_id, command.ord_type)
+        if entitlement is not None:
+            return entitlement, None, None
         try:
             instrument = self.symbols.get(command.instrument_id)
         except UnknownSymbolError as exc:
@@ -135,6 +143,16 @@ class RouterCore:
             if denial is not None:
                 return denial, None, None
         return None, decision.destination, decision.rule
+
+    def _entitlement(self, session: str, instrument_id: str, ord_type: OrdType) -> Denial | None:
+        """Refuse an instrument or order type the session is not entitled to; None when it is."""
+        policy = self.ems_policies.get(session, EmsPolicy())
+        if policy.allowed_instruments and not any(fnmatchcase(instrument_id, allowed)
+                                                  for allowed in policy.allowed_instruments):
+            return Denial(OrdRejReason.OTHER, f"instrument {instrument_id!r} is not allowed for session {session}")
+        if policy.allowed_ord_types and ord_type not in policy.allowed_ord_types:
+            return Denial(OrdRejReason.OTHER, f"order type {ord_type.name} is not allowed for session {session}")
+        return None
 
     def _deny(self, order: Order, denial: Denial, fx: Effects) -> None:
         apply(order, OrderEvent.DENY)
@@ -177,6 +195,8 @@ class RouterCore:
             problem = f"order is {order.status.name}: not yet acknowledged by the venue"
         elif command.instrument_id != order.instrument_id or command.side != order.side:
             problem = "a replace may not change the instrument or side"
+        elif (entitlement := self._entitlement(session, order.instrument_id, command.ord_type)) is not None:
+            problem = entitlement.text
         elif command.order_qty <= order.cum_qty:
             problem = f"new qty {fmt_decimal(command.order_qty)} is not above cum qty {fmt_decimal(order.cum_qty)}"
         else:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from fixgw.config import GatewayConfig
 from fixgw.security.lockout import LogonThrottle
 from fixgw.security.passwords import burn_verify_time, verify_password
 
@@ -112,3 +113,16 @@ class LogonAuthenticator:
         """Counters for metrics: accepted logons and refusals by reason."""
         with self._lock:
             return {"accepted": self.accepted, **{f"refused_{k}": v for k, v in self.refusals.items()}}
+
+
+def authenticator_from_config(config: GatewayConfig) -> LogonAuthenticator:
+    """The authenticator for the EMS sessions of `config` (hash secrets resolved, lockout as configured)."""
+    lockout = config.acceptor.lockout
+    sessions = {name: SessionCredentials(
+        username=ems.username,
+        password_hash=ems.password_hash.get_secret_value() if ems.password_hash else None,
+        allowed_addresses=frozenset(str(address) for address in ems.allowed_addresses))
+        for name, ems in config.ems.items()}
+    return LogonAuthenticator(sessions, LogonThrottle(max_failures=lockout.max_failures,
+                                                      base_seconds=lockout.base_seconds,
+                                                      max_seconds=lockout.max_seconds))

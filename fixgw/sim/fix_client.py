@@ -79,8 +79,8 @@ class FixClient:
         validation (specs/fix) on for inbound messages; without it QuickFIX cannot parse inbound repeating
         groups and rejects them. `extra_settings` override any QuickFIX setting. With `log_dir` QuickFIX
         logs every message, the Logon's Password (554) included: use it with test credentials only.
-        `username`/`password` go on the Logon as 553/554; FIX42.xml has neither, so a validating FIX 4.2
-        acceptor refuses such a Logon."""
+        `username`/`password` go on the Logon as 553/554 (FIX 4.2 too: specs/fix/FIX42.xml is extended with
+        both on Logon, which stock FIX 4.2 lacks)."""
         self.begin_string = begin_string
         self.session_id = fix.SessionID(begin_string, sender_comp_id, target_comp_id)
         self._username = username

@@ -1,0 +1,106 @@
+"""QuickFIX's log routed into structlog: session events always, messages (credentials masked) only on request.
+
+QuickFIX's FileLog writes every message as it crossed the wire, the Logon's Password(554) included, and nothing
+can mask it from Python. The gateway therefore uses this factory instead: QuickFIX's events become structlog
+events (`quickfix.event`, bound to the session), raw messages are logged masked at DEBUG when `messages` is on
+(the journal is the message log of record), and the connection events that matter for security - a source
+address admitted or denied, a first message naming no session of ours, a failed TLS handshake - are passed to
+a listener (fixgw.security.auth.LogonAuthenticator).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Protocol
+
+import quickfix as fix
+import structlog
+
+from fixgw.logs import redact_value
+
+log = structlog.get_logger("fixgw.quickfix")
+
+_ADMITTED = "Allows connections to the acceptor from "
+_DENIED = "Deny connections to the acceptor from "
+_NO_SESSION = "Session not found for incoming message: "
+_WARNING_WORDS = ("Rejected", "Deny", "failed", "Failed", "Error", "error", "not valid", "too low", "Timed out",
+                  "Incorrect", "missing")
+_HEADER_FIELD = re.compile(r"(?:^|\x01)(8|49|56)=([^\x01]*)")
+
+
+class ConnectionListener(Protocol):
+    def connection(self, session: str, address: str, admitted: bool) -> None: ...
+    def unknown_session(self, sender_comp_id: str, target_comp_id: str, begin_string: str) -> None: ...
+
+
+class _SessionLog(fix.Log):  # type: ignore[misc]
+    def __init__(self, session: str, role: str, listener: ConnectionListener | None, messages: bool) -> None:
+        super().__init__()
+        self._log = log.bind(session=session, role=role)
+        self._session = session
+        self._listener = listener
+        self._messages = messages
+
+    def clear(self) -> None:
+        return None
+
+    def backup(self) -> None:
+        return None
+
+    def onIncoming(self, text: str) -> None:
+        if self._messages:
+            self._message("in", text)
+
+    def onOutgoing(self, text: str) -> None:
+        if self._messages:
+            self._message("out", text)
+
+    def _message(self, direction: str, text: str) -> None:
+        try:
+            self._log.debug("quickfix.message", direction=direction, raw=redact_value(text).replace("\x01", "|"))
+        except BaseException:  # nothing may propagate into QuickFIX's C++ threads
+            pass
+
+    def onEvent(self, text: str) -> None:
+        try:
+            self._event(text)
+        except BaseException:
+            pass
+
+    def _event(self, text: str) -> None:
+        listener = self._listener
+        if text.startswith(_NO_SESSION):
+            header = dict(_HEADER_FIELD.findall(text[len(_NO_SESSION):]))
+            if listener is not None:
+                listener.unknown_session(header.get("49", ""), header.get("56", ""), header.get("8", ""))
+            text = _NO_SESSION + redact_value(text[len(_NO_SESSION):]).replace("\x01", "|")
+        elif listener is not None and text.startswith((_ADMITTED, _DENIED)):
+            admitted = text.startswith(_ADMITTED)
+            listener.connection(self._session, text[len(_ADMITTED if admitted else _DENIED):].strip(), admitted)
+        if any(word in text for word in _WARNING_WORDS):
+            self._log.warning("quickfix.event", text=text)
+        else:
+            self._log.info("quickfix.event", text=text)
+
+
+class StructlogLogFactory(fix.LogFactory):  # type: ignore[misc]
+    """A QuickFIX LogFactory for an acceptor or initiator (`role`); `names` maps SessionID strings to our names."""
+
+    def __init__(self, role: str, names: Mapping[str, str], listener: ConnectionListener | None = None,
+                 *, messages: bool = False) -> None:
+        super().__init__()
+        self._role = role
+        self._names = dict(names)
+        self._listener = listener
+        self._messages = messages
+
+    def create(self, *args: object) -> fix.Log:
+        key = args[0].toString() if args and isinstance(args[0], fix.SessionID) else ""
+        session_log = _SessionLog(self._names.get(key, key or "GLOBAL"), self._role, self._listener, self._messages)
+        # C++ owns the log from here (QuickFIX keeps a raw pointer): without __disown__ Python frees it twice.
+        return session_log.__disown__()
+
+    def destroy(self, session_log: fix.Log) -> None:
+        """QuickFIX is done with the log; the small object is left to the process (no safe delete from here)."""
+        return None

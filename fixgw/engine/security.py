@@ -1,0 +1,75 @@
+"""QuickFIX side of session security: TLS acceptor/initiator choice, Logon credentials, the store guard."""
+
+from __future__ import annotations
+
+import quickfix as fix
+
+TLS_UNAVAILABLE = ("TLS is configured but this quickfix build has no TLS support (built without HAVE_SSL): "
+                   "install a quickfix wheel built with TLS, see README.md 'TLS'")
+
+
+class TlsUnavailableError(RuntimeError):
+    pass
+
+
+def tls_available() -> bool:
+    """True when quickfix was built with HAVE_SSL (a plain `pip install quickfix` is not)."""
+    return hasattr(fix, "SSLSocketAcceptor") and hasattr(fix, "SSLSocketInitiator")
+
+
+def require_tls() -> None:
+    if not tls_available():
+        raise TlsUnavailableError(TLS_UNAVAILABLE)
+
+
+def new_acceptor(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,
+                 *, tls: bool) -> fix.Acceptor:
+    """ThreadedSocketAcceptor, or SSLSocketAcceptor (the only TLS acceptor QuickFIX's Python wrapper has)."""
+    store = fix.FileStoreFactory(settings)
+    if tls:
+        require_tls()
+        return fix.SSLSocketAcceptor(application, store, settings, log_factory)
+    return fix.ThreadedSocketAcceptor(application, store, settings, log_factory)
+
+
+def new_initiator(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,
+                  *, tls: bool) -> fix.Initiator:
+    store = fix.FileStoreFactory(settings)
+    if tls:
+        require_tls()
+        return fix.SSLSocketInitiator(application, store, settings, log_factory)
+    return fix.ThreadedSocketInitiator(application, store, settings, log_factory)
+
+
+def logon_credentials(message: fix.Message) -> tuple[str | None, str | None]:
+    """Username(553) and Password(554) of a Logon, None where absent."""
+    username = message.getField(553) if message.isSetField(553) else None
+    password = message.getField(554) if message.isSetField(554) else None
+    return username, password
+
+
+class LogonStoreGuard:
+    """Keeps an outgoing Logon that carries a password out of QuickFIX's FileStore.
+
+    QuickFIX persists every message it sends, the Logon with Password(554) included, and a resend never uses a
+    stored Logon (admin messages are gap-filled). Call `before_send` from toAdmin (after the credentials are set)
+    and toApp: persistence is off for the Logon and back on for the next message of the session, before QuickFIX
+    stores that one.
+    """
+
+    def __init__(self) -> None:
+        self._paused: set[str] = set()
+
+    def before_send(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        key = session_id.toString()
+        is_secret_logon = message.getHeader().getField(35) == "A" and message.isSetField(554)
+        if not is_secret_logon and key not in self._paused:
+            return
+        session = fix.Session.lookupSession(session_id)
+        if session is None:
+            return
+        session.setPersistMessages(not is_secret_logon)
+        if is_secret_logon:
+            self._paused.add(key)
+        else:
+            self._paused.discard(key)
