@@ -10,6 +10,7 @@ a listener (fixgw.security.auth.LogonAuthenticator).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Protocol
@@ -57,16 +58,12 @@ class _SessionLog(fix.Log):  # type: ignore[misc]
             self._message("out", text)
 
     def _message(self, direction: str, text: str) -> None:
-        try:
+        with contextlib.suppress(BaseException):  # nothing may propagate into QuickFIX's C++ threads
             self._log.debug("quickfix.message", direction=direction, raw=redact_value(text).replace("\x01", "|"))
-        except BaseException:  # nothing may propagate into QuickFIX's C++ threads
-            pass
 
     def onEvent(self, text: str) -> None:
-        try:
+        with contextlib.suppress(BaseException):
             self._event(text)
-        except BaseException:
-            pass
 
     def _event(self, text: str) -> None:
         listener = self._listener
