@@ -64,7 +64,8 @@ def _register_subcommands() -> None:
     """Subcommands live beside the code they drive; each module adds itself to `app` when imported."""
     import importlib
 
-    for module in ("fixgw.cli_run", "fixgw.cli_bridge", "fixgw.cli_risk", "fixgw.cli_ops", "fixgw.cli_audit"):
+    for module in ("fixgw.cli_run", "fixgw.cli_bridge", "fixgw.cli_risk", "fixgw.cli_ops", "fixgw.cli_audit",
+                   "fixgw.cli_security"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

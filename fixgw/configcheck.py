@@ -75,8 +75,14 @@ def _check_rest_venues(config: GatewayConfig) -> list[Problem]:
     return problems
 
 
+def _check_security(config: GatewayConfig) -> list[Problem]:
+    from fixgw.security.checks import security_problems
+
+    return security_problems(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
-                                                          _check_rest_venues]
+                                                          _check_rest_venues, _check_security]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
