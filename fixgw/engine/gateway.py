@@ -23,6 +23,7 @@ from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_sett
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_now
+from fixgw.risk.control import RiskControl
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
@@ -71,6 +72,8 @@ class Gateway:
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
         self._started = False
         self._lock = threading.Lock()
+        self.risk: RiskControl | None = None
+        """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -101,13 +104,17 @@ class Gateway:
         policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect,
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
+        self.risk = RiskControl(config, self.journal, book)
+        risk = self.risk.engine
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
-                               ems_policies=policies, is_connected=self._venue_connected, checks=self._checks)
+                               ems_policies=policies, is_connected=self._venue_connected,
+                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         for venue in self.venues.values():
             venue.bind(self.runner)
         self.runner.start()
+        self.risk.start(self.runner, self.core)
         log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()))
         if config.ems:
             for name, ems in config.ems.items():
@@ -139,6 +146,8 @@ class Gateway:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop: no new EMS input, let the router finish, log out of brokers, close the journal."""
+        if self.risk is not None:
+            self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:
             # A failed start may have built QuickFIX objects or the router thread: release them all the same.
             self._acceptor = self._initiator = None

@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from fixgw.engine.codec import SessionCodec
+from fixgw.engine.copyhook import CopyHook
 from fixgw.engine.observe import Origin, PassObserver, PassRecord
 from fixgw.fix.fields import render_fix
 from fixgw.model.errors import MessageRejected
@@ -70,6 +71,8 @@ class Runner:
         self.journal_errors = 0
         self.observer: PassObserver | None = None
         """Metrics hook, called on this thread after each pass that journaled something."""
+        self.dropcopy: CopyHook | None = None
+        """Drop-copy/archive hook: sees each item's reports, adds copy rows to the pass, sends them after it."""
         self.heartbeat = time.monotonic()
         """When the loop last turned (the systemd watchdog pings only while this is fresh)."""
 
@@ -150,6 +153,7 @@ class Runner:
         origins: list[Origin] = []
         messages: list[MessageRecord] = []
         replies: list[tuple[str, list[tuple[int, str]], str | None]] = []
+        copies = self.dropcopy.pass_copies() if self.dropcopy is not None else None
         for item in items:
             if item.kind == "stop":
                 continue
@@ -159,6 +163,8 @@ class Runner:
                     origins.append((item.kind, item.at, len(fx.to_venue), len(fx.to_ems)))
             except Exception as exc:
                 log.exception("router.item_failed", kind=item.kind, error=repr(exc))
+            if copies is not None:
+                copies.after_item(item.kind, item.args, fx, replies)
         now = time.monotonic()
         if now - self._last_tick >= TICK_SECONDS:
             self._last_tick = now
@@ -168,6 +174,8 @@ class Runner:
                 fx.state[f"{SENT_MARK_PREFIX}{session}"] = at.isoformat()
             self._sent_marks.clear()
         outbound = self._encode_reports(fx, replies, messages)
+        if copies is not None:
+            messages.extend(copies.records(fx, messages))
         if fx.is_empty() and not messages:
             return
         journal_started = time.perf_counter()
@@ -179,6 +187,8 @@ class Runner:
         for session, fields in outbound:
             if not self.ems_send(session, fields):
                 log.warning("ems.send_failed", session=session, msg_type=fields[0][1])
+        if copies is not None:
+            copies.send()
         if observer is not None:
             try:
                 observer.on_pass(PassRecord(fx, messages, origins, len(items), journal_started, journal_done,

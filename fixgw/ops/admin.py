@@ -46,7 +46,7 @@ class SessionOut(BaseModel):
 
 
 class KillSwitchRequest(BaseModel):
-    scope: str = Field(description='"global", "venue", "account" or "session"')
+    scope: str = Field(description='"global", "venue", "account" or "session"/"ems_session"')
     target: str | None = Field(default=None, description="venue/account/session name; none for global")
     engaged: bool
     cancel_open: bool = Field(default=False, description="also cancel every open order in scope")
@@ -107,7 +107,7 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
 
     def on_router(function: Any) -> Any:
         try:
-            return call_on_router(ops.gateway.runner, function)
+            return call_on_router(ops.gateway.runner, function, durable=True)
         except RouterUnavailable as exc:
             raise HTTPException(503, str(exc)) from None
 
@@ -170,9 +170,9 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
     def kill_switch(change: KillSwitchRequest) -> dict[str, Any]:
         controls = controls_or_501()
 
-        def apply(core: RouterCore, fx: Effects) -> RiskState:
+        def apply(_core: RouterCore, fx: Effects) -> RiskState:
             state: RiskState = controls.set_kill_switch(
-                core, fx, scope=change.scope, target=change.target, engaged=change.engaged,
+                fx, scope=change.scope, target=change.target, engaged=change.engaged,
                 cancel_open=change.cancel_open, actor=change.actor, reason=change.reason)
             return state
 
@@ -188,8 +188,8 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
     def reset_breaker(name: str, change: BreakerResetRequest) -> dict[str, Any]:
         controls = controls_or_501()
 
-        def apply(core: RouterCore, fx: Effects) -> RiskState:
-            state: RiskState = controls.reset_breaker(core, fx, name=name, actor=change.actor, reason=change.reason)
+        def apply(_core: RouterCore, fx: Effects) -> RiskState:
+            state: RiskState = controls.reset_breaker(fx, name=name, actor=change.actor, reason=change.reason)
             return state
 
         try:

@@ -125,7 +125,7 @@ def reload_config(gateway: Any, path: Path, *, extra: Sequence[Reloader] = ()) -
             action(core, fx)
 
     try:
-        call_on_router(gateway.runner, apply_all)
+        call_on_router(gateway.runner, apply_all, durable=True)
     except RouterUnavailable as exc:
         return _refused(changed, f"{exc}: the change may still apply when the router resumes")
     gateway.config = new

@@ -46,8 +46,11 @@ class GatewayLike(Protocol):
 
 
 def call_on_router(runner: _Runner | None, function: Callable[[RouterCore, Effects], T],
-                   timeout: float = CALL_TIMEOUT_S) -> T:
-    """Run `function(core, effects)` on the router thread and return its result (or raise its exception)."""
+                   timeout: float = CALL_TIMEOUT_S, *, durable: bool = False) -> T:
+    """Run `function(core, effects)` on the router thread and return its result (or raise its exception).
+
+    durable: also wait until the pass it ran in was journaled (what it put into `effects` is committed).
+    """
     if runner is None:
         raise RouterUnavailable("the gateway is not running")
     future: Future[T] = Future()
@@ -60,9 +63,13 @@ def call_on_router(runner: _Runner | None, function: Callable[[RouterCore, Effec
 
     runner.call(run)
     try:
-        return future.result(timeout)
+        result = future.result(timeout)
     except TimeoutError:
         raise RouterUnavailable(f"the router did not answer within {timeout:g} s") from None
+    if durable:
+        # Passes run one after another and each commits before the next starts.
+        call_on_router(runner, lambda _core, _fx: None, timeout)
+    return result
 
 
 @dataclass(frozen=True, slots=True)

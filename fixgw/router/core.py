@@ -31,7 +31,7 @@ from fixgw.model.orders import (
 )
 from fixgw.model.state import Order, OrderEvent, PendingRequest, amend, apply, correct_fill, remove_fill
 from fixgw.router.book import OrderBook
-from fixgw.router.effects import Effects
+from fixgw.router.effects import Effects, RouterObserver
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 
@@ -62,6 +62,12 @@ class PreTradeCheck(Protocol):
         """Return a Denial to refuse the order before it leaves; None to let it pass."""
 
 
+class ReplaceCheck(Protocol):
+    def __call__(self, session: str, order: Order, command: ReplaceOrder, instrument: Instrument,
+                 venue: str) -> Denial | None:
+        """Return a Denial to refuse a replace of a live order (answered with an OrderCancelReject)."""
+
+
 class RouterCore:
     def __init__(
         self,
@@ -73,6 +79,8 @@ class RouterCore:
         ems_policies: Mapping[str, EmsPolicy],
         is_connected: Callable[[str], bool],
         checks: Sequence[PreTradeCheck] = (),
+        replace_checks: Sequence[ReplaceCheck] = (),
+        observer: RouterObserver | None = None,
     ) -> None:
         self.book = book
         self.routes = routes
@@ -81,8 +89,15 @@ class RouterCore:
         self.ems_policies = ems_policies
         self.is_connected = is_connected
         self.checks = list(checks)
+        self.replace_checks = list(replace_checks)
+        self.observer = observer
+        """Told of every order event as it is recorded (risk state); see `effects()`."""
         self._resent: set[str] = set()
         self._last_status_query: dict[str, datetime] = {}
+
+    def effects(self) -> Effects:
+        """A fresh Effects for one pass, reporting its order events to the observer."""
+        return Effects(observer=self.observer)
 
     # ------------------------------------------------------------------ EMS side
 
@@ -207,6 +222,8 @@ class RouterCore:
             elif command.price is not None and not is_multiple_of(command.price, instrument.tick_size):
                 problem = f"price {fmt_decimal(command.price)} is not a multiple of tick size " \
                           f"{fmt_decimal(instrument.tick_size)}"
+            else:
+                problem = self._check_replace(session, order, command, instrument)
         if problem:
             self._cancel_reject(session, command.cl_ord_id, order.cl_ord_id, order, CxlRejResponseTo.REPLACE,
                                 CxlRejReason.OTHER, problem, fx)
@@ -226,6 +243,14 @@ class RouterCore:
         fx.to_venue.append((order.venue, command.model_copy(update={
             "cl_ord_id": outbound_id, "orig_cl_ord_id": order.venue_cl_ord_id, "order_id": order.venue_order_id}),
             order.order_id))
+
+    def _check_replace(self, session: str, order: Order, command: ReplaceOrder, instrument: Instrument) -> str | None:
+        assert order.venue is not None
+        for check in self.replace_checks:
+            denial = check(session, order, command, instrument, order.venue)
+            if denial is not None:
+                return denial.text
+        return None
 
     def _refuse_request(self, session: str, cl_ord_id: str, orig_cl_ord_id: str, order: Order | None,
                         response_to: CxlRejResponseTo, fx: Effects) -> bool:
@@ -274,15 +299,25 @@ class RouterCore:
         if not self.ems_policies.get(session, EmsPolicy()).cancel_on_disconnect:
             return
         for order in self.book.open_orders(ems_session=session):
-            if order.pending is not None or order.venue is None or order.status is OrdStatus.UNKNOWN:
-                continue
-            apply(order, OrderEvent.CANCEL_REQUESTED)
-            outbound_id = self._next_venue_id(order)
-            cl_ord_id = f"{order.order_id}-COD"
-            order.pending = PendingRequest(kind="cancel", ems_cl_ord_id=cl_ord_id, venue_cl_ord_id=outbound_id)
-            self.book.index_ems(order, cl_ord_id)
-            fx.touch(order, "cancel_on_disconnect", venue_cl_ord_id=outbound_id)
-            self._send_cancel(order, outbound_id, fx)
+            self.gateway_cancel(order, fx, tag="COD", event="cancel_on_disconnect")
+
+    def gateway_cancel(self, order: Order, fx: Effects, *, tag: str, event: str) -> bool:
+        """Cancel an open order on the gateway's own initiative (cancel-on-disconnect, kill switch).
+
+        The EMS hears of it under ClOrdID `<order_id>-<tag>`. False when the order cannot be cancelled now
+        (closed, a request pending, not routed, outcome unknown): the caller may try again later.
+        """
+        if (not order.is_open or order.pending is not None or order.venue is None
+                or order.status is OrdStatus.UNKNOWN):
+            return False
+        apply(order, OrderEvent.CANCEL_REQUESTED)
+        outbound_id = self._next_venue_id(order)
+        cl_ord_id = f"{order.order_id}-{tag}"
+        order.pending = PendingRequest(kind="cancel", ems_cl_ord_id=cl_ord_id, venue_cl_ord_id=outbound_id)
+        self.book.index_ems(order, cl_ord_id)
+        fx.touch(order, event, venue_cl_ord_id=outbound_id)
+        self._send_cancel(order, outbound_id, fx)
+        return True
 
     # ------------------------------------------------------------------ venue side
 

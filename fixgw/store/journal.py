@@ -150,6 +150,13 @@ class Journal:
                 select(schema.state.c.value).where(schema.state.c.key == key)).scalar_one_or_none()
         return None if value is None else str(value)
 
+    def state_with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every state row whose key starts with `prefix` (kill switches, breakers, ...), by key."""
+        state = schema.state
+        query = select(state.c.key, state.c.value).where(state.c.key.startswith(prefix, autoescape=True))
+        with _typed_errors("state_with_prefix"), self.engine.connect() as connection:
+            return {str(key): str(value) for key, value in connection.execute(query)}
+
     def iter_messages(self, *, session: str | None = None, direction: str | None = None,
                       since: datetime | None = None, until: datetime | None = None,
                       msg_types: Collection[str] | None = None, order_id: str | None = None,
