@@ -45,7 +45,7 @@ def _gateway_identity(path: Path) -> tuple[str, str]:
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        subset = {key: data[key] for key in ("name", "state_dir", "journal") if key in data}
+        subset: dict[str, Any] = {key: data[key] for key in ("name", "state_dir", "journal") if key in data}
         config = parse_config(subset, base_dir=path.resolve().parent, source=str(path))
     except OSError as exc:
         raise _fail(f"{path}: cannot read: {exc.strerror}") from None

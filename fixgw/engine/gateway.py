@@ -13,6 +13,7 @@ import structlog
 from fixgw.config import GatewayConfig
 from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
 from fixgw.engine.codec import SessionCodec
+from fixgw.engine.dropcopy import DropCopyAcceptor, build_feed
 from fixgw.engine.ems import EmsApplication
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
@@ -68,6 +69,7 @@ class Gateway:
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
+        self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
         self._started = False
@@ -111,6 +113,7 @@ class Gateway:
                                checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
+        self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():
             venue.bind(self.runner)
         self.runner.start()
@@ -138,6 +141,8 @@ class Gateway:
             self._initiator.start()
         for initiator in self._tls_initiators:
             initiator.start()
+        if self._dropcopy is not None:
+            self._dropcopy.start()
         if self._acceptor is not None:
             self._acceptor.start()
         self._started = True
@@ -154,6 +159,8 @@ class Gateway:
             self._tls_initiators = []
             if self.runner is not None:
                 self.runner.stop(1.0)
+            if self._dropcopy is not None:
+                self._dropcopy.stop()
             self.journal.close()
             return
         self._started = False
@@ -175,6 +182,8 @@ class Gateway:
         if self.runner is not None:
             self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
             self.runner.stop(timeout / 4)
+        if self._dropcopy is not None:
+            self._dropcopy.stop()  # last: copies of the final passes are stored for their clients
         self.journal.close()
         log.info("gateway.stopped", name=self.config.name)
 

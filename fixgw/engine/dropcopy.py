@@ -1,0 +1,235 @@
+"""Drop-copy acceptor sessions: QuickFIX glue that sends journaled copy rows to compliance clients.
+
+An acceptor of its own (`[dropcopy.<name>]` host/port; sessions on the same port share its socket) with a
+FileStore per session under `<state_dir>/quickfix/dropcopy-store`:
+- a client that is logged out misses nothing: QuickFIX stores each copy sent while it is away and resends
+  it (PossDupFlag=Y) when the client's next Logon reveals the gap;
+- a client that logs on with ResetSeqNumFlag(141)=Y (a fresh start: both stores reset) gets today's copies
+  (UTC day) replayed from the journal with PossResend(97)=Y, in journal order, before any new copy.
+Drop-copy clients only receive: an application message from them is answered with a BusinessMessageReject.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import quickfix as fix
+import structlog
+
+from fixgw.config import GatewayConfig
+from fixgw.dropcopy.copies import DROPCOPY_SESSION, CopyBuilder, CopyFilter
+from fixgw.dropcopy.feed import DropCopyFeed
+from fixgw.dropcopy.settings import DropCopySessionConfig
+from fixgw.engine.quickfix_support import (
+    build_session_settings,
+    ensure_new_sessions,
+    fields_to_message,
+    guard_callback,
+    text_to_fields,
+)
+from fixgw.engine.sessions import _session_defaults, _text
+from fixgw.fix.codec import Codec
+from fixgw.fix.dialect import load_dialect
+from fixgw.model.instruments import SymbolMaster
+from fixgw.model.orders import utc_now
+from fixgw.router.book import OrderBook
+from fixgw.store.journal import Journal
+from fixgw.store.records import MessageRecord
+
+log = structlog.get_logger("fixgw.engine.dropcopy")
+
+Fields = list[tuple[int, str]]
+
+
+def build_feed(config: GatewayConfig, book: OrderBook, symbols: SymbolMaster,
+               journal: Journal) -> tuple[DropCopyFeed, DropCopyAcceptor | None]:
+    """The router hook, and the acceptor when drop-copy sessions are configured (not started yet)."""
+    if not config.dropcopy:
+        return DropCopyFeed(book, None, None), None
+    from fixgw.dropcopy.copies import COPY_BEGIN_STRING, COPY_DIALECT
+
+    codec = Codec(load_dialect(config.dialect_path(COPY_DIALECT)), symbols, COPY_BEGIN_STRING)
+    acceptor = DropCopyAcceptor(config, journal)
+    return DropCopyFeed(book, CopyBuilder(codec), acceptor), acceptor
+
+
+@dataclass
+class _Session:
+    name: str
+    config: DropCopySessionConfig
+    session_id: fix.SessionID
+    filter: CopyFilter
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    replay_until: datetime | None = None
+    """Set while today's copies are replayed: live copies wait in `held` (those journaled later than this)."""
+    held: list[MessageRecord] = field(default_factory=list)
+
+
+class DropCopyAcceptor:
+    def __init__(self, config: GatewayConfig, journal: Journal) -> None:
+        self.journal = journal
+        self.state_dir = config.state_dir / "quickfix"
+        self._sessions: dict[str, _Session] = {}
+        for name, section in config.dropcopy.items():
+            sid = fix.SessionID(section.begin_string, section.sender_comp_id, section.target_comp_id)
+            self._sessions[sid.toString()] = _Session(name, section, sid, CopyFilter(
+                frozenset(section.accounts), frozenset(section.venues)))
+        self._application = _DropCopyApplication(self)
+        self._acceptor: fix.ThreadedSocketAcceptor | None = None
+        self.logged_on: set[str] = set()
+        self._replays: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for sub in ("dropcopy-store", "dropcopy-log"):
+            Path(self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        settings = self._settings()
+        ensure_new_sessions(settings)
+        self._acceptor = fix.ThreadedSocketAcceptor(self._application, fix.FileStoreFactory(settings), settings,
+                                                    fix.FileLogFactory(settings))
+        self._acceptor.start()
+        log.info("dropcopy.started", sessions=sorted(s.name for s in self._sessions.values()))
+
+    def stop(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.stop()
+            self._acceptor = None  # destroyed: QuickFIX releases the sessions
+        for thread in self._replays:
+            thread.join(5.0)
+
+    def _settings(self) -> fix.SessionSettings:
+        default = {"ConnectionType": "acceptor", "FileStorePath": str(self.state_dir / "dropcopy-store"),
+                   "FileLogPath": str(self.state_dir / "dropcopy-log"), "SocketReuseAddress": "Y"}
+        sessions = []
+        for state in self._sessions.values():
+            section = state.config
+            sessions.append({
+                **_session_defaults(section.begin_string),
+                "SocketAcceptHost": section.host,
+                "SocketAcceptPort": str(section.port),
+                **_text(section.quickfix),
+                "BeginString": section.begin_string,
+                "SenderCompID": section.sender_comp_id,
+                "TargetCompID": section.target_comp_id,
+            })
+        return build_session_settings(default, sessions)
+
+    # ------------------------------------------------------------------ live copies (router thread)
+
+    def deliver(self, copies: Sequence[MessageRecord]) -> None:
+        for state in self._sessions.values():
+            with state.lock:
+                for record in copies:
+                    fields = text_to_fields(record.raw)
+                    if not state.filter.matches(fields):
+                        continue
+                    if state.replay_until is not None:
+                        state.held.append(record)
+                    else:
+                        self._send(state, fields)
+
+    def _send(self, state: _Session, fields: Fields) -> bool:
+        try:
+            message = fields_to_message(fields, begin_string=state.config.begin_string)
+            # Logged out: QuickFIX stores the copy (and its sequence number) for the client's resend request.
+            return bool(fix.Session.sendToTarget(message, state.session_id))
+        except fix.SessionNotFound:
+            return False
+        except Exception as exc:  # one bad copy must not stop the others
+            log.error("dropcopy.send_failed", session=state.name, error=repr(exc))
+            return False
+
+    # ------------------------------------------------------------------ replay (own thread)
+
+    def _reset_requested(self, state: _Session) -> None:
+        """The client's Logon asked for a sequence reset (QuickFIX thread): hold live copies until replayed."""
+        if state.config.replay_on_reset:
+            # No lock here: never wait on the router thread from a QuickFIX callback (an attribute store is atomic).
+            state.replay_until = utc_now()
+
+    def _logged_on(self, state: _Session) -> None:
+        self.logged_on.add(state.name)
+        log.info("dropcopy.logon", session=state.name)
+        until = state.replay_until
+        if until is not None:
+            thread = threading.Thread(target=self._replay, args=(state, until), name=f"dropcopy-replay-{state.name}",
+                                      daemon=True)
+            self._replays = [t for t in self._replays if t.is_alive()] + [thread]
+            thread.start()
+
+    def _replay(self, state: _Session, until: datetime) -> None:
+        since = utc_day_start(until)
+        sent = 0
+        try:
+            for record in self.journal.iter_messages(session=DROPCOPY_SESSION, since=since, until=until):
+                fields = text_to_fields(record.raw)
+                if state.filter.matches(fields):
+                    self._send(state, [*fields, (97, "Y")])
+                    sent += 1
+        except Exception as exc:
+            log.exception("dropcopy.replay_failed", session=state.name, error=repr(exc))
+        while True:
+            with state.lock:
+                held, state.held = state.held, []
+                if not held:
+                    state.replay_until = None
+                    break
+                for record in held:
+                    if record.at >= until:  # older ones were in the replay
+                        self._send(state, text_to_fields(record.raw))
+        log.info("dropcopy.replayed", session=state.name, copies=sent, since=since.isoformat(),
+                 until=until.isoformat())
+
+    def session(self, session_id: fix.SessionID) -> _Session | None:
+        return self._sessions.get(session_id.toString())
+
+
+class _DropCopyApplication(fix.Application):  # type: ignore[misc]
+    def __init__(self, owner: DropCopyAcceptor) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def _with_session(self, session_id: fix.SessionID, action: Callable[[_Session], None]) -> None:
+        state = self._owner.session(session_id)
+        if state is not None:
+            action(state)
+
+    @guard_callback
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        self._with_session(session_id, self._owner._logged_on)
+
+    @guard_callback
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        state = self._owner.session(session_id)
+        if state is not None:
+            self._owner.logged_on.discard(state.name)
+            log.info("dropcopy.logout", session=state.name)
+
+    @guard_callback
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        if message.getHeader().getField(35) == "A" and message.isSetField(141) and message.getField(141) == "Y":
+            self._with_session(session_id, self._owner._reset_requested)
+
+    @guard_callback
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        raise fix.UnsupportedMessageType()  # QuickFIX answers with a BusinessMessageReject
+
+
+def utc_day_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
