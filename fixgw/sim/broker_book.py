@@ -101,6 +101,21 @@ class OrderSnapshot:
     exec_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ExecutionSnapshot:
+    """One standing execution, as the broker's end-of-day statement lists it."""
+
+    exec_id: str
+    order_id: str
+    cl_ord_id: str
+    account: str | None
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    at: datetime
+
+
 @dataclass
 class _Execution:
     exec_id: str
@@ -109,6 +124,7 @@ class _Execution:
     price: Decimal
     exec_type_42: str  # "1" partial or "2" fill: FIX 4.2 repeats it on a bust or correction
     active: bool = True
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -394,6 +410,17 @@ class BrokerBook:
     def snapshot(self) -> dict[str, OrderSnapshot]:
         return {order_id: _snapshot(order) for order_id, order in self._orders.items()}
 
+    def executions(self) -> list[ExecutionSnapshot]:
+        """Every execution not busted or corrected away, oldest first (the broker's trade record)."""
+        found = []
+        for execution in self._executions.values():
+            if execution.active:
+                order = self._orders[execution.order_id]
+                found.append(ExecutionSnapshot(execution.exec_id, order.order_id, order.cl_ord_ids[0], order.account,
+                                               order.symbol, order.side, execution.qty, execution.price,
+                                               execution.at))
+        return found
+
     def new_order_counts(self, include_possdup: bool = False) -> dict[str, int]:
         counts = Counter(self._new_order_counts)
         if include_possdup:
@@ -555,6 +582,26 @@ _STATUS_NAMES = {
     REJECTED: "rejected",
     EXPIRED: "expired",
 }
+
+
+STATEMENT_COLUMNS = ("RecordType", "ExecID", "OrderID", "ClOrdID", "Account", "Symbol", "Side", "Quantity",
+                     "Price", "TradeTime", "Opening")
+
+
+def statement_csv(executions: Sequence[ExecutionSnapshot]) -> str:
+    """The simulated broker's end-of-day statement: one TRD row per execution, then one POS row per symbol
+    (net quantity, opening 0: the simulator starts flat). Specs: specs/recon/fix-broker-sim.toml."""
+    lines = [",".join(STATEMENT_COLUMNS)]
+    positions: dict[str, Decimal] = {}
+    for e in executions:
+        lines.append(",".join(("TRD", e.exec_id, e.order_id, e.cl_ord_id, e.account or "", e.symbol, e.side,
+                               format_decimal(e.qty), format_decimal(e.price),
+                               e.at.strftime("%Y%m%d-%H:%M:%S.%f"), "")))
+        signed = e.qty if e.side == "1" else -e.qty
+        positions[e.symbol] = positions.get(e.symbol, Decimal(0)) + signed
+    for symbol, quantity in sorted(positions.items()):
+        lines.append(",".join(("POS", "", "", "", "", symbol, "", format_decimal(quantity), "", "", "0")))
+    return "\n".join(lines) + "\n"
 
 
 def _transact_time() -> str:

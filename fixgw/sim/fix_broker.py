@@ -32,7 +32,14 @@ from fixgw.engine.quickfix_support import (
     request_logout,
     text_to_fields,
 )
-from fixgw.sim.broker_book import BrokerBook, BrokerRules, OrderSnapshot, Reply
+from fixgw.sim.broker_book import (
+    BrokerBook,
+    BrokerRules,
+    ExecutionSnapshot,
+    OrderSnapshot,
+    Reply,
+    statement_csv,
+)
 from fixgw.sim.fix_client import ReceivedMessage
 from fixgw.sim.scheduler import Scheduler
 
@@ -197,6 +204,15 @@ class FixBrokerSimulator:
     def orders(self) -> dict[str, OrderSnapshot]:
         """Snapshot of every accepted order, keyed by broker OrderID."""
         return self._on_worker(self._book.snapshot)
+
+    def executions(self) -> list[ExecutionSnapshot]:
+        """Every standing execution (busts and corrected-away trades left out), oldest first."""
+        return self._on_worker(self._book.executions)
+
+    def write_statement(self, path: Path) -> Path:
+        """Write the end-of-day statement (CSV, `specs/recon/fix-broker-sim.toml` maps its columns)."""
+        path.write_text(statement_csv(self.executions()), encoding="utf-8")
+        return path
 
     def received_requests(self) -> list[ReceivedMessage]:
         """Every application message received (wire fields, groups in order), oldest first."""

@@ -3,6 +3,7 @@
 The only package that imports sqlalchemy. Everything else talks to `Journal` with model objects.
 """
 
+from fixgw.store import recon as _recon  # noqa: F401  (registers the recon tables on the journal's metadata)
 from fixgw.store.journal import Journal
 from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 

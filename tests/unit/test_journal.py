@@ -31,7 +31,8 @@ from fixgw.store.engine import MIGRATIONS, VERSION_TABLE, alembic_config
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 14, 13, 30, 0, 123456, tzinfo=UTC)
-TABLES = {"orders", "order_aliases", "events", "fills", "messages", "state", "counters", "journal_alembic_version"}
+TABLES = {"orders", "order_aliases", "events", "fills", "messages", "state", "counters", "journal_alembic_version",
+          "recon_runs", "recon_breaks"}
 
 
 def make_order(n: int = 1, *, qty: str = "100", session: str = "EMS1", **fields: Any) -> Order:
@@ -116,7 +117,8 @@ def test_alembic_cli_upgrades_a_fresh_database(journal_url: str) -> None:
     upgraded = run_python(code, "-c", ini, "-x", f"url={journal_url}", "upgrade", "head")
     assert upgraded.returncode == 0, upgraded.stderr
     current = run_python(code, "-c", ini, "-x", f"url={journal_url}", "current")
-    assert "0001 (head)" in current.stdout, current.stderr
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"{head} (head)" in current.stdout, current.stderr
     with Journal(journal_url) as journal:
         assert journal.counts()["orders"] == 0
 

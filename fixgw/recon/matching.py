@@ -1,0 +1,256 @@
+"""The matching engine (pure, sans-I/O): trades by trade id, then by a fallback key; positions; cash.
+
+Trades: (1) the same trade id on both sides is one trade - its side, quantity and price are compared within
+tolerance; a trade id seen twice on one side is a duplicate. (2) What is left is paired on the fallback key
+(instrument, side, quantity and price within tolerance, nearest in time within the window). (3) Then a looser
+pairing on (instrument, side, time window) with one of quantity or price agreeing classifies the other as a
+mismatch. (4) Whatever is still alone is missing on the other side.
+Positions by instrument and cash by currency compare closing amounts within tolerance.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from fixgw.model.decimals import fmt_decimal
+from fixgw.recon.records import Break, BreakKind, Category, MatchResult, Tolerances, Trade, side_sign
+
+TickSize = Callable[[str], Decimal | None]
+"""The tick size of an instrument id (None when unknown: prices must then agree exactly)."""
+
+ZERO = Decimal(0)
+
+
+class TradeMatcher:
+    def __init__(self, tolerances: Tolerances, tick_size: TickSize = lambda _instrument: None) -> None:
+        self.tolerances = tolerances
+        self._tick_size = tick_size
+        self._price_tolerance: dict[str, Decimal] = {}
+
+    def price_tolerance(self, instrument_id: str) -> Decimal:
+        found = self._price_tolerance.get(instrument_id)
+        if found is None:
+            tick = self._tick_size(instrument_id)
+            found = ZERO if tick is None else tick * self.tolerances.price_ticks
+            self._price_tolerance[instrument_id] = found
+        return found
+
+    def match(self, ours: Sequence[Trade], theirs: Sequence[Trade]) -> MatchResult:
+        result = MatchResult(ours=len(ours), theirs=len(theirs))
+        breaks = result.breaks
+        by_id: dict[str, Trade] = {}
+        loose_ours: list[Trade] = []
+        for trade in ours:
+            trade_id = trade.trade_id
+            if not trade_id:
+                loose_ours.append(trade)
+            elif trade_id in by_id:
+                breaks.append(_duplicate(trade, by_id[trade_id], "ours"))
+            else:
+                by_id[trade_id] = trade
+        loose_theirs: list[Trade] = []
+        seen: dict[str, Trade] = {}
+        matched = 0
+        qty_tolerance = self.tolerances.qty
+        for trade in theirs:
+            trade_id = trade.trade_id
+            if not trade_id:
+                loose_theirs.append(trade)
+                continue
+            first = seen.get(trade_id)
+            if first is not None:
+                breaks.append(_duplicate(trade, first, "theirs"))
+                continue
+            seen[trade_id] = trade
+            mine = by_id.pop(trade_id, None)
+            if mine is None:
+                loose_theirs.append(trade)
+                continue
+            matched += 1
+            if (mine.qty != trade.qty or mine.price != trade.price or mine.side is not trade.side
+                    or mine.instrument_id != trade.instrument_id):
+                self._compare(mine, trade, qty_tolerance, breaks)
+        loose_ours.extend(by_id.values())
+        result.matched = matched + self._fallback(loose_ours, loose_theirs, breaks)
+        return result
+
+    def _compare(self, mine: Trade, theirs: Trade, qty_tolerance: Decimal, breaks: list[Break]) -> None:
+        if mine.instrument_id != theirs.instrument_id or side_sign(mine.side) != side_sign(theirs.side):
+            breaks.append(_pair(BreakKind.QUANTITY_MISMATCH, mine, theirs,
+                                f"same trade id, different instrument or side: {mine.instrument_id} "
+                                f"{mine.side.name} vs {theirs.instrument_id} {theirs.side.name}"))
+            return
+        if abs(mine.qty - theirs.qty) > qty_tolerance:
+            breaks.append(_pair(BreakKind.QUANTITY_MISMATCH, mine, theirs,
+                                f"quantity {fmt_decimal(mine.qty)} vs {fmt_decimal(theirs.qty)} "
+                                f"(tolerance {fmt_decimal(qty_tolerance)})"))
+        tolerance = self.price_tolerance(mine.instrument_id)
+        if abs(mine.price - theirs.price) > tolerance:
+            breaks.append(_pair(BreakKind.PRICE_MISMATCH, mine, theirs,
+                                f"price {fmt_decimal(mine.price)} vs {fmt_decimal(theirs.price)} "
+                                f"(tolerance {fmt_decimal(tolerance)})"))
+
+    def _fallback(self, ours: list[Trade], theirs: list[Trade], breaks: list[Break]) -> int:
+        """Pair what the trade ids left alone; returns the pairs made. Unpaired trades become missing breaks."""
+        if not ours or not theirs:
+            breaks.extend(_missing(trade, BreakKind.MISSING_AT_BROKER) for trade in ours)
+            breaks.extend(_missing(trade, BreakKind.MISSING_INTERNALLY) for trade in theirs)
+            return 0
+        buckets: dict[tuple[str, int], _Bucket] = {}
+        for trade in sorted(theirs, key=lambda t: t.at):
+            key = (trade.instrument_id, side_sign(trade.side))
+            bucket = buckets.get(key)
+            if bucket is None:
+                bucket = buckets[key] = _Bucket()
+            bucket.add(trade)
+        window = self.tolerances.time_window
+        qty_tolerance = self.tolerances.qty
+        pairs = 0
+        left: list[Trade] = []
+        for mine in sorted(ours, key=lambda t: t.at):
+            bucket = buckets.get((mine.instrument_id, side_sign(mine.side)))
+            tolerances = (qty_tolerance, self.price_tolerance(mine.instrument_id))
+            found = bucket.take(mine, window, tolerances, both=True) if bucket else None
+            if found is None:
+                left.append(mine)
+            else:
+                pairs += 1
+        for mine in left:
+            bucket = buckets.get((mine.instrument_id, side_sign(mine.side)))
+            tolerances = (qty_tolerance, self.price_tolerance(mine.instrument_id))
+            found = bucket.take(mine, window, tolerances, both=False) if bucket else None
+            if found is None:
+                breaks.append(_missing(mine, BreakKind.MISSING_AT_BROKER))
+                continue
+            pairs += 1
+            self._compare(mine, found, qty_tolerance, breaks)
+        for bucket in buckets.values():
+            breaks.extend(_missing(trade, BreakKind.MISSING_INTERNALLY) for trade in bucket.untaken())
+        return pairs
+
+
+class _Bucket:
+    """The broker's unpaired trades of one (instrument, side), in time order."""
+
+    __slots__ = ("taken", "times", "trades")
+
+    def __init__(self) -> None:
+        self.trades: list[Trade] = []
+        self.times: list[float] = []
+        self.taken: list[bool] = []
+
+    def add(self, trade: Trade) -> None:
+        self.trades.append(trade)
+        self.times.append(trade.at.timestamp())
+        self.taken.append(False)
+
+    def take(self, mine: Trade, window: timedelta, tolerances: tuple[Decimal, Decimal], *,
+             both: bool) -> Trade | None:
+        """The untaken trade nearest in time to `mine` within the window whose quantity and price (`both`), or
+        either of them, agree within (quantity, price) tolerances; marked taken."""
+        at = mine.at.timestamp()
+        span = window.total_seconds()
+        qty_tolerance, price_tolerance = tolerances
+        best, best_gap = -1, span + 1
+        for index in range(bisect_left(self.times, at - span), bisect_right(self.times, at + span)):
+            gap = abs(self.times[index] - at)
+            if self.taken[index] or gap >= best_gap:
+                continue
+            candidate = self.trades[index]
+            qty_ok = abs(candidate.qty - mine.qty) <= qty_tolerance
+            price_ok = abs(candidate.price - mine.price) <= price_tolerance
+            if (qty_ok and price_ok) if both else (qty_ok or price_ok):
+                best, best_gap = index, gap
+        if best < 0:
+            return None
+        self.taken[best] = True
+        return self.trades[best]
+
+    def untaken(self) -> list[Trade]:
+        return [trade for trade, taken in zip(self.trades, self.taken, strict=True) if not taken]
+
+
+def _pair(kind: BreakKind, mine: Trade, theirs: Trade, detail: str) -> Break:
+    return Break(kind, Category.TRADE, mine.trade_id or theirs.trade_id, detail, mine.evidence(), theirs.evidence(),
+                 mine.instrument_id, mine.settle_date or theirs.settle_date)
+
+
+def _missing(trade: Trade, kind: BreakKind) -> Break:
+    where = "the broker" if kind is BreakKind.MISSING_AT_BROKER else "our journal"
+    detail = (f"{trade.side.name} {fmt_decimal(trade.qty)} {trade.instrument_id} @ {fmt_decimal(trade.price)} "
+              f"not found in {where}")
+    ours, theirs = (trade.evidence(), None) if kind is BreakKind.MISSING_AT_BROKER else (None, trade.evidence())
+    return Break(kind, Category.TRADE, trade.trade_id or f"{trade.instrument_id}@{trade.at.isoformat()}", detail,
+                 ours, theirs, trade.instrument_id, trade.settle_date)
+
+
+def _duplicate(trade: Trade, first: Trade, side: str) -> Break:
+    who = "our record" if side == "ours" else "the broker's record"
+    evidence = {"first": first.evidence(), "again": trade.evidence()}
+    return Break(BreakKind.DUPLICATE, Category.TRADE, trade.trade_id, f"trade id {trade.trade_id} twice in {who}",
+                 evidence if side == "ours" else None, evidence if side == "theirs" else None,
+                 trade.instrument_id, trade.settle_date)
+
+
+# --- positions and cash ----------------------------------------------------------------------------------
+
+
+def positions_from_trades(trades: Iterable[Trade], opening: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """Net quantity per instrument: the opening position plus buys minus sells."""
+    positions = dict(opening or {})
+    for trade in trades:
+        signed = trade.qty if side_sign(trade.side) > 0 else -trade.qty
+        positions[trade.instrument_id] = positions.get(trade.instrument_id, ZERO) + signed
+    return positions
+
+
+CashLegs = Callable[[str], tuple[str, str | None, Decimal]]
+"""Instrument id -> (quote currency, base currency or None, price multiplier: 1, or 1/100 for percent-of-par)."""
+
+
+def cash_from_trades(trades: Iterable[Trade], legs: CashLegs,
+                     opening: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """Cash per currency: the opening balance, minus what buys paid, plus what sells received, minus commissions;
+    an instrument with a base currency (crypto, FX) also moves the base currency by the quantity."""
+    cash = dict(opening or {})
+    for trade in trades:
+        quote, base, multiplier = legs(trade.instrument_id)
+        sign = side_sign(trade.side)
+        amount = trade.qty * trade.price * multiplier
+        flow = -amount if sign > 0 else amount
+        if trade.commission:
+            flow -= trade.commission
+        cash[quote] = cash.get(quote, ZERO) + flow
+        if base is not None:
+            cash[base] = cash.get(base, ZERO) + (trade.qty if sign > 0 else -trade.qty)
+    return cash
+
+
+def match_holdings(ours: Mapping[str, Decimal], theirs: Mapping[str, Decimal], tolerance: Decimal,
+                   category: Category) -> list[Break]:
+    """Positions by instrument or cash by currency: a side without the key counts as zero."""
+    breaks: list[Break] = []
+    what = "position" if category is Category.POSITION else "balance"
+    for key in sorted(set(ours) | set(theirs)):
+        mine, broker = ours.get(key), theirs.get(key)
+        ours_value, theirs_value = mine or ZERO, broker or ZERO
+        if abs(ours_value - theirs_value) <= tolerance:
+            continue
+        evidence_ours = None if mine is None else {"amount": fmt_decimal(mine)}
+        evidence_theirs = None if broker is None else {"amount": fmt_decimal(broker)}
+        if broker is None or (theirs_value == 0 and mine is not None):
+            kind = BreakKind.MISSING_AT_BROKER
+            detail = f"{what} {key} {fmt_decimal(ours_value)} here, none at the broker"
+        elif mine is None or ours_value == 0:
+            kind = BreakKind.MISSING_INTERNALLY
+            detail = f"{what} {key} {fmt_decimal(theirs_value)} at the broker, none here"
+        else:
+            kind = BreakKind.QUANTITY_MISMATCH
+            detail = (f"{what} {key} {fmt_decimal(ours_value)} here vs {fmt_decimal(theirs_value)} at the broker "
+                      f"(tolerance {fmt_decimal(tolerance)})")
+        breaks.append(Break(kind, category, key, detail, evidence_ours, evidence_theirs,
+                            key if category is Category.POSITION else None))
+    return breaks

@@ -1,0 +1,128 @@
+"""One reconciliation run: load both sides, match, persist the run and its breaks (journal), write the reports,
+set `recon:<date>`, and raise an alert (log event `alert`, kind=recon_breaks) when anything broke."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fixgw.logs import get_logger
+from fixgw.model.enums import AssetClass
+from fixgw.model.errors import UnknownSymbolError
+from fixgw.model.instruments import SymbolMaster
+from fixgw.recon.journal_sources import internal_trades
+from fixgw.recon.matching import TradeMatcher, cash_from_trades, match_holdings, positions_from_trades
+from fixgw.recon.records import Break, BrokerSide, Category, Tolerances, Trade
+from fixgw.recon.report import ReconOutcome, write_reports
+from fixgw.recon.settlement import SettlementRules
+from fixgw.recon.sources import BrokerSource, Progress, ReconWindow
+from fixgw.store.journal import Journal
+from fixgw.store.recon import BREAKS, CLEAN, BreakRecord, ReconRunRecord, ReconStore
+
+log = get_logger("fixgw.recon")
+
+ALERT_KIND = "recon_breaks"
+PERCENT_OF_PAR = Decimal("0.01")
+
+Phase = Callable[[str], Progress]
+"""Given a phase name ("ours", "broker", "match", "save"), a progress callback for it."""
+
+
+class Reconciler:
+    def __init__(self, journal: Journal, symbols: SymbolMaster, settlement: SettlementRules, tolerances: Tolerances,
+                 *, timezone: str = "UTC", output_dir: Path | None = None) -> None:
+        self.store = ReconStore(journal)
+        self.symbols = symbols
+        self.settlement = settlement
+        self.tolerances = tolerances
+        self.timezone = timezone
+        self.output_dir = output_dir
+
+    def run(self, venue: str, day: date, source: BrokerSource, phase: Phase | None = None) -> ReconOutcome:
+        started = datetime.now(UTC)
+        window = ReconWindow.of(venue, day, self.timezone)
+        step = phase or (lambda _name: _no_progress)
+        ours = internal_trades(self.store, window, step("ours"))
+        theirs = source.load(window, step("broker"))
+        self._settle(ours, window)
+        self._settle(theirs.trades, window)
+        match_progress = step("match")
+        result = TradeMatcher(self.tolerances, self._tick_size).match(ours, theirs.trades)
+        result.breaks.extend(self._holdings(ours, theirs))
+        match_progress(len(ours))
+        outcome = ReconOutcome(f"{day.isoformat()}:{venue}:{uuid.uuid4().hex[:12]}", venue, day, source.description,
+                               result, _by_settle_date(ours, theirs.trades))
+        step("save")(0)
+        record = ReconRunRecord(outcome.run_id, day.isoformat(), venue, source.description, started,
+                                datetime.now(UTC), BREAKS if result.breaks else CLEAN, result.counts())
+        outcome.day_status = self.store.record_run(record, [_record(found) for found in result.breaks])
+        if self.output_dir is not None:
+            outcome.reports = write_reports(outcome, self.output_dir)
+        self._announce(outcome)
+        return outcome
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    def _settle(self, trades: list[Trade], window: ReconWindow) -> None:
+        """Each trade's settlement date from its trade date (local day in the recon time zone) and instrument."""
+        zone = ZoneInfo(window.timezone)
+        settle, start, end, day = self.settlement.settle_date, window.start, window.end, window.day
+        for trade in trades:
+            trade_date = day if start <= trade.at < end else trade.at.astimezone(zone).date()
+            trade.settle_date = settle(trade.instrument_id, trade_date)
+
+    def _holdings(self, ours: list[Trade], theirs: BrokerSide) -> list[Break]:
+        found: list[Break] = []
+        if theirs.positions is not None:
+            mine = positions_from_trades(ours, theirs.opening_positions)
+            found += match_holdings(mine, theirs.positions, self.tolerances.qty, Category.POSITION)
+        if theirs.cash is not None:
+            cash = cash_from_trades(ours, self._legs, theirs.opening_cash)
+            found += match_holdings(cash, theirs.cash, self.tolerances.cash, Category.CASH)
+        return found
+
+    def _tick_size(self, instrument_id: str) -> Decimal | None:
+        try:
+            return self.symbols.get(instrument_id).tick_size
+        except UnknownSymbolError:
+            return None
+
+    def _legs(self, instrument_id: str) -> tuple[str, str | None, Decimal]:
+        try:
+            instrument = self.symbols.get(instrument_id)
+        except UnknownSymbolError:
+            return "UNKNOWN", None, Decimal(1)
+        multiplier = PERCENT_OF_PAR if instrument.asset_class is AssetClass.FIXED_INCOME else Decimal(1)
+        return instrument.currency, instrument.base_currency, multiplier
+
+    def _announce(self, outcome: ReconOutcome) -> None:
+        counts = outcome.result.counts()
+        bound = log.bind(venue=outcome.venue, date=outcome.day.isoformat(), run_id=outcome.run_id)
+        bound.info("recon.done", result="clean" if outcome.clean else "breaks", day_status=outcome.day_status,
+                   source=outcome.source, **counts)
+        if not outcome.clean:
+            kinds = Counter(found.kind.value for found in outcome.breaks)
+            bound.warning("alert", kind=ALERT_KIND, scope=f"venue:{outcome.venue}", breaks=len(outcome.breaks),
+                          by_kind=dict(kinds), reports=[str(path) for path in outcome.reports],
+                          message=f"{len(outcome.breaks)} reconciliation break(s) at {outcome.venue} for "
+                                  f"{outcome.day.isoformat()}")
+
+
+def _no_progress(_count: int) -> None:
+    return None
+
+
+def _by_settle_date(ours: list[Trade], theirs: list[Trade]) -> dict[str, tuple[int, int]]:
+    mine = Counter(t.settle_date.isoformat() for t in ours if t.settle_date)
+    broker = Counter(t.settle_date.isoformat() for t in theirs if t.settle_date)
+    return {key: (mine[key], broker[key]) for key in sorted(set(mine) | set(broker))}
+
+
+def _record(found: Break) -> BreakRecord:
+    return BreakRecord(found.category.value, found.kind.value, found.ref, found.detail, dict(found.evidence()),
+                       found.instrument_id, found.settle_date.isoformat() if found.settle_date else None)

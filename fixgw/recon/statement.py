@@ -1,0 +1,304 @@
+"""Broker statements: CSV (or XML) files read through a per-broker column mapping (`specs/recon/<name>.toml`,
+described in specs/recon/README.md). Rows are trades, closing positions by instrument or cash by currency."""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fixgw.model.enums import Side
+from fixgw.model.errors import UnknownSymbolError
+from fixgw.model.instruments import SymbolMaster
+from fixgw.recon.records import BrokerSide, Trade
+from fixgw.recon.sources import Progress, ReconWindow, SourceError
+
+RecordType = Literal["trade", "position", "cash", "ignore"]
+SIDE_NAMES = {"buy": Side.BUY, "sell": Side.SELL, "sell_short": Side.SELL_SHORT,
+              "sell_short_exempt": Side.SELL_SHORT_EXEMPT}
+DEFAULT_SIDES = {"1": "buy", "2": "sell", "5": "sell_short", "6": "sell_short_exempt", "B": "buy", "S": "sell",
+                 "BUY": "buy", "SELL": "sell", "SS": "sell_short", "SSE": "sell_short_exempt",
+                 "SELL_SHORT": "sell_short"}
+FIX_TIME = "%Y%m%d-%H:%M:%S.%f"
+_PROGRESS_EVERY = 10_000
+
+
+class Columns(BaseModel):
+    """Canonical field -> the broker's CSV column (XML: attribute, else child element)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    record_type: str | None = None
+    trade_id: str | None = None
+    order_ref: str | None = None
+    instrument: str = "instrument"
+    side: str = "side"
+    qty: str = "qty"
+    price: str = "price"
+    time: str = "time"
+    account: str | None = None
+    commission: str | None = None
+    currency: str | None = None
+    amount: str | None = None
+    opening: str | None = None
+    """Positions and cash: the opening amount of the day, when the broker reports it."""
+
+
+class XmlPaths(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trade: str = "Trade"
+    position: str | None = None
+    cash: str | None = None
+
+
+class StatementMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    format: Literal["csv", "xml"] = "csv"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    symbol_scheme: str = "canonical"
+    """Which symbol-master scheme the broker's instrument column speaks."""
+    time_format: str = "iso"
+    """"iso" (ISO 8601), "fix" (YYYYMMDD-HH:MM:SS[.fff]) or any strptime layout."""
+    timezone: str = "UTC"
+    """Zone of times written without an offset."""
+    columns: Columns = Columns()
+    record_types: dict[str, RecordType] = Field(default_factory=dict)
+    """The broker's record type value -> what the row is (needs columns.record_type); default: every row a trade."""
+    sides: dict[str, str] = Field(default_factory=dict)
+    """The broker's side value -> buy / sell / sell_short / sell_short_exempt, over the FIX and B/S defaults."""
+    xml: XmlPaths = XmlPaths()
+
+    @model_validator(mode="after")
+    def _check(self) -> StatementMapping:
+        unknown = sorted(value for value in self.sides.values() if value not in SIDE_NAMES)
+        if unknown:
+            raise ValueError(f"sides: unknown side(s) {unknown} (use {sorted(SIDE_NAMES)})")
+        if self.record_types and self.columns.record_type is None:
+            raise ValueError("record_types needs columns.record_type")
+        if "position" in self.record_types.values() or "cash" in self.record_types.values():
+            if self.columns.amount is None and "cash" in self.record_types.values():
+                raise ValueError("cash rows need columns.amount")
+            if self.columns.currency is None and "cash" in self.record_types.values():
+                raise ValueError("cash rows need columns.currency")
+        ZoneInfo(self.timezone)
+        return self
+
+    def side_table(self) -> dict[str, Side]:
+        table = {**DEFAULT_SIDES, **self.sides}
+        return {key.strip().upper(): SIDE_NAMES[value] for key, value in table.items()}
+
+
+def load_mapping(path: Path) -> StatementMapping:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data.setdefault("name", path.stem)
+        return StatementMapping.model_validate(data)
+    except OSError as exc:
+        raise SourceError(f"cannot read mapping {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, ValidationError, ValueError) as exc:
+        raise SourceError(f"mapping {path}: {exc}") from None
+
+
+def find_mapping(mappings_dir: Path, venue: str, name: str | None = None) -> StatementMapping:
+    """`<name>.toml`, else `<venue>.toml`, else `default.toml` in `mappings_dir`."""
+    for candidate in ([name] if name else [venue, "default"]):
+        path = mappings_dir / f"{candidate}.toml"
+        if path.is_file() or name:
+            return load_mapping(path)
+    raise SourceError(f"no statement mapping for {venue} in {mappings_dir}")
+
+
+class StatementSource:
+    """One statement file of one venue, read with its mapping."""
+
+    def __init__(self, path: Path, mapping: StatementMapping, symbols: SymbolMaster) -> None:
+        self.path = path
+        self.mapping = mapping
+        self.symbols = symbols
+        self.description = str(path)
+        self._instruments: dict[str, str] = {}
+        self._zone: tzinfo = ZoneInfo(mapping.timezone) if mapping.timezone != "UTC" else UTC
+        self._sides = mapping.side_table()
+
+    def load(self, window: ReconWindow, progress: Progress | None = None) -> BrokerSide:
+        """Every row of the statement (the statement is the broker's record of the day: not filtered by time)."""
+        side = BrokerSide(source=self.description)
+        rows = self._xml_rows() if self.mapping.format == "xml" else self._csv_rows()
+        try:
+            for count, (where, kind, row) in enumerate(rows, 1):
+                if kind == "trade":
+                    side.trades.append(self._trade(row, where))
+                elif kind == "position":
+                    self._holding(row, where, side, "position")
+                elif kind == "cash":
+                    self._holding(row, where, side, "cash")
+                if progress is not None and count % _PROGRESS_EVERY == 0:
+                    progress(count)
+        except OSError as exc:
+            raise SourceError(f"cannot read statement {self.path}: {exc.strerror}") from None
+        if progress is not None:
+            progress(len(side.trades))
+        return side
+
+    # --- rows ---------------------------------------------------------------------------------------------
+
+    def _csv_rows(self) -> Iterator[tuple[str, str, Mapping[str, str]]]:
+        mapping = self.mapping
+        kind_column = mapping.columns.record_type
+        with self.path.open(newline="", encoding=mapping.encoding) as handle:
+            reader = csv.DictReader(handle, delimiter=mapping.delimiter)
+            for row in reader:
+                where = f"{self.path.name}:{reader.line_num}"
+                kind = self._kind(row.get(kind_column, "") if kind_column else None, where)
+                if kind != "ignore":
+                    yield where, kind, row
+
+    def _xml_rows(self) -> Iterator[tuple[str, str, Mapping[str, str]]]:
+        paths = self.mapping.xml
+        tags = {paths.trade: "trade"}
+        if paths.position:
+            tags[paths.position] = "position"
+        if paths.cash:
+            tags[paths.cash] = "cash"
+        counts = dict.fromkeys(tags.values(), 0)
+        try:
+            # Expat (Python >= 3.7.1 bundles >= 2.4.1) refuses entity expansion bombs; no external entities.
+            for _event, element in ElementTree.iterparse(self.path, events=("end",)):
+                kind = tags.get(element.tag)
+                if kind is None:
+                    continue
+                counts[kind] += 1
+                row = dict(element.attrib)
+                for child in element:
+                    row.setdefault(child.tag, (child.text or "").strip())
+                element.clear()
+                yield f"{self.path.name}:{element.tag}[{counts[kind]}]", kind, row
+        except ElementTree.ParseError as exc:
+            raise SourceError(f"statement {self.path}: not well-formed XML: {exc}") from None
+
+    def _kind(self, value: str | None, where: str) -> str:
+        if value is None:
+            return "trade"
+        kind = self.mapping.record_types.get(value.strip())
+        if kind is None:
+            raise SourceError(f"{where}: unknown record type {value!r} (mapping {self.mapping.name}: record_types)")
+        return kind
+
+    def _trade(self, row: Mapping[str, str], where: str) -> Trade:
+        c = self.mapping.columns
+        side_text = _required(row, c.side, where)
+        side = self._sides.get(side_text.strip().upper())
+        if side is None:
+            raise SourceError(f"{where}: unknown side {side_text!r} (mapping {self.mapping.name}: sides)")
+        return Trade(
+            trade_id=(row.get(c.trade_id) or "").strip() if c.trade_id else "",
+            instrument_id=self._instrument(_required(row, c.instrument, where)),
+            side=side,
+            qty=_decimal(_required(row, c.qty, where), where, c.qty),
+            price=_decimal(_required(row, c.price, where), where, c.price),
+            at=self._time(_required(row, c.time, where), where),
+            account=_optional(row, c.account),
+            order_ref=_optional(row, c.order_ref),
+            commission=_optional_decimal(row, c.commission, where),
+            source=where,
+        )
+
+    def _holding(self, row: Mapping[str, str], where: str, side: BrokerSide, kind: str) -> None:
+        c = self.mapping.columns
+        if kind == "position":
+            key = self._instrument(_required(row, c.instrument, where))
+            amount = _decimal(_required(row, c.qty, where), where, c.qty)
+            closing, opening = side.positions, side.opening_positions
+            if closing is None:
+                closing = side.positions = {}
+        else:
+            assert c.currency is not None and c.amount is not None  # checked by the mapping
+            key = _required(row, c.currency, where).strip().upper()
+            amount = _decimal(_required(row, c.amount, where), where, c.amount)
+            closing, opening = side.cash, side.opening_cash
+            if closing is None:
+                closing = side.cash = {}
+        closing[key] = closing.get(key, Decimal(0)) + amount
+        started = _optional_decimal(row, c.opening, where)
+        if started is not None:
+            opening[key] = opening.get(key, Decimal(0)) + started
+
+    def _instrument(self, symbol: str) -> str:
+        found = self._instruments.get(symbol)
+        if found is None:
+            try:
+                found = self.symbols.resolve(self.mapping.symbol_scheme, symbol.strip()).id
+            except UnknownSymbolError:
+                found = symbol.strip()  # kept as written: it shows up as a break, never silently dropped
+            self._instruments[symbol] = found
+        return found
+
+    def _time(self, text: str, where: str) -> datetime:
+        layout = self.mapping.time_format
+        text = text.strip()
+        try:
+            if layout == "iso":
+                moment = datetime.fromisoformat(text)
+            elif layout == "fix":
+                moment = _fix_time(text)
+            else:
+                moment = datetime.strptime(text, layout)
+        except ValueError:
+            raise SourceError(f"{where}: bad time {text!r} (mapping {self.mapping.name}: time_format "
+                              f"{layout!r})") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self._zone)
+        return moment.astimezone(UTC) if moment.tzinfo is not UTC else moment
+
+
+def _fix_time(text: str) -> datetime:
+    """YYYYMMDD-HH:MM:SS[.fff[fff]] (UTCTimestamp) without strptime's cost."""
+    if len(text) < 17 or text[8] != "-":
+        raise ValueError(text)
+    micros = 0
+    if len(text) > 18 and text[17] == ".":
+        fraction = text[18:24]
+        micros = int(fraction.ljust(6, "0"))
+    return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[12:14]),
+                    int(text[15:17]), micros, tzinfo=UTC)
+
+
+def _required(row: Mapping[str, str], column: str, where: str) -> str:
+    value = row.get(column)
+    if value is None or not value.strip():
+        raise SourceError(f"{where}: no value in column {column!r}")
+    return value
+
+
+def _optional(row: Mapping[str, str], column: str | None) -> str | None:
+    if column is None:
+        return None
+    value = (row.get(column) or "").strip()
+    return value or None
+
+
+def _decimal(text: str, where: str, column: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().replace(",", "") if "," in text else text.strip())
+    except InvalidOperation:
+        raise SourceError(f"{where}: {column} {text!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise SourceError(f"{where}: {column} {text!r} is not a finite number")
+    return value
+
+
+def _optional_decimal(row: Mapping[str, str], column: str | None, where: str) -> Decimal | None:
+    text = _optional(row, column)
+    return None if text is None or column is None else _decimal(text, where, column)

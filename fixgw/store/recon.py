@@ -1,0 +1,268 @@
+"""Reconciliation rows in the journal's database: recon runs and their breaks, and the readers recon needs
+(fills of a venue streamed with their order's instrument, side and account; busted fills; orders of record).
+
+The tables live on the journal's `schema.metadata` (migration 0002); this module is their only writer.
+Journal state `recon:<YYYY-MM-DD>` is "clean" or "breaks" over the latest run of every venue that day
+(`recon:<YYYY-MM-DD>:<venue>` per venue), written in the same transaction as the run (the purge relies on it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from fixgw.model.state import Order
+from fixgw.store import schema
+from fixgw.store.coltypes import UtcMicros
+from fixgw.store.engine import write_transaction
+from fixgw.store.journal import Journal, _typed_errors
+
+CLEAN, BREAKS = "clean", "breaks"
+STATE_PREFIX = "recon:"
+_VOIDING_EVENTS = ("trade_cancel", "trade_correct")
+
+recon_runs = Table(
+    "recon_runs", schema.metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("recon_date", String(10), nullable=False),   # YYYY-MM-DD, the day reconciled
+    Column("venue", String(64), nullable=False),
+    Column("source", String(256), nullable=False),      # where the broker's side came from (file, fix, rest)
+    Column("started_at", UtcMicros, nullable=False),
+    Column("finished_at", UtcMicros, nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("counts", Text, nullable=False),             # JSON object: ours, theirs, matched, breaks by kind
+    CheckConstraint("result IN ('clean', 'breaks')", name="ck_recon_runs_result"),
+)
+Index("ix_recon_runs_date_venue", recon_runs.c.recon_date, recon_runs.c.venue)
+# A day's fills of one venue are read by range: the fills table's own indexes do not cover (venue, at).
+Index("ix_fills_venue_at", schema.fills.c.venue, schema.fills.c.at)
+
+recon_breaks = Table(
+    "recon_breaks", schema.metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("recon_date", String(10), nullable=False),
+    Column("venue", String(64), nullable=False),
+    Column("category", String(16), nullable=False),     # trade | position | cash
+    Column("kind", String(32), nullable=False),         # missing_at_broker, missing_internally, ...
+    Column("ref", String(256), nullable=False),         # trade id, instrument or currency
+    Column("instrument_id", String(64)),
+    Column("settle_date", String(10)),
+    Column("detail", Text, nullable=False),             # one readable line
+    Column("evidence", Text, nullable=False),           # JSON: our record and theirs, with where each came from
+    Column("detected_at", UtcMicros, nullable=False),
+)
+Index("ix_recon_breaks_run_id", recon_breaks.c.run_id)
+Index("ix_recon_breaks_date_venue", recon_breaks.c.recon_date, recon_breaks.c.venue)
+
+
+@dataclass(slots=True)
+class FillRow:
+    """One journaled fill with what recon needs of its order of record."""
+
+    fill_id: int
+    order_id: str
+    venue: str
+    exec_id: str
+    qty: Decimal
+    price: Decimal
+    commission: Decimal | None
+    at: datetime
+    instrument_id: str
+    account: str | None
+    side: str
+    """The order's Side value ("1" buy, "2" sell, "5" sell short, ...)."""
+    venue_order_id: str | None
+
+
+@dataclass(slots=True)
+class BreakRecord:
+    category: str
+    kind: str
+    ref: str
+    detail: str
+    evidence: dict[str, Any]
+    instrument_id: str | None = None
+    settle_date: str | None = None
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class ReconRunRecord:
+    run_id: str
+    recon_date: str
+    venue: str
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    result: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class ReconStore:
+    """Recon's reads and writes on an open Journal."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    # --- the internal side ------------------------------------------------------------------------------
+
+    def iter_fills(self, *, venue: str | None = None, since: datetime | None = None,
+                   until: datetime | None = None) -> Iterator[FillRow]:
+        """Fills in journal order, streamed, with their order's instrument, account and side; `since` inclusive,
+        `until` exclusive. Busted or corrected fills are included: see `voided_exec_ids`."""
+        f, o = schema.fills, schema.orders
+        query = (select(f.c.id, f.c.order_id, f.c.venue, f.c.exec_id, f.c.qty, f.c.price, f.c.commission, f.c.at,
+                        o.c.instrument_id, o.c.account, self._side(), o.c.venue_order_id)
+                 .join(o, o.c.order_id == f.c.order_id).where(*self._fill_window(venue, since, until))
+                 .order_by(f.c.id))
+        for row in self.journal._stream(query, scalars=False):
+            yield FillRow(*row)
+
+    def voided_exec_ids(self, *, venue: str, since: datetime | None = None,
+                        until: datetime | None = None) -> set[str]:
+        """ExecIDs of the window's fills that a later bust or correction voided (the fills table keeps them)."""
+        e, f = schema.events, schema.fills
+        orders = select(f.c.order_id).where(*self._fill_window(venue, since, until)).distinct()
+        query = select(e.c.detail).where(e.c.event.in_(_VOIDING_EVENTS), e.c.order_id.in_(orders))
+        voided: set[str] = set()
+        for detail in self.journal._stream(query):
+            ref = json.loads(detail).get("exec_ref_id")
+            if ref:
+                voided.add(str(ref))
+        return voided
+
+    def orders_at_venue(self, venue: str, *, since: datetime, until: datetime) -> list[Order]:
+        """Orders of record at `venue` alive during [since, until) (created before `until`, touched after `since`)."""
+        o = schema.orders
+        query = (select(o.c.snapshot).where(o.c.venue == venue, o.c.created_at < until, o.c.updated_at >= since)
+                 .order_by(o.c.order_id))
+        return [Order.model_validate_json(snapshot) for snapshot in self.journal._stream(query)]
+
+    def last_fill_prices(self, venue: str | None = None) -> dict[str, Decimal]:
+        """The latest fill price per instrument (to value positions when nothing better is known)."""
+        f, o = schema.fills, schema.orders
+        latest = (select(func.max(f.c.id).label("id")).join(o, o.c.order_id == f.c.order_id)
+                  .where(*([f.c.venue == venue] if venue else [])).group_by(o.c.instrument_id).subquery())
+        query = (select(o.c.instrument_id, f.c.price).join(o, o.c.order_id == f.c.order_id)
+                 .where(f.c.id.in_(select(latest.c.id))))
+        return {str(instrument): price for instrument, price in self.journal._stream(query, scalars=False)}
+
+    # --- runs and breaks --------------------------------------------------------------------------------
+
+    def record_run(self, run: ReconRunRecord, breaks: list[BreakRecord]) -> str:
+        """Write the run, its breaks and the state rows in one transaction; returns the day's status
+        ("clean" only when the latest run of every venue reconciled that day is clean)."""
+        with _typed_errors("record_run"), write_transaction(self.journal.engine) as connection:
+            connection.execute(recon_runs.insert(), [{
+                "run_id": run.run_id, "recon_date": run.recon_date, "venue": run.venue, "source": run.source[:256],
+                "started_at": run.started_at, "finished_at": run.finished_at, "result": run.result,
+                "counts": json.dumps(run.counts, sort_keys=True)}])
+            if breaks:
+                connection.execute(recon_breaks.insert(), [{
+                    "run_id": run.run_id, "recon_date": run.recon_date, "venue": run.venue, "category": b.category,
+                    "kind": b.kind, "ref": b.ref[:256], "instrument_id": b.instrument_id, "settle_date": b.settle_date,
+                    "detail": b.detail, "evidence": json.dumps(b.evidence, sort_keys=True),
+                    "detected_at": run.finished_at} for b in breaks])
+            latest = _latest_results(connection, run.recon_date)
+            day = BREAKS if BREAKS in latest.values() else CLEAN
+            self._put_state(connection, {f"{STATE_PREFIX}{run.recon_date}": day,
+                                         f"{STATE_PREFIX}{run.recon_date}:{run.venue}": run.result})
+        return day
+
+    def put_state(self, values: Mapping[str, str]) -> None:
+        """Upsert journal state rows (recon's own keys: last runs, drift baselines)."""
+        with _typed_errors("put_state"), write_transaction(self.journal.engine) as connection:
+            self._put_state(connection, values)
+
+    def runs(self, *, recon_date: str | None = None, venue: str | None = None) -> list[ReconRunRecord]:
+        r = recon_runs
+        query = select(r).order_by(r.c.started_at, r.c.run_id)
+        if recon_date is not None:
+            query = query.where(r.c.recon_date == recon_date)
+        if venue is not None:
+            query = query.where(r.c.venue == venue)
+        return [ReconRunRecord(row.run_id, row.recon_date, row.venue, row.source, row.started_at, row.finished_at,
+                               row.result, json.loads(row.counts))
+                for row in self.journal._stream(query, scalars=False)]
+
+    def breaks(self, run_id: str) -> list[BreakRecord]:
+        b = recon_breaks
+        query = select(b).where(b.c.run_id == run_id).order_by(b.c.id)
+        return [BreakRecord(row.category, row.kind, row.ref, row.detail, json.loads(row.evidence), row.instrument_id,
+                            row.settle_date, row.id) for row in self.journal._stream(query, scalars=False)]
+
+    def open_breaks(self, venue: str | None = None) -> int:
+        """Breaks of the latest run per (day, venue): what is still unexplained."""
+        r, b = recon_runs, recon_breaks
+        latest = select(r.c.recon_date, r.c.venue, func.max(r.c.finished_at).label("at")).group_by(
+            r.c.recon_date, r.c.venue).subquery()
+        runs = select(r.c.run_id).join(latest, (latest.c.recon_date == r.c.recon_date)
+                                       & (latest.c.venue == r.c.venue) & (latest.c.at == r.c.finished_at))
+        query = select(func.count()).select_from(b).where(b.c.run_id.in_(runs))
+        if venue is not None:
+            query = query.where(b.c.venue == venue)
+        with _typed_errors("open_breaks"), self.journal.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def _side(self) -> ColumnElement[Any]:
+        snapshot = schema.orders.c.snapshot
+        if self.journal.engine.dialect.name == "postgresql":
+            return func.json_extract_path_text(cast(snapshot, JSON), "side")
+        return func.json_extract(snapshot, "$.side")
+
+    @staticmethod
+    def _fill_window(venue: str | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+        f = schema.fills
+        conditions: list[ColumnElement[bool]] = []
+        if venue is not None:
+            conditions.append(f.c.venue == venue)
+        if since is not None:
+            conditions.append(f.c.at >= since)
+        if until is not None:
+            conditions.append(f.c.at < until)
+        return conditions
+
+    def _put_state(self, connection: Connection, values: Mapping[str, str]) -> None:
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(schema.state)
+        statement = statement.on_conflict_do_update(
+            index_elements=[schema.state.c.key],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at})
+        now = datetime.now(UTC)
+        connection.execute(statement, [{"key": k, "value": v, "updated_at": now} for k, v in values.items()])
+
+
+def _latest_results(connection: Connection, recon_date: str) -> dict[str, str]:
+    """The result of the latest run of each venue reconciled on `recon_date`."""
+    r = recon_runs
+    rows = connection.execute(select(r.c.venue, r.c.result, r.c.finished_at).where(r.c.recon_date == recon_date)
+                              .order_by(r.c.finished_at, r.c.run_id))
+    latest: dict[str, str] = {}
+    for venue, result, _at in rows:
+        latest[str(venue)] = str(result)
+    return latest
