@@ -81,8 +81,14 @@ def _check_security(config: GatewayConfig) -> list[Problem]:
     return security_problems(config)
 
 
+def _check_ops(config: GatewayConfig) -> list[Problem]:
+    from fixgw.ops.configcheck import check_ops
+
+    return check_ops(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
-                                                          _check_rest_venues, _check_security]
+                                                          _check_rest_venues, _check_security, _check_ops]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
