@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
 from fixgw.model.enums import AssetClass, OrdType
+from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
 from fixgw.venues.bridge.binance.config import BinanceConfig
 from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
@@ -329,6 +330,8 @@ class GatewayConfig(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     risk: RiskConfig = RiskConfig()
     """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
+    recon: ReconConfig = ReconConfig()
+    """Scheduled reconciliation: end of day per venue, intraday drift (fixgw/recon/settings.py)."""
     dropcopy: dict[str, DropCopySessionConfig] = Field(default_factory=dict)
     """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
     retention: RetentionConfig = RetentionConfig()
