@@ -74,13 +74,15 @@ class FixClient:
         heartbeat_interval: int = 30,
         log_dir: Path | None = None,
         extra_settings: Mapping[str, str] | None = None,
+        tls: bool = False,
     ) -> None:
         """`store_dir` None keeps sequence numbers in memory. `validate` turns standard data-dictionary
         validation (specs/fix) on for inbound messages; without it QuickFIX cannot parse inbound repeating
         groups and rejects them. `extra_settings` override any QuickFIX setting. With `log_dir` QuickFIX
         logs every message, the Logon's Password (554) included: use it with test credentials only.
         `username`/`password` go on the Logon as 553/554 (FIX 4.2 too: specs/fix/FIX42.xml is extended with
-        both on Logon, which stock FIX 4.2 lacks)."""
+        both on Logon, which stock FIX 4.2 lacks). `tls` connects with QuickFIX's SSLSocketInitiator (a quickfix
+        built with TLS); its certificates come in `extra_settings` (ClientCertificateFile, ...)."""
         self.begin_string = begin_string
         self.session_id = fix.SessionID(begin_string, sender_comp_id, target_comp_id)
         self._username = username
@@ -95,13 +97,12 @@ class FixClient:
         store: fix.MessageStoreFactory = (
             fix.FileStoreFactory(settings) if store_dir is not None else fix.MemoryStoreFactory()
         )
-        self._initiator: fix.ThreadedSocketInitiator | None
+        self._initiator: fix.Initiator | None
+        initiator_class = fix.SSLSocketInitiator if tls else fix.ThreadedSocketInitiator
         if log_dir is not None:
-            self._initiator = fix.ThreadedSocketInitiator(
-                self._application, store, settings, fix.FileLogFactory(settings)
-            )
+            self._initiator = initiator_class(self._application, store, settings, fix.FileLogFactory(settings))
         else:
-            self._initiator = fix.ThreadedSocketInitiator(self._application, store, settings)
+            self._initiator = initiator_class(self._application, store, settings)
 
     def _settings(
         self,

@@ -1,0 +1,8 @@
+"""Security tests reuse the loopback gateway stack of tests/integration."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
