@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from gateway_stack import WAIT, new_order, report, status
 
+from fixgw.cli import main
 from fixgw.engine.quickfix_support import free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
 from fixgw.sim.fix_client import FixClient
@@ -182,13 +184,17 @@ def ems_client(tmp: Path, daemon: Daemon) -> Iterator[FixClient]:
         client.stop()
 
 
-def test_readiness_flips_on_logon_and_sighup_reloads_only_valid_changes(tmp_path: Path) -> None:
+def test_readiness_flips_on_logon_and_sighup_reloads_only_valid_changes(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)  # for `fixgw ops health`, which reads the same config
     with daemon_and_broker(tmp_path, broker_first=False) as (daemon, broker):
         not_ready = daemon.readyz()
         assert not_ready.status_code == 503
         assert not_ready.json()["sessions_down"] == ["equities"] and not_ready.json()["journal_open"]
+        assert main(["ops", "health", "--config", str(daemon.config)]) == 1
         broker.start()
         assert daemon.wait(lambda: daemon.readyz().status_code == 200), "never became ready"
+        assert main(["ops", "health", "--config", str(daemon.config)]) == 0
         daemon.notify.wait_for(lambda m: m.get("STATUS", "").startswith("ready: 2/2 sessions up")
                                or m.get("STATUS", "").startswith("ready: 1/2 sessions up"))
         daemon.notify.wait_for(lambda m: m.get("WATCHDOG") == "1")
