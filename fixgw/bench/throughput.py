@@ -1,0 +1,71 @@
+"""Scenario 3: the highest rate fixgw sustains - every order's NOS in, NOS out, fill in and fill out, journal on -
+before the p99 round trip passes a limit or any order is lost; CPU seconds per 1,000 orders and peak RSS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fixgw.bench.histogram import summarize
+from fixgw.bench.loadgen import EmsProcess, EmsSpec, LoadSpec
+from fixgw.bench.peers import EMS_COMP_ID, GATEWAY_COMP_ID, GatewayProcess, executor, gateway_config
+from fixgw.bench.report import table
+from fixgw.engine.quickfix_support import free_port
+
+
+@dataclass(frozen=True)
+class ThroughputOptions:
+    rates: tuple[int, ...] = (1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000)
+    seconds: float = 10.0
+    warmup_seconds: float = 1.0
+    p99_limit_ms: float = 10.0
+    profile: Path | None = None
+
+
+def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[Any]]:
+    steps: list[dict[str, Any]] = []
+    acceptor_port = free_port()
+    with executor(work / "executor") as broker:
+        gateway = GatewayProcess(gateway_config(work / "gateway", acceptor_port, broker.port),
+                                 work / "gateway.log", profile=options.profile)
+        gateway.start()
+        ems = EmsProcess(EmsSpec(port=acceptor_port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
+        try:
+            ems.start()
+            for n, rate in enumerate(options.rates):
+                count = int(rate * (options.seconds + options.warmup_seconds))
+                warmup = int(rate * options.warmup_seconds)
+                before = gateway.stats()
+                result = ems.run(LoadSpec(rate, count, warmup, f"T{n}-", drain_timeout=10.0))
+                after = gateway.stats()
+                latency = summarize(result.final_report_us())
+                cpu = after["cpu_s"] - before["cpu_s"]
+                passes = after["passes"] - before["passes"]
+                lost = result.lost() + result.rejected
+                ok = lost == 0 and latency["p99"] is not None and latency["p99"] <= options.p99_limit_ms * 1000
+                steps.append({
+                    "offered_rate": rate, "achieved_rate": round(result.achieved_rate(), 1), "orders": count,
+                    "lost": result.lost(), "rejected": result.rejected, "round_trip_us": latency,
+                    "send_lag_us": summarize(result.send_lag_us()),
+                    "cpu_s_per_1000_orders": round(cpu / count * 1000, 3),
+                    "orders_per_router_pass": round(count / passes, 1) if passes else None,
+                    "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": ok})
+                if not ok:
+                    break
+        finally:
+            ems.stop()
+            final = gateway.stop()
+    passing = [step for step in steps if step["ok"]]
+    best = max(passing, key=lambda step: step["offered_rate"]) if passing else None
+    result_doc = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None},
+                  "steps": steps, "max_sustained_rate": best["offered_rate"] if best else 0,
+                  "cpu_s_per_1000_orders_at_max": best["cpu_s_per_1000_orders"] if best else None,
+                  "peak_rss_mb": round(final.get("peak_rss_mb", 0.0), 1), "gateway": final}
+    rows = [[s["offered_rate"], s["achieved_rate"], s["round_trip_us"]["p50"], s["round_trip_us"]["p99"],
+             s["round_trip_us"]["max"], s["lost"] + s["rejected"], s["cpu_s_per_1000_orders"],
+             s["orders_per_router_pass"], s["peak_rss_mb"], "ok" if s["ok"] else "FAIL"] for s in steps]
+    title = (f"sustained throughput through fixgw (NOS -> fill, journal on); max sustained "
+             f"{result_doc['max_sustained_rate']}/s")
+    return result_doc, [table(title, ["offered/s", "done/s", "p50 us", "p99 us", "max us", "lost", "CPU s/1k",
+                                      "orders/pass", "RSS MB", ""], rows)]
