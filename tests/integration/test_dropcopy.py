@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_stack import WAIT, EmsSpec, Stack, cancel, new_order, report, status
+from gateway_stack import WAIT, EmsSpec, Stack, cancel, new_order, replace, report, status
 
 from fixgw.config import GatewayConfig, parse_config
 from fixgw.dropcopy.copies import DROPCOPY_SESSION
@@ -248,3 +248,106 @@ def test_mixed_fix_and_rest_flow_is_copied(tmp_path: Path, monkeypatch: pytest.M
                 client.stop()
             gateway.stop()
             broker.stop()
+
+
+# ------------------------------------------------------------------------------------------ audit export
+
+
+def _fix_frame_is_valid(line: str) -> bool:
+    """BodyLength(9) and CheckSum(10) as a FIX engine computes them, over the bytes."""
+    data = line.encode()
+    head_end = data.index(b"\x01", data.index(b"\x019=") + 1) + 1
+    trailer = data.rindex(b"10=")
+    length = int(data[data.index(b"\x019=") + 3:head_end - 1])
+    return length == trailer - head_end and int(data[trailer + 3:-1]) == sum(data[:trailer]) % 256
+
+
+def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, int], tmp_path: Path) -> None:
+    import csv
+    import json
+    from datetime import UTC, datetime
+
+    import quickfix as fix
+    import simplefix
+
+    from fixgw.cli import main
+    from fixgw.engine.quickfix_support import load_data_dictionary
+
+    running, _port = stack
+    order_flow(running, "X")
+    ems = running.ems()
+    ems.send(cancel("X1-C", "X1", qty="500"))
+    report(ems, "X1-C", msg_type="9")
+    running.broker.auto_fill = False
+    ems.send(new_order("X5", qty="100"))
+    report(ems, "X5", status("0"))
+    ems.send(replace("X5-R", "X5", qty="200", price="190.00"))
+    report(ems, "X5-R", lambda m: m.get(150) == "5")
+    ems.send(cancel("X5-C", "X5-R", qty="200"))
+    report(ems, "X5-C", status("4"))
+    assert running.gateway.runner is not None and running.gateway.runner.drain()
+    url = running.config.journal_url
+    config = tmp_path / "audit.toml"
+    config.write_text(f'[journal]\nurl = "{url}"\n[ems.ems-a]\ntarget_comp_id = "EMS-A"\n'
+                      '[ems.ems-b]\nbegin_string = "FIX.4.2"\ntarget_comp_id = "EMS-B"\n'
+                      '[brokers.equities]\nbegin_string = "FIX.4.2"\ntarget_comp_id = "BROKER"\nport = 1\n'
+                      '[dropcopy.compliance]\ntarget_comp_id = "COMPLIANCE"\n')
+    today = datetime.now(UTC).date().isoformat()
+    with Journal(url) as journal:
+        journaled = list(journal.iter_messages())
+        events = list(journal.iter_events())
+    assert {r.session for r in journaled} >= {"ems-a", "ems-b", "equities", DROPCOPY_SESSION}
+
+    def export(fmt: str, *extra: str) -> Path:
+        path = tmp_path / f"export-{fmt}-{len(extra)}.{fmt}"
+        command = ["audit", "export", "--config", str(config), "--from", today, "--to", today, "--format", fmt]
+        assert main([*command, "--output", str(path), *extra]) == 0
+        return path
+
+    with export("csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(journaled)
+    assert sorted(r["raw"] for r in rows) == sorted(r.raw for r in journaled)
+    lines = export("jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [int(r["id"]) for r in rows]
+
+    fix_lines = export("fix").read_text(encoding="utf-8").splitlines()
+    assert len(fix_lines) == len(journaled)
+    parser = simplefix.FixParser()
+    samples: dict[tuple[str, str], str] = {}
+    for line, row in zip(fix_lines, rows, strict=True):
+        assert _fix_frame_is_valid(line), line
+        parser.append_buffer(line.encode())
+        message = parser.get_message()
+        assert message is not None and message.get(35).decode() == row["msg_type"]
+        samples.setdefault((row["session"], row["direction"]), line)
+    # QuickFIX reads a sample of each session and direction and validates it against the standard dictionary.
+    for (session, direction), line in samples.items():
+        begin_string = line.split("\x01", 1)[0][2:]
+        dictionary = load_data_dictionary(begin_string)
+        message = fix.Message(line, dictionary, True)
+        dictionary.validate(message)
+        header = message.getHeader()
+        ours = header.getField(49) if direction == "out" else header.getField(56)
+        assert ours == "FIXGW", (session, direction)
+
+    # Filters: one account's messages only (through the order of record), one order by any ClOrdID.
+    acc2 = list(csv.DictReader(export("csv", "--account", "ACC2").open(newline="", encoding="utf-8")))
+    assert acc2 and {r["account"] for r in acc2} == {"ACC2"}
+    assert {r["session"] for r in acc2} >= {"ems-b", "equities", DROPCOPY_SESSION}
+    by_cl_ord_id = list(csv.DictReader(export("csv", "--cl-ord-id", "X1").open(newline="", encoding="utf-8")))
+    assert len({r["order_id"] for r in by_cl_ord_id}) == 1
+    assert {r["session"] for r in by_cl_ord_id} == {"ems-a", "equities", DROPCOPY_SESSION}
+    assert {"X1-C"} < {r["cl_ord_id"] for r in by_cl_ord_id}   # the refused cancel is linked to the order
+
+    # The order-events report: one row per journaled event.
+    report_path = tmp_path / "events.csv"
+    assert main(["audit", "events", "--journal", url, "--from", today, "--to", today, "--format", "csv",
+                 "--output", str(report_path)]) == 0
+    event_rows = list(csv.DictReader(report_path.open(newline="", encoding="utf-8")))
+    assert len(event_rows) == len(events)
+    assert {r["category"] for r in event_rows} == {"new", "route", "accept", "fill", "reject", "modify", "cancel"}
+    fills = [r for r in event_rows if r["category"] == "fill"]
+    assert all(r["exec_id"] and r["qty"] and r["price"] and r["venue"] == "equities" and r["child_cl_ord_id"]
+               and r["parent_cl_ord_id"] and r["side"] == "BUY" for r in fills)
+    assert all(r["at"].endswith("Z") and len(r["at"]) == len("2025-01-01T00:00:00.000000Z") for r in event_rows)
