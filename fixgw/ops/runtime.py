@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,9 @@ class OpsRuntime:
         if self.gateway.runner is not None:
             self.gateway.runner.observer = self.metrics
         self.dispatcher.start()
+        sinks = self._risk_alert_sinks()
+        if sinks is not None:
+            sinks.append(self._on_risk_alert)
         self._thread.start()
         if self.config.admin.enabled:
             from fixgw.ops.admin import AdminServer
@@ -74,6 +78,9 @@ class OpsRuntime:
             self.admin.stop(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
+        sinks = self._risk_alert_sinks()
+        if sinks is not None and self._on_risk_alert in sinks:
+            sinks.remove(self._on_risk_alert)
         self.dispatcher.stop(timeout)
         if self.gateway.runner is not None and self.gateway.runner.observer is self.metrics:
             self.gateway.runner.observer = None
@@ -140,6 +147,22 @@ class OpsRuntime:
             self.dispatcher = AlertDispatcher(config, self.config.name, self._alert_outcome)
             self.dispatcher.start()
             old.stop(1.0)
+
+    def _risk_alert_sinks(self) -> list[Any] | None:
+        """fixgw/risk raises event alerts (slippage, ...) through `gateway.risk.engine.alerts.sinks`."""
+        engine = getattr(getattr(self.gateway, "risk", None), "engine", None)
+        sinks = getattr(getattr(engine, "alerts", None), "sinks", None)
+        return sinks if isinstance(sinks, list) else None
+
+    def _on_risk_alert(self, risk_alert: Any) -> None:
+        """Router thread: forward a risk event alert (queue only). Kill switches and breakers are state rules."""
+        if risk_alert.kind in ("kill_switch", "circuit_breaker"):
+            return
+        at = risk_alert.at if isinstance(risk_alert.at, datetime) else datetime.now(UTC)
+        alert = Alert(risk_alert.kind, f"{risk_alert.scope}@{at.isoformat()}", FIRING, "warning",
+                      risk_alert.message, at, {k: str(v) for k, v in dict(risk_alert.detail).items()})
+        log.warning(f"alert.{FIRING}", alert=alert.key, severity=alert.severity, summary=alert.summary)
+        self.dispatcher.submit(alert)
 
     def _alert_outcome(self, sink: str, what: str, detail: str) -> None:
         if what == "sent":

@@ -43,7 +43,20 @@ class _Journal:
     engine = object()
 
 
+class _RiskAlerts:
+    def __init__(self) -> None:
+        self.sinks: list[Callable[[Any], None]] = []
+
+
+class _RiskEngine:
+    def __init__(self) -> None:
+        self.alerts = _RiskAlerts()
+
+
 class _Risk:
+    def __init__(self) -> None:
+        self.engine = _RiskEngine()
+
     def risk_state(self) -> RiskState:
         return RiskState((KillSwitchState("global", None, False),), (BreakerState("venue:equities", False),))
 
@@ -94,3 +107,27 @@ def test_the_dashboard_queries_existing_metrics() -> None:
         for name in re.findall(r"\bfixgw_[a-z_]+", expr):
             family = re.sub(r"_(bucket|sum|count|total)$", "", name)
             assert name in samples or family in families, (name, expr)
+
+
+def test_risk_event_alerts_are_forwarded_while_running() -> None:
+    from datetime import UTC, datetime
+
+    from fixgw.ops.alert_rules import Alert
+
+    gateway = _Gateway()
+    ops = OpsRuntime(gateway)
+    sent: list[Alert] = []
+    ops.dispatcher.submit = sent.append  # type: ignore[method-assign]
+    ops.start()
+    try:
+        (sink,) = gateway.risk.engine.alerts.sinks
+        at = datetime(2027, 1, 15, tzinfo=UTC)
+        raised = type("RiskAlert", (), {"kind": "slippage", "scope": "account:ACC1", "message": "slipped 2%",
+                                        "detail": {"bps": "200"}, "at": at})
+        sink(raised)
+        sink(type("RiskAlert", (), {"kind": "kill_switch", "scope": "global", "message": "x", "detail": {}, "at": at}))
+    finally:
+        ops.stop()
+    assert gateway.risk.engine.alerts.sinks == []
+    assert [(a.rule, a.subject, a.status, a.summary) for a in sent] == [
+        ("slippage", "account:ACC1@2027-01-15T00:00:00+00:00", "firing", "slipped 2%")]
