@@ -81,6 +81,12 @@ def _check_security(config: GatewayConfig) -> list[Problem]:
     return security_problems(config)
 
 
+def _check_dropcopy(config: GatewayConfig) -> list[Problem]:
+    from fixgw.dropcopy.configcheck import check_dropcopy
+
+    return check_dropcopy(config)
+
+
 def _check_ops(config: GatewayConfig) -> list[Problem]:
     from fixgw.ops.configcheck import check_ops
 
@@ -88,7 +94,8 @@ def _check_ops(config: GatewayConfig) -> list[Problem]:
 
 
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
-                                                          _check_rest_venues, _check_security, _check_ops]
+                                                          _check_rest_venues, _check_security, _check_ops,
+                                                          _check_dropcopy]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
@@ -112,6 +119,9 @@ def summarize(config: GatewayConfig) -> list[str]:
                      f"at {broker.host}:{broker.port}, dialect {broker.dialect}")
     for name, venue in config.venues.items():
         lines.append(f"  REST venue {name}: {venue.kind} at {venue.base_url}, DAY orders: {venue.day_orders}")
+    from fixgw.dropcopy.configcheck import summary_lines
+
+    lines.extend(summary_lines(config))
     lines.append(f"routing: {len(config.routing.rules)} rule(s), default {config.routing.default or '(none: deny)'}")
     for rule in config.routing.rules:
         backup = f", backup {rule.backup}" if rule.backup else ""

@@ -23,7 +23,7 @@ from fixgw.engine.quickfix_support import text_to_fields  # data fields (95/96, 
 from fixgw.fix.fields import SOH
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import Side
-from fixgw.security.masking import mask_secret_fields
+from fixgw.security.masking import SECRET_TAGS, mask_secret_fields
 from fixgw.store.archive import ArchivedEvent, ArchivedMessage
 
 MessageFormat = Literal["csv", "jsonl", "fix"]
@@ -58,6 +58,7 @@ _HEADER_TAGS = (49, 56, 115, 128, 90, 91, 50, 142, 57, 143, 116, 144, 129, 145, 
 _HEADER = frozenset(_HEADER_TAGS)
 _FRAME = frozenset({8, 9, 10})
 _MORE_SECRETS = frozenset({553})  # Username: not a secret alone, but it has no business in an export
+_SECRETS = SECRET_TAGS | _MORE_SECRETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +145,9 @@ def write_messages(messages: Iterable[ArchivedMessage], out: TextIO, fmt: Messag
     if fmt == "jsonl":
         return _each(messages, lambda m: out.write(json.dumps(message_record(m), ensure_ascii=False) + "\n"),
                      progress)
-    writer = csv.DictWriter(out, fieldnames=MESSAGE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    return _each(messages, lambda m: writer.writerow(message_record(m)), progress)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(MESSAGE_COLUMNS)
+    return _each(messages, lambda m: writer.writerow(message_record(m).values()), progress)
 
 
 def event_record(event: ArchivedEvent) -> dict[str, str | None]:
@@ -171,9 +172,9 @@ def write_events(events: Iterable[ArchivedEvent], out: TextIO, fmt: EventFormat,
                  progress: Progress | None = None) -> int:
     if fmt == "jsonl":
         return _each(events, lambda e: out.write(json.dumps(event_record(e), ensure_ascii=False) + "\n"), progress)
-    writer = csv.DictWriter(out, fieldnames=EVENT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    return _each(events, lambda e: writer.writerow(event_record(e)), progress)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_COLUMNS)
+    return _each(events, lambda e: writer.writerow(event_record(e).values()), progress)
 
 
 def _each(rows: Iterable[T], write: Callable[[T], object], progress: Progress | None) -> int:
@@ -193,10 +194,10 @@ def _split(raw: str) -> list[tuple[int, str]]:
 
 
 def _masked(fields: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    if _SECRETS.isdisjoint([tag for tag, _ in fields]):
+        return fields
     fields = mask_secret_fields(fields)
-    if any(tag in _MORE_SECRETS for tag, _ in fields):
-        fields = [(tag, "***" if tag in _MORE_SECRETS else value) for tag, value in fields]
-    return fields
+    return [(tag, "***" if tag in _MORE_SECRETS else value) for tag, value in fields]
 
 
 def _number(text: str | None) -> str | None:
