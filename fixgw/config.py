@@ -393,8 +393,8 @@ class GatewayConfig(BaseSettings):
 
     @model_validator(mode="after")
     def _security_checks(self) -> GatewayConfig:
-        errors = [f"ems.{name}.allowed_addresses: QuickFIX's TLS acceptor does not enforce source addresses; "
-                  "use mutual TLS (acceptor.tls.verify_peer) or a firewall instead"
+        errors = [f"ems.{name}.allowed_addresses: QuickFIX's TLS acceptor does not enforce source addresses "
+                  "(use mutual TLS, acceptor.tls.verify_peer, or a firewall instead)"
                   for name, session in self.ems.items() if session.allowed_addresses and self.acceptor.tls]
         if self.acceptor.tls is not None and self.acceptor.tls.certificate is None:
             errors.append("acceptor.tls.certificate: a TLS acceptor needs certificate and private_key")

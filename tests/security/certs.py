@@ -21,7 +21,7 @@ class CertPair:
 
 
 @dataclass(frozen=True)
-class TestPki:
+class Pki:
     ca: Path
     """The trusted CA's certificate (PEM)."""
     server: CertPair
@@ -78,7 +78,7 @@ def _leaf(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, common_
     return key, builder.sign(ca_key, hashes.SHA256())
 
 
-def make_pki(folder: Path) -> TestPki:
+def make_pki(folder: Path) -> Pki:
     folder.mkdir(parents=True, exist_ok=True)
     ca_key, ca_cert = _ca("fixgw test CA")
     rogue_key, rogue_cert = _ca("rogue CA")
@@ -89,5 +89,5 @@ def make_pki(folder: Path) -> TestPki:
     }.items():
         key, cert = _leaf(issuer_key, issuer_cert, name, server)
         pairs[name] = CertPair(_write_cert(cert, folder / f"{name}.crt"), _write_key(key, folder / f"{name}.key"))
-    return TestPki(ca=_write_cert(ca_cert, folder / "ca.crt"), server=pairs["server"], client=pairs["client"],
+    return Pki(ca=_write_cert(ca_cert, folder / "ca.crt"), server=pairs["server"], client=pairs["client"],
                    rogue_ca=_write_cert(rogue_cert, folder / "rogue-ca.crt"), rogue_client=pairs["rogue-client"])

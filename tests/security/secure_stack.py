@@ -54,6 +54,7 @@ class SecureStack(Stack):
         sections = ems or ems_sections()
         specs = [EmsSpec(name, sections[name]["target_comp_id"], sections[name]["begin_string"]) for name in clients]
         super().__init__(tmp, ems=specs, **kwargs)
+        self.ems_specs = specs  # Stack reads an empty list as "the default EMS clients"
         data: dict[str, Any] = {
             "name": "secure-gw", "state_dir": str(tmp / "gw"),
             "acceptor": {"port": self.acceptor_port, "quickfix": {"HeartBtInt": 30}, **(acceptor or {})},

@@ -1,0 +1,78 @@
+"""A minimal TLS FIX acceptor standing in for a broker that only speaks TLS (the broker simulator is plain TCP)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import quickfix as fix
+
+from fixgw.engine.quickfix_support import build_session_settings, guard_callback
+from fixgw.security.tls import VERIFY_REQUIRE
+
+
+class _Application(fix.Application):  # type: ignore[misc]
+    def __init__(self, peer: TlsBrokerPeer) -> None:
+        super().__init__()
+        self._peer = peer
+
+    @guard_callback
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        with self._peer.condition:
+            self._peer.logons += 1
+            self._peer.condition.notify_all()
+
+    @guard_callback
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+
+class TlsBrokerPeer:
+    """FIX.4.4 BROKER <- FIXGW over TLS; requires a client certificate from `ca` (mutual TLS)."""
+
+    def __init__(self, port: int, certificate: Path, private_key: Path, ca: Path) -> None:
+        self.condition = threading.Condition()
+        self.logons = 0
+        settings = build_session_settings(
+            {"ConnectionType": "acceptor", "SocketAcceptPort": str(port), "StartTime": "00:00:00",
+             "EndTime": "00:00:00", "HeartBtInt": "30", "UseDataDictionary": "N",
+             "ServerCertificateFile": str(certificate), "ServerCertificateKeyFile": str(private_key),
+             "CertificationAuthoritiesFile": str(ca), "CertificateVerifyLevel": VERIFY_REQUIRE},
+            [{"BeginString": "FIX.4.4", "SenderCompID": "BROKER", "TargetCompID": "FIXGW"}])
+        self._application = _Application(self)
+        self._acceptor: fix.SSLSocketAcceptor | None = fix.SSLSocketAcceptor(
+            self._application, fix.MemoryStoreFactory(), settings)
+
+    def __enter__(self) -> TlsBrokerPeer:
+        assert self._acceptor is not None
+        self._acceptor.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._acceptor is not None:
+            self._acceptor.stop(True)
+            self._acceptor = None
+
+    def wait_logons(self, count: int, timeout: float) -> bool:
+        with self.condition:
+            return self.condition.wait_for(lambda: self.logons >= count, timeout)
