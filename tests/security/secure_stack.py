@@ -50,7 +50,7 @@ class SecureStack(Stack):
 
     def __init__(self, tmp: Path, *, acceptor: dict[str, Any] | None = None, broker: dict[str, Any] | None = None,
                  ems: dict[str, dict[str, Any]] | None = None, clients: tuple[str, ...] = ("ems-a", "ems-b"),
-                 **kwargs: Any) -> None:
+                 extra: dict[str, Any] | None = None, **kwargs: Any) -> None:
         sections = ems or ems_sections()
         specs = [EmsSpec(name, sections[name]["target_comp_id"], sections[name]["begin_string"]) for name in clients]
         super().__init__(tmp, ems=specs, **kwargs)
@@ -63,6 +63,7 @@ class SecureStack(Stack):
                                      "dialect": "fix42-broker", "quickfix": {"ReconnectInterval": 1},
                                      **(broker or {})}},
             "routing": {"default": "equities"},
+            **(extra or {}),
         }
         self.config = parse_config(data)
         self.gateway = Gateway(self.config)
