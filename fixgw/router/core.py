@@ -446,9 +446,15 @@ class RouterCore:
 
     def _close(self, order: Order, event: OrderEvent, exec_type: ExecType, name: str, fx: Effects,
                *, text: str | None) -> None:
+        pending = order.pending
         apply(order, event)
         order.pending = None
         fx.touch(order, name, text=text)
+        if pending is not None and pending.ems_cl_ord_id != order.cl_ord_id:
+            # The EMS is still waiting for an answer to its cancel/replace: it can no longer happen.
+            self._cancel_reject(order.ems_session, pending.ems_cl_ord_id, order.cl_ord_id, order,
+                                CxlRejResponseTo.CANCEL if pending.kind == "cancel" else CxlRejResponseTo.REPLACE,
+                                CxlRejReason.TOO_LATE_TO_CANCEL, f"order is {order.status.name}", fx)
         self._emit(order, exec_type, fx, text=text)
 
     def on_venue_cancel_reject(self, venue: str, event: CancelRejectEvent, fx: Effects) -> None:

@@ -835,3 +835,16 @@ def test_ids_from_two_run_ids_never_collide(run_a: int, run_b: int) -> None:
 def test_id_factory_refuses_a_run_id_that_is_not_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         IdFactory(0)
+
+
+@pytest.mark.parametrize(("exec_type", "ord_status"), [(X.EXPIRED, S.EXPIRED), (X.DONE_FOR_DAY, S.DONE_FOR_DAY)])
+def test_expiry_while_a_replace_is_pending_answers_the_replace(exec_type: ExecType, ord_status: OrdStatus) -> None:
+    h = Harness()
+    order_id = h.live_order("C1")
+    h.replace("C2", "C1", qty="150")
+    fx = h.report(order_id, exec_type, ord_status)
+    reports = {type(report).__name__: report for _s, report, _o in fx.to_ems}
+    reject = reports["CancelRejectEvent"]
+    assert isinstance(reject, CancelRejectEvent)
+    assert (reject.cl_ord_id, reject.response_to) == ("C2", CxlRejResponseTo.REPLACE)
+    assert h.order(order_id).status is ord_status
