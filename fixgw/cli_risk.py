@@ -81,7 +81,7 @@ def _write(config_path: Path, kind: str, scope: str, active: bool, who: str | No
         raise typer.BadParameter(str(exc)) from None
     journal = _journal(config_path)
     try:
-        write_switch(journal, switch)
+        switch = write_switch(journal, switch)
     finally:
         journal.close()
     typer.echo(f"{switch.describe()}\nrecorded in the journal: running gateways apply it within ~1 s, "

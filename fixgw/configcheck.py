@@ -93,9 +93,15 @@ def _check_ops(config: GatewayConfig) -> list[Problem]:
     return check_ops(config)
 
 
+def _check_risk(config: GatewayConfig) -> list[Problem]:
+    from fixgw.risk.configcheck import check_risk
+
+    return check_risk(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
                                                           _check_rest_venues, _check_security, _check_ops,
-                                                          _check_dropcopy]
+                                                          _check_dropcopy, _check_risk]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:

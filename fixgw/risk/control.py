@@ -38,6 +38,7 @@ from fixgw.risk.switches import (
     KILL,
     Switch,
     new_switch,
+    supersede,
     switches_from_rows,
 )
 from fixgw.router.core import RouterCore
@@ -62,11 +63,17 @@ def read_switches(journal: Journal) -> list[Switch]:
     return switches_from_rows(journal.state_with_prefix(KEY_PREFIX))
 
 
-def write_switch(journal: Journal, switch: Switch) -> None:
-    """Persist a change and its audit event in one transaction (running gateways pick it up within a second)."""
+def write_switch(journal: Journal, switch: Switch) -> Switch:
+    """Persist a change and its audit event in one transaction (running gateways pick it up within a second).
+
+    Returns the row written: dated after the row it replaces (see `supersede`).
+    """
+    current = switches_from_rows({switch.key: row} if (row := journal.get_state(switch.key)) is not None else {})
+    switch = supersede(switch, current[0] if current else None)
     audit = switch.audit()
     journal.write(JournalBatch(state={switch.key: switch.to_json()},
                                events=[EventRecord(audit.order_id, audit.event, audit.status, audit.at, audit.detail)]))
+    return switch
 
 
 def request_reload(journal: Journal, gateway_name: str, who: str) -> str:

@@ -31,7 +31,7 @@ from fixgw.model.state import Order
 from fixgw.risk.exposure import Exposure, Price
 from fixgw.risk.limits import Limit, OrderRules, RiskRules
 from fixgw.risk.settings import RiskConfig
-from fixgw.risk.switches import BREAKER, KILL, Switch, SwitchBoard
+from fixgw.risk.switches import BREAKER, KILL, Switch, SwitchBoard, supersede
 from fixgw.risk.telemetry import Alerts, RiskCounters
 from fixgw.router.core import Denial, RouterCore
 from fixgw.router.effects import Effects, OrderEventRecord
@@ -48,6 +48,10 @@ _BPS = Decimal(10_000)
 _CENT = Decimal("0.01")
 _LIMITED = OrdRejReason.ORDER_EXCEEDS_LIMIT
 _PRICE_BAND = OrdRejReason.PRICE_EXCEEDS_CURRENT_PRICE_BAND
+_SAME_EXPOSURE = frozenset({"ack", "cancel_requested", "cancel_on_disconnect", "kill_cancel", "cancel_rejected",
+                            "resubmit", "status_mismatch", "venue_report_ignored", "outcome_unknown",
+                            "outcome_unknown_ignored", "protocol_error"})
+"""Order events that change no quantity, price or open status: the observer skips the recomputation."""
 
 
 class RiskEngine:
@@ -213,17 +217,19 @@ class RiskEngine:
             for label, value in (("price", price), ("stop price", stop_price)):
                 if value is None:
                     continue
+                if abs(value - ref) * _HUNDRED <= collar.value * ref:   # exact, and no division when it passes
+                    continue
                 away = abs(value - ref) / ref * _HUNDRED
-                if away > collar.value:
-                    if self.config.breakers.collar_trips:
-                        self._trip(f"instrument:{instrument.id}", f"price collar: {label} {_num(value)} is "
-                                   f"{_pct(away)}% from the reference {_num(ref)} ({reference.source})")
-                    return ("price_collar", _PRICE_BAND,
-                            f"price_collar_pct: {label} {_num(value)} is {_pct(away)}% from the reference "
-                            f"{_num(ref)} ({reference.source}), limit {_lim(collar, '%')}")
+                if self.config.breakers.collar_trips:
+                    self._trip(f"instrument:{instrument.id}", f"price collar: {label} {_num(value)} is "
+                               f"{_pct(away)}% from the reference {_num(ref)} ({reference.source})")
+                return ("price_collar", _PRICE_BAND,
+                        f"price_collar_pct: {label} {_num(value)} is {_pct(away)}% from the reference "
+                        f"{_num(ref)} ({reference.source}), limit {_lim(collar, '%')}")
         if (fat_finger := rules.fat_finger_pct) is not None and price is not None:
-            through = (price - ref) / ref * _HUNDRED * (1 if side is Side.BUY else -1)
-            if through > fat_finger.value:
+            through = (price - ref) if side is Side.BUY else (ref - price)
+            if through * _HUNDRED > fat_finger.value * ref:
+                through = through / ref * _HUNDRED
                 direction = "above" if side is Side.BUY else "below"
                 return ("fat_finger", _PRICE_BAND,
                         f"fat_finger_pct: limit price {_num(price)} is {_pct(through)}% {direction} the reference "
@@ -251,13 +257,13 @@ class RiskEngine:
                         f"max_position_qty: {who} could be {direction} {_num(worst)} {instrument.id} (filled today "
                         f"{_num(position.net_filled_qty)}, open and this order included), limit {_lim(limit)}")
         concentration = rules.max_concentration_pct
-        if concentration is not None and credit is not None and add_notional > 0:
+        if (concentration is not None and credit is not None and add_notional > 0
+                and (position.used + add_notional) * _HUNDRED > concentration.value * credit.value):
             share = (position.used + add_notional) / credit.value * _HUNDRED
-            if share > concentration.value:
-                return ("max_concentration_pct", _LIMITED,
-                        f"max_concentration_pct: {who} exposure in {instrument.id} would be {_pct(share)}% of its "
-                        f"credit limit {_num(credit.value)} (open+filled {_num(position.used)} + order "
-                        f"{_num(add_notional)}), limit {_lim(concentration, '%')}")
+            return ("max_concentration_pct", _LIMITED,
+                    f"max_concentration_pct: {who} exposure in {instrument.id} would be {_pct(share)}% of its "
+                    f"credit limit {_num(credit.value)} (open+filled {_num(position.used)} + order "
+                    f"{_num(add_notional)}), limit {_lim(concentration, '%')}")
         return None
 
     def _duplicate(self, order: NewOrder) -> Refusal | None:
@@ -304,7 +310,6 @@ class RiskEngine:
 
     def _observe(self, order: Order, event: str, detail: Mapping[str, str]) -> None:
         assert order.venue is not None
-        self.exposure.roll_day(self._clock().date())
         if event == "route":
             self._routed(order)
         elif event == "fill":
@@ -317,7 +322,8 @@ class RiskEngine:
             self._venue_answer(order.venue, rejected=True)
         elif event in ("protocol_error", "outcome_unknown"):
             self._venue_error(order.venue, f"{event} on order {order.order_id}")
-        self.exposure.update(order, self._arrival.get(order.order_id))
+        if event not in _SAME_EXPOSURE:
+            self.exposure.update(order, self._arrival.get(order.order_id))
         if not order.is_open:
             self._arrival.pop(order.order_id, None)
             self._kill_attempts.pop(order.order_id, None)
@@ -423,6 +429,7 @@ class RiskEngine:
 
     def set_switch(self, switch: Switch, core: RouterCore, fx: Effects) -> bool:
         """An operator change made inside the gateway (admin API, via `runner.call`): applied, journaled, audited."""
+        switch = supersede(switch, self.switches.get(switch.kind, switch.scope))
         if not self._take(switch, core, fx):
             return False
         fx.state[switch.key] = switch.to_json()

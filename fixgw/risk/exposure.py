@@ -3,7 +3,8 @@ last prices per instrument.
 
 Kept incrementally from order events: each event recomputes that one order's contribution and applies the
 difference, so fills, busts, corrections, replaces and cancels are all accounted the same way, in
-O(fills of the order). "Filled" means filled today (UTC); at midnight every tracked order is recomputed.
+O(fills of the order). "Filled" means filled today (UTC); the router's once-a-second tick rolls the day and
+recomputes every tracked order (until then yesterday's fills still count: the safe side).
 A pending replace counts with the larger of its old and new terms until the venue answers.
 """
 
@@ -123,7 +124,7 @@ class Exposure:
         day = self.day
         filled_qty = ZERO
         for fill in order.fills.values():
-            if fill.time.date() == day:
+            if fill.time.date() >= day:   # after midnight, before the tick rolls the day: today's
                 filled_qty += fill.qty
                 totals.filled_notional += fill.qty * fill.price
         totals.net_filled_qty = filled_qty if order.side is Side.BUY else -filled_qty

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -112,6 +112,14 @@ def new_switch(kind: str, scope: str, active: bool, *, who: str, reason: str, ca
     allowed = KILL_SCOPES if kind == KILL else ("venue",) if kind == RAMP else SCOPE_KINDS
     return Switch(kind, parse_scope(scope, allowed), active, who.strip(), reason.strip(), at or utc_now(),
                   cancel_open and active and kind == KILL)
+
+
+def supersede(switch: Switch, current: Switch | None) -> Switch:
+    """`switch` dated after `current`: an operator's change always wins over the row it saw, even when this
+    host's clock is behind the one that wrote that row (a breaker tripped by a gateway on another machine)."""
+    if current is None or switch.at > current.at:
+        return switch
+    return replace(switch, at=current.at + timedelta(microseconds=1))
 
 
 def switches_from_rows(rows: Mapping[str, str]) -> list[Switch]:
