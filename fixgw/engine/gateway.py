@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import quickfix as fix
 import structlog
@@ -76,6 +77,8 @@ class Gateway:
         self._lock = threading.Lock()
         self.risk: RiskControl | None = None
         """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
+        self.recon: Any = None
+        """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -146,11 +149,19 @@ class Gateway:
         if self._acceptor is not None:
             self._acceptor.start()
         self._started = True
+        if config.recon.enabled:
+            from fixgw.recon.service import ReconService  # APScheduler only loads when reconciliation runs here
+
+            self.recon = ReconService(config, self.journal)
+            self.recon.start()
         log.info("gateway.started", name=config.name, ems_sessions=len(config.ems), venues=sorted(self.venues),
                  acceptor=f"{config.acceptor.host}:{config.acceptor.port}")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop: no new EMS input, let the router finish, log out of brokers, close the journal."""
+        if self.recon is not None:
+            self.recon.stop()  # no new reconciliation job (a running one finishes on its thread)
+            self.recon = None
         if self.risk is not None:
             self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import tomllib
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -135,35 +135,73 @@ class StatementSource:
     def load(self, window: ReconWindow, progress: Progress | None = None) -> BrokerSide:
         """Every row of the statement (the statement is the broker's record of the day: not filtered by time)."""
         side = BrokerSide(source=self.description)
-        rows = self._xml_rows() if self.mapping.format == "xml" else self._csv_rows()
         try:
-            for count, (where, kind, row) in enumerate(rows, 1):
-                if kind == "trade":
-                    side.trades.append(self._trade(row, where))
-                elif kind == "position":
-                    self._holding(row, where, side, "position")
-                elif kind == "cash":
-                    self._holding(row, where, side, "cash")
-                if progress is not None and count % _PROGRESS_EVERY == 0:
-                    progress(count)
+            if self.mapping.format == "csv":
+                self._load_csv(side, progress)
+            else:
+                for count, (where, kind, row) in enumerate(self._xml_rows(), 1):
+                    self._row(kind, row, where, side)
+                    if progress is not None and count % _PROGRESS_EVERY == 0:
+                        progress(count)
         except OSError as exc:
             raise SourceError(f"cannot read statement {self.path}: {exc.strerror}") from None
         if progress is not None:
             progress(len(side.trades))
         return side
 
+    def _row(self, kind: str, row: Mapping[str, str], where: str, side: BrokerSide) -> None:
+        if kind == "trade":
+            side.trades.append(self._trade(row, where))
+        elif kind in ("position", "cash"):
+            self._holding(row, where, side, kind)
+
     # --- rows ---------------------------------------------------------------------------------------------
 
-    def _csv_rows(self) -> Iterator[tuple[str, str, Mapping[str, str]]]:
-        mapping = self.mapping
-        kind_column = mapping.columns.record_type
+    def _load_csv(self, side: BrokerSide, progress: Progress | None) -> None:
+        """CSV rows; trades take a fast path (column indexes, cached symbols and times) and fall back to the
+        checked path of `_trade` on anything unusual, which names the file, line and column of a bad value."""
+        mapping, c = self.mapping, self.mapping.columns
+        name = self.path.name
         with self.path.open(newline="", encoding=mapping.encoding) as handle:
-            reader = csv.DictReader(handle, delimiter=mapping.delimiter)
-            for row in reader:
-                where = f"{self.path.name}:{reader.line_num}"
-                kind = self._kind(row.get(kind_column, "") if kind_column else None, where)
-                if kind != "ignore":
-                    yield where, kind, row
+            reader = csv.reader(handle, delimiter=mapping.delimiter)
+            header = [column.strip() for column in next(reader, [])]
+            index = {column: i for i, column in enumerate(header)}
+            missing = [column for column in (c.instrument, c.side, c.qty, c.price, c.time) if column not in index]
+            if missing:
+                raise SourceError(f"{name}:1: no column {', '.join(map(repr, missing))} (mapping {mapping.name})")
+            i_kind = index.get(c.record_type) if c.record_type else None
+            i_id, i_ref, i_account, i_commission = (index.get(column or "") for column in (
+                c.trade_id, c.order_ref, c.account, c.commission))
+            i_instrument, i_side, i_qty, i_price, i_time = (index[column] for column in (
+                c.instrument, c.side, c.qty, c.price, c.time))
+            kinds: dict[str, str] = {}
+            sides, instrument, parse_time = self._sides, self._instrument, self._time_parser()
+            append = side.trades.append
+            for count, row in enumerate(reader, 1):
+                if not row:
+                    continue
+                kind = "trade"
+                if i_kind is not None:
+                    text = row[i_kind] if i_kind < len(row) else ""
+                    kind = kinds.get(text) or kinds.setdefault(text, self._kind(text, f"{name}:{reader.line_num}"))
+                if kind == "trade":
+                    try:
+                        symbol = row[i_instrument]
+                        qty, price = Decimal(row[i_qty]), Decimal(row[i_price])
+                        if not (symbol and qty.is_finite() and price.is_finite()):
+                            raise ValueError(symbol)
+                        commission = row[i_commission] if i_commission is not None else ""
+                        append(Trade(row[i_id].strip() if i_id is not None else "", instrument(symbol),
+                                     sides[row[i_side].strip().upper()], qty, price, parse_time(row[i_time]),
+                                     (row[i_account] or None) if i_account is not None else None,
+                                     (row[i_ref] or None) if i_ref is not None else None,
+                                     Decimal(commission) if commission else None, f"{name}:{reader.line_num}"))
+                    except (KeyError, IndexError, ValueError, ArithmeticError, SourceError):
+                        append(self._trade(dict(zip(header, row, strict=False)), f"{name}:{reader.line_num}"))
+                elif kind != "ignore":
+                    self._row(kind, dict(zip(header, row, strict=False)), f"{name}:{reader.line_num}", side)
+                if progress is not None and count % _PROGRESS_EVERY == 0:
+                    progress(count)
 
     def _xml_rows(self) -> Iterator[tuple[str, str, Mapping[str, str]]]:
         paths = self.mapping.xml
@@ -244,6 +282,23 @@ class StatementSource:
                 found = symbol.strip()  # kept as written: it shows up as a break, never silently dropped
             self._instruments[symbol] = found
         return found
+
+    def _time_parser(self) -> Callable[[str], datetime]:
+        """The fast time parser of the mapping's layout (raises ValueError; `_time` says where)."""
+        layout, zone = self.mapping.time_format, self._zone
+        if layout == "fix" and zone is UTC:
+            # Python 3.11 reads YYYYMMDD-HH:MM:SS.fff as ISO 8601 (basic date, any separator): 10x strptime.
+            def fix_time(text: str) -> datetime:
+                if len(text) < 17 or text[8] != "-":
+                    raise ValueError(text)
+                return datetime.fromisoformat(text + "+00:00")
+
+            return fix_time
+
+        def any_time(text: str) -> datetime:
+            return self._time(text, "")
+
+        return any_time
 
     def _time(self, text: str, where: str) -> datetime:
         layout = self.mapping.time_format

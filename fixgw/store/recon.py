@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,25 +23,28 @@ from sqlalchemy import (
     Connection,
     Index,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
     cast,
     func,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.state import Order
 from fixgw.store import schema
-from fixgw.store.coltypes import UtcMicros
+from fixgw.store.coltypes import EPOCH, UtcMicros
 from fixgw.store.engine import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
 
 CLEAN, BREAKS = "clean", "breaks"
 STATE_PREFIX = "recon:"
 _VOIDING_EVENTS = ("trade_cancel", "trade_correct")
+_CHUNK = 5000
 
 recon_runs = Table(
     "recon_runs", schema.metadata,
@@ -132,14 +135,38 @@ class ReconStore:
     def iter_fills(self, *, venue: str | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> Iterator[FillRow]:
         """Fills in journal order, streamed, with their order's instrument, account and side; `since` inclusive,
-        `until` exclusive. Busted or corrected fills are included: see `voided_exec_ids`."""
+        `until` exclusive. Busted or corrected fills are included: see `voided_exec_ids`.
+
+        Fast path (a day may hold millions): the orders' attributes are read once per order (the side sits in the
+        snapshot JSON, which holds every fill of the order), and fill columns are read raw, converted here."""
+        f = schema.fills
+        window = self._fill_window(venue, since, until)
+        orders = self._fill_orders(window)
+        sqlite_text = self.journal.engine.dialect.name == "sqlite"
+        number = String() if sqlite_text else Numeric(38, 10, asdecimal=True)
+        query = (select(f.c.id, f.c.order_id, f.c.venue, f.c.exec_id, type_coerce(f.c.qty, number),
+                        type_coerce(f.c.price, number), type_coerce(f.c.commission, number),
+                        type_coerce(f.c.at, BigInteger())).where(*window).order_by(f.c.id))
+        for fill_id, order_id, fill_venue, exec_id, qty, price, commission, micros in self._rows(query):
+            instrument_id, account, side, venue_order_id = orders[order_id]
+            yield FillRow(fill_id, order_id, fill_venue, exec_id, Decimal(qty), Decimal(price),
+                          None if commission is None else Decimal(commission),
+                          EPOCH + timedelta(microseconds=micros), instrument_id, account, side, venue_order_id)
+
+    def _rows(self, query: Any) -> Iterator[Any]:
+        """Rows streamed in chunks (a chunk per fetch, not a fetch per row: a third of the cost per row)."""
+        with _typed_errors("read"), self.journal.engine.connect() as connection:
+            result = connection.execution_options(yield_per=_CHUNK).execute(query)
+            for chunk in result.partitions():
+                yield from chunk
+
+    def _fill_orders(self, window: list[ColumnElement[bool]]) -> dict[str, tuple[str, str | None, str, str | None]]:
         f, o = schema.fills, schema.orders
-        query = (select(f.c.id, f.c.order_id, f.c.venue, f.c.exec_id, f.c.qty, f.c.price, f.c.commission, f.c.at,
-                        o.c.instrument_id, o.c.account, self._side(), o.c.venue_order_id)
-                 .join(o, o.c.order_id == f.c.order_id).where(*self._fill_window(venue, since, until))
-                 .order_by(f.c.id))
-        for row in self.journal._stream(query, scalars=False):
-            yield FillRow(*row)
+        query = (select(o.c.order_id, o.c.instrument_id, o.c.account, self._side(), o.c.venue_order_id)
+                 .where(o.c.order_id.in_(select(f.c.order_id).where(*window).distinct())))
+        return {str(order_id): (instrument_id, account, str(side), venue_order_id)
+                for order_id, instrument_id, account, side, venue_order_id in self.journal._stream(
+                    query, scalars=False)}
 
     def voided_exec_ids(self, *, venue: str, since: datetime | None = None,
                         until: datetime | None = None) -> set[str]:

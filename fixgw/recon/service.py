@@ -1,0 +1,191 @@
+"""Reconciliation inside the daemon: APScheduler 3 (BackgroundScheduler) with an end-of-day job per venue at
+its cron time in `recon.timezone`, and an intraday drift job every `recon.drift.every_minutes` within trading
+hours.
+
+Persistence (why not SQLAlchemyJobStore): jobs live in memory and the bookkeeping is ours, in journal state -
+`recon.last_run:<venue>` holds the scheduled time the venue's last end-of-day run covered. On start, a
+scheduled time missed while the daemon was down (newer than `catch_up_hours`) runs once at once (older
+misses coalesce into it). This keeps sqlalchemy inside fixgw.store, adds no table outside the migrations, and
+needs no pickled callables; several gateways on one PostgreSQL journal see the same bookkeeping. Jobs run
+with coalesce=True, max_instances=1 and misfire_grace_time = catch_up_hours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from fixgw.config import GatewayConfig
+from fixgw.logs import get_logger
+from fixgw.recon.settings import TradingHours
+from fixgw.store.journal import Journal
+from fixgw.store.recon import ReconStore
+
+log = get_logger("fixgw.recon.service")
+
+LAST_RUN_PREFIX = "recon.last_run:"
+EodRun = Callable[[str, date], object]
+"""(venue, day) -> anything: one end-of-day reconciliation."""
+
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def crontab_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
+    """A standard crontab expression (weekday 0 or 7 = Sunday, 1 = Monday) as an APScheduler 3 trigger, whose own
+    `from_crontab` counts weekdays from Monday = 0: weekday numbers are turned into names first."""
+    minute, hour, day, month, weekday = expr.split()
+    named = re.sub(r"(?<![*/\d])([0-7])(?!\d)", lambda m: _DAY_NAMES[int(m.group(1))], weekday)
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=named, timezone=timezone)
+
+
+def latest_fire_time(trigger: CronTrigger, now: datetime, lookback: timedelta) -> datetime | None:
+    """The trigger's last scheduled time at or before `now`, looking back at most `lookback`."""
+    latest = None
+    fire = trigger.get_next_fire_time(None, now - lookback)
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+    return latest
+
+
+def in_trading_hours(hours: TradingHours, now: datetime) -> bool:
+    local = now.astimezone(ZoneInfo(hours.timezone))
+    if local.weekday() not in hours.days:
+        return False
+    start = time.fromisoformat(hours.start)
+    end = time(23, 59, 59, 999999) if hours.end == "24:00" else time.fromisoformat(hours.end)
+    return start <= local.time().replace(tzinfo=None) < end
+
+
+class ReconService:
+    def __init__(self, config: GatewayConfig, journal: Journal, *, run_eod: EodRun | None = None,
+                 check_drift: Callable[[], object] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.config = config
+        self.journal = journal
+        self.store = ReconStore(journal)
+        self._run_eod = run_eod or self._reconcile
+        self._check_drift = check_drift or self._drift_all
+        self._clock = clock
+        self.zone = ZoneInfo(config.recon.timezone)
+        self.grace = timedelta(hours=config.recon.catch_up_hours)
+        self.scheduler: BackgroundScheduler | None = None
+        self.triggers: dict[str, CronTrigger] = {}
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from fixgw.recon.wiring import venue_names
+
+        recon = self.config.recon
+        scheduler = BackgroundScheduler(timezone=self.zone, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": max(1, int(self.grace.total_seconds()))})
+        now = self._clock()
+        for venue in venue_names(self.config):
+            trigger = self.trigger(venue)
+            scheduler.add_job(self.eod_job, trigger, args=[venue], id=f"recon-eod:{venue}", name=f"recon {venue}")
+            missed = self.missed_run(venue, now)
+            if missed is not None:
+                log.warning("recon.catch_up", venue=venue, scheduled=missed.isoformat())
+                scheduler.add_job(self.eod_job, "date", args=[venue, missed],  # no run_date: at once
+                                  id=f"recon-catch-up:{venue}", name=f"recon {venue} (missed run)")
+        if recon.drift.enabled:
+            scheduler.add_job(self.drift_job, IntervalTrigger(minutes=recon.drift.every_minutes, timezone=self.zone),
+                              id="recon-drift", name="recon drift")
+        scheduler.start()
+        self.scheduler = scheduler
+        log.info("recon.scheduler_started", venues=sorted(self.triggers), drift=recon.drift.enabled,
+                 timezone=recon.timezone)
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.pause()
+            self.scheduler.remove_all_jobs()
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    # --- jobs ---------------------------------------------------------------------------------------------
+
+    def trigger(self, venue: str) -> CronTrigger:
+        from fixgw.recon.wiring import venue_settings
+
+        found = self.triggers.get(venue)
+        if found is None:
+            expr = venue_settings(self.config, venue).eod_cron or self.config.recon.eod_cron
+            found = self.triggers[venue] = crontab_trigger(expr, self.zone)
+        return found
+
+    def missed_run(self, venue: str, now: datetime) -> datetime | None:
+        """The latest scheduled time within the catch-up window that no run has covered yet."""
+        due = latest_fire_time(self.trigger(venue), now, self.grace)
+        if due is None:
+            return None
+        last = self.journal.get_state(f"{LAST_RUN_PREFIX}{venue}")
+        if last is not None and datetime.fromisoformat(last) >= due:
+            return None
+        return due
+
+    def eod_job(self, venue: str, scheduled: datetime | None = None) -> None:
+        """Reconcile the day the scheduled time falls on (local), then record the time as covered."""
+        due = scheduled or latest_fire_time(self.trigger(venue), self._clock(), timedelta(days=8)) or self._clock()
+        day = due.astimezone(self.zone).date()
+        try:
+            self._run_eod(venue, day)
+        except Exception as exc:  # a job never takes the scheduler down; the next run tries again
+            log.exception("recon.job_failed", venue=venue, date=day.isoformat(), error=repr(exc))
+            return
+        self.store.put_state({f"{LAST_RUN_PREFIX}{venue}": due.isoformat()})
+
+    def drift_job(self) -> None:
+        if not in_trading_hours(self.config.recon.drift.trading_hours, self._clock()):
+            return
+        try:
+            self._check_drift()
+        except Exception as exc:
+            log.exception("recon.drift_failed", error=repr(exc))
+
+    # --- the default work ---------------------------------------------------------------------------------
+
+    def _reconcile(self, venue: str, day: date) -> object:
+        from fixgw.recon.drift import DriftCheck
+        from fixgw.recon.rest_source import RestSource
+        from fixgw.recon.wiring import load_symbols, reconciler_for, source_for
+
+        symbols = load_symbols(self.config)
+        source = source_for(self.config, self.journal, symbols, venue, day)
+        outcome = reconciler_for(self.config, self.journal, symbols).run(venue, day, source)
+        if outcome.clean and isinstance(source, RestSource):   # a clean day confirms the venue's balances
+            DriftCheck(self.journal, symbols, self.config.recon.drift.threshold_pct).set_baseline(
+                venue, source.balances())
+        return outcome
+
+    def drift_venues(self) -> list[str]:
+        configured = self.config.recon.drift.venues
+        return list(configured) if configured is not None else sorted(self.config.venues)
+
+    def _drift_all(self) -> dict[str, Any]:
+        from fixgw.recon.drift import DriftCheck
+        from fixgw.recon.rest_source import RestSource
+        from fixgw.recon.wiring import load_symbols, venue_settings
+
+        symbols = load_symbols(self.config)
+        drift = self.config.recon.drift
+        check = DriftCheck(self.journal, symbols, drift.threshold_pct, pause=drift.pause_trading)
+        readings: dict[str, Any] = {}
+        for venue in self.drift_venues():
+            section = self.config.venues.get(venue)
+            if section is None:
+                log.warning("recon.drift_skipped", venue=venue, reason="not a REST venue: no balances to compare")
+                continue
+            account = venue_settings(self.config, venue).account
+            balances = RestSource(section, symbols, self.store).balances()
+            readings[venue] = check.check(venue, balances, scope=f"account:{account}" if account else None)
+        return readings
