@@ -153,7 +153,8 @@ class _SinkWorker:
         self.flush(timeout)
         self._stopping.set()
         self._queue.put(None)
-        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.thread.join(timeout)
 
 
 class AlertDispatcher:
