@@ -69,6 +69,7 @@ def run_recon(config: object, day: date, *, venue: str | None = None, statement:
     outcomes: list[ReconOutcome] = []
     failed = False
     try:
+        config.state_dir.mkdir(parents=True, exist_ok=True)   # the default SQLite journal lives there
         with Journal(config.journal_url) as journal:
             symbols = load_symbols(config)
             reconciler = reconciler_for(config, journal, symbols, out=out)

@@ -99,9 +99,15 @@ def _check_risk(config: GatewayConfig) -> list[Problem]:
     return check_risk(config)
 
 
+def _check_recon(config: GatewayConfig) -> list[Problem]:
+    from fixgw.recon.configcheck import check_recon
+
+    return check_recon(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
                                                           _check_rest_venues, _check_security, _check_ops,
-                                                          _check_dropcopy, _check_risk]
+                                                          _check_dropcopy, _check_risk, _check_recon]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import Side
@@ -75,12 +76,13 @@ class Break:
     ref: str
     """Trade id, instrument id or currency."""
     detail: str
-    ours: dict[str, str] | None = None
-    theirs: dict[str, str] | None = None
+    ours: dict[str, Any] | None = None
+    """Our record as evidence (field -> text); a duplicate holds {"first": ..., "again": ...}."""
+    theirs: dict[str, Any] | None = None
     instrument_id: str | None = None
     settle_date: date | None = None
 
-    def evidence(self) -> dict[str, dict[str, str] | None]:
+    def evidence(self) -> dict[str, dict[str, Any] | None]:
         return {"ours": self.ours, "theirs": self.theirs}
 
 

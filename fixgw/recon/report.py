@@ -51,7 +51,7 @@ def settle_key(found: Break) -> str:
 def break_row(outcome: ReconOutcome, found: Break) -> dict[str, str]:
     ours, theirs = found.ours or {}, found.theirs or {}
     if found.kind is BreakKind.DUPLICATE:   # the evidence holds both copies: show the repeated one
-        ours, theirs = (ours or {}).get("again", {}), (theirs or {}).get("again", {})  # type: ignore[assignment]
+        ours, theirs = ours.get("again", {}), theirs.get("again", {})
     return {"recon_date": outcome.day.isoformat(), "venue": outcome.venue, "settle_date": settle_key(found),
             "category": found.category.value, "kind": found.kind.value, "ref": found.ref,
             "instrument": found.instrument_id or "", "detail": found.detail,

@@ -56,11 +56,12 @@ class RestSource:
         self.description = f"rest:{self.venue} ({self.kind} fills endpoints)"
 
     def load(self, window: ReconWindow, progress: Progress | None = None) -> BrokerSide:
-        trades = self._run(self._trades(window, progress))
+        trades: list[Trade] = self._run(self._trades(window, progress))
         return BrokerSide(trades=trades, source=self.description)
 
     def balances(self) -> Balances:
-        return self._run(self._balances())
+        balances: Balances = self._run(self._balances())
+        return balances
 
     # --- async part ---------------------------------------------------------------------------------------
 

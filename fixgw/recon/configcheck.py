@@ -1,0 +1,53 @@
+"""`fixgw check-config` checks of the `[recon]` section: cron expressions, calendars, statement mappings,
+sources that fit the venue, drift venues that report balances."""
+
+from __future__ import annotations
+
+from fixgw.config import GatewayConfig
+
+Problem = tuple[str, str]
+
+
+def check_recon(config: GatewayConfig) -> list[Problem]:
+    from zoneinfo import ZoneInfo
+
+    from fixgw.recon.service import crontab_trigger
+    from fixgw.recon.settlement import CalendarError, load_calendars
+    from fixgw.recon.sources import SourceError
+    from fixgw.recon.statement import find_mapping
+    from fixgw.recon.wiring import recon_specs, source_kind
+
+    recon = config.recon
+    problems: list[Problem] = []
+    zone = ZoneInfo(recon.timezone)
+    crons = [("recon.eod_cron", recon.eod_cron)]
+    crons += [(f"recon.venues.{name}.eod_cron", v.eod_cron) for name, v in recon.venues.items() if v.eod_cron]
+    for key, expr in crons:
+        try:
+            crontab_trigger(expr, zone)
+        except ValueError as exc:
+            problems.append((key, f"not a valid crontab expression {expr!r}: {exc}"))
+    try:
+        calendars = load_calendars(recon_specs(config) / "calendars")
+    except CalendarError as exc:
+        problems.append(("specs_dir", str(exc)))
+        calendars = {}
+    for asset_class, name in recon.calendars.items():
+        if name not in calendars:
+            problems.append((f"recon.calendars.{asset_class.value}",
+                             f"no calendar {name!r} in {recon_specs(config) / 'calendars'}"))
+    for name, settings in recon.venues.items():
+        try:
+            kind = source_kind(config, name)
+            if kind == "statement":
+                find_mapping(recon_specs(config), name, settings.mapping)
+            elif kind == "rest" and name not in config.venues:
+                problems.append((f"recon.venues.{name}.source", "'rest' needs a REST venue of that name (venues.*)"))
+            elif kind == "fix" and name not in config.brokers:
+                problems.append((f"recon.venues.{name}.source", "'fix' needs a FIX broker of that name (brokers.*)"))
+        except SourceError as exc:
+            problems.append((f"recon.venues.{name}", str(exc)))
+    for name in recon.drift.venues or []:
+        if name not in config.venues:
+            problems.append(("recon.drift.venues", f"{name!r} is not a REST venue: only those report balances"))
+    return problems
