@@ -240,14 +240,18 @@ class RiskEngine:
                          add_notional: Decimal, rules: OrderRules) -> Refusal | None:
         who = account or "(no account)"
         credit = rules.credit_limit
-        if credit is not None and add_notional > 0:
+        if credit is not None and add_notional > ZERO:
             used = self.exposure.account(account).used
             if used + add_notional > credit.value:
                 return ("credit_limit", _LIMITED,
                         f"credit_limit: {who} open+filled today {_num(used)} + order {_num(add_notional)} = "
                         f"{_num(used + add_notional)} exceeds limit {_lim(credit)}")
+        concentration = rules.max_concentration_pct
+        limit = rules.max_position_qty
+        if limit is None and concentration is None:
+            return None
         position = self.exposure.position(account, instrument.id)
-        if (limit := rules.max_position_qty) is not None and add_qty > 0:
+        if limit is not None and add_qty > ZERO:
             if side is Side.BUY:
                 worst, direction = position.net_filled_qty + position.open_buy_qty + add_qty, "long"
             else:
@@ -256,8 +260,7 @@ class RiskEngine:
                 return ("max_position_qty", _LIMITED,
                         f"max_position_qty: {who} could be {direction} {_num(worst)} {instrument.id} (filled today "
                         f"{_num(position.net_filled_qty)}, open and this order included), limit {_lim(limit)}")
-        concentration = rules.max_concentration_pct
-        if (concentration is not None and credit is not None and add_notional > 0
+        if (concentration is not None and credit is not None and add_notional > ZERO
                 and (position.used + add_notional) * _HUNDRED > concentration.value * credit.value):
             share = (position.used + add_notional) / credit.value * _HUNDRED
             return ("max_concentration_pct", _LIMITED,
