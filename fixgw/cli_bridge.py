@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from fixgw.cli import EXIT_FAILURE, app
-from fixgw.config import ConfigError, GatewayConfig, RoutingConfig
+from fixgw.config import ConfigError, GatewayConfig, parse_config
 
 
 def bridge_config(config: GatewayConfig, venue: str) -> GatewayConfig:
@@ -23,11 +23,10 @@ def bridge_config(config: GatewayConfig, venue: str) -> GatewayConfig:
         raise ConfigError([(f"venues.{venue}", f"no such REST venue (known: {known})")])
     if not config.ems:
         raise ConfigError([("ems", "no EMS session configured: nobody could log on to the bridge")])
-    return config.model_copy(update={
-        "brokers": {},
-        "venues": {venue: config.venues[venue]},
-        "routing": RoutingConfig(default=venue),
-    })
+    # Validated again, so that a section naming something now absent (risk limits of a FIX broker, ...) is an error.
+    data = config.model_dump()
+    data.update(brokers={}, venues={venue: data["venues"][venue]}, routing={"default": venue})
+    return parse_config(data)
 
 
 @app.command()
