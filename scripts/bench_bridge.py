@@ -118,7 +118,7 @@ def summary(name: str, seconds: list[float]) -> str:
             f"p99 {pct(0.99):8.0f} us   mean {statistics.fmean(us):8.0f} us")
 
 
-def bench_http(sim: SimProcess, orders: int) -> list[float]:
+def bench_http(sim: SimProcess, orders: int) -> tuple[list[float], float]:
     """The floor: the requests the bridge makes for one market order, made straight with its HTTP client."""
     config = venue_config(sim)
 
@@ -127,6 +127,8 @@ def bench_http(sim: SimProcess, orders: int) -> list[float]:
         timings = []
         try:
             for n in range(orders + 20):
+                if n == 20:
+                    cpu[0] = time.process_time()
                 order = market_order(f"H{n}")
                 started = time.perf_counter()
                 created = await http.create_order(mapping.create_order_request(order, BTC, config.portfolio_id))
@@ -134,11 +136,14 @@ def bench_http(sim: SimProcess, orders: int) -> list[float]:
                 await http.order_fills(created.order_id)
                 if n >= 20:  # warm-up: connections, caches
                     timings.append(time.perf_counter() - started)
+            cpu[0] = time.process_time() - cpu[0]
         finally:
             await http.aclose()
         return timings
 
-    return asyncio.run(run())
+    cpu = [0.0]
+    timings = asyncio.run(run())
+    return timings, cpu[0] / orders
 
 
 class FillWaiter:
@@ -171,14 +176,17 @@ class FillWaiter:
         pass
 
 
-def bench_bridge(sim: SimProcess, orders: int) -> list[float]:
+def bench_bridge(sim: SimProcess, orders: int) -> tuple[list[float], float]:
     client = coinbase_prime_venue(venue_config(sim), SYMBOLS)
     waiter = FillWaiter()
     client.bind(waiter)
     client.start()
     timings = []
+    cpu = 0.0
     try:
         for n in range(orders + 20):
+            if n == 20:
+                cpu = time.process_time()
             done = waiter.expect(f"B{n}")
             started = time.perf_counter()
             client.send_new(market_order(f"B{n}"))
@@ -186,9 +194,10 @@ def bench_bridge(sim: SimProcess, orders: int) -> list[float]:
                 raise RuntimeError(f"order B{n} not filled")
             if n >= 20:
                 timings.append(time.perf_counter() - started)
+        cpu = time.process_time() - cpu
     finally:
         client.stop()
-    return timings
+    return timings, cpu / orders
 
 
 def bench_gateway(sim: SimProcess, orders: int, state: Path) -> list[float]:
@@ -297,8 +306,8 @@ def run(sim: SimProcess, args: argparse.Namespace) -> None:
         # The simulator's own limit out of the way: the bridge's bucket is what is measured.
         sim.control("POST", "/config", {"coinbase_bucket": {"rate": 100_000, "burst": 100_000}})
         print(f"crypto PB simulator at {sim.base_url}; market orders of {QTY} BTC-USD (create + get + fills)")
-        http = bench_http(sim, args.orders)
-        bridge = bench_bridge(sim, args.orders)
+        http, http_cpu = bench_http(sim, args.orders)
+        bridge, bridge_cpu = bench_bridge(sim, args.orders)
         gateway = bench_gateway(sim, args.orders, Path(state))
         print(summary("http", http))
         print(summary("bridge", bridge))
@@ -307,6 +316,8 @@ def run(sim: SimProcess, args: argparse.Namespace) -> None:
         print(f"bridge overhead beyond HTTP: median {(statistics.median(bridge) - floor) * 1e6:.0f} us; "
               f"gateway (FIX in/out, routing, journal) beyond HTTP: median "
               f"{(statistics.median(gateway) - floor) * 1e6:.0f} us")
+        print(f"CPU of this process per order (the simulator runs elsewhere): http {http_cpu * 1e6:.0f} us, "
+              f"bridge {bridge_cpu * 1e6:.0f} us: the bridge's own work {(bridge_cpu - http_cpu) * 1e6:.0f} us")
         for rate in (float(r) for r in args.rates.split(",")):
             print(bench_throughput(sim, args.burst_orders if rate < 100 else args.burst_orders * 4, rate))
 

@@ -294,3 +294,30 @@ def test_restart_after_a_submit_that_never_arrived_sends_it_once(
     finally:
         client.stop()
         second.stop()
+
+
+def test_sim_crypto_pb_command_serves_until_sigterm(crypto: CryptoPbSimulator) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    def start(port: int) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "fixgw", "sim", "crypto-pb", "--port", str(port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    port = free_port()
+    process = start(port)
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()  # printed once it answers
+        assert f"listening on http://127.0.0.1:{port} " in banner
+        assert httpx.get(f"http://127.0.0.1:{port}/_sim/health", timeout=5).json() == {"status": "ok"}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        process.kill()
+    busy = start(crypto.port)  # the module's simulator holds this port
+    assert busy.wait(20) == 1
+    assert "failed to start" in (busy.stderr.read() if busy.stderr else "")
