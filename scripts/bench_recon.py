@@ -29,7 +29,7 @@ from fixgw.model.orders import Fill  # noqa: E402
 from fixgw.model.state import Order  # noqa: E402
 from fixgw.recon.matching import TradeMatcher  # noqa: E402
 from fixgw.recon.records import Tolerances, Trade  # noqa: E402
-from fixgw.recon.run import Reconciler  # noqa: E402
+from fixgw.recon.run import Reconciler, gc_paused  # noqa: E402
 from fixgw.recon.settlement import SettlementRules, load_calendars  # noqa: E402
 from fixgw.recon.sources import ReconWindow  # noqa: E402
 from fixgw.recon.statement import StatementSource, load_mapping  # noqa: E402
@@ -69,7 +69,8 @@ def broken(ours: list[Trade]) -> list[Trade]:
 
 def timed(label: str, work):  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    result = work()
+    with gc_paused():  # as Reconciler.run does
+        result = work()
     elapsed = time.perf_counter() - started
     print(f"{label:<44} {elapsed:8.2f} s")
     return result, elapsed
