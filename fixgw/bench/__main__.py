@@ -23,7 +23,8 @@ Runner = Callable[[Path, argparse.Namespace], tuple[dict[str, Any], list[Any]]]
 
 
 def _profile(args: argparse.Namespace, scenario: str) -> Path | None:
-    return args.profile_dir / f"{scenario}.txt" if args.profile_dir else None
+    """py-spy collapsed stacks (restart: a cProfile of Gateway.start()) under --profile-dir."""
+    return args.profile_dir / f"{scenario}.{'prof' if scenario == 'restart' else 'txt'}" if args.profile_dir else None
 
 
 RUNNERS: dict[str, Runner] = {
@@ -35,7 +36,7 @@ RUNNERS: dict[str, Runner] = {
     "bridge": lambda work, a: bridge.run(work, bridge.BridgeOptions(
         rate_limit=a.rate_limit, rate=a.bridge_rate, seconds=a.seconds, warmup_seconds=a.warmup)),
     "restart": lambda work, a: restart.run(work, restart.RestartOptions(
-        events=a.events, profile=_profile(a, "restart"))),
+        events=a.events, history_days=a.history_days, profile=_profile(a, "restart"))),
     "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages)),
 }
 
@@ -57,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", type=float, default=25.0, help="bridge: the venue's requests per second")
     p.add_argument("--bridge-rate", type=int, default=15, help="bridge: offered orders per second")
     p.add_argument("--events", type=int, default=1_000_000, help="restart: journaled order events")
+    p.add_argument("--history-days", type=int, default=0,
+                   help="restart: spread the events over today and this many earlier days")
     p.add_argument("--messages", type=int, default=100_000, help="resend: messages to resend")
     return p
 

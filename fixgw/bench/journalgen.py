@@ -2,7 +2,8 @@
 transaction (sqlite3 executemany, synchronous off while generating - this is test data, not a trading day).
 
 Per order: 5 events (new, route, ack, fill, fill), 4 messages (NOS in/out, ER in/out), 2 fills, its snapshot and
-aliases. `open_every`: one order in that many is left open (NEW, half filled) for the restart to pick up.
+aliases. `open_every`: one order in that many is left open (partially filled) for the restart to pick up.
+`history_days`: the orders are spread evenly over today and that many earlier days (0: all of them today).
 """
 
 from __future__ import annotations
@@ -42,24 +43,25 @@ def _template(open_order: bool) -> str:
     return order.model_dump_json()
 
 
-def generate(path: Path, events: int, *, open_every: int = 100, session: str = "bench",
+def generate(path: Path, events: int, *, open_every: int = 100, history_days: int = 0, session: str = "bench",
              broker: str = "executor") -> dict[str, int]:
     """Create (or extend) the journal at `path` with about `events` order events; returns row counts written."""
     with Journal(f"sqlite:///{path}"):
         pass  # migrations to head
     orders = max(1, events // EVENTS_PER_ORDER)
     templates = {True: _template(True), False: _template(False)}
-    start = datetime.now(UTC) - timedelta(hours=2)
+    now = datetime.now(UTC)
+    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0, second=0, microsecond=0))
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA synchronous = OFF")
         db.execute("BEGIN")
-        counts = {"orders": 0, "events": 0, "messages": 0, "fills": 0}
+        counts = {"orders": 0, "events": 0, "messages": 0, "fills": 0, "orders_today": 0}
         for chunk in _chunks(orders):
             order_rows, alias_rows, event_rows, fill_rows, message_rows = [], [], [], [], []
             for n in chunk:
                 oid, cl, vo = f"G1-{n}", f"GC{n}", f"GV{n}"
-                at = to_micros(start + timedelta(microseconds=20 * n))
+                at = to_micros(start + timedelta(days=-(n % (history_days + 1)), microseconds=20 * n))
                 is_open = n % open_every == 0
                 snapshot = templates[is_open].replace("@OID@", oid).replace("@CL@", cl).replace("@VO@", vo)
                 order_rows.append((oid, session, cl, broker, f"{oid}.0", vo, "ACC1", "AAPL",
@@ -86,6 +88,7 @@ def generate(path: Path, events: int, *, open_every: int = 100, session: str = "
             db.executemany("INSERT INTO messages (session, direction, msg_type, seq_num, order_id, cl_ord_id, at, "
                            "raw) VALUES (?,?,?,?,?,?,?,?)", message_rows)
             counts["orders"] += len(order_rows)
+            counts["orders_today"] += sum(1 for n in chunk if n % (history_days + 1) == 0)
             counts["events"] += len(event_rows)
             counts["messages"] += len(message_rows)
             counts["fills"] += len(fill_rows)

@@ -107,13 +107,14 @@ class GatewayProcess:
     """
 
     def __init__(self, config: dict[str, Any], log_path: Path, *, wait_ems: bool = False,
-                 profile: Path | None = None) -> None:
+                 profile: Path | None = None, profile_start: Path | None = None) -> None:
         """`profile`: record the gateway with py-spy (sampling, non-blocking) into this file (.txt: collapsed
-        stacks, else speedscope JSON) from ready until stop()."""
+        stacks, else speedscope JSON) from ready until stop(). `profile_start`: cProfile Gateway.start() there."""
         self.config = config
         self.log_path = log_path
         self.wait_ems = wait_ems
         self.profile = profile
+        self.profile_start = profile_start
         self._profiler: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._process: Any = None
@@ -127,8 +128,8 @@ class GatewayProcess:
         """Spawn and wait until ready. `on_started` runs once Gateway.start() returned (e.g. start the EMS)."""
         parent, child = _CTX.Pipe()
         spawned = time.perf_counter()
-        self._process = _CTX.Process(target=_gateway_main, args=(child, self.config, str(self.log_path),
-                                                                 self.wait_ems), name="bench-gateway", daemon=True)
+        arguments = (child, self.config, str(self.log_path), self.wait_ems, self.profile_start)
+        self._process = _CTX.Process(target=_gateway_main, args=arguments, name="bench-gateway", daemon=True)
         self._process.start()
         child.close()
         self._conn = parent
@@ -213,18 +214,34 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
 # ---------------------------------------------------------------------------------------------- child process
 
 
-def _gateway_main(conn: Connection, config_data: dict[str, Any], log_path: str, wait_ems: bool) -> None:
+def _gateway_main(conn: Connection, config_data: dict[str, Any], log_path: str, wait_ems: bool,
+                  profile_start: Path | None) -> None:
     try:
         from fixgw.config import parse_config
         from fixgw.engine.gateway import Gateway
         from fixgw.logs import configure_logging
 
+        switch = os.environ.get("FIXGW_BENCH_SWITCH_INTERVAL")  # experiment: the GIL hand-over period (s)
+        if switch:
+            import sys
+
+            sys.setswitchinterval(float(switch))
         log_file = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         configure_logging("WARNING", "json", stream=log_file)
         gateway = Gateway(parse_config(config_data))
+        profiler = None
+        if profile_start:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
         gateway.start()
         start_returned = time.perf_counter()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(profile_start))
+        _time_journal_writes(gateway)
         conn.send(("started", None))
         timings: dict[str, float] = {"gateway_start_s": start_returned - started}
         deadline = time.monotonic() + 30
@@ -257,11 +274,33 @@ def _gateway_main(conn: Connection, config_data: dict[str, Any], log_path: str, 
             conn.send(("error", repr(exc)))
 
 
+_JOURNAL_WRITES_US: list[int] = []
+
+
+def _time_journal_writes(gateway: Any) -> None:
+    """Record how long each group commit takes (a wrapper on this process's Journal.write)."""
+    journal = gateway.journal
+    write = journal.write
+
+    def timed(batch: Any) -> None:
+        started = time.perf_counter_ns()
+        write(batch)
+        _JOURNAL_WRITES_US.append((time.perf_counter_ns() - started) // 1000)
+
+    journal.write = timed
+
+
 def _stats(gateway: Any, _argument: Any = None) -> dict[str, Any]:
+    """CPU seconds, peak RSS and router passes so far; the journal commit times since the last call."""
+    from fixgw.bench.histogram import summarize
+
     times = os.times()
     runner = gateway.runner
+    commits = summarize(_JOURNAL_WRITES_US)
+    _JOURNAL_WRITES_US.clear()
     return {"cpu_s": times.user + times.system, "peak_rss_mb": _vm_hwm_kb() / 1024,
-            "passes": runner.passes if runner else 0, "journal_errors": runner.journal_errors if runner else 0}
+            "passes": runner.passes if runner else 0, "journal_errors": runner.journal_errors if runner else 0,
+            "journal_write_us": commits}
 
 
 def _vm_hwm_kb() -> int:

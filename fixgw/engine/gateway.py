@@ -91,8 +91,10 @@ class Gateway:
         self.journal.open()
         run_id = self.journal.allocate_run_id()
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
-        book = OrderBook()
-        book.load(self.journal.load_orders())
+        # Open orders and today's; older closed orders load on demand (restart time must not grow with history).
+        book = OrderBook(loader=self.journal.find_order)
+        day_start = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+        book.load(self.journal.load_orders(open_only=True, or_updated_since=day_start))
         ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
         brokers: dict[str, FixBrokerVenue] = {}

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import DialectMappingError
@@ -50,11 +50,11 @@ from fixgw.model.orders import (
     ReplaceOrder,
     StatusRequest,
 )
+from fixgw.model.trusted import trusted
 
 Inbound = (NewOrder | CancelOrder | ReplaceOrder | StatusRequest | ExecutionEvent | CancelRejectEvent
            | BusinessReject | SessionReject)
 
-M = TypeVar("M", bound=BaseModel)
 
 # Enum members as module constants: attribute access on an Enum class is slow on the hot path.
 _DAY, _GTD = TimeInForce.DAY, TimeInForce.GTD
@@ -105,7 +105,7 @@ def decode_new_order(view: FieldView, codec: Codec) -> NewOrder:
                              codec.expire_time_tag, counterparty=name)
     passthrough = codec.passthrough
     custom = () if passthrough.isdisjoint(first) else tuple(field for field in view.fields if field[0] in passthrough)
-    return _build(NewOrder, {
+    return trusted(NewOrder, {
         "cl_ord_id": first[11],
         "instrument_id": instrument.id,
         "side": codec.decode_enum(codec.side_in, 54, first[54]),
@@ -127,7 +127,7 @@ def decode_cancel(view: FieldView, codec: Codec) -> CancelOrder:
     first = view.first
     _check_cancel_or_replace(first, "F", codec)
     name = codec.name
-    return _build(CancelOrder, {
+    return trusted(CancelOrder, {
         "cl_ord_id": first[11],
         "orig_cl_ord_id": first[41],
         "instrument_id": codec.resolve_instrument(first, "F").id,
@@ -148,7 +148,7 @@ def decode_replace(view: FieldView, codec: Codec) -> ReplaceOrder:
     order_qty = _required_qty(first, "OrderCancelReplaceRequest", name)
     price, stop_price = _prices(first, base_type, name)
     tif_code = first.get(59)
-    return _build(ReplaceOrder, {
+    return trusted(ReplaceOrder, {
         "cl_ord_id": first[11],
         "orig_cl_ord_id": first[41],
         "instrument_id": instrument.id,
@@ -170,7 +170,7 @@ def decode_status_request(view: FieldView, codec: Codec) -> StatusRequest:
     if not first.get(11):
         raise conditionally_missing(11, "H", "status requests are by ClOrdID", codec.name)
     side = first.get(54)
-    return _build(StatusRequest, {
+    return trusted(StatusRequest, {
         "cl_ord_id": first[11],
         "instrument_id": codec.resolve_instrument(first, "H").id if codec.has_instrument(first) else None,
         "side": codec.decode_enum(codec.side_in, 54, side) if side else None,
@@ -198,7 +198,7 @@ def decode_execution(view: FieldView, codec: Codec) -> ExecutionEvent:
     if ord_type is None and ord_code:
         ord_type = codec.ord_type_in.get(ord_code)
     reason_code = first.get(103)
-    return _build(ExecutionEvent, {
+    return trusted(ExecutionEvent, {
         "exec_id": first[17],
         "exec_type": exec_type,
         "ord_status": codec.decode_enum(codec.ord_status_in, 39, first[39]),
@@ -238,7 +238,7 @@ def decode_cancel_reject(view: FieldView, codec: Codec) -> CancelRejectEvent:
     if response_to not in ("1", "2"):
         raise bad_value(434, response_to, name)
     reason = first.get(102)
-    return _build(CancelRejectEvent, {
+    return trusted(CancelRejectEvent, {
         "cl_ord_id": first[11],
         "orig_cl_ord_id": first.get(41),
         "order_id": _order_id(first),
@@ -297,40 +297,6 @@ _DECODERS_BY_ROLE: Final = {
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def _field_defaults(model: type[BaseModel]) -> dict[str, Any]:
-    defaults: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if field.default_factory is not None:
-            raise TypeError(f"{model.__name__}.{name}: _build cannot share a default_factory value")
-        defaults[name] = None if field.is_required() else field.default
-    return defaults
-
-
-_DEFAULTS: Final[dict[type[BaseModel], dict[str, Any]]] = {
-    model: _field_defaults(model)
-    for model in (NewOrder, CancelOrder, ReplaceOrder, StatusRequest, ExecutionEvent, CancelRejectEvent)
-}
-_set = object.__setattr__
-
-
-def _build(model: type[M], values: dict[str, Any]) -> M:
-    """The canonical value, without pydantic re-validating what the decoder just validated.
-
-    Decoders check every rule the model's validators hold (required ids, positive quantities, prices an order
-    type needs, GTD expiry) and produce exact types (enum members, aware UTC datetimes, Decimals at the
-    canonical scale), so this does what `model_construct` does, at a tenth of validation's cost on the hot
-    path. tests/unit/test_fix_translation.py checks every decoded value survives `model_validate` unchanged.
-    """
-    instance = model.__new__(model)
-    fields = _DEFAULTS[model].copy()
-    fields.update(values)
-    _set(instance, "__dict__", fields)
-    _set(instance, "__pydantic_fields_set__", set(values))
-    _set(instance, "__pydantic_extra__", None)
-    _set(instance, "__pydantic_private__", None)
-    return instance
 
 
 def _check_cancel_or_replace(first: Mapping[int, str], msg_type: str, codec: Codec) -> None:

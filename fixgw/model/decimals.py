@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
@@ -68,7 +69,13 @@ def is_multiple_of(value: Decimal, increment: Decimal) -> bool:
 
 
 def _validate(value: Any) -> Decimal:
-    return to_decimal(value)
+    # Text (JSON snapshots, API input) repeats the same prices and quantities: parse each string once.
+    return _text_to_decimal(value) if type(value) is str else to_decimal(value)
+
+
+@lru_cache(maxsize=65_536)
+def _text_to_decimal(text: str) -> Decimal:
+    return to_decimal(text)  # an error is raised again each time: lru_cache keeps only results
 
 
 Dec = Annotated[Decimal, BeforeValidator(_validate), PlainSerializer(fmt_decimal, return_type=str)]

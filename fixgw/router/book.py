@@ -1,14 +1,28 @@
-"""The order book of record: orders by internal id, indexed by every id a counterparty may use for them."""
+"""The order book of record: orders by internal id, indexed by every id a counterparty may use for them.
+
+A book may hold only part of the record (the gateway loads open orders and today's, not the history): given a
+`loader`, a lookup that misses asks it for the order (the journal's `find_order`) and keeps what it finds. A
+ClOrdID duplicate check (`has_ems_cl_ord_id`) never asks: ClOrdIDs are unique within a trading day.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from fixgw.model.state import Order
 
 
+class OrderLoader(Protocol):
+    def __call__(self, *, order_id: str | None = None, ems_session: str | None = None,
+                 cl_ord_id: str | None = None, venue_cl_ord_id: str | None = None,
+                 venue_order_id: str | None = None) -> Order | None:
+        """The order of record matching every key given, or None."""
+
+
 class OrderBook:
-    def __init__(self) -> None:
+    def __init__(self, loader: OrderLoader | None = None) -> None:
+        self._loader = loader
         self._orders: dict[str, Order] = {}
         self._by_ems: dict[tuple[str, str], str] = {}
         self._by_venue_cl: dict[tuple[str, str], str] = {}
@@ -37,7 +51,21 @@ class OrderBook:
             self.add(order)
 
     def get(self, order_id: str) -> Order | None:
-        return self._orders.get(order_id)
+        order = self._orders.get(order_id)
+        return order if order is not None else self._load(order_id=order_id)
+
+    def _load(self, **keys: str) -> Order | None:
+        """A miss: the order from the loader (kept in the book from now on), or None."""
+        if self._loader is None:
+            return None
+        order = self._loader(**keys)
+        if order is None:
+            return None
+        known = self._orders.get(order.order_id)
+        if known is not None:  # found under another id: the book's copy is the live one
+            return known
+        self.add(order)
+        return order
 
     def has_ems_cl_ord_id(self, ems_session: str, cl_ord_id: str) -> bool:
         return (ems_session, cl_ord_id) in self._by_ems
@@ -55,7 +83,9 @@ class OrderBook:
 
     def find_ems(self, ems_session: str, cl_ord_id: str) -> Order | None:
         order_id = self._by_ems.get((ems_session, cl_ord_id))
-        return self._orders.get(order_id) if order_id else None
+        if order_id:
+            return self._orders.get(order_id)
+        return self._load(ems_session=ems_session, cl_ord_id=cl_ord_id)
 
     def find_venue(self, venue: str, *, cl_ord_ids: Iterable[str | None] = (),
                    venue_order_id: str | None = None) -> Order | None:
@@ -68,6 +98,13 @@ class OrderBook:
             order_id = self._by_venue_order.get((venue, venue_order_id))
             if order_id:
                 return self._orders[order_id]
+        if self._loader is not None:
+            keys = [{"venue_cl_ord_id": cl_ord_id} for cl_ord_id in cl_ord_ids if cl_ord_id]
+            keys += [{"venue_order_id": venue_order_id}] if venue_order_id else []
+            for key in keys:
+                order = self._load(**key)
+                if order is not None and order.venue == venue:
+                    return order
         return None
 
     def open_orders(self, *, venue: str | None = None, ems_session: str | None = None) -> list[Order]:

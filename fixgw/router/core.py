@@ -30,6 +30,7 @@ from fixgw.model.orders import (
     utc_now,
 )
 from fixgw.model.state import Order, OrderEvent, PendingRequest, amend, apply, correct_fill, remove_fill
+from fixgw.model.trusted import trusted
 from fixgw.router.book import OrderBook
 from fixgw.router.effects import Effects, RouterObserver
 from fixgw.router.ids import IdFactory
@@ -94,6 +95,10 @@ class RouterCore:
         """Told of every order event as it is recorded (risk state); see `effects()`."""
         self._resent: set[str] = set()
         self._last_status_query: dict[str, datetime] = {}
+        # Open orders that have been UNKNOWN (a refused cancel can return one there): all on_tick looks at.
+        self._maybe_unknown: dict[str, Order] = {
+            order.order_id: order for order in book.open_orders()
+            if OrdStatus.UNKNOWN in (order.status, order.status_before_request)}
 
     def effects(self) -> Effects:
         """A fresh Effects for one pass, reporting its order events to the observer."""
@@ -476,6 +481,7 @@ class RouterCore:
             # The venue settled the order before the transport gave up (an ack overtook a timeout): nothing is unknown.
             fx.touch(order, "outcome_unknown_ignored", command=command, reason=reason)
             return
+        self._maybe_unknown[order.order_id] = order
         fx.touch(order, "outcome_unknown", command=command, reason=reason)
         log.warning("venue.outcome_unknown", venue=venue, order_id=order.order_id, command=command, reason=reason)
 
@@ -486,7 +492,10 @@ class RouterCore:
                 self._query_venue(order, fx)
 
     def on_tick(self, now: datetime, fx: Effects) -> None:
-        for order in self.book.open_orders():
+        for order in list(self._maybe_unknown.values()):  # not the whole book: it holds every order of the day
+            if not order.is_open:
+                del self._maybe_unknown[order.order_id]
+                continue
             if order.status is not OrdStatus.UNKNOWN or order.venue is None or not self.is_connected(order.venue):
                 continue
             last = self._last_status_query.get(order.order_id)
@@ -564,15 +573,17 @@ class RouterCore:
                 fill: Fill | None = None, text: str | None = None, reason: OrdRejReason | None = None,
                 exec_id: str | None = None, exec_ref_id: str | None = None,
                 status_response: bool = False) -> ExecutionEvent:
-        return ExecutionEvent(
-            exec_id=exec_id or self.ids.exec_id(), exec_type=exec_type, ord_status=order.status,
-            cl_ord_id=cl_ord_id or order.cl_ord_id, orig_cl_ord_id=orig, order_id=order.order_id,
-            instrument_id=order.instrument_id, side=order.side, account=order.account, ord_type=order.ord_type,
-            order_qty=order.order_qty, price=order.price, stop_price=order.stop_price,
-            time_in_force=order.time_in_force, last_qty=fill.qty if fill else None,
-            last_px=fill.price if fill else None, cum_qty=order.cum_qty, leaves_qty=order.leaves_qty,
-            avg_px=order.avg_px, exec_ref_id=exec_ref_id, ord_rej_reason=reason, text=text,
-            transact_time=utc_now(), is_status_response=status_response)
+        # Every value comes from the order of record (already exact and valid): no second validation per report.
+        return trusted(ExecutionEvent, {
+            "exec_id": exec_id or self.ids.exec_id(), "exec_type": exec_type, "ord_status": order.status,
+            "cl_ord_id": cl_ord_id or order.cl_ord_id, "orig_cl_ord_id": orig, "order_id": order.order_id,
+            "instrument_id": order.instrument_id, "side": order.side, "account": order.account,
+            "ord_type": order.ord_type, "order_qty": order.order_qty, "price": order.price,
+            "stop_price": order.stop_price, "time_in_force": order.time_in_force,
+            "last_qty": fill.qty if fill else None, "last_px": fill.price if fill else None,
+            "cum_qty": order.cum_qty, "leaves_qty": order.leaves_qty, "avg_px": order.avg_px,
+            "exec_ref_id": exec_ref_id, "ord_rej_reason": reason, "text": text, "transact_time": utc_now(),
+            "is_status_response": status_response})
 
     def _reject_unbooked(self, command: NewOrder, reason: OrdRejReason, text: str) -> ExecutionEvent:
         return ExecutionEvent(

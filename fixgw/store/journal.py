@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import Engine, Insert, Table, func, select
+from sqlalchemy import Engine, Insert, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.engine import make_engine, upgrade, write_transaction
+from fixgw.store.fastwrite import SqliteRows
 from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 
 __all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord"]
@@ -54,6 +55,8 @@ class Journal:
                 raise
         self._engine = engine
         self._upserts = _Upserts(engine.dialect.name)
+        # SQLite: rows bound by the driver (fastwrite.py); PostgreSQL keeps SQLAlchemy's executemany.
+        self._driver_rows = SqliteRows(self._upserts) if engine.dialect.name == "sqlite" else None
 
     def close(self) -> None:
         if self._engine is not None:
@@ -74,6 +77,9 @@ class Journal:
         if batch.is_empty():
             return
         with _typed_errors("write"), write_transaction(self.engine) as connection:
+            if self._driver_rows is not None:
+                self._driver_rows.write(connection, batch, _alias_rows)
+                return
             if batch.orders:
                 orders = list(batch.orders.values())
                 connection.execute(self._upserts.orders, [_order_row(order) for order in orders])
@@ -108,10 +114,13 @@ class Journal:
 
     # --- reading -----------------------------------------------------------------------------------------
 
-    def load_orders(self, *, open_only: bool = False) -> list[Order]:
-        """The book of record rebuilt from the latest snapshots (fills included)."""
+    def load_orders(self, *, open_only: bool = False, or_updated_since: datetime | None = None) -> list[Order]:
+        """The book of record rebuilt from the latest snapshots (fills included). `open_only`: only open orders,
+        and with `or_updated_since` also the closed ones updated since then (today's book, without history)."""
         query = select(schema.orders.c.snapshot).order_by(schema.orders.c.order_id)
-        if open_only:
+        if open_only and or_updated_since is not None:
+            query = query.where(or_(schema.orders.c.is_open, schema.orders.c.updated_at >= or_updated_since))
+        elif open_only:
             query = query.where(schema.orders.c.is_open)
         return [Order.model_validate_json(snapshot) for snapshot in self._stream(query)]
 

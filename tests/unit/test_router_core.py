@@ -113,6 +113,8 @@ class Harness:
         fx = Effects()
         handler(*args, fx)
         assert_persist_before_send(fx)
+        for _session, report, _order_id in fx.to_ems:  # reports are built without validation: they must pass it
+            assert type(report).model_validate(report.model_dump()) == report
         return fx
 
     def order(self, order_id: str) -> Order:
