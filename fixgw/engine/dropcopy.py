@@ -24,6 +24,7 @@ from fixgw.config import GatewayConfig
 from fixgw.dropcopy.copies import DROPCOPY_SESSION, CopyBuilder, CopyFilter
 from fixgw.dropcopy.feed import DropCopyFeed
 from fixgw.dropcopy.settings import DropCopySessionConfig
+from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import (
     build_session_settings,
     ensure_new_sessions,
@@ -80,16 +81,19 @@ class DropCopyAcceptor:
                 frozenset(section.accounts), frozenset(section.venues)))
         self._application = _DropCopyApplication(self)
         self._acceptor: fix.ThreadedSocketAcceptor | None = None
+        self._debug_messages = config.log.level == "DEBUG"
         self.logged_on: set[str] = set()
         self._replays: list[threading.Thread] = []
 
     def start(self) -> None:
-        for sub in ("dropcopy-store", "dropcopy-log"):
-            Path(self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        Path(self.state_dir / "dropcopy-store").mkdir(parents=True, exist_ok=True)
         settings = self._settings()
         ensure_new_sessions(settings)
+        # Not QuickFIX's FileLog: it would write a client's Logon credentials in clear (fixgw/engine/qflog.py).
+        names = {key: state.name for key, state in self._sessions.items()}
+        log_factory = StructlogLogFactory("dropcopy", names, messages=self._debug_messages)
         self._acceptor = fix.ThreadedSocketAcceptor(self._application, fix.FileStoreFactory(settings), settings,
-                                                    fix.FileLogFactory(settings))
+                                                    log_factory)
         self._acceptor.start()
         log.info("dropcopy.started", sessions=sorted(s.name for s in self._sessions.values()))
 
@@ -102,7 +106,7 @@ class DropCopyAcceptor:
 
     def _settings(self) -> fix.SessionSettings:
         default = {"ConnectionType": "acceptor", "FileStorePath": str(self.state_dir / "dropcopy-store"),
-                   "FileLogPath": str(self.state_dir / "dropcopy-log"), "SocketReuseAddress": "Y"}
+                   "SocketReuseAddress": "Y"}
         sessions = []
         for state in self._sessions.values():
             section = state.config
