@@ -1,8 +1,9 @@
 """The order book of record: orders by internal id, indexed by every id a counterparty may use for them.
 
 A book may hold only part of the record (the gateway loads open orders and today's, not the history): given a
-`loader`, a lookup that misses asks it for the order (the journal's `find_order`) and keeps what it finds. A
-ClOrdID duplicate check (`has_ems_cl_ord_id`) never asks: ClOrdIDs are unique within a trading day.
+`loader`, a lookup with `recall=True` that misses asks it for the order (the journal's `find_order`) and keeps
+what it finds. Plain lookups stay in memory (callers probe with ids that may not exist), and so does the ClOrdID
+duplicate check (`has_ems_cl_ord_id`): ClOrdIDs are unique within a trading day.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ class OrderBook:
         for order in orders:
             self.add(order)
 
-    def get(self, order_id: str) -> Order | None:
+    def get(self, order_id: str, *, recall: bool = False) -> Order | None:
         order = self._orders.get(order_id)
-        return order if order is not None else self._load(order_id=order_id)
+        return order if order is not None or not recall else self._load(order_id=order_id)
 
     def _load(self, **keys: str) -> Order | None:
         """A miss: the order from the loader (kept in the book from now on), or None."""
@@ -81,14 +82,15 @@ class OrderBook:
         if order.venue and order.venue_order_id:
             self._by_venue_order[(order.venue, order.venue_order_id)] = order.order_id
 
-    def find_ems(self, ems_session: str, cl_ord_id: str) -> Order | None:
+    def find_ems(self, ems_session: str, cl_ord_id: str, *, recall: bool = False) -> Order | None:
         order_id = self._by_ems.get((ems_session, cl_ord_id))
         if order_id:
             return self._orders.get(order_id)
-        return self._load(ems_session=ems_session, cl_ord_id=cl_ord_id)
+        return self._load(ems_session=ems_session, cl_ord_id=cl_ord_id) if recall else None
 
     def find_venue(self, venue: str, *, cl_ord_ids: Iterable[str | None] = (),
-                   venue_order_id: str | None = None) -> Order | None:
+                   venue_order_id: str | None = None, recall: bool = False) -> Order | None:
+        cl_ord_ids = tuple(cl_ord_ids)
         for cl_ord_id in cl_ord_ids:
             if cl_ord_id:
                 order_id = self._by_venue_cl.get((venue, cl_ord_id))
@@ -98,7 +100,7 @@ class OrderBook:
             order_id = self._by_venue_order.get((venue, venue_order_id))
             if order_id:
                 return self._orders[order_id]
-        if self._loader is not None:
+        if recall and self._loader is not None:
             keys = [{"venue_cl_ord_id": cl_ord_id} for cl_ord_id in cl_ord_ids if cl_ord_id]
             keys += [{"venue_order_id": venue_order_id}] if venue_order_id else []
             for key in keys:

@@ -184,7 +184,7 @@ class RouterCore:
                  reason=denial.reason.name, text=denial.text)
 
     def on_cancel(self, session: str, command: CancelOrder, fx: Effects) -> None:
-        order = self.book.find_ems(session, command.orig_cl_ord_id)
+        order = self.book.find_ems(session, command.orig_cl_ord_id, recall=True)
         refusal = self._refuse_request(session, command.cl_ord_id, command.orig_cl_ord_id, order,
                                        CxlRejResponseTo.CANCEL, fx)
         if refusal or order is None:
@@ -206,7 +206,7 @@ class RouterCore:
             transact_time=utc_now()), order.order_id))
 
     def on_replace(self, session: str, command: ReplaceOrder, fx: Effects) -> None:
-        order = self.book.find_ems(session, command.orig_cl_ord_id)
+        order = self.book.find_ems(session, command.orig_cl_ord_id, recall=True)
         if self._refuse_request(session, command.cl_ord_id, command.orig_cl_ord_id, order,
                                 CxlRejResponseTo.REPLACE, fx) or order is None:
             return
@@ -285,7 +285,7 @@ class RouterCore:
         fx.to_ems.append((session, event, order.order_id if order else None))
 
     def on_status_request(self, session: str, command: StatusRequest, fx: Effects) -> None:
-        order = self.book.find_ems(session, command.cl_ord_id)
+        order = self.book.find_ems(session, command.cl_ord_id, recall=True)
         if order is None:
             fx.to_ems.append((session, ExecutionEvent(
                 exec_id=self.ids.exec_id(), exec_type=ExecType.ORDER_STATUS, ord_status=OrdStatus.REJECTED,
@@ -328,7 +328,7 @@ class RouterCore:
 
     def on_venue_execution(self, venue: str, event: ExecutionEvent, fx: Effects) -> None:
         order = self.book.find_venue(venue, cl_ord_ids=(event.cl_ord_id, event.orig_cl_ord_id),
-                                     venue_order_id=event.order_id)
+                                     venue_order_id=event.order_id, recall=True)
         if order is None:
             log.warning("venue.report_for_unknown_order", venue=venue, cl_ord_id=event.cl_ord_id,
                         order_id=event.order_id, exec_type=event.exec_type.name, exec_id=event.exec_id)
@@ -464,7 +464,7 @@ class RouterCore:
 
     def on_venue_cancel_reject(self, venue: str, event: CancelRejectEvent, fx: Effects) -> None:
         order = self.book.find_venue(venue, cl_ord_ids=(event.cl_ord_id, event.orig_cl_ord_id),
-                                     venue_order_id=event.order_id)
+                                     venue_order_id=event.order_id, recall=True)
         if order is None or order.pending is None:
             log.warning("venue.cancel_reject_unmatched", venue=venue, cl_ord_id=event.cl_ord_id,
                         order_id=order.order_id if order else None)

@@ -50,24 +50,26 @@ def test_a_miss_loads_the_order_from_the_journal_and_keeps_it(journal: Journal) 
 
     book = OrderBook(loader=loader)
     book.load(journal.load_orders(open_only=True, or_updated_since=DAY_START))
-    assert book.find_ems("EMS1", "C01") is book.find_ems("EMS1", "C1")   # any ClOrdID of its chain
+    assert book.find_ems("EMS1", "C01", recall=True) is book.find_ems("EMS1", "C1")   # any ClOrdID of its chain
     found = book.find_ems("EMS1", "C1")
     assert found is not None and found.order_id == "R1-1" and found.status is OrdStatus.FILLED
     assert len(calls) == 1                                                 # kept: the second lookup is a hit
     assert book.find_venue("BRK", cl_ord_ids=("R1-1.0",)) is found
-    assert book.find_ems("EMS1", "NOPE") is None and book.get("R1-404") is None
+    assert book.find_ems("EMS1", "NOPE", recall=True) is None and book.get("R1-404", recall=True) is None
 
 
 def test_venue_lookups_and_get_fall_back_too(journal: Journal) -> None:
     book = OrderBook(loader=journal.find_order)
-    by_venue_id = book.find_venue("BRK", cl_ord_ids=(None, "R1-1.1"))
+    by_venue_id = book.find_venue("BRK", cl_ord_ids=(None, "R1-1.1"), recall=True)
     assert by_venue_id is not None and by_venue_id.order_id == "R1-1"
-    assert book.find_venue("OTHER", venue_order_id="V2") is None              # another venue's order id
-    by_order_id = book.find_venue("BRK", venue_order_id="V2")
+    assert book.find_venue("OTHER", venue_order_id="V2", recall=True) is None  # another venue's order id
+    by_order_id = book.find_venue("BRK", venue_order_id="V2", recall=True)
     assert by_order_id is not None and by_order_id.order_id == "R1-2"
-    assert book.get("R1-3") is not None and len(book) == 3
+    assert book.get("R1-3", recall=True) is not None and len(book) == 3
 
 
-def test_a_duplicate_check_never_asks_the_journal(journal: Journal) -> None:
+def test_plain_lookups_and_the_duplicate_check_never_ask_the_journal(journal: Journal) -> None:
     book = OrderBook(loader=lambda **keys: pytest.fail(f"asked the journal for {keys}"))
     assert not book.has_ems_cl_ord_id("EMS1", "C1")  # ClOrdIDs are unique within a trading day
+    assert book.find_ems("EMS1", "C1") is None and book.get("R1-1") is None      # probes stay in memory
+    assert book.find_venue("BRK", cl_ord_ids=("R1-1.0",), venue_order_id="V1") is None
