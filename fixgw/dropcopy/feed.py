@@ -90,16 +90,19 @@ class PassCopies:
 
     def _sent_since_last(self, builder: CopyBuilder, fx: Effects, replies: Sequence[Reply]) -> None:
         book = self._feed.book
-        for session, report, order_id in fx.to_ems[self._to_ems_seen:]:
+        sent, self._to_ems_seen = fx.to_ems[self._to_ems_seen:], len(fx.to_ems)
+        for session, report, order_id in sent:
             if isinstance(report, ExecutionEvent):
-                order = (fx.orders.get(order_id) or book.get(order_id)) if order_id else None
-                self._add(builder.of_sent(session, report, order), order, report.cl_ord_id)
-        self._to_ems_seen = len(fx.to_ems)
-        for session, fields, _order_id in replies[self._replies_seen:]:
+                try:
+                    order = (fx.orders.get(order_id) or book.get(order_id)) if order_id else None
+                    self._add(builder.of_sent(session, report, order), order, report.cl_ord_id)
+                except Exception as exc:  # this copy is lost (and logged); the others still go
+                    self._failed("of_sent", exc)
+        refusals, self._replies_seen = replies[self._replies_seen:], max(self._replies_seen, len(replies))
+        for session, fields, _order_id in refusals:
             copy = builder.of_reply(session, fields)
             if copy is not None:
                 self._add(copy, None, next((value for tag, value in fields if tag == 11), None))
-        self._replies_seen = max(self._replies_seen, len(replies))
 
     def _add(self, fields: Fields, order: Order | None, cl_ord_id: str | None) -> None:
         self._copies.append(MessageRecord(

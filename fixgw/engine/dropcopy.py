@@ -21,7 +21,7 @@ import quickfix as fix
 import structlog
 
 from fixgw.config import GatewayConfig
-from fixgw.dropcopy.copies import DROPCOPY_SESSION, CopyBuilder, CopyFilter
+from fixgw.dropcopy.copies import COPY_BEGIN_STRING, COPY_DIALECT, DROPCOPY_SESSION, CopyBuilder, CopyFilter
 from fixgw.dropcopy.feed import DropCopyFeed
 from fixgw.dropcopy.settings import DropCopySessionConfig
 from fixgw.engine.qflog import StructlogLogFactory
@@ -51,8 +51,6 @@ def build_feed(config: GatewayConfig, book: OrderBook, symbols: SymbolMaster,
     """The router hook, and the acceptor when drop-copy sessions are configured (not started yet)."""
     if not config.dropcopy:
         return DropCopyFeed(book, None, None), None
-    from fixgw.dropcopy.copies import COPY_BEGIN_STRING, COPY_DIALECT
-
     codec = Codec(load_dialect(config.dialect_path(COPY_DIALECT)), symbols, COPY_BEGIN_STRING)
     acceptor = DropCopyAcceptor(config, journal)
     return DropCopyFeed(book, CopyBuilder(codec), acceptor), acceptor
@@ -124,10 +122,10 @@ class DropCopyAcceptor:
     # ------------------------------------------------------------------ live copies (router thread)
 
     def deliver(self, copies: Sequence[MessageRecord]) -> None:
+        parsed = [(record, text_to_fields(record.raw)) for record in copies]
         for state in self._sessions.values():
             with state.lock:
-                for record in copies:
-                    fields = text_to_fields(record.raw)
+                for record, fields in parsed:
                     if not state.filter.matches(fields):
                         continue
                     if state.replay_until is not None:

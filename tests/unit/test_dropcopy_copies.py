@@ -14,6 +14,7 @@ from fixgw.dropcopy.export import EVENT_CATEGORIES, HeaderBook, SessionHeader, e
 from fixgw.engine.quickfix_support import load_data_dictionary
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
+from fixgw.fix.fields import parse_fix
 from fixgw.model.enums import ExecType, OrdStatus, OrdType, Side
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import ExecutionEvent
@@ -138,3 +139,34 @@ def test_event_rows_use_the_regulators_categories_and_plain_numbers() -> None:
     assert row["at"] == "2025-06-02T14:03:11.123456Z"
     assert event_record(ArchivedEvent(2, T0, "1-7", "status_mismatch", "1", {}, *[None] * 11))["category"] == "other"
     assert set(EVENT_CATEGORIES.values()) == {"new", "route", "accept", "modify", "cancel", "fill", "reject"}
+
+
+# ------------------------------------------------------------------------------------------ the router hook
+
+
+def test_the_pass_hook_keeps_order_survives_a_bad_copy_and_links_raw_messages() -> None:
+    from fixgw.dropcopy.feed import DropCopyFeed
+    from fixgw.router.book import OrderBook
+    from fixgw.router.effects import Effects
+    from fixgw.store.records import MessageRecord
+
+    book = OrderBook()
+    order = routed_order()
+    book.add(order)
+    feed = DropCopyFeed(book, BUILDER, None)
+    copies = feed.pass_copies()
+    fx = Effects()
+    ack = ExecutionEvent(exec_id="BRK-E1", exec_type=ExecType.NEW, ord_status=OrdStatus.NEW, cl_ord_id="1-7.0",
+                         order_id="BRK-7", transact_time=T0)
+    fx.to_ems.append(("ems-a", ack.model_copy(update={"exec_id": "X1", "cl_ord_id": "C7", "order_id": "1-7"}),
+                      "1-7"))
+    copies.after_item("venue_execution", ("equities", ack), fx, [])
+    bad = ack.model_copy(update={"exec_id": "X2", "instrument_id": "NO-SUCH"})   # cannot be encoded
+    fx.to_ems += [("ems-a", bad, "1-7"), ("ems-a", ack.model_copy(update={"exec_id": "X3"}), "1-7")]
+    raw = [MessageRecord("ems-a", "in", "D", "35=D\x0111=C7\x01", T0),
+           MessageRecord("equities", "in", "8", "35=8\x0111=1-7.0\x0137=BRK-7\x01", T0),
+           MessageRecord("equities", "in", "8", "35=8\x0111=other\x01", T0)]
+    made = copies.records(fx, raw)
+    assert [first(parse_fix(m.raw))[17] for m in made] == ["equities:BRK-E1", "X1", "X3"]
+    assert feed.failures == 1 and {m.order_id for m in made} == {"1-7"}
+    assert [(m.order_id, m.cl_ord_id) for m in raw] == [("1-7", "C7"), ("1-7", "1-7.0"), (None, "other")]
