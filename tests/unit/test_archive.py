@@ -119,3 +119,20 @@ def test_purge_plan_takes_only_clean_days_past_the_retention() -> None:
     assert plan_purge(today=days[6], days=2, first_day=None, verdicts={}, has_data=lambda _: True).purge == []
     with pytest.raises(ValueError):
         plan_purge(today=days[6], days=0, first_day=days[0], verdicts={}, has_data=lambda _: True)
+
+
+def test_audit_purge_command_deletes_only_clean_days_past_the_retention(archive: Archive, journal: Journal,
+                                                                         journal_url: str,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from fixgw.cli import main
+
+    assert main(["audit", "purge", "--journal", journal_url]) == 1          # no retention configured
+    journal.write(JournalBatch(state={recon_state_key(DAY1.date()): "clean", recon_state_key(DAY2.date()): "breaks"}))
+    assert main(["audit", "purge", "--journal", journal_url, "--days", "1", "--dry-run"]) == 0
+    assert "would purge 2025-03-10: 6 messages, 3 events" in capsys.readouterr().out
+    assert archive.count_messages(ArchiveQuery()) == 9
+    assert main(["audit", "purge", "--journal", journal_url, "--days", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "purged 2025-03-10: 6 messages, 3 events, 0 fills, 1 closed orders" in out
+    assert "kept 2025-03-11: reconciliation found breaks" in err
+    assert archive.first_day() == DAY2.date() and archive.count_messages(ArchiveQuery()) == 3
