@@ -13,6 +13,8 @@ import json
 import time
 import tomllib
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,16 +60,20 @@ def _gateway_identity(path: Path) -> tuple[str, str]:
     return config.name, config.journal_url
 
 
-def _journal(path: Path) -> Any:
+@contextmanager
+def _journal(path: Path) -> Iterator[Any]:
+    """The gateway's journal, open; a journal error ends the command with exit 1 and the reason."""
     from fixgw.store.journal import Journal, JournalError
 
     _, url = _gateway_identity(path)
     journal = Journal(url)
     try:
         journal.open()
+        yield journal
     except (JournalError, ValueError) as exc:
-        raise _fail(f"cannot open the journal: {exc}") from None
-    return journal
+        raise _fail(f"journal error: {exc}") from None
+    finally:
+        journal.close()
 
 
 def _write(config_path: Path, kind: str, scope: str, active: bool, who: str | None, reason: str,
@@ -79,11 +85,8 @@ def _write(config_path: Path, kind: str, scope: str, active: bool, who: str | No
         switch = new_switch(kind, scope, active, who=who or getpass.getuser(), reason=reason, cancel_open=cancel_open)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    journal = _journal(config_path)
-    try:
+    with _journal(config_path) as journal:
         switch = write_switch(journal, switch)
-    finally:
-        journal.close()
     typer.echo(f"{switch.describe()}\nrecorded in the journal: running gateways apply it within ~1 s, "
                f"a stopped gateway when it starts.")
 
@@ -137,12 +140,9 @@ def _status(config_path: Path, as_json: bool) -> None:
     from fixgw.risk.control import read_switches
     from fixgw.risk.switches import AUDIT_ORDER_ID
 
-    journal = _journal(config_path)
-    try:
+    with _journal(config_path) as journal:
         switches = read_switches(journal)
         audit = deque(journal.iter_events(order_id=AUDIT_ORDER_ID), maxlen=AUDIT_LINES)
-    finally:
-        journal.close()
     switches.sort(key=lambda s: (not s.active, s.kind, s.scope))
     if as_json:
         typer.echo(json.dumps({"switches": [json.loads(s.to_json()) for s in switches],
@@ -213,8 +213,7 @@ def risk_reload(
         lines += [f"  {key}: {reason}" for key, reason in problems]
         raise _fail("\n".join(lines))
     name, _ = _gateway_identity(config_path)
-    journal = _journal(config_path)
-    try:
+    with _journal(config_path) as journal:
         request_id = request_reload(journal, name, who or getpass.getuser())
         deadline = time.monotonic() + wait
         ack = None
@@ -223,8 +222,6 @@ def risk_reload(
             if ack is not None and ack.get("id") == request_id:
                 break
             time.sleep(0.2)
-    finally:
-        journal.close()
     if ack is None or ack.get("id") != request_id:
         raise _fail(f"gateway {name!r} did not acknowledge within {wait:g} s (not running?); "
                     f"it reads the file when it starts")
