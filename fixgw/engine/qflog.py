@@ -22,6 +22,7 @@ from fixgw.logs import redact_value
 
 log = structlog.get_logger("fixgw.quickfix")
 
+_ACCEPTED = re.compile(r"Accepted (?:SSL )?connection from (\S+) on port")
 _ADMITTED = "Allows connections to the acceptor from "
 _DENIED = "Deny connections to the acceptor from "
 _NO_SESSION = "Session not found for incoming message: "
@@ -31,6 +32,7 @@ _HEADER_FIELD = re.compile(r"(?:^|\x01)(8|49|56)=([^\x01]*)")
 
 
 class ConnectionListener(Protocol):
+    def accepted(self, address: str) -> None: ...
     def connection(self, session: str, address: str, admitted: bool) -> None: ...
     def unknown_session(self, sender_comp_id: str, target_comp_id: str, begin_string: str) -> None: ...
 
@@ -72,6 +74,8 @@ class _SessionLog(fix.Log):  # type: ignore[misc]
             if listener is not None:
                 listener.unknown_session(header.get("49", ""), header.get("56", ""), header.get("8", ""))
             text = _NO_SESSION + redact_value(text[len(_NO_SESSION):]).replace("\x01", "|")
+        elif listener is not None and (accepted := _ACCEPTED.match(text)) is not None:
+            listener.accepted(accepted.group(1))
         elif listener is not None and text.startswith((_ADMITTED, _DENIED)):
             admitted = text.startswith(_ADMITTED)
             listener.connection(self._session, text[len(_ADMITTED if admitted else _DENIED):].strip(), admitted)

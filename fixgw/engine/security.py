@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import quickfix as fix
+import structlog
+
+log = structlog.get_logger("fixgw.engine.security")
 
 TLS_UNAVAILABLE = ("TLS is configured but this quickfix build has no TLS support (built without HAVE_SSL): "
                    "install a quickfix wheel built with TLS, see README.md 'TLS'")
@@ -24,12 +27,32 @@ def require_tls() -> None:
 
 def new_acceptor(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,
                  *, tls: bool) -> fix.Acceptor:
-    """ThreadedSocketAcceptor, or SSLSocketAcceptor (the only TLS acceptor QuickFIX's Python wrapper has)."""
+    """ThreadedSocketAcceptor, or SSLSocketAcceptor (the only TLS acceptor QuickFIX's Python wrapper has).
+
+    Not the single-threaded SocketAcceptor: it crashes on stop (it closes its listening socket from the stopping
+    thread while its own thread still uses it; 1 stop in ~10 segfaulted here). The threaded one has a flaw of its
+    own in QuickFIX 1.16: see `quickfix_patched`.
+    """
     store = fix.FileStoreFactory(settings)
     if tls:
         require_tls()
         return fix.SSLSocketAcceptor(application, store, settings, log_factory)
+    if not quickfix_patched():
+        log.warning("security.quickfix_unpatched", text=QUICKFIX_UNPATCHED)
     return fix.ThreadedSocketAcceptor(application, store, settings, log_factory)
+
+
+QUICKFIX_PATCHES = frozenset({"lookup-session-invalid-message", "threaded-acceptor-refusal"})
+QUICKFIX_UNPATCHED = ("this quickfix build lacks fixgw's patches: one malformed first frame on a plain-TCP EMS "
+                      "connection (a header field without '=') ends the whole process (QuickFIX 1.16 lets "
+                      "InvalidMessage escape its acceptor thread); build quickfix with scripts/build-quickfix-wheel, "
+                      "or put the EMS acceptor behind TLS (immune), see SECURITY.md")
+
+
+def quickfix_patched() -> bool:
+    """True when quickfix was built with fixgw's patches (patches/quickfix/, scripts/build-quickfix-wheel)."""
+    built_with: frozenset[str] = getattr(fix, "FIXGW_PATCHES", frozenset())
+    return built_with >= QUICKFIX_PATCHES
 
 
 def new_initiator(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,

@@ -1,9 +1,15 @@
 """Logon authentication of EMS sessions: credentials, source address, lockout; logged and counted.
 
 The engine calls `check()` from QuickFIX's fromAdmin for every Logon and refuses the logon (RejectLogon)
-with the text it returns; QuickFIX's own connection events (address admitted or denied, unknown CompID)
-arrive through `connection()` and `unknown_session()`. A refusal text tells the EMS what to fix without
-telling an attacker which half of the credentials was wrong.
+with the text it returns; QuickFIX's own connection events (a connection accepted, its address admitted or
+denied, an unknown CompID) arrive through `accepted()`, `connection()` and `unknown_session()`. A refusal text
+tells the EMS what to fix without telling an attacker which half of the credentials was wrong.
+
+Source address: the plain-TCP acceptor names a connection's address for its session ("Allows/Deny connections
+... from") on the connection's own thread right before the Logon is processed, so `check()` knows it exactly and
+refuses a disallowed one too (QuickFIX 1.16 unpatched goes on reading a denied connection's next frame). The TLS
+acceptor only reports accepted connections; there the address is that of the most recent one (logs and lockout
+only: allow-lists are refused with TLS).
 """
 
 from __future__ import annotations
@@ -39,17 +45,22 @@ class LogonAuthenticator:
     def __init__(self, sessions: Mapping[str, SessionCredentials], throttle: LogonThrottle | None = None) -> None:
         self._sessions = dict(sessions)
         self.throttle = throttle or LogonThrottle()
-        self._addresses: dict[str, str] = {}
+        self._last_accepted: str | None = None
+        self._session_address: dict[str, str] = {}
         self._lock = threading.Lock()
         self.refusals: Counter[str] = Counter()
         """Refused logons and connections by reason: credentials, address, locked, unknown_comp_id."""
-        self.accepted = 0
+        self.logons_accepted = 0
 
     # ------------------------------------------------------------------ connection events from QuickFIX
 
+    def accepted(self, address: str) -> None:
+        """QuickFIX accepted a TCP connection from `address` (its first message is read next)."""
+        self._last_accepted = address
+
     def connection(self, session: str, address: str, admitted: bool) -> None:
         """QuickFIX admitted (or, address not allowed, denied) a connection for `session` from `address`."""
-        self._addresses[session] = address
+        self._session_address[session] = address
         if not admitted:
             self._count("address")
             log.warning("security.connection_denied", session=session, address=address, reason=ADDRESS_NOT_ALLOWED)
@@ -65,10 +76,9 @@ class LogonAuthenticator:
     def check(self, session: str, username: str | None, password: str | None) -> str | None:
         """None to accept the Logon of `session`; else the reason to refuse it with (Logout Text)."""
         credentials = self._sessions.get(session, SessionCredentials())
-        address = self._addresses.get(session)
+        address = self._session_address.pop(session, None) or self._last_accepted
         keys = [f"session:{session}"] + ([f"address:{address}"] if address else [])
         if credentials.allowed_addresses and address not in credentials.allowed_addresses:
-            # QuickFIX enforces AllowedRemoteAddresses before we are called; this is the second lock.
             return self._refuse(session, address, "address", ADDRESS_NOT_ALLOWED, keys=[])
         locked = max(self.throttle.locked_for(key) for key in keys)
         if locked > 0:
@@ -79,7 +89,7 @@ class LogonAuthenticator:
         for key in keys:
             self.throttle.success(key)
         with self._lock:
-            self.accepted += 1
+            self.logons_accepted += 1
         log.info("security.logon_accepted", session=session, address=address, username=username)
         return None
 
@@ -112,7 +122,7 @@ class LogonAuthenticator:
     def snapshot(self) -> dict[str, int]:
         """Counters for metrics: accepted logons and refusals by reason."""
         with self._lock:
-            return {"accepted": self.accepted, **{f"refused_{k}": v for k, v in self.refusals.items()}}
+            return {"accepted": self.logons_accepted, **{f"refused_{k}": v for k, v in self.refusals.items()}}
 
 
 def authenticator_from_config(config: GatewayConfig) -> LogonAuthenticator:
