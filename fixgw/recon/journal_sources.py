@@ -25,11 +25,13 @@ def internal_trades(store: ReconStore, window: ReconWindow, progress: Progress |
     """Our fills at the window's venue from the journal, without those a bust or correction voided."""
     voided = store.voided_exec_ids(venue=window.venue, since=window.start, until=window.end)
     trades: list[Trade] = []
-    append = trades.append
-    for count, row in enumerate(store.iter_fills(venue=window.venue, since=window.start, until=window.end), 1):
-        if row.exec_id not in voided:
-            append(Trade(row.exec_id, row.instrument_id, SIDES[row.side], row.qty, row.price, row.at, row.account,
-                         row.venue_order_id, row.commission, f"journal fills#{row.fill_id} order {row.order_id}"))
+    append, sides = trades.append, SIDES
+    rows = store.iter_fill_values(venue=window.venue, since=window.start, until=window.end)
+    for count, (fill_id, order_id, _venue, exec_id, qty, price, commission, at, instrument_id, account, side,
+                venue_order_id) in enumerate(rows, 1):
+        if exec_id not in voided:
+            append(Trade(exec_id, instrument_id, sides[side], qty, price, at, account, venue_order_id, commission,
+                         f"journal fills#{fill_id} order {order_id}"))
         if progress is not None and count % _PROGRESS_EVERY == 0:
             progress(count)
     return trades

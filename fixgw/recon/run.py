@@ -55,7 +55,7 @@ class Reconciler:
         step = phase or (lambda _name: _no_progress)
         ours = internal_trades(self.store, window, step("ours"))
         theirs = source.load(window, step("broker"))
-        self._settle(ours, window)
+        self._settle(ours, window, inside=True)        # read by the window: every one trades that day
         self._settle(theirs.trades, window)
         match_progress = step("match")
         result = TradeMatcher(self.tolerances, self._tick_size).match(ours, theirs.trades)
@@ -74,13 +74,19 @@ class Reconciler:
 
     # --- helpers ------------------------------------------------------------------------------------------
 
-    def _settle(self, trades: list[Trade], window: ReconWindow) -> None:
+    def _settle(self, trades: list[Trade], window: ReconWindow, *, inside: bool = False) -> None:
         """Each trade's settlement date from its trade date (local day in the recon time zone) and instrument."""
         zone = ZoneInfo(window.timezone)
         settle, start, end, day = self.settlement.settle_date, window.start, window.end, window.day
+        on_the_day: dict[str, date] = {}
         for trade in trades:
-            trade_date = day if start <= trade.at < end else trade.at.astimezone(zone).date()
-            trade.settle_date = settle(trade.instrument_id, trade_date)
+            if inside or start <= trade.at < end:
+                found = on_the_day.get(trade.instrument_id)
+                if found is None:
+                    found = on_the_day[trade.instrument_id] = settle(trade.instrument_id, day)
+                trade.settle_date = found
+            else:
+                trade.settle_date = settle(trade.instrument_id, trade.at.astimezone(zone).date())
 
     def _holdings(self, ours: list[Trade], theirs: BrokerSide) -> list[Break]:
         found: list[Break] = []

@@ -37,9 +37,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.state import Order
 from fixgw.store import schema
-from fixgw.store.coltypes import EPOCH, UtcMicros
+from fixgw.store.coltypes import EPOCH, UtcMicros, to_micros
 from fixgw.store.engine import write_transaction
-from fixgw.store.journal import Journal, _typed_errors
+from fixgw.store.journal import Journal, JournalError, _typed_errors
 
 CLEAN, BREAKS = "clean", "breaks"
 STATE_PREFIX = "recon:"
@@ -135,10 +135,16 @@ class ReconStore:
     def iter_fills(self, *, venue: str | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> Iterator[FillRow]:
         """Fills in journal order, streamed, with their order's instrument, account and side; `since` inclusive,
-        `until` exclusive. Busted or corrected fills are included: see `voided_exec_ids`.
+        `until` exclusive. Busted or corrected fills are included: see `voided_exec_ids`."""
+        for values in self.iter_fill_values(venue=venue, since=since, until=until):
+            yield FillRow(*values)
 
-        Fast path (a day may hold millions): the orders' attributes are read once per order (the side sits in the
-        snapshot JSON, which holds every fill of the order), and fill columns are read raw, converted here."""
+    def iter_fill_values(self, *, venue: str | None = None, since: datetime | None = None,
+                         until: datetime | None = None) -> Iterator[tuple[Any, ...]]:
+        """`iter_fills` as plain tuples in FillRow's field order: for readers of millions of fills.
+
+        The orders' attributes are read once per order (the side sits in the snapshot JSON, which holds every
+        fill of the order), and fill columns are read raw and converted here (no per-value type decorators)."""
         f = schema.fills
         window = self._fill_window(venue, since, until)
         orders = self._fill_orders(window)
@@ -147,11 +153,10 @@ class ReconStore:
         query = (select(f.c.id, f.c.order_id, f.c.venue, f.c.exec_id, type_coerce(f.c.qty, number),
                         type_coerce(f.c.price, number), type_coerce(f.c.commission, number),
                         type_coerce(f.c.at, BigInteger())).where(*window).order_by(f.c.id))
-        for fill_id, order_id, fill_venue, exec_id, qty, price, commission, micros in self._rows(query):
-            instrument_id, account, side, venue_order_id = orders[order_id]
-            yield FillRow(fill_id, order_id, fill_venue, exec_id, Decimal(qty), Decimal(price),
-                          None if commission is None else Decimal(commission),
-                          EPOCH + timedelta(microseconds=micros), instrument_id, account, side, venue_order_id)
+        epoch, micro = EPOCH, timedelta(microseconds=1)
+        for fill_id, order_id, fill_venue, exec_id, qty, price, commission, micros in self._raw_rows(query):
+            yield (fill_id, order_id, fill_venue, exec_id, Decimal(qty), Decimal(price),
+                   None if commission is None else Decimal(commission), epoch + micro * micros, *orders[order_id])
 
     def _rows(self, query: Any) -> Iterator[Any]:
         """Rows streamed in chunks (a chunk per fetch, not a fetch per row: a third of the cost per row)."""
@@ -159,6 +164,32 @@ class ReconStore:
             result = connection.execution_options(yield_per=_CHUNK).execute(query)
             for chunk in result.partitions():
                 yield from chunk
+
+    def _raw_rows(self, query: Any) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query whose parameters are plain values (no bind processors), straight off the driver's
+        cursor in chunks: half the cost per row of a Result for the millions of fills of a day."""
+        engine = self.journal.engine
+        compiled = query.compile(dialect=engine.dialect)
+        params = compiled.construct_params()
+        if compiled.positional:
+            bound: Any = tuple(params[name] for name in compiled.positiontup or ())
+        else:
+            bound = params
+        driver_error = engine.dialect.loaded_dbapi.Error
+        with _typed_errors("read"):
+            raw = engine.raw_connection()
+            try:
+                # PostgreSQL: a server-side (named) cursor, so a day of fills is never held in memory at once.
+                cursor = (raw.driver_connection.cursor(name=f"recon_{id(raw):x}")  # type: ignore[union-attr]
+                          if engine.dialect.name == "postgresql" else raw.cursor())
+                cursor.execute(str(compiled), bound)
+                while chunk := cursor.fetchmany(_CHUNK):
+                    yield from chunk
+                cursor.close()
+            except driver_error as exc:
+                raise JournalError(f"journal read failed: {exc}") from exc
+            finally:
+                raw.close()
 
     def _fill_orders(self, window: list[ColumnElement[bool]]) -> dict[str, tuple[str, str | None, str, str | None]]:
         f, o = schema.fills, schema.orders
@@ -265,13 +296,14 @@ class ReconStore:
     @staticmethod
     def _fill_window(venue: str | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
         f = schema.fills
+        at = type_coerce(f.c.at, BigInteger())   # plain integers bound: the statement can run on a raw cursor
         conditions: list[ColumnElement[bool]] = []
         if venue is not None:
             conditions.append(f.c.venue == venue)
         if since is not None:
-            conditions.append(f.c.at >= since)
+            conditions.append(at >= to_micros(since))
         if until is not None:
-            conditions.append(f.c.at < until)
+            conditions.append(at < to_micros(until))
         return conditions
 
     def _put_state(self, connection: Connection, values: Mapping[str, str]) -> None:
