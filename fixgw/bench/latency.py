@@ -62,7 +62,10 @@ def run(work: Path, options: LatencyOptions) -> tuple[dict[str, Any], list[Any]]
         added[key] = {"added_us": None if d is None or g is None else g - d,
                       "ratio": None if not d or g is None else round(g / d, 2)}
     result = {"options": options.__dict__, "paths": paths, "added": added, "gateway": gateway_stats}
-    return result, [latency_table(f"round trip NOS -> ER at {options.rate}/s (us, from scheduled send)", result)]
+    commits = gateway_stats["journal_write_us"]
+    title = (f"round trip NOS -> ER at {options.rate}/s (us, from scheduled send); gateway group commits: "
+             f"{commits['count']}, p50 {commits['p50']} us, p99 {commits['p99']} us")
+    return result, [latency_table(title, result)]
 
 
 def latency_table(title: str, result: dict[str, Any]) -> Any:

@@ -49,6 +49,8 @@ def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[An
                     "lost": result.lost(), "rejected": result.rejected, "round_trip_us": latency,
                     "send_lag_us": summarize(result.send_lag_us()),
                     "cpu_s_per_1000_orders": round(cpu / count * 1000, 3),
+                    "system_cpu_share": round((after["system_s"] - before["system_s"]) / cpu, 2) if cpu else None,
+                    "journal_write_us": after["journal_write_us"],
                     "orders_per_router_pass": round(count / passes, 1) if passes else None,
                     "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": ok})
                 if not ok:
