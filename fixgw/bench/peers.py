@@ -301,7 +301,8 @@ def _stats(gateway: Any, _argument: Any = None) -> dict[str, Any]:
     commits, commits_cpu = summarize(_JOURNAL_WRITES_US), summarize(_JOURNAL_WRITES_CPU_US)
     _JOURNAL_WRITES_US.clear()
     _JOURNAL_WRITES_CPU_US.clear()
-    return {"cpu_s": times.user + times.system, "user_s": times.user, "system_s": times.system, "peak_rss_mb": _vm_hwm_kb() / 1024,
+    return {"cpu_s": times.user + times.system, "user_s": times.user, "system_s": times.system,
+            "peak_rss_mb": _vm_hwm_kb() / 1024,
             "passes": runner.passes if runner else 0, "journal_errors": runner.journal_errors if runner else 0,
             "journal_write_us": commits, "journal_write_cpu_us": commits_cpu}
 
