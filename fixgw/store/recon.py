@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     cast,
     func,
     select,
@@ -45,6 +46,7 @@ CLEAN, BREAKS = "clean", "breaks"
 STATE_PREFIX = "recon:"
 _VOIDING_EVENTS = ("trade_cancel", "trade_correct")
 _CHUNK = 5000
+_EVIDENCE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 recon_runs = Table(
     "recon_runs", schema.metadata,
@@ -239,11 +241,11 @@ class ReconStore:
                 "started_at": run.started_at, "finished_at": run.finished_at, "result": run.result,
                 "counts": json.dumps(run.counts, sort_keys=True)}])
             if breaks:
-                connection.execute(recon_breaks.insert(), [{
+                detected = to_micros(run.finished_at)
+                _bulk_insert(connection, recon_breaks, [{
                     "run_id": run.run_id, "recon_date": run.recon_date, "venue": run.venue, "category": b.category,
                     "kind": b.kind, "ref": b.ref[:256], "instrument_id": b.instrument_id, "settle_date": b.settle_date,
-                    "detail": b.detail, "evidence": json.dumps(b.evidence, sort_keys=True),
-                    "detected_at": run.finished_at} for b in breaks])
+                    "detail": b.detail, "evidence": _EVIDENCE(b.evidence), "detected_at": detected} for b in breaks])
             latest = _latest_results(connection, run.recon_date)
             day = BREAKS if BREAKS in latest.values() else CLEAN
             self._put_state(connection, {f"{STATE_PREFIX}{run.recon_date}": day,
@@ -314,6 +316,18 @@ class ReconStore:
             set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at})
         now = datetime.now(UTC)
         connection.execute(statement, [{"key": k, "value": v, "updated_at": now} for k, v in values.items()])
+
+
+def _bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One executemany on the driver with values already in their stored form (a bad day may have 100,000
+    breaks: SQLAlchemy's per-row parameter processing would cost ~50 us each)."""
+    names = list(rows[0])
+    compiled = table.insert().values({name: bindparam(name) for name in names}).compile(dialect=connection.dialect)
+    if compiled.positional:
+        order = compiled.positiontup or ()
+        connection.exec_driver_sql(str(compiled), [tuple(row[name] for name in order) for row in rows])
+    else:
+        connection.exec_driver_sql(str(compiled), rows)
 
 
 def _latest_results(connection: Connection, recon_date: str) -> dict[str, str]:
