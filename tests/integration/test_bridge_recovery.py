@@ -4,6 +4,7 @@ at the venue before answering, against the simulator on loopback. Only proven ab
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -11,6 +12,7 @@ from decimal import Decimal
 import pytest
 from bridge_harness import Recorder, new_order, symbol_master, wait_until
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from fixgw.model.enums import ExecType, OrdRejReason, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest
@@ -126,3 +128,26 @@ def test_a_failed_lookup_is_outcome_unknown_not_unknown_order(sim: CryptoPbSimul
     finally:
         client.stop()
         sim.clear_faults()
+
+
+
+def test_stop_with_hundreds_of_commands_queued_is_clean(config: CoinbasePrimeConfig) -> None:
+    client, recorder = started(config)
+    thread = client._thread
+    for n in range(300):
+        client.send_new(new_order(f"Q{n}", qty="0.01", ord_type=OrdType.MARKET, price=None))
+    client.stop(timeout=5.0)  # abandons what has not run: the next start settles it by lookups
+    assert thread is not None and not thread.is_alive()
+    assert recorder.connectivity[-1] is False
+
+
+def test_stop_past_its_deadline_leaves_a_wedged_loop_behind_instead_of_raising(config: CoinbasePrimeConfig) -> None:
+    client, _ = started(config)
+    thread, loop = client._thread, client._loop
+    assert thread is not None and loop is not None
+    loop.call_soon_threadsafe(time.sleep, 1.5)  # the loop is busy beyond stop's deadline
+    with capture_logs() as logs:
+        client.stop(timeout=0.3)
+    assert [entry["event"] for entry in logs if entry["log_level"] == "warning"] == ["bridge_stop_timeout"]
+    thread.join(5)
+    assert not thread.is_alive()

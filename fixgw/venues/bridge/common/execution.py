@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any
@@ -45,7 +46,7 @@ class RestExecutionClient(Venue):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._commands: set[Future[None]] = set()
+        self._slots: asyncio.Semaphore | None = None
         self._adopted: list[NewOrder] = []
         self._running = False
 
@@ -97,6 +98,9 @@ class RestExecutionClient(Venue):
         self._listener.on_connectivity(self.name, True)
 
     async def _start_tasks(self) -> None:
+        # Commands beyond the connection pool wait here, in order: a thousand requests parked in the HTTP pool
+        # itself make every release scan them all, and throughput collapses.
+        self._slots = asyncio.Semaphore(self.config.max_connections)
         self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch())]
 
     async def _poll_forever(self) -> None:
@@ -127,21 +131,22 @@ class RestExecutionClient(Venue):
 
         async def shutdown() -> None:
             # Commands still running are abandoned: their outcome is settled by lookups after the next start.
-            for command in list(self._commands):
-                command.cancel()
-            for task in self._tasks:
+            running = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in running:
                 task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await self.adapter.aclose()
+            await asyncio.wait(running, timeout=timeout / 2) if running else None
+            await asyncio.wait_for(self.adapter.aclose(), timeout / 4)
 
+        started = time.monotonic()
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
-            self._thread.join(timeout)
-        loop.close()
+            self._thread.join(max(0.1, timeout - (time.monotonic() - started)))
+        if self._thread is not None and self._thread.is_alive():
+            log.warning("bridge_stop_timeout", venue=self.name, timeout_s=timeout)  # a daemon thread: left behind
+        else:
+            loop.close()
         self._loop = None
         if self._listener is not None:
             self._listener.on_connectivity(self.name, False)
@@ -151,11 +156,19 @@ class RestExecutionClient(Venue):
         if self._loop is None:
             coro.close()
             raise RuntimeError(f"{self.name} is not started")
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        self._commands.add(future)
+        slots = self._slots
+        assert slots is not None
+
+        async def bounded() -> None:
+            try:
+                async with slots:
+                    await coro
+            finally:
+                coro.close()  # cancelled while waiting for a slot: never started, nothing to warn about
+
+        future = asyncio.run_coroutine_threadsafe(bounded(), self._loop)
 
         def report(done: Future[None]) -> None:
-            self._commands.discard(done)
             if not done.cancelled() and done.exception() is not None:
                 log.error("bridge_command_failed", venue=self.name, command=what, error=repr(done.exception()))
 
