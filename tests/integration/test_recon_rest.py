@@ -96,3 +96,54 @@ def test_rest_venue_recon_and_drift(sim: CryptoPbSimulator, journal: Journal, tm
     assert recon.run("cbp", day, source).clean
     settled = drift.check("cbp", source.balances())
     assert settled is not None and not settled.breached and settled.drifts == {}
+
+
+def test_crypto_trades_through_the_gateway_reconcile_clean_against_the_venue(
+        sim: CryptoPbSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gateway_stack import WAIT, new_order, report, status
+
+    from fixgw.engine.gateway import Gateway
+    from fixgw.engine.quickfix_support import free_port
+    from fixgw.sim.fix_client import FixClient
+
+    for field, variable in ENV.items():
+        monkeypatch.setenv(variable, getattr(sim.credentials, field))
+    sim.clear_faults()
+    sim.configure(limit_slices=2, slice_interval_s="0.05")
+    port = free_port()
+    section = {"kind": "coinbase_prime", "base_url": sim.coinbase_url, "portfolio_id": f"pf-{uuid.uuid4().hex[:8]}",
+               **{field: f"env:{variable}" for field, variable in ENV.items()}, "day_orders": "as_gtc",
+               "poll_interval_s": 0.1, "timeout_s": 2.0, "retry_base_delay_s": 0.01, "retry_max_delay_s": 0.05}
+    config = parse_config({"name": "recon-rest", "state_dir": str(tmp_path / "gw"), "acceptor": {"port": port},
+                           "ems": {"ems-a": {"target_comp_id": "EMS-A", "allowed_accounts": ["ACC1"]}},
+                           "venues": {"cbp": section}, "routing": {"default": "cbp"}, "recon": {"timezone": "UTC"}})
+    gateway = Gateway(config)
+    client = FixClient(port=port, begin_string="FIX.4.4", sender_comp_id="EMS-A", target_comp_id="FIXGW",
+                       store_dir=tmp_path / "ems-store")
+    try:
+        gateway.start()
+        client.start()
+        assert client.wait_logged_on(WAIT)
+        client.send(new_order("CR-1", symbol="BTC/USD", qty="0.25", price=None))                 # market
+        client.send(new_order("CR-2", symbol="BTC/USD", side="2", qty="0.2", price="64000.00"))  # marketable
+        for cl_ord_id in ("CR-1", "CR-2"):
+            report(client, cl_ord_id, status("2"))
+        assert gateway.runner is not None
+        gateway.runner.drain()
+        day = datetime.now(UTC).date()
+        from rich.console import Console
+
+        from fixgw.cli_recon import run_recon
+
+        console = Console(file=open(tmp_path / "summary.txt", "w"), width=160)  # noqa: SIM115
+        assert run_recon(config, day, venue="cbp", out=tmp_path / "out", console=console) == 0
+        console.file.close()
+        with Journal(config.journal_url) as journal:
+            [run] = ReconStore(journal).runs(recon_date=day.isoformat(), venue="cbp")
+            assert run.result == "clean" and run.counts["matched"] == run.counts["ours"] == 3   # 1 + 2 slices
+            assert run.source.startswith("rest:cbp")
+    finally:
+        client.stop()
+        gateway.stop()
