@@ -12,9 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from gateway_stack import WAIT, new_order, report, status
 from structlog.testing import capture_logs
 
 from fixgw.config import parse_config
+from fixgw.engine.gateway import Gateway
+from fixgw.engine.quickfix_support import free_port
 from fixgw.model.enums import OrdType, Side
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import Fill
@@ -24,6 +27,7 @@ from fixgw.recon.rest_source import RestSource
 from fixgw.recon.wiring import reconciler_for
 from fixgw.risk.control import read_switches
 from fixgw.sim.crypto_pb import CryptoPbSimulator
+from fixgw.sim.fix_client import FixClient
 from fixgw.store import Journal, JournalBatch
 from fixgw.store.recon import ReconStore
 from fixgw.venues.bridge.coinbase_prime.http import CoinbasePrimeHttp
@@ -100,14 +104,6 @@ def test_rest_venue_recon_and_drift(sim: CryptoPbSimulator, journal: Journal, tm
 
 def test_crypto_trades_through_the_gateway_reconcile_clean_against_the_venue(
         sim: CryptoPbSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    sys.path.insert(0, str(Path(__file__).parent))
-    from gateway_stack import WAIT, new_order, report, status
-
-    from fixgw.engine.gateway import Gateway
-    from fixgw.engine.quickfix_support import free_port
-    from fixgw.sim.fix_client import FixClient
-
     for field, variable in ENV.items():
         monkeypatch.setenv(variable, getattr(sim.credentials, field))
     sim.clear_faults()
