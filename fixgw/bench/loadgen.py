@@ -209,7 +209,7 @@ class _LeanClient:
     def __init__(self, spec: EmsSpec) -> None:
         import quickfix as fix
 
-        from fixgw.engine.quickfix_support import build_session_settings
+        from fixgw.engine.quickfix_support import build_session_settings, keep_alive
 
         self.fix = fix
         self.spec = spec
@@ -228,7 +228,7 @@ class _LeanClient:
         self._expected_done = threading.Event()
         self._app = _make_application(self)
         store = fix.FileStoreFactory(settings) if spec.store_dir else fix.MemoryStoreFactory()
-        self._initiator = fix.ThreadedSocketInitiator(self._app, store, settings)
+        self._initiator = keep_alive(fix.ThreadedSocketInitiator(self._app, store, settings), self._app, store)
         self._prefix = ""
         self._prefix_len = 0
         self._first: array[int] = array("q")

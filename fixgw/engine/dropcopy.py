@@ -30,6 +30,7 @@ from fixgw.engine.quickfix_support import (
     ensure_new_sessions,
     fields_to_message,
     guard_callback,
+    keep_alive,
     text_to_fields,
 )
 from fixgw.engine.sessions import _session_defaults, _text
@@ -90,8 +91,9 @@ class DropCopyAcceptor:
         # Not QuickFIX's FileLog: it would write a client's Logon credentials in clear (fixgw/engine/qflog.py).
         names = {key: state.name for key, state in self._sessions.items()}
         log_factory = StructlogLogFactory("dropcopy", names, messages=self._debug_messages)
-        self._acceptor = fix.ThreadedSocketAcceptor(self._application, fix.FileStoreFactory(settings), settings,
-                                                    log_factory)
+        store = fix.FileStoreFactory(settings)
+        self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
+                                    self._application, store, log_factory)
         self._acceptor.start()
         log.info("dropcopy.started", sessions=sorted(s.name for s in self._sessions.values()))
 

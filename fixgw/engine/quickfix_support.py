@@ -276,6 +276,7 @@ def request_logout(session_id: fix.SessionID, reason: str) -> bool:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+E = TypeVar("E")
 
 
 def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
@@ -311,3 +312,14 @@ def _log_callback_failure(callback: Callable[..., object], args: tuple[object, .
         )
     except BaseException:  # a broken logger must not take the session down either
         pass
+
+
+def keep_alive(engine: E, *parts: object) -> E:
+    """Tie the Python objects a QuickFIX acceptor/initiator uses to its lifetime, and return it.
+
+    QuickFIX keeps plain C++ references to its Application, MessageStoreFactory and LogFactory: when their
+    Python proxies are garbage-collected while it runs, it calls into freed memory (a segfault at the next
+    callback or at stop). The parts are released only after the engine itself is destroyed.
+    """
+    engine._fixgw_parts = parts  # type: ignore[attr-defined]
+    return engine

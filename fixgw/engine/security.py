@@ -5,6 +5,8 @@ from __future__ import annotations
 import quickfix as fix
 import structlog
 
+from fixgw.engine.quickfix_support import keep_alive
+
 log = structlog.get_logger("fixgw.engine.security")
 
 TLS_UNAVAILABLE = ("TLS is configured but this quickfix build has no TLS support (built without HAVE_SSL): "
@@ -36,10 +38,12 @@ def new_acceptor(application: fix.Application, settings: fix.SessionSettings, lo
     store = fix.FileStoreFactory(settings)
     if tls:
         require_tls()
-        return fix.SSLSocketAcceptor(application, store, settings, log_factory)
+        return keep_alive(fix.SSLSocketAcceptor(application, store, settings, log_factory), application, store,
+                          log_factory)
     if not quickfix_patched():
         log.warning("security.quickfix_unpatched", text=QUICKFIX_UNPATCHED)
-    return fix.ThreadedSocketAcceptor(application, store, settings, log_factory)
+    return keep_alive(fix.ThreadedSocketAcceptor(application, store, settings, log_factory), application, store,
+                      log_factory)
 
 
 QUICKFIX_PATCHES = frozenset({"lookup-session-invalid-message", "threaded-acceptor-refusal"})
@@ -60,8 +64,10 @@ def new_initiator(application: fix.Application, settings: fix.SessionSettings, l
     store = fix.FileStoreFactory(settings)
     if tls:
         require_tls()
-        return fix.SSLSocketInitiator(application, store, settings, log_factory)
-    return fix.ThreadedSocketInitiator(application, store, settings, log_factory)
+        return keep_alive(fix.SSLSocketInitiator(application, store, settings, log_factory), application, store,
+                          log_factory)
+    return keep_alive(fix.ThreadedSocketInitiator(application, store, settings, log_factory), application, store,
+                      log_factory)
 
 
 def logon_credentials(message: fix.Message) -> tuple[str | None, str | None]:

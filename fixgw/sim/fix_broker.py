@@ -28,6 +28,7 @@ from fixgw.engine.quickfix_support import (
     ensure_new_sessions,
     fields_to_message,
     guard_callback,
+    keep_alive,
     load_data_dictionary,
     request_logout,
     text_to_fields,
@@ -110,11 +111,12 @@ class FixBrokerSimulator:
         self._application = _BrokerApplication(self)
         self._acceptor: fix.ThreadedSocketAcceptor | None
         if config.log_dir is not None:
-            self._acceptor = fix.ThreadedSocketAcceptor(
-                self._application, store, settings, fix.FileLogFactory(settings)
-            )
+            log_factory = fix.FileLogFactory(settings)
+            self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
+                                        self._application, store, log_factory)
         else:
-            self._acceptor = fix.ThreadedSocketAcceptor(self._application, store, settings)
+            self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings),
+                                        self._application, store)
 
     def _settings(self) -> fix.SessionSettings:
         config = self.config

@@ -23,6 +23,7 @@ from fixgw.engine.quickfix_support import (
     ensure_new_sessions,
     fields_to_message,
     guard_callback,
+    keep_alive,
     load_data_dictionary,
     request_logout,
     text_to_fields,
@@ -100,9 +101,11 @@ class FixClient:
         self._initiator: fix.Initiator | None
         initiator_class = fix.SSLSocketInitiator if tls else fix.ThreadedSocketInitiator
         if log_dir is not None:
-            self._initiator = initiator_class(self._application, store, settings, fix.FileLogFactory(settings))
+            log_factory = fix.FileLogFactory(settings)
+            self._initiator = keep_alive(initiator_class(self._application, store, settings, log_factory),
+                                         self._application, store, log_factory)
         else:
-            self._initiator = initiator_class(self._application, store, settings)
+            self._initiator = keep_alive(initiator_class(self._application, store, settings), self._application, store)
 
     def _settings(
         self,
