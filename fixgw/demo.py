@@ -171,8 +171,8 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     for step in steps:
         table.add_row(step.name, "[green]ok[/]" if step.ok else "[red]FAILED[/]", step.detail)
     console.print(table)
-    console.print(f"gateway log: {log_path}; journal: {config.journal_url}; "
-                  f"QuickFIX logs: {config.state_dir / 'quickfix'}")
+    console.print(f"gateway log (QuickFIX's session events included): {log_path}; journal: {config.journal_url}; "
+                  f"QuickFIX stores: {config.state_dir / 'quickfix'}")
     if temp is not None:
         console.print("(temporary state folder removed; run with --state-dir DIR to keep it)")
         temp.cleanup()
