@@ -1,6 +1,6 @@
 """Secrets never leak: a full flow with known fake credentials, then every log, the journal and every file the
-gateway wrote (QuickFIX stores, the journal database and its WAL, drop copies and exports kept there) is
-scanned for them.
+gateway wrote (QuickFIX stores, the journal database and its WAL, the drop-copy archive kept there) and the
+compliance exports (`fixgw audit export`, every format) are scanned for them.
 
 Credentials in play: EMS passwords (553/554 on Logon; their Argon2 hashes come from env: references), the
 gateway's broker password (a file: reference), a wrong password and an unknown CompID's password, and a
@@ -9,6 +9,7 @@ password an EMS put into an application message."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import structlog
 from gateway_stack import cancel, new_order, report, status
 from secure_stack import PASSWORDS, USERNAMES, attempt_logon, password_hash, secure_stack, set_hash_env
 
+from fixgw.cli import main
 from fixgw.logs import configure_logging
 from fixgw.store.journal import Journal
 
@@ -82,9 +84,19 @@ def test_no_secret_in_logs_journal_or_state(tmp_path: Path, monkeypatch: pytest.
     finally:
         journal.close()
     assert any("\x01554=***\x01" in raw for raw in raw_messages)  # S3's 554 was masked before journaling
+    day = datetime.now(UTC).date().isoformat()
+    exports = {}
+    for output_format in ("csv", "jsonl", "fix"):  # the compliance exports read the journal's archive
+        out = tmp_path / f"export.{output_format}"
+        assert main(["audit", "export", "--journal", journal_url, "--from", day, "--to", day,
+                     "--format", output_format, "-o", str(out)]) == 0
+        exports[out] = out.read_text(errors="replace")
+    assert all("S3" in text for text in exports.values())
     for secret in secrets:
         assert secret not in logs, f"{secret!r} in the structured log"
         assert secret not in captured.out and secret not in captured.err, f"{secret!r} on stdout/stderr"
         assert not any(secret in raw for raw in raw_messages), f"{secret!r} in the journal's messages"
         for path, data in files.items():
             assert secret.encode() not in data, f"{secret!r} in {path}"
+        for path, text in exports.items():
+            assert secret not in text, f"{secret!r} in the export {path.name}"
