@@ -143,9 +143,9 @@ def _no_progress(_count: int) -> None:
 
 
 def _by_settle_date(ours: list[Trade], theirs: list[Trade]) -> dict[str, tuple[int, int]]:
-    mine = Counter(t.settle_date.isoformat() for t in ours if t.settle_date)
-    broker = Counter(t.settle_date.isoformat() for t in theirs if t.settle_date)
-    return {key: (mine[key], broker[key]) for key in sorted(set(mine) | set(broker))}
+    mine = Counter(t.settle_date for t in ours if t.settle_date)
+    broker = Counter(t.settle_date for t in theirs if t.settle_date)
+    return {key.isoformat(): (mine[key], broker[key]) for key in sorted(set(mine) | set(broker))}
 
 
 def _record(found: Break) -> BreakRecord:
