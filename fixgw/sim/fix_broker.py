@@ -125,6 +125,7 @@ class FixBrokerSimulator:
             "SocketAcceptPort": str(config.port),
             "HeartBtInt": str(config.heartbeat_interval),
             "NonStopSession": "Y",
+            "SocketNodelay": "Y",
         }
         if config.store_dir is not None:
             default["FileStorePath"] = str(config.store_dir)

@@ -125,6 +125,7 @@ class FixClient:
             # A test peer may start after us: retry quickly rather than QuickFIX's 30 s default.
             "ReconnectInterval": "1",
             "NonStopSession": "Y",
+            "SocketNodelay": "Y",
         }
         if store_dir is not None:
             default["FileStorePath"] = str(store_dir)
