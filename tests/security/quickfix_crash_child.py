@@ -5,42 +5,12 @@ from __future__ import annotations
 
 import sys
 
-import quickfix as fix
+from tls_peer import QuietApplication
 
 from fixgw.engine.qflog import StructlogLogFactory
-from fixgw.engine.quickfix_support import build_session_settings, free_port, guard_callback
+from fixgw.engine.quickfix_support import build_session_settings, free_port
 from fixgw.engine.security import new_acceptor
 from fixgw.logs import configure_logging
-
-
-class _Application(fix.Application):  # type: ignore[misc]
-    @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
 
 
 def main() -> int:
@@ -51,7 +21,7 @@ def main() -> int:
          "StartTime": "00:00:00", "EndTime": "00:00:00", "HeartBtInt": "30", "UseDataDictionary": "N",
          "FileStorePath": sys.argv[1]},
         [{"BeginString": "FIX.4.4", "SenderCompID": "FIXGW", "TargetCompID": "EMS-F"}])
-    acceptor = new_acceptor(_Application(), settings, StructlogLogFactory("acceptor", {}), tls=False)
+    acceptor = new_acceptor(QuietApplication(), settings, StructlogLogFactory("acceptor", {}), tls=False)
     acceptor.start()
     print(f"READY {port}", flush=True)
     sys.stdin.read()

@@ -11,10 +11,11 @@ from fixgw.engine.quickfix_support import build_session_settings, guard_callback
 from fixgw.security.tls import VERIFY_REQUIRE
 
 
-class _Application(fix.Application):  # type: ignore[misc]
-    def __init__(self, peer: TlsBrokerPeer) -> None:
-        super().__init__()
-        self._peer = peer
+class QuietApplication(fix.Application):  # type: ignore[misc]
+    """A QuickFIX application that does nothing but call `on_logon` (also used by quickfix_crash_child.py)."""
+
+    def on_logon(self) -> None:
+        return None
 
     @guard_callback
     def onCreate(self, session_id: fix.SessionID) -> None:
@@ -22,9 +23,7 @@ class _Application(fix.Application):  # type: ignore[misc]
 
     @guard_callback
     def onLogon(self, session_id: fix.SessionID) -> None:
-        with self._peer.condition:
-            self._peer.logons += 1
-            self._peer.condition.notify_all()
+        self.on_logon()
 
     @guard_callback
     def onLogout(self, session_id: fix.SessionID) -> None:
@@ -47,6 +46,17 @@ class _Application(fix.Application):  # type: ignore[misc]
         return None
 
 
+class _CountingApplication(QuietApplication):
+    def __init__(self, peer: TlsBrokerPeer) -> None:
+        super().__init__()
+        self._peer = peer
+
+    def on_logon(self) -> None:
+        with self._peer.condition:
+            self._peer.logons += 1
+            self._peer.condition.notify_all()
+
+
 class TlsBrokerPeer:
     """FIX.4.4 BROKER <- FIXGW over TLS; requires a client certificate from `ca` (mutual TLS)."""
 
@@ -59,7 +69,7 @@ class TlsBrokerPeer:
              "ServerCertificateFile": str(certificate), "ServerCertificateKeyFile": str(private_key),
              "CertificationAuthoritiesFile": str(ca), "CertificateVerifyLevel": VERIFY_REQUIRE},
             [{"BeginString": "FIX.4.4", "SenderCompID": "BROKER", "TargetCompID": "FIXGW"}])
-        self._application = _Application(self)
+        self._application = _CountingApplication(self)
         self._acceptor: fix.SSLSocketAcceptor | None = fix.SSLSocketAcceptor(
             self._application, fix.MemoryStoreFactory(), settings)
 
