@@ -32,8 +32,8 @@ def new_acceptor(application: fix.Application, settings: fix.SessionSettings, lo
     """ThreadedSocketAcceptor, or SSLSocketAcceptor (the only TLS acceptor QuickFIX's Python wrapper has).
 
     Not the single-threaded SocketAcceptor: it crashes on stop (it closes its listening socket from the stopping
-    thread while its own thread still uses it; 1 stop in ~10 segfaulted here). The threaded one has a flaw of its
-    own in QuickFIX 1.16: see `quickfix_patched`.
+    thread while its own thread still uses it; a start-stop loop here segfaulted within 2 to 12 stops). The
+    threaded one has a flaw of its own in QuickFIX 1.16: see `quickfix_patched`.
     """
     store = fix.FileStoreFactory(settings)
     if tls:
