@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from fixgw.logs import configure_logging
 
     configure_logging("WARNING", "json")
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=180)  # files keep whole numbers
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
     failed = 0

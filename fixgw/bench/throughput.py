@@ -1,5 +1,8 @@
 """Scenario 3: the highest rate fixgw sustains - every order's NOS in, NOS out, fill in and fill out, journal on -
-before the p99 round trip passes a limit or any order is lost; CPU seconds per 1,000 orders and peak RSS."""
+before the p99 round trip passes a limit or any order is lost; CPU seconds per 1,000 orders and peak RSS.
+
+Steps go on past a p99 failure while nothing is lost and the gateway keeps up (done/s >= 90% of offered), so a
+run reports both the rate within the p99 limit and the capacity (what it completes, at whatever latency)."""
 
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[An
                 passes = after["passes"] - before["passes"]
                 lost = result.lost() + result.rejected
                 ok = lost == 0 and latency["p99"] is not None and latency["p99"] <= options.p99_limit_ms * 1000
+                keeps_up = lost == 0 and result.achieved_rate() >= 0.9 * rate
                 steps.append({
                     "offered_rate": rate, "achieved_rate": round(result.achieved_rate(), 1), "orders": count,
                     "lost": result.lost(), "rejected": result.rejected, "round_trip_us": latency,
@@ -52,22 +56,26 @@ def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[An
                     "system_cpu_share": round((after["system_s"] - before["system_s"]) / cpu, 2) if cpu else None,
                     "journal_write_us": after["journal_write_us"],
                     "orders_per_router_pass": round(count / passes, 1) if passes else None,
-                    "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": ok})
-                if not ok:
+                    "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": ok, "keeps_up": keeps_up})
+                if not keeps_up:
                     break
         finally:
             ems.stop()
             final = gateway.stop()
     passing = [step for step in steps if step["ok"]]
     best = max(passing, key=lambda step: step["offered_rate"]) if passing else None
+    capacity = max((step["offered_rate"] for step in steps if step["keeps_up"]), default=0)
     result_doc = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None},
                   "steps": steps, "max_sustained_rate": best["offered_rate"] if best else 0,
+                  "max_rate_nothing_lost": capacity,
                   "cpu_s_per_1000_orders_at_max": best["cpu_s_per_1000_orders"] if best else None,
                   "peak_rss_mb": round(final.get("peak_rss_mb", 0.0), 1), "gateway": final}
     rows = [[s["offered_rate"], s["achieved_rate"], s["round_trip_us"]["p50"], s["round_trip_us"]["p99"],
              s["round_trip_us"]["max"], s["lost"] + s["rejected"], s["cpu_s_per_1000_orders"],
-             s["orders_per_router_pass"], s["peak_rss_mb"], "ok" if s["ok"] else "FAIL"] for s in steps]
-    title = (f"sustained throughput through fixgw (NOS -> fill, journal on); max sustained "
-             f"{result_doc['max_sustained_rate']}/s")
+             s["orders_per_router_pass"], s["peak_rss_mb"],
+             "ok" if s["ok"] else f"p99 > {options.p99_limit_ms:g} ms" if s["keeps_up"] else "falls behind / lost"]
+            for s in steps]
+    title = (f"throughput through fixgw (NOS -> fill, journal on): within p99 <= {options.p99_limit_ms:g} ms "
+             f"{result_doc['max_sustained_rate']}/s; nothing lost up to {capacity}/s")
     return result_doc, [table(title, ["offered/s", "done/s", "p50 us", "p99 us", "max us", "lost", "CPU s/1k",
                                       "orders/pass", "RSS MB", ""], rows)]

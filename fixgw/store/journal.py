@@ -34,6 +34,7 @@ class Journal:
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine | None = None
+        self._driver_rows: SqliteRows | None = None
 
     def __enter__(self) -> Journal:
         self.open()
@@ -56,9 +57,13 @@ class Journal:
         self._engine = engine
         self._upserts = _Upserts(engine.dialect.name)
         # SQLite: rows bound by the driver (fastwrite.py); PostgreSQL keeps SQLAlchemy's executemany.
-        self._driver_rows = SqliteRows(self._upserts) if engine.dialect.name == "sqlite" else None
+        self._driver_rows = (SqliteRows(self._upserts, str(engine.url.database))
+                             if engine.dialect.name == "sqlite" else None)
 
     def close(self) -> None:
+        if self._driver_rows is not None:
+            self._driver_rows.close()
+            self._driver_rows = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -76,10 +81,10 @@ class Journal:
         """Write the whole batch in one transaction; committed (durable) when this returns."""
         if batch.is_empty():
             return
+        if self._driver_rows is not None:
+            self._driver_rows.write(batch, _alias_rows)
+            return
         with _typed_errors("write"), write_transaction(self.engine) as connection:
-            if self._driver_rows is not None:
-                self._driver_rows.write(connection, batch, _alias_rows)
-                return
             if batch.orders:
                 orders = list(batch.orders.values())
                 connection.execute(self._upserts.orders, [_order_row(order) for order in orders])

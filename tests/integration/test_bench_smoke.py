@@ -47,7 +47,7 @@ def test_throughput_steps(tmp_path: Path) -> None:
     assert step["offered_rate"] == 200 and step["lost"] == 0 and step["ok"]
     _percentiles(step["round_trip_us"])
     assert step["cpu_s_per_1000_orders"] > 0 and result["peak_rss_mb"] > 0
-    assert result["max_sustained_rate"] == 200 and tables
+    assert result["max_sustained_rate"] == 200 and result["max_rate_nothing_lost"] == 200 and tables
 
 
 def test_bridge_orders_reach_the_crypto_simulator(tmp_path: Path) -> None:
