@@ -156,6 +156,11 @@ class OrderLife(RuleBasedStateMachine):
         self.order = new_order(100)
         self.filled: dict[str, Decimal] = {}       # reference: exec_id -> qty of every fill in force
         self.requested_from: OrdStatus | None = None
+        self._fills = 0  # ExecIDs from the machine itself: a replayed example must draw the same ones
+
+    def new_fill(self, qty: int) -> Fill:
+        self._fills += 1
+        return a_fill(qty, exec_id=f"L{self._fills:06d}")
 
     def step(self, action: Any) -> bool:
         """Run one action; on a typed error the order must be exactly as before. True when it applied."""
@@ -197,7 +202,7 @@ class OrderLife(RuleBasedStateMachine):
 
     @rule(qty=st.integers(min_value=1, max_value=60))
     def fill(self, qty: int) -> None:
-        status, cum, fill = self.order.status, self.order.cum_qty, a_fill(qty)
+        status, cum, fill = self.order.status, self.order.cum_qty, self.new_fill(qty)
         applied = self.step(lambda: apply(self.order, E.FILL, fill=fill))
         assert applied == ((status, E.FILL) in TRANSITIONS and cum + qty <= self.order.order_qty)
         if not applied:
@@ -234,7 +239,7 @@ class OrderLife(RuleBasedStateMachine):
     @rule(data=st.data(), qty=st.integers(min_value=1, max_value=60))
     def correct(self, data: st.DataObject, qty: int) -> None:
         exec_id = data.draw(st.sampled_from(sorted(self.filled)))
-        status, corrected = self.order.status, a_fill(qty)
+        status, corrected = self.order.status, self.new_fill(qty)
         others = sum(self.filled.values()) - self.filled[exec_id]
         applied = self.step(lambda: correct_fill(self.order, exec_id, corrected))
         if others + qty > self.order.order_qty:
