@@ -3,6 +3,7 @@ ExecutionReport / TradeCaptureReport history as we received it (a broker source)
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -11,30 +12,33 @@ from fixgw.fix.dialect import Dialect
 from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import SymbolMaster
-from fixgw.recon.records import BrokerSide, Trade
+from fixgw.recon.records import BrokerSide, Derived, Trade, TradeTable
 from fixgw.recon.sources import Progress, ReconWindow
+from fixgw.store.coltypes import from_micros
 from fixgw.store.journal import Journal
 from fixgw.store.recon import ReconStore
 
 SIDES = {side.value: side for side in Side}
 SOH = "\x01"
 _PROGRESS_EVERY = 10_000
+_JOURNAL_SOURCE = "journal fills#{} order {}".format
 
 
-def internal_trades(store: ReconStore, window: ReconWindow, progress: Progress | None = None) -> list[Trade]:
+def internal_trades(store: ReconStore, window: ReconWindow, progress: Progress | None = None) -> TradeTable:
     """Our fills at the window's venue from the journal, without those a bust or correction voided."""
-    voided = store.voided_exec_ids(venue=window.venue, since=window.start, until=window.end)
-    trades: list[Trade] = []
-    append, sides = trades.append, SIDES
-    rows = store.iter_fill_values(venue=window.venue, since=window.start, until=window.end)
-    for count, (fill_id, order_id, _venue, exec_id, qty, price, commission, at, instrument_id, account, side,
-                venue_order_id) in enumerate(rows, 1):
-        if exec_id not in voided:
-            append(Trade(exec_id, instrument_id, sides[side], qty, price, at, account, venue_order_id, commission,
-                         f"journal fills#{fill_id} order {order_id}"))
-        if progress is not None and count % _PROGRESS_EVERY == 0:
-            progress(count)
-    return trades
+    fills = store.fill_columns(venue=window.venue, since=window.start, until=window.end, progress=progress)
+    if fills.voided:
+        fills.keep(list(map(operator.not_, map(fills.voided.__contains__, fills.exec_ids))))
+    order_ids, facts = fills.order_ids, fills.orders
+    instruments = {order_id: instrument for order_id, (instrument, _, _, _) in facts.items()}
+    sides = {order_id: SIDES[side] for order_id, (_, _, side, _) in facts.items()}
+    accounts = {order_id: account for order_id, (_, account, _, _) in facts.items()}
+    refs = {order_id: venue_order_id for order_id, (_, _, _, venue_order_id) in facts.items()}
+    return TradeTable(fills.exec_ids, list(map(instruments.__getitem__, order_ids)),
+                      list(map(sides.__getitem__, order_ids)), fills.qtys, fills.prices,
+                      Derived(from_micros, fills.at_micros), list(map(accounts.__getitem__, order_ids)),
+                      list(map(refs.__getitem__, order_ids)), fills.commissions,
+                      Derived(_JOURNAL_SOURCE, fills.fill_ids, order_ids))
 
 
 class FixHistorySource:

@@ -10,18 +10,24 @@ Positions by instrument and cash by currency compare closing amounts within tole
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from itertools import compress, repeat
+from typing import TypeVar
 
 from fixgw.model.decimals import fmt_decimal
-from fixgw.recon.records import Break, BreakKind, Category, MatchResult, Tolerances, Trade, side_sign
+from fixgw.model.enums import Side
+from fixgw.recon.records import Break, BreakKind, Category, MatchResult, Tolerances, Trade, TradeTable, side_sign
 
 TickSize = Callable[[str], Decimal | None]
 """The tick size of an instrument id (None when unknown: prices must then agree exactly)."""
 
 ZERO = Decimal(0)
+BUY = Side.BUY
+K = TypeVar("K", bound=Hashable)
 
 
 class TradeMatcher:
@@ -39,42 +45,48 @@ class TradeMatcher:
         return found
 
     def match(self, ours: Sequence[Trade], theirs: Sequence[Trade]) -> MatchResult:
+        """Match two sides (lists of trades or `TradeTable`s). Tables are compared column by column: only the
+        rows that are not plainly "same trade id, same trade" become Trade objects and are looked at one by one."""
+        ours, theirs = TradeTable.of(ours), TradeTable.of(theirs)
         result = MatchResult(ours=len(ours), theirs=len(theirs))
         breaks = result.breaks
-        by_id: dict[str, Trade] = {}
-        loose_ours: list[Trade] = []
-        for trade in ours:
-            trade_id = trade.trade_id
-            if not trade_id:
-                loose_ours.append(trade)
-            elif trade_id in by_id:
-                breaks.append(_duplicate(trade, by_id[trade_id], "ours"))
-            else:
-                by_id[trade_id] = trade
-        loose_theirs: list[Trade] = []
-        seen: dict[str, Trade] = {}
-        matched = 0
+        our_ids, their_ids = ours.trade_ids, theirs.trade_ids
+        by_id, repeated = _first_rows(our_ids)
+        loose_ours = _rows_without_id(our_ids) if by_id.pop("", None) is not None else []
+        for row in repeated:
+            if our_ids[row]:
+                breaks.append(_duplicate(ours[row], ours[by_id[our_ids[row]]], "ours"))
+        # Each broker row as the row of ours holding its trade id (-1: none). A trade id the broker repeats is a
+        # repeated row number; only the ids we do not hold need a dictionary of their own.
+        mine = list(map(by_id.get, their_ids, repeat(-1)))
+        first_paired, repeated = _first_rows(mine)
+        first_unknown: dict[str, int] = {}
+        if first_paired.pop(-1, None) is not None:
+            unknown = list(compress(range(len(mine)), map(operator.lt, mine, repeat(0))))
+            first_unknown, repeated_unknown = _first_rows([their_ids[row] for row in unknown])
+            first_unknown = {trade_id: unknown[index] for trade_id, index in first_unknown.items()}
+            repeated = sorted([row for row in repeated if mine[row] >= 0] + [unknown[i] for i in repeated_unknown])
+        loose_theirs: list[int] = []
+        to_check = _rows_to_check(ours, theirs, mine, repeated)
+        matched = len(theirs) - len(to_check)
         qty_tolerance = self.tolerances.qty
-        for trade in theirs:
-            trade_id = trade.trade_id
+        for row in to_check:
+            trade_id = their_ids[row]
             if not trade_id:
-                loose_theirs.append(trade)
+                loose_theirs.append(row)
                 continue
-            first = seen.get(trade_id)
-            if first is not None:
-                breaks.append(_duplicate(trade, first, "theirs"))
-                continue
-            seen[trade_id] = trade
-            mine = by_id.pop(trade_id, None)
-            if mine is None:
-                loose_theirs.append(trade)
-                continue
-            matched += 1
-            if (mine.qty != trade.qty or mine.price != trade.price or mine.side is not trade.side
-                    or mine.instrument_id != trade.instrument_id):
-                self._compare(mine, trade, qty_tolerance, breaks)
-        loose_ours.extend(by_id.values())
-        result.matched = matched + self._fallback(loose_ours, loose_theirs, breaks)
+            our_row = mine[row]
+            first = first_paired[our_row] if our_row >= 0 else first_unknown[trade_id]
+            if first != row:
+                breaks.append(_duplicate(theirs[row], theirs[first], "theirs"))
+            elif our_row < 0:
+                loose_theirs.append(row)
+            else:
+                matched += 1
+                self._compare(ours[our_row], theirs[row], qty_tolerance, breaks)
+        loose_ours += compress(by_id.values(), map(operator.not_, map(first_paired.__contains__, by_id.values())))
+        result.matched = matched + self._fallback([ours[row] for row in loose_ours],
+                                                  [theirs[row] for row in loose_theirs], breaks)
         return result
 
     def _compare(self, mine: Trade, theirs: Trade, qty_tolerance: Decimal, breaks: list[Break]) -> None:
@@ -130,6 +142,41 @@ class TradeMatcher:
         for bucket in buckets.values():
             breaks.extend(_missing(trade, BreakKind.MISSING_INTERNALLY) for trade in bucket.untaken())
         return pairs
+
+
+def _first_rows(keys: list[K]) -> tuple[dict[K, int], list[int]]:
+    """Key -> the first row holding it (in order of first appearance), and the rows that repeat a key an earlier
+    row holds (in row order)."""
+    count = len(keys)
+    rows = dict(zip(keys, range(count), strict=True))          # the last row of each key
+    if len(rows) == count:
+        return rows, []
+    not_last = list(compress(range(count), map(operator.ne, map(rows.__getitem__, keys), range(count))))
+    first: dict[K, int] = {}
+    for row in not_last:
+        first.setdefault(keys[row], row)
+    repeated = sorted([row for row in not_last if first[keys[row]] != row] + [rows[key] for key in first])
+    rows.update(first)
+    return rows, repeated
+
+
+def _rows_without_id(ids: list[str]) -> list[int]:
+    return list(compress(range(len(ids)), map(operator.not_, ids)))
+
+
+def _rows_to_check(ours: TradeTable, theirs: TradeTable, mine: list[int], repeated: list[int]) -> list[int]:
+    """The broker's rows, in row order, other than those holding for the first time a trade id we hold, with our
+    instrument, side, quantity and price: compared a column at a time."""
+    if not ours.trade_ids:
+        return list(range(len(theirs.trade_ids)))
+    same = map(operator.and_,
+               map(operator.and_, map(operator.eq, map(ours.qtys.__getitem__, mine), theirs.qtys),
+                   map(operator.eq, map(ours.prices.__getitem__, mine), theirs.prices)),
+               map(operator.and_, map(operator.is_, map(ours.sides.__getitem__, mine), theirs.sides),
+                   map(operator.eq, map(ours.instrument_ids.__getitem__, mine), theirs.instrument_ids)))
+    found = map(operator.ge, mine, repeat(0))                 # row -1 (not ours) was compared with our last row
+    rows = list(compress(range(len(mine)), map(operator.not_, map(operator.and_, same, found))))
+    return sorted(set(rows).union(repeated)) if repeated else rows
 
 
 class _Bucket:
@@ -200,10 +247,10 @@ def _duplicate(trade: Trade, first: Trade, side: str) -> Break:
 
 def positions_from_trades(trades: Iterable[Trade], opening: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
     """Net quantity per instrument: the opening position plus buys minus sells."""
+    table = TradeTable.of(trades)
     positions = dict(opening or {})
-    for trade in trades:
-        signed = trade.qty if side_sign(trade.side) > 0 else -trade.qty
-        positions[trade.instrument_id] = positions.get(trade.instrument_id, ZERO) + signed
+    for instrument, side, qty in zip(table.instrument_ids, table.sides, table.qtys, strict=True):
+        positions[instrument] = positions.get(instrument, ZERO) + (qty if side is BUY else -qty)
     return positions
 
 
@@ -215,17 +262,22 @@ def cash_from_trades(trades: Iterable[Trade], legs: CashLegs,
                      opening: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
     """Cash per currency: the opening balance, minus what buys paid, plus what sells received, minus commissions;
     an instrument with a base currency (crypto, FX) also moves the base currency by the quantity."""
+    table = TradeTable.of(trades)
     cash = dict(opening or {})
-    for trade in trades:
-        quote, base, multiplier = legs(trade.instrument_id)
-        sign = side_sign(trade.side)
-        amount = trade.qty * trade.price * multiplier
-        flow = -amount if sign > 0 else amount
-        if trade.commission:
-            flow -= trade.commission
+    legs_of: dict[str, tuple[str, str | None, Decimal]] = {}
+    for instrument, side, qty, price, commission in zip(table.instrument_ids, table.sides, table.qtys, table.prices,
+                                                        table.commissions, strict=True):
+        found = legs_of.get(instrument)
+        if found is None:
+            found = legs_of[instrument] = legs(instrument)
+        quote, base, multiplier = found
+        amount = qty * price * multiplier
+        flow = -amount if side is BUY else amount
+        if commission:
+            flow -= commission
         cash[quote] = cash.get(quote, ZERO) + flow
         if base is not None:
-            cash[base] = cash.get(base, ZERO) + (trade.qty if sign > 0 else -trade.qty)
+            cash[base] = cash.get(base, ZERO) + (qty if side is BUY else -qty)
     return cash
 
 

@@ -4,13 +4,16 @@ set `recon:<date>`, and raise an alert (log event `alert`, kind=recon_breaks) wh
 from __future__ import annotations
 
 import gc
+import operator
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from itertools import compress
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from fixgw.logs import get_logger
@@ -19,7 +22,7 @@ from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import SymbolMaster
 from fixgw.recon.journal_sources import internal_trades
 from fixgw.recon.matching import TradeMatcher, cash_from_trades, match_holdings, positions_from_trades
-from fixgw.recon.records import Break, BrokerSide, Category, Tolerances, Trade
+from fixgw.recon.records import Break, BrokerSide, Category, Tolerances, TradeTable
 from fixgw.recon.report import ReconOutcome, write_reports
 from fixgw.recon.settlement import SettlementRules
 from fixgw.recon.sources import BrokerSource, Progress, ReconWindow
@@ -55,14 +58,15 @@ class Reconciler:
         step = phase or (lambda _name: _no_progress)
         ours = internal_trades(self.store, window, step("ours"))
         theirs = source.load(window, step("broker"))
+        broker_trades = TradeTable.of(theirs.trades)
         self._settle(ours, window, inside=True)        # read by the window: every one trades that day
-        self._settle(theirs.trades, window)
+        self._settle(broker_trades, window)
         match_progress = step("match")
-        result = TradeMatcher(self.tolerances, self._tick_size).match(ours, theirs.trades)
+        result = TradeMatcher(self.tolerances, self._tick_size).match(ours, broker_trades)
         result.breaks.extend(self._holdings(ours, theirs))
         match_progress(len(ours))
         outcome = ReconOutcome(f"{day.isoformat()}:{venue}:{uuid.uuid4().hex[:12]}", venue, day, source.description,
-                               result, _by_settle_date(ours, theirs.trades))
+                               result, _by_settle_date(ours, broker_trades))
         step("save")(0)
         record = ReconRunRecord(outcome.run_id, day.isoformat(), venue, source.description, started,
                                 datetime.now(UTC), BREAKS if result.breaks else CLEAN, result.counts())
@@ -74,21 +78,19 @@ class Reconciler:
 
     # --- helpers ------------------------------------------------------------------------------------------
 
-    def _settle(self, trades: list[Trade], window: ReconWindow, *, inside: bool = False) -> None:
+    def _settle(self, trades: TradeTable, window: ReconWindow, *, inside: bool = False) -> None:
         """Each trade's settlement date from its trade date (local day in the recon time zone) and instrument."""
-        zone = ZoneInfo(window.timezone)
-        settle, start, end, day = self.settlement.settle_date, window.start, window.end, window.day
-        on_the_day: dict[str, date] = {}
-        for trade in trades:
-            if inside or start <= trade.at < end:
-                found = on_the_day.get(trade.instrument_id)
-                if found is None:
-                    found = on_the_day[trade.instrument_id] = settle(trade.instrument_id, day)
-                trade.settle_date = found
-            else:
-                trade.settle_date = settle(trade.instrument_id, trade.at.astimezone(zone).date())
+        settle, day, instruments = self.settlement.settle_date, window.day, trades.instrument_ids
+        on_the_day = {instrument: settle(instrument, day) for instrument in set(instruments)}
+        dates: list[date | None] = list(map(on_the_day.__getitem__, instruments))
+        if not inside:
+            zone, times = ZoneInfo(window.timezone), trades.times
+            outside = map(operator.or_, map(window.start.__gt__, times), map(window.end.__le__, times))
+            for row in compress(range(len(dates)), outside):
+                dates[row] = settle(instruments[row], times[row].astimezone(zone).date())
+        trades.settle_dates = dates
 
-    def _holdings(self, ours: list[Trade], theirs: BrokerSide) -> list[Break]:
+    def _holdings(self, ours: TradeTable, theirs: BrokerSide) -> list[Break]:
         found: list[Break] = []
         if theirs.positions is not None:
             mine = positions_from_trades(ours, theirs.opening_positions)
@@ -142,10 +144,15 @@ def _no_progress(_count: int) -> None:
     return None
 
 
-def _by_settle_date(ours: list[Trade], theirs: list[Trade]) -> dict[str, tuple[int, int]]:
-    mine = Counter(t.settle_date for t in ours if t.settle_date)
-    broker = Counter(t.settle_date for t in theirs if t.settle_date)
+def _by_settle_date(ours: TradeTable, theirs: TradeTable) -> dict[str, tuple[int, int]]:
+    mine, broker = _count_dates(ours.settle_dates), _count_dates(theirs.settle_dates)
     return {key.isoformat(): (mine[key], broker[key]) for key in sorted(set(mine) | set(broker))}
+
+
+def _count_dates(dates: list[date | None]) -> Counter[date]:
+    counts = Counter(dates)
+    counts.pop(None, None)
+    return cast(Counter[date], counts)
 
 
 def _record(found: Break) -> BreakRecord:

@@ -4,13 +4,18 @@ described in specs/recon/README.md). Rows are trades, closing positions by instr
 from __future__ import annotations
 
 import csv
+import io
+import operator
 import tomllib
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterator, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from itertools import chain, compress, repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import SymbolMaster
-from fixgw.recon.records import BrokerSide, Trade
+from fixgw.recon.records import BrokerSide, Derived, Trade, TradeTable
 from fixgw.recon.sources import Progress, ReconWindow, SourceError
 
 RecordType = Literal["trade", "position", "cash", "ignore"]
@@ -158,50 +163,28 @@ class StatementSource:
     # --- rows ---------------------------------------------------------------------------------------------
 
     def _load_csv(self, side: BrokerSide, progress: Progress | None) -> None:
-        """CSV rows; trades take a fast path (column indexes, cached symbols and times) and fall back to the
-        checked path of `_trade` on anything unusual, which names the file, line and column of a bad value."""
-        mapping, c = self.mapping, self.mapping.columns
-        name = self.path.name
+        """CSV rows into a TradeTable. Blocks of plain rows (no quote, one line each, the same number of fields)
+        are converted a whole column at a time; any other row takes the per-row path (`_csv_rows`), whose
+        checked fallback names the file, line and column of a bad value."""
+        mapping = self.mapping
+        delimiter = mapping.delimiter
         with self.path.open(newline="", encoding=mapping.encoding) as handle:
-            reader = csv.reader(handle, delimiter=mapping.delimiter)
-            header = [column.strip() for column in next(reader, [])]
-            index = {column: i for i, column in enumerate(header)}
-            missing = [column for column in (c.instrument, c.side, c.qty, c.price, c.time) if column not in index]
-            if missing:
-                raise SourceError(f"{name}:1: no column {', '.join(map(repr, missing))} (mapping {mapping.name})")
-            i_kind = index.get(c.record_type) if c.record_type else None
-            i_id, i_ref, i_account, i_commission = (index.get(column or "") for column in (
-                c.trade_id, c.order_ref, c.account, c.commission))
-            i_instrument, i_side, i_qty, i_price, i_time = (index[column] for column in (
-                c.instrument, c.side, c.qty, c.price, c.time))
-            kinds: dict[str, str] = {}
-            sides, instrument, parse_time = self._sides, self._instrument, self._time_parser()
-            append = side.trades.append
-            for count, row in enumerate(reader, 1):
-                if not row:
-                    continue
-                kind = "trade"
-                if i_kind is not None:
-                    text = row[i_kind] if i_kind < len(row) else ""
-                    kind = kinds.get(text) or kinds.setdefault(text, self._kind(text, f"{name}:{reader.line_num}"))
-                if kind == "trade":
-                    try:
-                        symbol = row[i_instrument]
-                        qty, price = Decimal(row[i_qty]), Decimal(row[i_price])
-                        if not (symbol and qty.is_finite() and price.is_finite()):
-                            raise ValueError(symbol)
-                        commission = row[i_commission] if i_commission is not None else ""
-                        append(Trade(row[i_id].strip() if i_id is not None else "", instrument(symbol),
-                                     sides[row[i_side].strip().upper()], qty, price, parse_time(row[i_time]),
-                                     (row[i_account] or None) if i_account is not None else None,
-                                     (row[i_ref] or None) if i_ref is not None else None,
-                                     Decimal(commission) if commission else None, f"{name}:{reader.line_num}"))
-                    except (KeyError, IndexError, ValueError, ArithmeticError, SourceError):
-                        append(self._trade(dict(zip(header, row, strict=False)), f"{name}:{reader.line_num}"))
-                elif kind != "ignore":
-                    self._row(kind, dict(zip(header, row, strict=False)), f"{name}:{reader.line_num}", side)
-                if progress is not None and count % _PROGRESS_EVERY == 0:
-                    progress(count)
+            header_reader = csv.reader(handle, delimiter=delimiter)
+            plan = _CsvPlan(self, [column.strip() for column in next(header_reader, [])])
+            line = header_reader.line_num                    # the last line read so far
+            while block := handle.read(_BLOCK_CHARS):
+                if not block.endswith("\n"):
+                    block += handle.readline()               # whole lines only (a CR LF split included)
+                lines = _plain_lines(block, delimiter)
+                if lines is None:                            # quotes, blank lines, ...: the csv module from here on
+                    reader = csv.reader(chain(io.StringIO(block, newline=""), handle), delimiter=delimiter)
+                    plan.rows(((line + reader.line_num, row) for row in reader), side, progress)
+                    break
+                plan.block(lines, line + 1, side)
+                line += len(lines)
+                if progress is not None:
+                    progress(len(plan.table))
+        side.trades = plan.table
 
     def _xml_rows(self) -> Iterator[tuple[str, str, Mapping[str, str]]]:
         paths = self.mapping.xml
@@ -316,6 +299,231 @@ class StatementSource:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self._zone)
         return moment.astimezone(UTC) if moment.tzinfo is not UTC else moment
+
+
+_BLOCK_CHARS = 1 << 16
+"""Statement text read and converted per block (about 40,000 rows)."""
+_UTC_SUFFIX = "+00:00"
+
+
+def _plain_lines(block: str, delimiter: str) -> list[str] | None:
+    """The block's lines when the csv module would read each as one row of plain fields split at the delimiter
+    (no quote, no lone carriage return or NUL, no blank line, every line the same number of fields); else None."""
+    if '"' in block or "\x00" in block:
+        return None
+    if "\r" in block:
+        if block.count("\r") != block.count("\r\n"):
+            return None
+        block = block.replace("\r\n", "\n")
+    lines = block.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if len(set(map(str.count, lines, repeat(delimiter)))) != 1 or "" in lines:
+        return None
+    return lines
+
+
+class _Failed(Exception):
+    """A value the column-wise path does not take: the block goes through the per-row path instead."""
+
+
+class _Cached(dict[str, Any]):
+    """Text -> value, each distinct text converted once (symbols, sides, accounts, prices and quantities repeat a
+    lot); `convert` raises _Failed on text the column-wise path leaves to the per-row path."""
+
+    def __init__(self, convert: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, text: str) -> Any:
+        value = self[text] = self.convert(text)
+        return value
+
+
+def _finite_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise _Failed(text) from None
+    if not value.is_finite():
+        raise _Failed(text)
+    return value
+
+
+def _optional_commission(text: str) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except ArithmeticError:
+        raise _Failed(text) from None
+
+
+def _text_or_none(text: str) -> str | None:
+    return text or None
+
+
+class _CsvPlan:
+    """Where each mapped field sits in the header, and the trades read so far as columns (line numbers kept, the
+    source text "file:line" derived on read)."""
+
+    def __init__(self, source: StatementSource, header: list[str]) -> None:
+        mapping = source.mapping
+        c = mapping.columns
+        index = {column: i for i, column in enumerate(header)}
+        missing = [column for column in (c.instrument, c.side, c.qty, c.price, c.time) if column not in index]
+        if missing:
+            raise SourceError(f"{source.path.name}:1: no column {', '.join(map(repr, missing))} "
+                              f"(mapping {mapping.name})")
+        self.source, self.header, self.name = source, header, source.path.name
+        self.i_kind = index.get(c.record_type) if c.record_type else None
+        self.i_id, self.i_ref, self.i_account, self.i_commission = (index.get(column or "") for column in (
+            c.trade_id, c.order_ref, c.account, c.commission))
+        self.i_instrument, self.i_side, self.i_qty, self.i_price, self.i_time = (index[column] for column in (
+            c.instrument, c.side, c.qty, c.price, c.time))
+        self.last_index = max(i for i in (self.i_kind, self.i_id, self.i_ref, self.i_account, self.i_commission,
+                                          self.i_instrument, self.i_side, self.i_qty, self.i_price, self.i_time)
+                              if i is not None)
+        self.kinds: dict[str, str] = {}
+        self.parse_time = source._time_parser()
+        self.fix_utc = mapping.time_format == "fix" and source._zone is UTC
+        self.is_trade = _Cached(self._is_trade)
+        self.instruments, self.sides = _Cached(self._instrument), _Cached(self._side)
+        self.accounts, self.decimals = _Cached(_text_or_none), _Cached(_finite_decimal)
+        self.commissions = _Cached(_optional_commission)
+        self.lines = array("q")
+        self.table = TradeTable(sources=Derived(f"{self.name}:{{}}".format, self.lines))
+        self._columns = cast(tuple[list[Any], ...], tuple(
+            column for column in self.table.columns() if column is not self.table.sources))
+
+    def block(self, lines: list[str], first_line: int, side: BrokerSide) -> None:
+        """Plain lines (numbered from `first_line`): trades a column at a time when every value allows; the rows
+        of other record types (positions, cash: few) one by one."""
+        delimiter = self.source.mapping.delimiter
+        width = lines[0].count(delimiter) + 1
+        if width > self.last_index:
+            fields = delimiter.join(lines).split(delimiter)
+            try:
+                mask = None if self.i_kind is None else list(map(self.is_trade.__getitem__,
+                                                                 fields[self.i_kind::width]))
+                columns = self._trade_columns(fields, width, None if mask is None or all(mask) else mask)
+            except _Failed:
+                pass
+            else:
+                for column, values in zip(self._columns, columns, strict=True):
+                    column += values
+                numbers = range(first_line, first_line + len(lines))
+                if mask is None or all(mask):
+                    self.lines.extend(numbers)
+                    return
+                self.lines.extend(compress(numbers, mask))
+                self.rows(((first_line + n, lines[n].split(delimiter))
+                           for n in compress(range(len(lines)), map(operator.not_, mask))), side, None)
+                return
+        self.rows(enumerate(map(str.split, lines, repeat(delimiter)), first_line), side, None)
+
+    def _trade_columns(self, fields: list[str], width: int, mask: list[bool] | None) -> tuple[list[Any], ...]:
+        """The trade columns of a block (only the rows of `mask`, when given), converted exactly as the per-row
+        path would; _Failed when a value needs the per-row path (which reports it, or reads it more leniently)."""
+
+        def column(index: int) -> list[str]:
+            values = fields[index::width]
+            return values if mask is None else list(compress(values, mask))
+
+        times = self._times(column(self.i_time))
+        count = len(times)
+        nothing: list[Any] = [None] * count
+        refs: list[Any] = nothing
+        if self.i_ref is not None:
+            refs = column(self.i_ref)
+            if "" in refs:
+                refs = [ref or None for ref in refs]
+        return (list(map(str.strip, column(self.i_id))) if self.i_id is not None else [""] * count,
+                list(map(self.instruments.__getitem__, column(self.i_instrument))),
+                list(map(self.sides.__getitem__, column(self.i_side))),
+                list(map(self.decimals.__getitem__, column(self.i_qty))),
+                list(map(self.decimals.__getitem__, column(self.i_price))),
+                times,
+                list(map(self.accounts.__getitem__, column(self.i_account))) if self.i_account is not None
+                else nothing,
+                refs,
+                list(map(self.commissions.__getitem__, column(self.i_commission))) if self.i_commission is not None
+                else nothing,
+                nothing)
+
+    def _times(self, texts: list[str]) -> list[datetime]:
+        try:
+            if self.fix_utc:   # the fast FIX layout check of `_time_parser`, for the whole column at once
+                if min(map(len, texts), default=17) < 17 or set(map(itemgetter(8), texts)) - {"-"}:
+                    raise _Failed("time")
+                return list(map(datetime.fromisoformat, map(operator.add, texts, repeat(_UTC_SUFFIX))))
+            return list(map(self.parse_time, texts))
+        except (ValueError, SourceError):
+            raise _Failed("time") from None
+
+    def _is_trade(self, text: str) -> bool:
+        try:
+            return self.source._kind(text, "") == "trade"
+        except SourceError:   # an unknown record type: the per-row path names its line
+            raise _Failed(text) from None
+
+    def _instrument(self, symbol: str) -> str:
+        if not symbol:
+            raise _Failed("instrument")
+        return self.source._instrument(symbol)
+
+    def _side(self, text: str) -> Side:
+        found = self.source._sides.get(text.strip().upper())
+        if found is None:
+            raise _Failed(text)
+        return found
+
+    def rows(self, rows: Iterable[tuple[int, list[str]]], side: BrokerSide, progress: Progress | None) -> None:
+        """Row by row (line number, fields): trades take a fast path (column indexes, cached symbols and
+        times) and fall back to the checked path of `_trade` on anything unusual."""
+        source, name, header = self.source, self.name, self.header
+        i_kind, i_id, i_ref, i_account, i_commission = (self.i_kind, self.i_id, self.i_ref, self.i_account,
+                                                         self.i_commission)
+        i_instrument, i_side, i_qty, i_price, i_time = (self.i_instrument, self.i_side, self.i_qty, self.i_price,
+                                                        self.i_time)
+        sides, instrument, parse_time, kinds = source._sides, source._instrument, self.parse_time, self.kinds
+        trade_ids, instruments, trade_sides, qtys, prices, times, accounts, refs, commissions, settle_dates = (
+            self._columns)
+        lines = self.lines
+        for count, (line, row) in enumerate(rows, 1):
+            if not row:
+                continue
+            kind = "trade"
+            if i_kind is not None:
+                text = row[i_kind] if i_kind < len(row) else ""
+                kind = kinds.get(text) or kinds.setdefault(text, source._kind(text, f"{name}:{line}"))
+            if kind == "trade":
+                try:
+                    symbol = row[i_instrument]
+                    qty, price = Decimal(row[i_qty]), Decimal(row[i_price])
+                    if not (symbol and qty.is_finite() and price.is_finite()):
+                        raise ValueError(symbol)
+                    commission = row[i_commission] if i_commission is not None else ""
+                    trade = Trade(row[i_id].strip() if i_id is not None else "", instrument(symbol),
+                                  sides[row[i_side].strip().upper()], qty, price, parse_time(row[i_time]),
+                                  (row[i_account] or None) if i_account is not None else None,
+                                  (row[i_ref] or None) if i_ref is not None else None,
+                                  Decimal(commission) if commission else None)
+                except (KeyError, IndexError, ValueError, ArithmeticError, SourceError):
+                    trade = source._trade(dict(zip(header, row, strict=False)), f"{name}:{line}")
+                trade_ids.append(trade.trade_id)
+                instruments.append(trade.instrument_id)
+                trade_sides.append(trade.side)
+                qtys.append(trade.qty)
+                prices.append(trade.price)
+                times.append(trade.at)
+                accounts.append(trade.account)
+                refs.append(trade.order_ref)
+                commissions.append(trade.commission)
+                settle_dates.append(None)
+                lines.append(line)
+            elif kind != "ignore":
+                source._row(kind, dict(zip(header, row, strict=False)), f"{name}:{line}", side)
+            if progress is not None and count % _PROGRESS_EVERY == 0:
+                progress(len(self.table))
 
 
 def _fix_time(text: str) -> datetime:
