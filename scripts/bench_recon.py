@@ -1,22 +1,28 @@
 """Benchmark reconciliation of N fills (default 1,000,000; target: under 10 s on the project machine).
 
-    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py [--fills N] [--journal]
+    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py [--fills N] [--journal] [--data DIR] [--repeat K]
 
 Phases measured separately, then the whole run:
   match      the matching engine on N of ours vs N of the broker's trades (settlement dates included), with a
-             handful of breaks of every kind injected (so the fallback and break paths run too);
+             handful of breaks of every kind injected (so the fallback and break paths run too), both sides as
+             the column tables the sources produce;
   statement  parsing an N-row broker statement CSV (exact decimals, FIX timestamps) into trades;
-  journal    (--journal) streaming N journaled fills out of a SQLite journal with their orders, and a full
+  journal    (--journal) reading N journaled fills out of a SQLite journal with their orders, and a full
              `Reconciler.run` (journal + statement + match + persisting the breaks).
+--data DIR keeps the statement and journal there and reuses them on the next run with the same N (writing the
+journal takes longer than reconciling it); --repeat K runs the measured phases K times (the machine is shared:
+compare the best, and the CPU times). Wall and CPU time per phase, load average and peak RSS are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +35,7 @@ from fixgw.model.instruments import SymbolMaster  # noqa: E402
 from fixgw.model.orders import Fill  # noqa: E402
 from fixgw.model.state import Order  # noqa: E402
 from fixgw.recon.matching import TradeMatcher  # noqa: E402
-from fixgw.recon.records import Tolerances, Trade  # noqa: E402
+from fixgw.recon.records import Tolerances, Trade, TradeTable  # noqa: E402
 from fixgw.recon.run import Reconciler, gc_paused  # noqa: E402
 from fixgw.recon.settlement import SettlementRules, load_calendars  # noqa: E402
 from fixgw.recon.sources import ReconWindow  # noqa: E402
@@ -103,49 +109,81 @@ def write_journal(url: str, source: list[Trade]) -> None:
             journal.write(batch)
 
 
+def settle(table: TradeTable, rules: SettlementRules) -> None:
+    """Settlement dates as `Reconciler.run` sets them for trades inside the day (one lookup per instrument)."""
+    on_the_day = {instrument: rules.settle_date(instrument, DAY) for instrument in set(table.instrument_ids)}
+    table.settle_dates = list(map(on_the_day.__getitem__, table.instrument_ids))
+
+
+def prepare(data: Path, fills: int, ours: list[Trade], theirs: list[Trade], journal: bool) -> None:
+    """The statement (and journal) of `fills` in `data`, written unless the folder already holds them."""
+    made = data / "fills.txt"          # reused only for the same N
+    if not (made.is_file() and made.read_text() == str(fills)):
+        for old in (data / "statement.csv", data / "journal.db", made):
+            old.unlink(missing_ok=True)
+        timed("write the statement CSV (not timed below)", lambda: write_statement(data / "statement.csv", theirs))
+        made.write_text(str(fills))
+    if journal and not (data / "journal.db").is_file():
+        timed("write the journal (not part of recon)", lambda: write_journal(f"sqlite:///{data / 'journal.db'}", ours))
+
+
+def measure(data: Path, tables: tuple[TradeTable, TradeTable], symbols: SymbolMaster, rules: SettlementRules,
+            journal: bool) -> None:
+    """One pass over the measured phases."""
+    ticks = {instrument.id: instrument.tick_size for instrument in symbols}
+
+    def settle_and_match():  # type: ignore[no-untyped-def]
+        for table in tables:
+            settle(table, rules)
+        return TradeMatcher(Tolerances(), ticks.get).match(*tables)
+
+    result, match_s = timed("match (settlement dates + matching engine)", settle_and_match)
+    print(f"  {result.counts()}")
+    source = StatementSource(data / "statement.csv", load_mapping(ROOT / "specs" / "recon" / "fix-broker-sim.toml"),
+                             symbols)
+    window = ReconWindow.of("bench", DAY, "America/New_York")
+    parsed, parse_s = timed("statement: parse CSV into trades", lambda: source.load(window))
+    assert len(parsed.trades) == len(tables[1])
+    del parsed
+    print(f"{'statement + match':<52} {parse_s + match_s:7.2f} s wall")
+    if not journal:
+        return
+    from fixgw.recon.journal_sources import internal_trades
+    from fixgw.store import Journal
+    from fixgw.store.recon import ReconStore
+
+    with Journal(f"sqlite:///{data / 'journal.db'}") as store:
+        loaded, _ = timed("journal: read our fills", lambda: internal_trades(ReconStore(store), window))
+        assert len(loaded) == len(tables[0]), len(loaded)
+        del loaded
+        recon = Reconciler(store, symbols, rules, Tolerances(), timezone="America/New_York", output_dir=data / "out")
+        outcome, _ = timed("full Reconciler.run (journal+statement+match+save)",
+                           lambda: recon.run("bench", DAY, source))
+        print(f"  {outcome.result.counts()}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fills", type=int, default=1_000_000)
     parser.add_argument("--journal", action="store_true", help="also the journal read and a full Reconciler.run")
+    parser.add_argument("--data", type=Path, help="keep (and reuse) the statement and journal in this folder")
+    parser.add_argument("--repeat", type=int, default=1, help="run the measured phases this many times")
     args = parser.parse_args()
     symbols = SymbolMaster.from_toml((ROOT / "specs" / "symbols.toml").read_text(encoding="utf-8"))
     rules = SettlementRules(symbols, load_calendars(ROOT / "specs" / "recon" / "calendars"))
     print(f"reconciling {args.fills:,} fills (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     ours, _ = timed("generate ours", lambda: trades(args.fills))
     theirs, _ = timed("generate the broker's copy (+ breaks)", lambda: broken(ours))
-
-    def settle_and_match():  # type: ignore[no-untyped-def]
-        for side in (ours, theirs):
-            for trade in side:
-                trade.settle_date = rules.settle_date(trade.instrument_id, DAY)
-        ticks = {instrument.id: instrument.tick_size for instrument in symbols}
-        return TradeMatcher(Tolerances(), ticks.get).match(ours, theirs)
-
-    result, match_s = timed("match (settlement dates + matching engine)", settle_and_match)
-    print(f"  {result.counts()}")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "statement.csv"
-        timed("write the statement CSV (not timed below)", lambda: write_statement(path, theirs))
-        source = StatementSource(path, load_mapping(ROOT / "specs" / "recon" / "fix-broker-sim.toml"), symbols)
-        window = ReconWindow.of("bench", DAY, "America/New_York")
-        parsed, parse_s = timed("statement: parse CSV into trades", lambda: source.load(window))
-        assert len(parsed.trades) == len(theirs)
-        print(f"{'statement + match':<52} {parse_s + match_s:7.2f} s wall")
-        if args.journal:
-            url = f"sqlite:///{Path(folder) / 'journal.db'}"
-            timed("write the journal (not part of recon)", lambda: write_journal(url, ours))
-            from fixgw.recon.journal_sources import internal_trades
-            from fixgw.store import Journal
-            from fixgw.store.recon import ReconStore
-
-            with Journal(url) as journal:
-                loaded, _ = timed("journal: stream our fills", lambda: internal_trades(ReconStore(journal), window))
-                assert len(loaded) == len(ours), len(loaded)
-                recon = Reconciler(journal, symbols, rules, Tolerances(), timezone="America/New_York",
-                                   output_dir=Path(folder) / "out")
-                outcome, _ = timed("full Reconciler.run (journal+statement+match+save)",
-                                   lambda: recon.run("bench", DAY, source))
-                print(f"  {outcome.result.counts()}")
+    tables, _ = timed("both sides as column tables (not part of recon)",
+                      lambda: (TradeTable.of(ours), TradeTable.of(theirs)))
+    with nullcontext(str(args.data)) if args.data else tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        data.mkdir(parents=True, exist_ok=True)
+        prepare(data, args.fills, ours, theirs, args.journal)
+        for _ in range(args.repeat):
+            measure(data, tables, symbols, rules, args.journal)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"load average {os.getloadavg()[0]:.1f}; peak RSS {peak:,.0f} MB (the generated trades included)")
     return 0
 
 

@@ -36,8 +36,8 @@ def internal_trades(store: ReconStore, window: ReconWindow, progress: Progress |
     refs = {order_id: venue_order_id for order_id, (_, _, _, venue_order_id) in facts.items()}
     return TradeTable(fills.exec_ids, list(map(instruments.__getitem__, order_ids)),
                       list(map(sides.__getitem__, order_ids)), fills.qtys, fills.prices,
-                      Derived(from_micros, fills.at_micros), list(map(accounts.__getitem__, order_ids)),
-                      list(map(refs.__getitem__, order_ids)), fills.commissions,
+                      Derived(from_micros, fills.at_micros), Derived(accounts.__getitem__, order_ids),
+                      Derived(refs.__getitem__, order_ids), fills.commissions,
                       Derived(_JOURNAL_SOURCE, fills.fill_ids, order_ids))
 
 

@@ -166,14 +166,13 @@ def _rows_without_id(ids: list[str]) -> list[int]:
 
 def _rows_to_check(ours: TradeTable, theirs: TradeTable, mine: list[int], repeated: list[int]) -> list[int]:
     """The broker's rows, in row order, other than those holding for the first time a trade id we hold, with our
-    instrument, side, quantity and price: compared a column at a time."""
+    instrument, side, quantity and price (compared as tuples of those columns: no Trade per row)."""
     if not ours.trade_ids:
         return list(range(len(theirs.trade_ids)))
-    same = map(operator.and_,
-               map(operator.and_, map(operator.eq, map(ours.qtys.__getitem__, mine), theirs.qtys),
-                   map(operator.eq, map(ours.prices.__getitem__, mine), theirs.prices)),
-               map(operator.and_, map(operator.is_, map(ours.sides.__getitem__, mine), theirs.sides),
-                   map(operator.eq, map(ours.instrument_ids.__getitem__, mine), theirs.instrument_ids)))
+    # (quantity, price, side, instrument) of our row vs theirs; a Side is equal only to itself
+    our_terms = list(zip(ours.qtys, ours.prices, ours.sides, ours.instrument_ids, strict=True))
+    same = map(operator.eq, map(our_terms.__getitem__, mine),
+               zip(theirs.qtys, theirs.prices, theirs.sides, theirs.instrument_ids, strict=True))
     found = map(operator.ge, mine, repeat(0))                 # row -1 (not ours) was compared with our last row
     rows = list(compress(range(len(mine)), map(operator.not_, map(operator.and_, same, found))))
     return sorted(set(rows).union(repeated)) if repeated else rows
