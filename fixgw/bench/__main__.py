@@ -37,7 +37,8 @@ RUNNERS: dict[str, Runner] = {
         rate_limit=a.rate_limit, rate=a.bridge_rate, seconds=a.seconds, warmup_seconds=a.warmup)),
     "restart": lambda work, a: restart.run(work, restart.RestartOptions(
         events=a.events, history_days=a.history_days, profile=_profile(a, "restart"))),
-    "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages)),
+    "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages,
+                                                                    profile=_profile(a, "resend"))),
 }
 
 

@@ -221,11 +221,6 @@ def _gateway_main(conn: Connection, config_data: dict[str, Any], log_path: str, 
         from fixgw.engine.gateway import Gateway
         from fixgw.logs import configure_logging
 
-        switch = os.environ.get("FIXGW_BENCH_SWITCH_INTERVAL")  # experiment: the GIL hand-over period (s)
-        if switch:
-            import sys
-
-            sys.setswitchinterval(float(switch))
         log_file = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         configure_logging("WARNING", "json", stream=log_file)
         gateway = Gateway(parse_config(config_data))

@@ -17,6 +17,7 @@ from fixgw.engine.quickfix_support import free_port
 @dataclass(frozen=True)
 class ResendOptions:
     messages: int = 100_000
+    profile: Path | None = None
 
 
 def run(work: Path, options: ResendOptions) -> tuple[dict[str, Any], list[Any]]:
@@ -24,7 +25,8 @@ def run(work: Path, options: ResendOptions) -> tuple[dict[str, Any], list[Any]]:
     spec = EmsSpec(port=acceptor_port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID,
                    store_dir=str(work / "ems-store"), logon_timeout=120.0)
     with executor(work / "executor") as broker:
-        gateway = GatewayProcess(gateway_config(work / "gateway", acceptor_port, broker.port), work / "gateway.log")
+        gateway = GatewayProcess(gateway_config(work / "gateway", acceptor_port, broker.port), work / "gateway.log",
+                                 profile=options.profile)
         gateway.start()
         try:
             first = EmsProcess(spec)
@@ -42,7 +44,7 @@ def run(work: Path, options: ResendOptions) -> tuple[dict[str, Any], list[Any]]:
     # The last message the gateway stored before the EMS came back has MsgSeqNum next_sender_seq - 1.
     in_sequence = info["last_seq"] == flood["next_sender_seq"] - 1
     seconds = info["expected_done_s"]
-    result = {"options": options.__dict__, "messages": options.messages, "logon_s": round(info["logon_s"], 4),
+    result = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None}, "messages": options.messages, "logon_s": round(info["logon_s"], 4),
               "back_in_sequence_s": round(seconds, 3), "messages_per_s": round(options.messages / seconds),
               "in_sequence": in_sequence, "last_resent_seq": info["last_seq"],
               "gateway_next_seq": flood["next_sender_seq"], "flood_s": round(flood["flood_s"], 2)}
