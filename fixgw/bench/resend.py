@@ -44,7 +44,8 @@ def run(work: Path, options: ResendOptions) -> tuple[dict[str, Any], list[Any]]:
     # The last message the gateway stored before the EMS came back has MsgSeqNum next_sender_seq - 1.
     in_sequence = info["last_seq"] == flood["next_sender_seq"] - 1
     seconds = info["expected_done_s"]
-    result = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None}, "messages": options.messages, "logon_s": round(info["logon_s"], 4),
+    result = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None},
+              "messages": options.messages, "logon_s": round(info["logon_s"], 4),
               "back_in_sequence_s": round(seconds, 3), "messages_per_s": round(options.messages / seconds),
               "in_sequence": in_sequence, "last_resent_seq": info["last_seq"],
               "gateway_next_seq": flood["next_sender_seq"], "flood_s": round(flood["flood_s"], 2)}
