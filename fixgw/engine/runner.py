@@ -161,7 +161,7 @@ class Runner:
                 items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
 
     def _pass(self, items: list[_Item]) -> None:
-        fx = Effects()
+        fx = self.core.effects()
         observer = self.observer
         origins: list[Origin] = []
         messages: list[MessageRecord] = []
@@ -176,6 +176,8 @@ class Runner:
                     origins.append((item.kind, item.at, len(fx.to_venue), len(fx.to_ems)))
             except Exception as exc:
                 log.exception("router.item_failed", kind=item.kind, error=repr(exc))
+                if item.kind.startswith("venue_") and self.core.observer is not None:
+                    self.core.observer.on_venue_error(item.args[0], repr(exc))  # circuit breakers count these
             if copies is not None:
                 copies.after_item(item.kind, item.args, fx, replies)
         now = time.monotonic()
