@@ -181,3 +181,23 @@ def test_fixgw_risk_reload_reaches_a_running_fixgw_run(tmp_path: Path, journal_u
             if gateway.poll() is None:
                 gateway.kill()
             stack.broker.stop()
+
+
+def test_fills_in_a_running_gateway_feed_the_position_limit(tmp_path: Path, journal_url: str,
+                                                            config_path: Path) -> None:
+    # The router thread must report order events to risk: a position built from real fills blocks the next order.
+    stack = Stack(tmp_path, journal_url=journal_url)
+    config_path.write_text(config_text(stack, journal_url, '[risk.defaults]\nmax_position_qty = "150"\n'))
+    stack.config = load_config(config_path)
+    stack.gateway = Gateway(stack.config)
+    try:
+        stack.start()
+        ems = stack.ems()
+        ems.send(new_order("P1", qty="100"))
+        report(ems, "P1", status("2"))
+        ems.send(new_order("P2", qty="100"))
+        denied = report(ems, "P2", status("8"))
+        assert "max_position_qty" in (denied.get(58) or "")
+        assert sum(stack.broker.new_order_counts().values()) == 1
+    finally:
+        stack.close()
