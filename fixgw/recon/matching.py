@@ -51,21 +51,20 @@ class TradeMatcher:
         result = MatchResult(ours=len(ours), theirs=len(theirs))
         breaks = result.breaks
         our_ids, their_ids = ours.trade_ids, theirs.trade_ids
-        by_id, repeated = _first_rows(our_ids)
-        loose_ours = _rows_without_id(our_ids) if by_id.pop("", None) is not None else []
+        by_id, repeated = _first_rows(our_ids, "")
         for row in repeated:
-            if our_ids[row]:
-                breaks.append(_duplicate(ours[row], ours[by_id[our_ids[row]]], "ours"))
+            breaks.append(_duplicate(ours[row], ours[by_id[our_ids[row]]], "ours"))
+        loose_ours = _rows_without_id(our_ids) if len(by_id) + len(repeated) < len(our_ids) else []  # no id
         # Each broker row as the row of ours holding its trade id (-1: none). A trade id the broker repeats is a
         # repeated row number; only the ids we do not hold need a dictionary of their own.
         mine = list(map(by_id.get, their_ids, repeat(-1)))
-        first_paired, repeated = _first_rows(mine)
+        first_paired, repeated = _first_rows(mine, -1)
         first_unknown: dict[str, int] = {}
-        if first_paired.pop(-1, None) is not None:
+        if len(first_paired) + len(repeated) < len(mine):           # rows with an id we do not hold, or none
             unknown = list(compress(range(len(mine)), map(operator.lt, mine, repeat(0))))
-            first_unknown, repeated_unknown = _first_rows([their_ids[row] for row in unknown])
+            first_unknown, repeated_unknown = _first_rows([their_ids[row] for row in unknown], "")
             first_unknown = {trade_id: unknown[index] for trade_id, index in first_unknown.items()}
-            repeated = sorted([row for row in repeated if mine[row] >= 0] + [unknown[i] for i in repeated_unknown])
+            repeated = sorted(repeated + [unknown[index] for index in repeated_unknown])
         loose_theirs: list[int] = []
         to_check = _rows_to_check(ours, theirs, mine, repeated)
         matched = len(theirs) - len(to_check)
@@ -144,14 +143,16 @@ class TradeMatcher:
         return pairs
 
 
-def _first_rows(keys: list[K]) -> tuple[dict[K, int], list[int]]:
+def _first_rows(keys: list[K], missing: K) -> tuple[dict[K, int], list[int]]:
     """Key -> the first row holding it (in order of first appearance), and the rows that repeat a key an earlier
-    row holds (in row order)."""
+    row holds (in row order). Rows whose key is `missing` are in neither."""
     count = len(keys)
     rows = dict(zip(keys, range(count), strict=True))          # the last row of each key
-    if len(rows) == count:
+    without = keys.count(missing) if rows.pop(missing, None) is not None else 0
+    if len(rows) + without == count:
         return rows, []
-    not_last = list(compress(range(count), map(operator.ne, map(rows.__getitem__, keys), range(count))))
+    not_last = [row for row in compress(range(count), map(operator.ne, map(rows.get, keys, repeat(-1)), range(count)))
+                if keys[row] != missing]
     first: dict[K, int] = {}
     for row in not_last:
         first.setdefault(keys[row], row)

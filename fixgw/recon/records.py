@@ -107,8 +107,9 @@ Column = list[T] | Derived[T]
 
 class TradeTable(Sequence[Trade]):
     """One side's trades stored by column: a day of a million fills without an object per fill. Repeated values
-    (instrument, side, account, price, quantity, settlement date) are shared objects, and `times` / `sources` may
-    be `Derived` columns. `table[i]` is row i as a new `Trade` (a copy: set columns, not a row's attributes)."""
+    (instrument, side, account, price, quantity, settlement date) are shared objects; `times`, `accounts`,
+    `order_refs` and `sources` may be `Derived`. `table[i]` is row i as a new `Trade` (a copy: to change the
+    table, set its columns). Columns not given are empty, or all None ("" for sources) next to given ids."""
 
     __slots__ = ("accounts", "commissions", "instrument_ids", "order_refs", "prices", "qtys", "settle_dates",
                  "sides", "sources", "times", "trade_ids")
@@ -130,6 +131,8 @@ class TradeTable(Sequence[Trade]):
         self.commissions: list[Decimal | None] = [None] * len(self.trade_ids) if commissions is None else commissions
         self.sources: Column[str] = [""] * len(self.trade_ids) if sources is None else sources
         self.settle_dates: list[date | None] = [None] * len(self.trade_ids) if settle_dates is None else settle_dates
+        if len(set(map(len, self.columns()))) > 1:
+            raise ValueError("trade table columns of different lengths")
 
     @classmethod
     def of(cls, trades: Iterable[Trade]) -> TradeTable:
