@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -47,6 +48,14 @@ class AlgoParams(_Value):
         return self
 
 
+def _check_terms(order_qty: Decimal, ord_type: OrdType, price: Decimal | None) -> None:
+    """What a new order and a replace both must satisfy: a positive quantity, a price where the type needs one."""
+    if order_qty <= 0:
+        raise ValueError("order_qty must be positive")
+    if ord_type.needs_price and price is None:
+        raise ValueError(f"{ord_type.name} order needs a price")
+
+
 class NewOrder(_Value):
     """A new order as a counterparty sends it (NewOrderSingle), after symbol resolution."""
 
@@ -68,10 +77,7 @@ class NewOrder(_Value):
 
     @model_validator(mode="after")
     def _check(self) -> NewOrder:
-        if self.order_qty <= 0:
-            raise ValueError("order_qty must be positive")
-        if self.ord_type.needs_price and self.price is None:
-            raise ValueError(f"{self.ord_type.name} order needs a price")
+        _check_terms(self.order_qty, self.ord_type, self.price)
         if self.ord_type.needs_stop_price and self.stop_price is None:
             raise ValueError(f"{self.ord_type.name} order needs a stop price")
         if self.price is not None and self.price <= 0:
@@ -112,10 +118,7 @@ class ReplaceOrder(_Value):
 
     @model_validator(mode="after")
     def _check(self) -> ReplaceOrder:
-        if self.order_qty <= 0:
-            raise ValueError("order_qty must be positive")
-        if self.ord_type.needs_price and self.price is None:
-            raise ValueError(f"{self.ord_type.name} order needs a price")
+        _check_terms(self.order_qty, self.ord_type, self.price)
         return self
 
 
