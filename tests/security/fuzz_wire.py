@@ -16,11 +16,12 @@ SOH = b"\x01"
 
 
 def frame(begin: str, fields: list[tuple[int, str]], *, body_length: int | None = None,
-          checksum: int | None = None) -> bytes:
-    """A FIX frame with correct BodyLength(9) and CheckSum(10) unless given."""
+          checksum_off_by: int = 0) -> bytes:
+    """A FIX frame with correct BodyLength(9) unless given, and a CheckSum(10) that is `checksum_off_by` away
+    from the true one (mod 1000, so a non-zero offset can never land on the true sum by chance)."""
     body = b"".join(f"{tag}=".encode() + value.encode("utf-8", "surrogatepass") + SOH for tag, value in fields)
     head = b"8=" + begin.encode() + SOH + b"9=" + str(len(body) if body_length is None else body_length).encode() + SOH
-    total = sum(head + body) % 256 if checksum is None else checksum
+    total = (sum(head + body) % 256 + checksum_off_by) % 1000
     return head + body + b"10=" + f"{total:03d}".encode() + SOH
 
 
@@ -166,7 +167,7 @@ def hostile_session(draw: st.DrawFn, comp_ids: tuple[str, ...], intact_header: b
         length = draw(st.sampled_from([99_999_999, 2**31 - 1, 2**31, 2**63, -1, 0]))
         return kind, [frame("FIX.4.4", logon(comp_id), body_length=length)]
     if kind == "bad-checksum":
-        return kind, [frame("FIX.4.4", logon(comp_id), checksum=draw(st.integers(0, 999)))]
+        return kind, [frame("FIX.4.4", logon(comp_id), checksum_off_by=draw(st.integers(1, 999)))]
     if kind == "wrong-version":
         begin = draw(st.sampled_from(["FIX.4.2", "FIX.4.0", "FIXT.1.1", "FIX.9.9", "", "FIX.4.4\x00"]))
         return kind, [frame(begin, logon(comp_id))]

@@ -109,7 +109,7 @@ def test_hostile_bytes_never_hurt_the_gateway_or_other_sessions(stack: SecureSta
 def test_garbled_frames_get_a_reject_or_a_disconnect(stack: SecureStack) -> None:
     """Deterministic cases of the property: before logon a bad frame is dropped with the connection; after
     logon a well-framed message of an unknown or wrong type gets a Reject (35=3) or BusinessMessageReject (35=j)."""
-    bad_checksum = frame("FIX.4.4", logon("EMS-F"), checksum=7)
+    bad_checksum = frame("FIX.4.4", logon("EMS-F"), checksum_off_by=7)
     assert exchange(stack.acceptor_port, [bad_checksum], idle=2.0).closed
     junk_frame = frame("FIX.4.4", [(35, "A"), (34, "x"), (49, "EMS-F")])  # garbage header, whole frame
     assert exchange(stack.acceptor_port, [junk_frame], idle=2.0).closed
