@@ -16,6 +16,7 @@ from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.dropcopy import DropCopyAcceptor, build_feed
 from fixgw.engine.ems import EmsApplication
+from fixgw.engine.heap import recovery_heap, release_collector, serving_collector
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
@@ -94,7 +95,9 @@ class Gateway:
         # Open orders and today's; older closed orders load on demand (restart time must not grow with history).
         book = OrderBook(loader=self.journal.find_order)
         day_start = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
-        book.load(self.journal.load_orders(open_only=True, or_updated_since=day_start))
+        with recovery_heap():  # fixgw/engine/heap.py: the day's book is not garbage
+            book.load(self.journal.load_orders(open_only=True, or_updated_since=day_start))
+            self.risk = RiskControl(config, self.journal, book)  # restores exposure over the whole book
         ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
         brokers: dict[str, FixBrokerVenue] = {}
@@ -111,7 +114,6 @@ class Gateway:
         policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect,
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
-        self.risk = RiskControl(config, self.journal, book)
         risk = self.risk.engine
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
@@ -151,6 +153,7 @@ class Gateway:
         if self._acceptor is not None:
             self._acceptor.start()
         self._started = True
+        serving_collector()  # fixgw/engine/heap.py
         if config.recon.enabled:
             from fixgw.recon.service import ReconService  # APScheduler only loads when reconciliation runs here
 
@@ -175,6 +178,7 @@ class Gateway:
             if self._dropcopy is not None:
                 self._dropcopy.stop()
             self.journal.close()
+            release_collector()
             return
         self._started = False
         # Dropping the QuickFIX objects after stop() releases their sessions (QuickFIX unregisters a session
@@ -198,6 +202,7 @@ class Gateway:
         if self._dropcopy is not None:
             self._dropcopy.stop()  # last: copies of the final passes are stored for their clients
         self.journal.close()
+        release_collector()
         log.info("gateway.stopped", name=self.config.name)
 
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:

@@ -20,6 +20,7 @@ import structlog
 
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.copyhook import CopyHook
+from fixgw.engine.heap import freeze_survivors
 from fixgw.engine.observe import Origin, PassObserver, PassRecord
 from fixgw.fix.fields import render_fix
 from fixgw.model.errors import MessageRejected
@@ -69,6 +70,7 @@ class Runner:
         self._last_tick = 0.0
         self._sent_marks: dict[str, datetime] = {}
         self._replay: dict[str, list[list[tuple[int, str]]]] = {}
+        self._pass_markers: list[threading.Event] = []
         self.passes = 0
         self.journal_errors = 0
         self.observer: PassObserver | None = None
@@ -124,9 +126,10 @@ class Runner:
             self._thread.join(timeout)
 
     def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued before this call has been processed (tests, shutdown)."""
+        """Wait until everything queued before this call has been processed, journaled and sent (tests,
+        shutdown): the pass that runs this call sets it after its sends."""
         done = threading.Event()
-        self.call(lambda _core, _fx: done.set())
+        self.call(lambda _core, _fx: self._pass_markers.append(done))
         return done.wait(timeout)
 
     # ------------------------------------------------------------------ the loop
@@ -150,6 +153,10 @@ class Runner:
                 self._pass(items)
             except Exception as exc:  # the loop must outlive any one bad pass
                 log.exception("router.pass_failed", error=repr(exc))
+            finally:
+                markers, self._pass_markers = self._pass_markers, []
+                for marker in markers:
+                    marker.set()
 
     def _linger(self, items: list[_Item]) -> None:
         """Only copies of messages (a broker's taps) so far: nobody waits on them, so let them share the commit of
@@ -183,6 +190,7 @@ class Runner:
         now = time.monotonic()
         if now - self._last_tick >= TICK_SECONDS:
             self._last_tick = now
+            freeze_survivors()  # the day's orders stay out of full collections (fixgw/engine/heap.py)
             self.core.on_tick(utc_now(), fx)
             # Mark what has certainly been handed to QuickFIX (stored for FIX resend) by now.
             for session, at in self._sent_marks.items():

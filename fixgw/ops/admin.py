@@ -261,7 +261,9 @@ class AdminServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"admin server did not start on {self.host}:{self.port}")
+                why = ("its thread ended (see the log: address in use?)" if not self._thread.is_alive()
+                       else f"not listening after {START_TIMEOUT_S:g} s")
+                raise RuntimeError(f"admin server did not start on {self.host}:{self.port}: {why}")
             time.sleep(0.01)
         sockets = [sock for server in self._server.servers for sock in server.sockets]
         if sockets:
