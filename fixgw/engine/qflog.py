@@ -26,6 +26,8 @@ _ACCEPTED = re.compile(r"Accepted (?:SSL )?connection from (\S+) on port")
 _ADMITTED = "Allows connections to the acceptor from "
 _DENIED = "Deny connections to the acceptor from "
 _NO_SESSION = "Session not found for incoming message: "
+_RESENDING = "Resending Message: "
+"""One such event per message of a resend (the ResendRequest itself is logged): kept at DEBUG."""
 _WARNING_WORDS = ("Rejected", "Deny", "failed", "Failed", "Error", "error", "not valid", "too low", "Timed out",
                   "Incorrect", "missing")
 _HEADER_FIELD = re.compile(r"(?:^|\x01)(8|49|56)=([^\x01]*)")
@@ -64,6 +66,9 @@ class _SessionLog(fix.Log):  # type: ignore[misc]
             self._log.debug("quickfix.message", direction=direction, raw=redact_value(text).replace("\x01", "|"))
 
     def onEvent(self, text: str) -> None:
+        if text.startswith(_RESENDING):
+            self._log.debug("quickfix.event", text=text)
+            return
         with contextlib.suppress(BaseException):
             self._event(text)
 
