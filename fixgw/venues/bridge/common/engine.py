@@ -14,6 +14,8 @@ the router resend it under the same id); a failed lookup answers "outcome unknow
 from __future__ import annotations
 
 import asyncio
+import heapq
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -292,11 +294,16 @@ class BridgeEngine:
         self.listener.on_outcome_unknown(self.venue, request.cl_ord_id, "status", f"lookup failed: {error.message}")
 
     # -- polling ----------------------------------------------------------------------------------
-    async def sync_all(self) -> None:
-        """One pass over every order not yet final: refresh, report fills and final states, settle unknowns."""
-        for tracked in list(self.orders.values()):
+    async def sync_all(self, limit: int | None = None) -> None:
+        """One pass over the orders not yet final - every one, or the `limit` least recently refreshed: refresh,
+        report fills and final states, settle unknowns."""
+        candidates = [t for t in self.orders.values() if not t.final_reported and not t.lock.locked()]
+        if limit is not None and len(candidates) > limit:
+            candidates = heapq.nsmallest(limit, candidates, key=lambda t: t.synced_at)
+        for tracked in candidates:
             if tracked.final_reported or tracked.lock.locked():
                 continue
+            tracked.synced_at = time.monotonic()  # polled now, found or not: the others go first next time
             async with tracked.lock:
                 try:
                     if tracked.view is None and tracked.outcome_unknown:
@@ -332,6 +339,7 @@ class BridgeEngine:
 
     async def _sync_locked(self, tracked: TrackedOrder) -> None:
         assert tracked.view is not None
+        tracked.synced_at = time.monotonic()
         await self._apply(tracked, await self.adapter.refresh(tracked.view, tracked.instrument))
 
     # -- outcomes ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The router calls `send_*` from its owner thread; they only schedule work on this client's own event loop
 (a daemon thread) and return. Events go back through the bound `VenueListener` from that thread.
-A poll task refreshes open orders every `poll_interval_s`; an adapter with a WebSocket pushes syncs between.
+A poll task refreshes open orders every `poll_interval_s` - within `poll_share` of the request rate, the least
+recently refreshed first, so polls never crowd out new orders; an adapter with a WebSocket pushes syncs between.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class RestExecutionClient(Venue):
         assert self.engine is not None
         while True:
             await asyncio.sleep(self.config.poll_interval_s)
-            await self.engine.sync_all()
+            await self.engine.sync_all(limit=self.config.polls_per_pass())
 
     async def _watch(self) -> None:
         engine = self.engine

@@ -28,6 +28,9 @@ class RestVenueConfig(BaseModel):
     max_submit_attempts: int = Field(3, ge=1, le=10)
     """Sends of one order at most: each resend only after a lookup proved the previous one absent."""
     poll_interval_s: float = Field(1.0, gt=0)
+    poll_share: float = Field(0.3, gt=0, le=1)
+    """Share of our request rate the status poll may spend; the rest stays for orders and cancels. A pass polls
+    at most rate x share x interval orders (at least one), the least recently refreshed first."""
     clock_alert_threshold_s: float = Field(5.0, gt=0)
     max_connections: int = Field(20, ge=1)
     day_orders: Literal["reject", "as_gtc"] = "reject"
@@ -36,6 +39,9 @@ class RestVenueConfig(BaseModel):
 
     def rate_limit_spec(self) -> RateLimitSpec:
         return RateLimitSpec(self.documented_rate, self.documented_burst, self.rate_fraction)
+
+    def polls_per_pass(self) -> int:
+        return max(1, int(self.rate_limit_spec().rate * self.poll_share * self.poll_interval_s))
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -41,6 +41,8 @@ class TrackedOrder:
     cancel: CancelOrder | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     status_seq: int = 0
+    synced_at: float = 0.0
+    """Monotonic time of its last refresh from the venue (poll or pushed update): the poll takes the stalest."""
 
     @property
     def venue_order_id(self) -> str | None:
