@@ -322,35 +322,28 @@ def _ord_type(first: Mapping[int, str], codec: Codec) -> tuple[OrdType, OrdType]
 
 
 def _required_qty(first: Mapping[int, str], message: str, counterparty: str) -> Decimal:
-    text = first.get(38)
-    if not text:
-        raise order_rejected(f"OrderQty(38) is required in {message}", 38, counterparty=counterparty)
-    qty = parse_decimal(text, 38, counterparty)
-    if qty <= 0:
-        raise order_rejected(f"OrderQty(38) must be positive, got {text}", 38, counterparty=counterparty)
-    return qty
+    return _required_positive(first, 38, "OrderQty", f"in {message}", counterparty)
 
 
 def _prices(first: Mapping[int, str], base_type: OrdType, counterparty: str) -> tuple[Decimal | None, Decimal | None]:
     """Price(44) and StopPx(99) as the order type needs them; ones it does not use are ignored."""
-    price = stop_price = None
-    if base_type is _LIMIT or base_type is _STOP_LIMIT:
-        text = first.get(44)
-        if not text:
-            raise order_rejected(f"Price(44) is required for a {base_type.name} order", 44,
-                                 counterparty=counterparty)
-        price = parse_decimal(text, 44, counterparty)
-        if price <= 0:
-            raise order_rejected(f"Price(44) must be positive, got {text}", 44, counterparty=counterparty)
-    if base_type is _STOP or base_type is _STOP_LIMIT:
-        text = first.get(99)
-        if not text:
-            raise order_rejected(f"StopPx(99) is required for a {base_type.name} order", 99,
-                                 counterparty=counterparty)
-        stop_price = parse_decimal(text, 99, counterparty)
-        if stop_price <= 0:
-            raise order_rejected(f"StopPx(99) must be positive, got {text}", 99, counterparty=counterparty)
+    needed_by = f"for a {base_type.name} order"
+    price = (_required_positive(first, 44, "Price", needed_by, counterparty)
+             if base_type is _LIMIT or base_type is _STOP_LIMIT else None)
+    stop_price = (_required_positive(first, 99, "StopPx", needed_by, counterparty)
+                  if base_type is _STOP or base_type is _STOP_LIMIT else None)
     return price, stop_price
+
+
+def _required_positive(first: Mapping[int, str], tag: int, name: str, needed_by: str, counterparty: str) -> Decimal:
+    """The tag's value as a positive Decimal; a missing, malformed or non-positive one rejects the order."""
+    text = first.get(tag)
+    if not text:
+        raise order_rejected(f"{name}({tag}) is required {needed_by}", tag, counterparty=counterparty)
+    value = parse_decimal(text, tag, counterparty)
+    if value <= 0:
+        raise order_rejected(f"{name}({tag}) must be positive, got {text}", tag, counterparty=counterparty)
+    return value
 
 
 def _algo_params(view: FieldView, codec: Codec) -> AlgoParams:
