@@ -79,7 +79,7 @@ class SqliteRows:
             cursor.executemany(self.orders, [
                 (o.order_id, o.ems_session, o.cl_ord_id, o.venue, o.venue_cl_ord_id, o.venue_order_id, o.account,
                  o.instrument_id, o.status.value, o.is_open, to_micros(o.created_at), to_micros(o.updated_at),
-                 o.model_dump_json()) for o in orders])
+                 o.model_dump_json(), o.side.value) for o in orders])
             aliases = alias_rows(orders)
             if aliases:
                 cursor.executemany(self.aliases, [(a["kind"], a["value"], a["scope"], a["order_id"])

@@ -25,7 +25,7 @@ __all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRec
 RUN_ID = "run_id"
 _STREAM_ROWS = 1000
 _ORDER_COLUMNS = ("ems_session", "cl_ord_id", "venue", "venue_cl_ord_id", "venue_order_id", "account",
-                  "instrument_id", "status", "is_open", "updated_at", "snapshot")
+                  "instrument_id", "status", "is_open", "updated_at", "snapshot", "side")
 
 
 class Journal:
@@ -255,7 +255,7 @@ def _order_row(order: Order) -> dict[str, Any]:
             "venue": order.venue, "venue_cl_ord_id": order.venue_cl_ord_id, "venue_order_id": order.venue_order_id,
             "account": order.account, "instrument_id": order.instrument_id, "status": order.status.value,
             "is_open": order.is_open, "created_at": order.created_at, "updated_at": order.updated_at,
-            "snapshot": order.model_dump_json()}
+            "snapshot": order.model_dump_json(), "side": order.side.value}
 
 
 def _alias_rows(orders: list[Order]) -> list[dict[str, str]]:

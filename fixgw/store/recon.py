@@ -17,7 +17,6 @@ from itertools import compress
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -29,7 +28,6 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    cast,
     func,
     select,
     type_coerce,
@@ -182,7 +180,7 @@ class ReconStore:
                          until: datetime | None = None) -> Iterator[tuple[Any, ...]]:
         """`iter_fills` as plain tuples in FillRow's field order.
 
-        The orders' attributes are read once per order (the side sits in the snapshot JSON, which holds every
+        The orders' attributes are read once per order (one row per order, where the snapshot JSON holds every
         fill of the order), and fill columns are read raw and converted here (no per-value type decorators)."""
         f = schema.fills
         window = self._fill_window(venue, since, until)
@@ -375,10 +373,7 @@ class ReconStore:
     # --- helpers ----------------------------------------------------------------------------------------
 
     def _side(self) -> ColumnElement[Any]:
-        snapshot = schema.orders.c.snapshot
-        if self.journal.engine.dialect.name == "postgresql":
-            return func.json_extract_path_text(cast(snapshot, JSON), "side")
-        return func.json_extract(snapshot, "$.side")
+        return schema.order_side(self.journal.engine.dialect.name)
 
     @staticmethod
     def _fill_window(venue: str | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:

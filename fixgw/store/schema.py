@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -15,8 +18,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    cast,
+    func,
     true,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.store.coltypes import ExactDecimal, UtcMicros
 
@@ -43,7 +49,18 @@ orders = Table(
     Column("created_at", UtcMicros, nullable=False),
     Column("updated_at", UtcMicros, nullable=False),
     Column("snapshot", Text, nullable=False),      # Order.model_dump_json(): decimals as strings
+    Column("side", String(1)),                     # Side(54) (migration 0003; null only in rows of older writers)
 )
+
+
+def order_side(dialect_name: str) -> ColumnElement[Any]:
+    """The orders' Side(54) value: the column, or the snapshot's for a row an older writer left without it."""
+    snapshot = orders.c.snapshot
+    from_snapshot = (func.json_extract_path_text(cast(snapshot, JSON), "side") if dialect_name == "postgresql"
+                     else func.json_extract(snapshot, "$.side"))
+    return func.coalesce(orders.c.side, from_snapshot)
+
+
 Index("ix_orders_ems_cl_ord_id", orders.c.ems_session, orders.c.cl_ord_id)
 Index("ix_orders_venue_cl_ord_id", orders.c.venue_cl_ord_id)
 Index("ix_orders_venue_order_id", orders.c.venue_order_id)
