@@ -32,6 +32,7 @@ from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
+from fixgw.store.daybook import read_day_book
 from fixgw.store.journal import Journal
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
@@ -92,12 +93,18 @@ class Gateway:
         self.journal.open()
         run_id = self.journal.allocate_run_id()
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
-        # Open orders and today's; older closed orders load on demand (restart time must not grow with history).
+        # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
+        # (restart time must not grow with history, nor with the day's volume more than it must).
         book = OrderBook(loader=self.journal.find_order)
         day_start = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
         with recovery_heap():  # fixgw/engine/heap.py: the day's book is not garbage
-            book.load(self.journal.load_orders(open_only=True, or_updated_since=day_start))
-            self.risk = RiskControl(config, self.journal, book)  # restores exposure over the whole book
+            day = read_day_book(self.journal, day_start)
+            book.load(day.orders)
+            book.remember(day.closed_keys)
+            closed_today = len({order_id for _, _, order_id in day.closed_keys})
+            self.risk = RiskControl(config, self.journal, book, day.closed_fills)
+            book.on_recall = self.risk.engine.adopt
+            del day
         ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
         brokers: dict[str, FixBrokerVenue] = {}
@@ -125,7 +132,8 @@ class Gateway:
             venue.bind(self.runner)
         self.runner.start()
         self.risk.start(self.runner, self.core)
-        log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()))
+        log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()),
+                 closed_today_in_journal=closed_today)
         if config.ems:
             for name, ems in config.ems.items():
                 sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)

@@ -1,26 +1,30 @@
-"""Read-only views of the gateway for operators: the book through snapshots taken on the router thread.
+"""Read-only views of the gateway for operators: the day book of record and the risk state.
 
-The book is owned by the router thread, so every read goes through `runner.call` and waits (bounded) for
-the answer; rows are plain JSON-ready dicts (decimals as text). Sessions come from the gateway directly.
+Orders are read from the journal (the book of record: the router holds the day's closed orders there only), off
+the router thread. The risk state is owned by the router thread, so it is read through `runner.call`, waiting
+(bounded) for the answer. Rows are plain JSON-ready dicts (decimals as text). Sessions come from the gateway.
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from fixgw.engine.observe import SessionState
 from fixgw.model.decimals import fmt_decimal
+from fixgw.model.enums import OrdStatus
+from fixgw.model.orders import utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import RiskControls, RiskState, find_controls
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
+from fixgw.store.daybook import day_start, find_orders, status_counts
+from fixgw.store.records import JournalError
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 3.0
@@ -29,7 +33,16 @@ BLOTTER_MAX_ROWS = 5000
 
 
 class RouterUnavailable(RuntimeError):
-    """The router thread did not answer in time (not started, stopped, or wedged)."""
+    """The book cannot be read now: the router thread did not answer in time (not started, stopped, or wedged),
+    or the journal, where the book of record is read, failed."""
+
+
+@contextmanager
+def _journal_read() -> Iterator[None]:
+    try:
+        yield
+    except JournalError as exc:
+        raise RouterUnavailable(f"the journal cannot be read: {exc}") from exc
 
 
 class _Runner(Protocol):
@@ -72,6 +85,13 @@ def call_on_router(runner: _Runner | None, function: Callable[[RouterCore, Effec
     return result
 
 
+def _status_name(value: str) -> str:
+    try:
+        return OrdStatus(value).name
+    except ValueError:
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class BookSnapshot:
     taken_at: float
@@ -90,19 +110,6 @@ class BlotterFilter:
     instrument: str | None = None
     cl_ord_id: str | None = None
     limit: int = 200
-
-    def matches(self, order: Order) -> bool:
-        if self.status == "open":
-            if not order.is_open:
-                return False
-        elif self.status is not None and order.status.name != self.status.upper():
-            return False
-        return ((self.ems_session is None or order.ems_session == self.ems_session)
-                and (self.venue is None or order.venue == self.venue)
-                and (self.account is None or order.account == self.account)
-                and (self.instrument is None or order.instrument_id == self.instrument)
-                and (self.cl_ord_id is None or self.cl_ord_id in order.cl_ord_id_chain
-                     or order.cl_ord_id == self.cl_ord_id))
 
 
 def order_row(order: Order) -> dict[str, Any]:
@@ -157,34 +164,38 @@ class GatewayView:
             if cached is not None and time.monotonic() - cached.taken_at <= self.max_age:
                 return cached
         controls = self.controls
+        # Counted in the journal: the router holds the day's closed orders there only (router/book.py).
+        with _journal_read():
+            by_status, open_orders = status_counts(self.gateway.journal, day_start(utc_now()))
+        tally = {_status_name(value): count for value, count in sorted(by_status.items())}
 
-        def take(core: RouterCore, _fx: Effects) -> BookSnapshot:
-            tally = Counter(order.status.name for order in core.book)
-            open_orders = sum(1 for order in core.book if order.is_open)
-            risk = controls.risk_state() if controls is not None else None
-            return BookSnapshot(time.monotonic(), dict(tally), open_orders, risk)
+        def take(core: RouterCore, _fx: Effects) -> RiskState | None:
+            return controls.risk_state() if controls is not None else None
 
-        snapshot = call_on_router(self.gateway.runner, take)
+        snapshot = BookSnapshot(time.monotonic(), tally, open_orders, call_on_router(self.gateway.runner, take))
         with self._lock:
             self._cached = snapshot
         return snapshot
 
     def blotter(self, query: BlotterFilter) -> list[dict[str, Any]]:
-        """Matching orders, newest first, at most `query.limit` (capped at BLOTTER_MAX_ROWS)."""
+        """Matching orders of the day book of record (open, or updated today), newest first, at most `query.limit`
+        (capped at BLOTTER_MAX_ROWS). Read from the journal, off the router thread."""
         limit = max(1, min(query.limit, BLOTTER_MAX_ROWS))
-
-        def take(core: RouterCore, _fx: Effects) -> list[Order]:
-            found = heapq.nlargest(limit, (order for order in core.book if query.matches(order)),
-                                   key=lambda order: order.created_at)
-            return [order.model_copy(deep=True) for order in found]
-
-        # Rows are built off the router thread, from copies.
-        return [order_row(order) for order in call_on_router(self.gateway.runner, take)]
+        status = None
+        if query.status is not None and query.status != "open":
+            member = OrdStatus.__members__.get(query.status.upper())
+            if member is None:
+                return []
+            status = member.value
+        with _journal_read():
+            found = find_orders(self.gateway.journal, day_start(utc_now()), limit=limit,
+                                open_only=query.status == "open", status=status, ems_session=query.ems_session,
+                                venue=query.venue, account=query.account, instrument_id=query.instrument,
+                                cl_ord_id=query.cl_ord_id)
+        return [order_row(order) for order in found]
 
     def order(self, order_id: str) -> dict[str, Any] | None:
-        def take(core: RouterCore, _fx: Effects) -> Order | None:
-            found = core.book.get(order_id)
-            return found.model_copy(deep=True) if found is not None else None
-
-        found = call_on_router(self.gateway.runner, take)
+        """One order of record, today's or older (from the journal)."""
+        with _journal_read():
+            found = self.gateway.journal.find_order(order_id=order_id)
         return order_row(found) if found is not None else None

@@ -30,6 +30,7 @@ from fixgw.model.orders import utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import BreakerState, KillSwitchState, RiskState
 from fixgw.risk.engine import RiskEngine
+from fixgw.risk.exposure import ClosedFills
 from fixgw.risk.limits import RiskRules
 from fixgw.risk.switches import (
     AUDIT_ORDER_ID,
@@ -97,12 +98,13 @@ def reload_ack(journal: Journal, gateway_name: str) -> dict[str, Any] | None:
 class RiskControl:
     """The risk engine of one gateway, restored from the journal, and its control loop."""
 
-    def __init__(self, config: GatewayConfig, journal: Journal, orders: Iterable[Order]) -> None:
+    def __init__(self, config: GatewayConfig, journal: Journal, orders: Iterable[Order],
+                 closed_fills: Iterable[ClosedFills] = ()) -> None:
         self.name = config.name
         self.journal = journal
         self.engine = RiskEngine(config.risk)
         rows = journal.state_with_prefix(KEY_PREFIX)
-        self.engine.restore(orders, switches_from_rows(rows))
+        self.engine.restore(orders, switches_from_rows(rows), closed_fills)
         self._seen = rows
         self._runner: _Runner | None = None
         self._core: RouterCore | None = None

@@ -28,7 +28,7 @@ from fixgw.model.enums import OrdRejReason, OrdType, Side
 from fixgw.model.instruments import Instrument
 from fixgw.model.orders import Fill, NewOrder, ReplaceOrder, utc_now
 from fixgw.model.state import Order
-from fixgw.risk.exposure import Exposure, Price
+from fixgw.risk.exposure import ClosedFills, Exposure, Price
 from fixgw.risk.limits import Limit, OrderRules, RiskRules
 from fixgw.risk.settings import RiskConfig
 from fixgw.risk.switches import BREAKER, KILL, Switch, SwitchBoard, supersede
@@ -81,10 +81,18 @@ class RiskEngine:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def restore(self, orders: Iterable[Order], switches: Iterable[Switch]) -> None:
-        """At start, before the router runs: switches from the journal, prices and exposure from the book."""
+    def restore(self, orders: Iterable[Order], switches: Iterable[Switch],
+                closed_fills: Iterable[ClosedFills] = ()) -> None:
+        """At start, before the router runs: switches from the journal, prices and exposure from the book, and
+        from the grouped fills of the day's closed orders the book holds in the journal only (store/daybook.py;
+        `adopt` each such order that is read back later)."""
         for switch in switches:
             self.switches.apply(switch)
+        for group in closed_fills:
+            self.exposure.note_price(group.instrument_id, group.price, "last trade", group.last_at)
+            if group.since_day_start:
+                self.exposure.add_closed_fills(group.account, group.instrument_id, group.side,
+                                               group.qty * group.count, group.qty * group.price * group.count)
         orders = list(orders)
         for order in orders:
             for fill in order.fills.values():
@@ -99,6 +107,11 @@ class RiskEngine:
             self.exposure.update(order, self._arrival.get(order.order_id))
         in_force = self.switches.in_force()
         log.info("risk.restored", switches_in_force=[s.key for s in in_force], enabled=self.config.enabled)
+
+    def adopt(self, order: Order) -> None:
+        """A closed order of the day read back from the journal (OrderBook.on_recall): restore counted its fills."""
+        if order.venue is not None and not order.is_open:
+            self.exposure.adopt(order)
 
     def set_rules(self, rules: RiskRules) -> None:
         """Swap the limits (a reload); called on the router thread, so no check ever sees half of each."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from fixgw.model.decimals import ZERO
 from fixgw.model.enums import Side
@@ -54,6 +55,27 @@ class Price:
 
 
 _EMPTY = Totals()
+
+
+class ClosedFills(Protocol):
+    """Fills of the day's closed orders sharing account, instrument, side, qty and price (store/daybook.py)."""
+
+    @property
+    def account(self) -> str | None: ...
+    @property
+    def instrument_id(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def last_at(self) -> datetime: ...
+    @property
+    def since_day_start(self) -> bool: ...
 
 
 class Exposure:
@@ -104,6 +126,23 @@ class Exposure:
             self._orders[order.order_id] = (order, valuation, new)
         self._accounts.setdefault(account, Totals()).add(new, 1)
         self._positions.setdefault(key, Totals()).add(new, 1)
+
+    def add_closed_fills(self, account: str | None, instrument_id: str, side: Side, qty: Decimal,
+                         notional: Decimal) -> None:
+        """At restart: today's fills of closed orders kept in the journal only (store/daybook.py), summed; each
+        of those orders is `adopt`ed if it is read back later, so its own events account for it from then on."""
+        totals = Totals(filled_notional=notional, net_filled_qty=qty if side is Side.BUY else -qty)
+        self._accounts.setdefault(account or "", Totals()).add(totals, 1)
+        self._positions.setdefault((account or "", instrument_id), Totals()).add(totals, 1)
+
+    def adopt(self, order: Order) -> None:
+        """Track a closed order read back from the journal whose contribution `add_closed_fills` already counted:
+        the next `update` replaces that contribution instead of adding to it."""
+        if order.order_id in self._orders:
+            return
+        contribution = self._contribution(order, None)
+        if not contribution.is_zero():
+            self._orders[order.order_id] = (order, None, contribution)
 
     def roll_day(self, today: date) -> None:
         """A new UTC day: yesterday's fills no longer count."""

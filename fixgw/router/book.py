@@ -1,14 +1,17 @@
 """The order book of record: orders by internal id, indexed by every id a counterparty may use for them.
 
-A book may hold only part of the record (the gateway loads open orders and today's, not the history): given a
-`loader`, a lookup with `recall=True` that misses asks it for the order (the journal's `find_order`) and keeps
-what it finds. Plain lookups stay in memory (callers probe with ids that may not exist), and so does the ClOrdID
-duplicate check (`has_ems_cl_ord_id`): ClOrdIDs are unique within a trading day.
+A book may hold only part of the record. The gateway loads open orders whole; of the day's closed orders it
+only `remember`s the EMS ClOrdIDs (restart time must not grow with the day's volume, store/daybook.py), and
+older closed orders not at all. Given a `loader` (the journal's `find_order`), a lookup of a remembered
+ClOrdID, or one with `recall=True` that misses, reads the order from the journal and keeps it; `on_recall` is
+told (the risk engine adopts what the order already contributes). Other plain lookups stay in memory (callers
+probe with ids that may not exist), and so does the ClOrdID duplicate check (`has_ems_cl_ord_id`): ClOrdIDs are
+unique within a trading day. Iterating the book sees the orders held in memory only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from fixgw.model.state import Order
@@ -24,6 +27,8 @@ class OrderLoader(Protocol):
 class OrderBook:
     def __init__(self, loader: OrderLoader | None = None) -> None:
         self._loader = loader
+        self.on_recall: Callable[[Order], None] | None = None
+        """Told of each order read from the journal after start (not of those `load`ed or `add`ed)."""
         self._orders: dict[str, Order] = {}
         self._by_ems: dict[tuple[str, str], str] = {}
         self._by_venue_cl: dict[tuple[str, str], str] = {}
@@ -51,6 +56,13 @@ class OrderBook:
         for order in orders:
             self.add(order)
 
+    def remember(self, ems_keys: Iterable[tuple[str, str, str]]) -> None:
+        """(EMS session, ClOrdID, order id) of orders kept in the journal only: the ClOrdIDs count as taken, and
+        a lookup of one reads its order. Ids the book already holds are left as they are."""
+        by_ems = self._by_ems
+        for session, cl_ord_id, order_id in ems_keys:
+            by_ems.setdefault((session, cl_ord_id), order_id)
+
     def get(self, order_id: str, *, recall: bool = False) -> Order | None:
         order = self._orders.get(order_id)
         return order if order is not None or not recall else self._load(order_id=order_id)
@@ -66,6 +78,8 @@ class OrderBook:
         if known is not None:  # found under another id: the book's copy is the live one
             return known
         self.add(order)
+        if self.on_recall is not None:
+            self.on_recall(order)
         return order
 
     def has_ems_cl_ord_id(self, ems_session: str, cl_ord_id: str) -> bool:
@@ -85,7 +99,8 @@ class OrderBook:
     def find_ems(self, ems_session: str, cl_ord_id: str, *, recall: bool = False) -> Order | None:
         order_id = self._by_ems.get((ems_session, cl_ord_id))
         if order_id:
-            return self._orders.get(order_id)
+            order = self._orders.get(order_id)
+            return order if order is not None else self._load(order_id=order_id)  # remembered: in the journal
         return self._load(ems_session=ems_session, cl_ord_id=cl_ord_id) if recall else None
 
     def find_venue(self, venue: str, *, cl_ord_ids: Iterable[str | None] = (),

@@ -54,6 +54,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         _enter_wal(cursor)
         cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA temp_store = MEMORY")  # the sorts of restart's grouped reads (store/daybook.py)
         cursor.close()
 
     @event.listens_for(engine, "begin")

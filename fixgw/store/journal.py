@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -213,6 +213,33 @@ class Journal:
             result["open_orders"] = int(connection.execute(
                 select(func.count()).select_from(schema.orders).where(schema.orders.c.is_open)).scalar_one())
         return result
+
+    def raw_batches(self, query: Any, size: int = 1000) -> Iterator[Sequence[tuple[Any, ...]]]:
+        """Rows of a query whose parameters are plain values (no bind processors), straight off the driver's
+        cursor in batches: half the cost per row of a Result, for the day-sized reads of restart and
+        reconciliation. Values come as the driver gives them (no column type processing)."""
+        engine = self.engine
+        compiled = query.compile(dialect=engine.dialect)
+        params = compiled.construct_params()
+        if compiled.positional:
+            bound: Any = tuple(params[name] for name in compiled.positiontup or ())
+        else:
+            bound = params
+        driver_error = engine.dialect.loaded_dbapi.Error
+        with _typed_errors("read"):
+            raw = engine.raw_connection()
+            try:
+                # PostgreSQL: a server-side (named) cursor, so a day of fills is never held in memory at once.
+                cursor = (raw.driver_connection.cursor(name=f"raw_{id(raw):x}")  # type: ignore[union-attr]
+                          if engine.dialect.name == "postgresql" else raw.cursor())
+                cursor.execute(str(compiled), bound)
+                while batch := cursor.fetchmany(size):
+                    yield batch
+                cursor.close()
+            except driver_error as exc:
+                raise JournalError(f"journal read failed: {exc}") from exc
+            finally:
+                raw.close()
 
     def _stream(self, query: Any, *, scalars: bool = True) -> Iterator[Any]:
         with _typed_errors("read"), self.engine.connect() as connection:

@@ -39,7 +39,7 @@ from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import EPOCH, UtcMicros, to_micros
 from fixgw.store.engine import write_transaction
-from fixgw.store.journal import Journal, JournalError, _typed_errors
+from fixgw.store.journal import Journal, _typed_errors
 
 CLEAN, BREAKS = "clean", "breaks"
 STATE_PREFIX = "recon:"
@@ -229,30 +229,7 @@ class ReconStore:
                 .where(*window).order_by(at, f.c.id))
 
     def _raw_batches(self, query: Any) -> Iterator[Sequence[tuple[Any, ...]]]:
-        """Rows of a query whose parameters are plain values (no bind processors), straight off the driver's
-        cursor in batches: half the cost per row of a Result for the millions of fills of a day."""
-        engine = self.journal.engine
-        compiled = query.compile(dialect=engine.dialect)
-        params = compiled.construct_params()
-        if compiled.positional:
-            bound: Any = tuple(params[name] for name in compiled.positiontup or ())
-        else:
-            bound = params
-        driver_error = engine.dialect.loaded_dbapi.Error
-        with _typed_errors("read"):
-            raw = engine.raw_connection()
-            try:
-                # PostgreSQL: a server-side (named) cursor, so a day of fills is never held in memory at once.
-                cursor = (raw.driver_connection.cursor(name=f"recon_{id(raw):x}")  # type: ignore[union-attr]
-                          if engine.dialect.name == "postgresql" else raw.cursor())
-                cursor.execute(str(compiled), bound)
-                while batch := cursor.fetchmany(_RAW_BATCH):
-                    yield batch
-                cursor.close()
-            except driver_error as exc:
-                raise JournalError(f"journal read failed: {exc}") from exc
-            finally:
-                raw.close()
+        return self.journal.raw_batches(query, _RAW_BATCH)
 
     def _fill_orders(self, window: list[ColumnElement[bool]]) -> dict[str, OrderFacts]:
         f, o = schema.fills, schema.orders

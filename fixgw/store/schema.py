@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     cast,
     func,
+    text,
     true,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -92,6 +93,11 @@ events = Table(
 )
 Index("ix_events_order_id", events.c.order_id)
 Index("ix_events_at", events.c.at)
+VOIDING_EVENTS = text("event IN ('trade_cancel', 'trade_correct')")
+"""Busts and corrections: the fills table keeps the fills they void. Spelled as literal SQL, so that a query
+with this very predicate can use the partial index below (SQLite will not for bound parameters)."""
+# Partial: only busts and corrections are in it, so the hot path's event inserts never touch it.
+Index("ix_events_voiding", events.c.order_id, sqlite_where=VOIDING_EVENTS, postgresql_where=VOIDING_EVENTS)
 
 fills = Table(
     "fills", metadata,

@@ -224,18 +224,56 @@ def test_restart_rebuilds_the_book(tmp_path: Path) -> None:
         ems = stack.ems()
         ems.send(new_order("RS1", qty="100"))
         report(ems, "RS1", status("0"))
-        ems.stop()
-        stack.gateway.stop()
-        from fixgw.engine.gateway import Gateway
-
-        stack.gateway = Gateway(stack.config)
-        stack.gateway.start()
-        ems = stack.client(stack.ems_specs[0])
-        ems.start()
-        assert ems.wait_logged_on(15)
-        assert stack.wait(lambda: stack.gateway.venues_connected().get("equities", False))
+        restart_gateway(stack)
+        ems = stack.ems()
         ems.send(cancel("RS1-X", "RS1"))
         report(ems, "RS1-X", status("4"))
+    finally:
+        stack.close()
+
+
+def restart_gateway(stack: Stack) -> None:
+    """Stop the gateway (the broker simulator keeps running), start a new one on the same journal, reconnect."""
+    from fixgw.engine.gateway import Gateway
+
+    stack.ems().stop()
+    stack.gateway.stop()
+    stack.gateway = Gateway(stack.config)
+    stack.gateway.start()
+    ems = stack.client(stack.ems_specs[0])
+    ems.start()
+    assert ems.wait_logged_on(15)
+    assert stack.wait(lambda: stack.gateway.venues_connected().get("equities", False))
+
+
+def test_restart_remembers_the_days_closed_orders(tmp_path: Path) -> None:
+    """A closed order of the day is kept in the journal only after a restart (store/daybook.py): its ClOrdID is
+    still taken, a late bust still finds it, and the risk exposure counts its fill once, then not at all."""
+    stack = Stack(tmp_path, ems=[EmsSpec("ems-a", "EMS-A")])
+    stack.start()
+    try:
+        stack.broker.auto_fill = False
+        ems = stack.ems()
+        ems.send(new_order("RD1", qty="100", price="190.25"))
+        report(ems, "RD1", status("0"))
+        (order,) = stack.broker.orders.values()
+        exec_id = stack.broker.fill(order.order_id, "100", "190.25")
+        report(ems, "RD1", status("2"))
+        restart_gateway(stack)
+        assert "RD1" not in {o.cl_ord_id for o in stack.gateway.core.book}   # not read back at start
+        exposure = stack.gateway.risk.engine.exposure
+        assert exposure.account("ACC1").filled_notional == Decimal("19025")
+        assert exposure.position("ACC1", "AAPL").net_filled_qty == 100
+
+        ems = stack.ems()
+        ems.send(new_order("RD1"))
+        assert report(ems, "RD1", lambda m: m.get(39) == "8").get(103) == "6"   # duplicate ClOrdID
+        assert sum(stack.broker.new_order_counts().values()) == 1
+        stack.broker.bust(exec_id)
+        busted = report(ems, "RD1", lambda m: m.get(150) == "H")
+        assert Decimal(busted.get(14) or "") == 0
+        assert stack.wait(lambda: exposure.account("ACC1").filled_notional == 0)
+        assert exposure.position("ACC1", "AAPL").net_filled_qty == 0
     finally:
         stack.close()
 

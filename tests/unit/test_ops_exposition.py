@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fixgw.config import parse_config
@@ -17,6 +18,7 @@ from fixgw.ops.controls import BreakerState, KillSwitchState, RiskState
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.router.book import OrderBook
 from fixgw.router.effects import Effects
+from fixgw.store import Journal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,10 +39,6 @@ class _InlineRunner:
 
     def call(self, function: Callable[[Any, Effects], object]) -> None:
         function(self.core, Effects())
-
-
-class _Journal:
-    engine = object()
 
 
 class _RiskAlerts:
@@ -68,19 +66,26 @@ class _Risk:
 
 
 class _Gateway:
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal) -> None:
         self.config = parse_config({})
         self.risk = _Risk()
         self.runner = _InlineRunner()
-        self.journal = _Journal()
+        self.journal = journal
         self.venues: dict[str, Any] = {}
 
     def sessions(self) -> list[SessionState]:
         return [SessionState("equities", "broker", True, 5, 7), SessionState("ems-a", "ems", False)]
 
 
-def exposed() -> dict[str, set[str]]:
-    ops = OpsRuntime(_Gateway())  # not started: no threads, no server
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journal]:
+    """A real, empty journal: the view counts the day book of record there."""
+    with Journal(f"sqlite:///{tmp_path_factory.mktemp('journal') / 'journal.db'}") as opened:
+        yield opened
+
+
+def exposed(journal: Journal) -> dict[str, set[str]]:
+    ops = OpsRuntime(_Gateway(journal))  # not started: no threads, no server
     ops.metrics.report_recon_breaks("equities", {"missing_at_broker": 1}, 1)
     found: dict[str, set[str]] = {}
     for family in text_string_to_metric_families(ops.metrics.render().decode()):
@@ -88,8 +93,8 @@ def exposed() -> dict[str, set[str]]:
     return found
 
 
-def test_live_metrics_through_a_stand_in_gateway() -> None:
-    families = exposed()
+def test_live_metrics_through_a_stand_in_gateway(journal: Journal) -> None:
+    families = exposed(journal)
     for name in ("fixgw_kill_switch_engaged", "fixgw_circuit_breaker_tripped",
                  "fixgw_session_up", "fixgw_session_next_sender_seq", "fixgw_ready", "fixgw_router_up",
                  "fixgw_orders", "fixgw_open_orders", "fixgw_hop_latency_seconds", "fixgw_journal_commit_seconds",
@@ -97,11 +102,11 @@ def test_live_metrics_through_a_stand_in_gateway() -> None:
         assert name in families, name
 
 
-def test_the_dashboard_queries_existing_metrics() -> None:
+def test_the_dashboard_queries_existing_metrics(journal: Journal) -> None:
     dashboard = json.loads((ROOT / "systemd" / "grafana-fixgw.json").read_text(encoding="utf-8"))
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     assert len(exprs) >= 20
-    families = exposed()
+    families = exposed(journal)
     samples = {sample for names in families.values() for sample in names} | set(families)
     for expr in exprs:
         for name in re.findall(r"\bfixgw_[a-z_]+", expr):
@@ -109,12 +114,12 @@ def test_the_dashboard_queries_existing_metrics() -> None:
             assert name in samples or family in families, (name, expr)
 
 
-def test_risk_event_alerts_are_forwarded_while_running() -> None:
+def test_risk_event_alerts_are_forwarded_while_running(journal: Journal) -> None:
     from datetime import UTC, datetime
 
     from fixgw.ops.alert_rules import Alert
 
-    gateway = _Gateway()
+    gateway = _Gateway(journal)
     ops = OpsRuntime(gateway)
     sent: list[Alert] = []
     ops.dispatcher.submit = sent.append  # type: ignore[method-assign]

@@ -1,0 +1,131 @@
+"""Today's book at restart, without turning every closed order of the day back into an Order.
+
+The router needs each open order whole. Of the day's closed orders it needs only
+- their EMS ClOrdIDs: a reused one is refused as a duplicate, and a late cancel or a bust still finds the order
+  (the book reads the Order from the journal the first time it is asked for: OrderBook.remember), and
+- what they add to risk exposure: their fills, grouped per (account, instrument, side, qty, price) with a count,
+  so the sums are exact decimals multiplied out in Python, not SQL arithmetic on text or floats.
+A closed order with a bust or a correction is read whole instead: the fills table keeps the fills those voided.
+Restart time then grows with the day's fills only through one grouped query (BENCHMARKS.md, scenario 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Select, String, and_, func, not_, or_, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from fixgw.model.enums import Side
+from fixgw.model.state import Order
+from fixgw.store import schema
+from fixgw.store.coltypes import from_micros, to_micros
+from fixgw.store.journal import Journal
+
+
+@dataclass(frozen=True, slots=True)
+class FillGroup:
+    """Fills of the day's closed orders that share account, instrument, side, quantity and price."""
+
+    account: str | None
+    instrument_id: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    count: int
+    last_at: datetime
+    since_day_start: bool
+    """Fills at or after the day start (what exposure counts as filled today); the others only price."""
+
+
+@dataclass(slots=True)
+class DayBook:
+    orders: list[Order] = field(default_factory=list)
+    """Open orders, and the day's closed orders with a voided fill."""
+    closed_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(EMS session, ClOrdID, order id) of every ClOrdID of the day's other closed orders."""
+    closed_fills: list[FillGroup] = field(default_factory=list)
+    """The fills of those other closed orders (busts and corrections excluded above), grouped."""
+
+
+def read_day_book(journal: Journal, day_start: datetime) -> DayBook:
+    """The book a restart needs: see the module docstring. `day_start` is the UTC midnight of today."""
+    o, a, e = schema.orders, schema.order_aliases, schema.events
+    day = to_micros(day_start)
+    updated_today = type_coerce(o.c.updated_at, BigInteger()) >= day
+    voided = select(e.c.order_id).where(schema.VOIDING_EVENTS)
+    closed_today = [not_(o.c.is_open), updated_today]
+    whole = select(o.c.snapshot).where(or_(o.c.is_open, and_(updated_today, o.c.order_id.in_(voided))))
+    book = DayBook(orders=[Order.model_validate_json(snapshot) for snapshot in journal._stream(whole)])
+    keys = (select(a.c.scope, a.c.value, a.c.order_id).join_from(a, o, a.c.order_id == o.c.order_id)
+            .where(a.c.kind == "ems", *closed_today))
+    for batch in journal.raw_batches(keys, 10_000):
+        book.closed_keys += batch
+    book.closed_fills = list(_fill_groups(journal, closed_today, voided, day))
+    return book
+
+
+def _fill_groups(journal: Journal, closed_today: list[ColumnElement[bool]], voided: Select[tuple[str]],
+                 day: int) -> Iterator[FillGroup]:
+    o, f = schema.orders, schema.fills
+    dialect = journal.engine.dialect.name
+    side = schema.order_side(dialect)
+    # Decimals as the driver holds them (text on SQLite, NUMERIC on PostgreSQL): grouped by exact value.
+    qty, price = (type_coerce(f.c.qty, String()), type_coerce(f.c.price, String())) if dialect == "sqlite" \
+        else (f.c.qty, f.c.price)
+    at = type_coerce(f.c.at, BigInteger())
+    today = (at >= day).label("today")
+    query = (select(o.c.account, o.c.instrument_id, side, qty, price, today, func.count(), func.max(at))
+             .join_from(f, o, f.c.order_id == o.c.order_id)
+             .where(*closed_today, o.c.venue.is_not(None), o.c.order_id.not_in(voided))
+             .group_by(o.c.account, o.c.instrument_id, side, qty, price, today))
+    for account, instrument_id, side_value, qty_value, price_value, is_today, count, last in journal._stream(
+            query, scalars=False):
+        yield FillGroup(account, str(instrument_id), Side(str(side_value)), Decimal(qty_value), Decimal(price_value),
+                        int(count), from_micros(int(last)), bool(is_today))
+
+
+def day_start(at: datetime) -> datetime:
+    """The UTC midnight that begins `at`'s trading day (the day book: open orders and those updated since)."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _in_day_book(since: datetime) -> ColumnElement[bool]:
+    o = schema.orders
+    return or_(o.c.is_open, o.c.updated_at >= since)
+
+
+def status_counts(journal: Journal, since: datetime) -> tuple[dict[str, int], int]:
+    """The day book of record (open orders, and those updated since `since`) by OrdStatus value; and how many of
+    them are open. Read from the journal, so it covers the orders the router holds in the journal only."""
+    o = schema.orders
+    query = select(o.c.status, o.c.is_open, func.count()).where(_in_day_book(since)).group_by(o.c.status, o.c.is_open)
+    by_status: dict[str, int] = {}
+    open_orders = 0
+    for status, is_open, count in journal._stream(query, scalars=False):
+        by_status[str(status)] = by_status.get(str(status), 0) + int(count)
+        open_orders += int(count) if is_open else 0
+    return by_status, open_orders
+
+
+def find_orders(journal: Journal, since: datetime, *, limit: int, open_only: bool = False, status: str | None = None,
+                ems_session: str | None = None, venue: str | None = None, account: str | None = None,
+                instrument_id: str | None = None, cl_ord_id: str | None = None) -> list[Order]:
+    """Orders of the day book matching every filter given, newest first, at most `limit`. `status` is an
+    OrdStatus value; `cl_ord_id` any EMS ClOrdID the order has had."""
+    o, a = schema.orders, schema.order_aliases
+    conditions = [_in_day_book(since)]
+    if open_only:
+        conditions.append(o.c.is_open)
+    for column, value in ((o.c.status, status), (o.c.ems_session, ems_session), (o.c.venue, venue),
+                          (o.c.account, account), (o.c.instrument_id, instrument_id)):
+        if value is not None:
+            conditions.append(column == value)
+    if cl_ord_id is not None:
+        conditions.append(or_(o.c.cl_ord_id == cl_ord_id, o.c.order_id.in_(
+            select(a.c.order_id).where(a.c.kind == "ems", a.c.value == cl_ord_id))))
+    query = select(o.c.snapshot).where(*conditions).order_by(o.c.created_at.desc(), o.c.order_id.desc()).limit(limit)
+    return [Order.model_validate_json(snapshot) for snapshot in journal._stream(query)]
