@@ -65,7 +65,8 @@ def generate(path: Path, events: int, *, open_every: int = 100, history_days: in
                 is_open = n % open_every == 0
                 snapshot = templates[is_open].replace("@OID@", oid).replace("@CL@", cl).replace("@VO@", vo)
                 order_rows.append((oid, session, cl, broker, f"{oid}.0", vo, "ACC1", "AAPL",
-                                   "1" if is_open else "2", is_open, at, at, snapshot))
+                                   "1" if is_open else "2", is_open, at, at, snapshot, Side.BUY.value,
+                                   json.dumps([cl])))
                 alias_rows += [("ems", cl, session, oid), ("venue", f"{oid}.0", "", oid)]
                 for event, status in (("new", "A"), ("route", "A"), ("ack", "0"), ("fill", "1"), ("fill", "2")):
                     event_rows.append((oid, event, status, at, json.dumps({"cl_ord_id": cl})))
@@ -79,7 +80,7 @@ def generate(path: Path, events: int, *, open_every: int = 100, history_days: in
                                  (session, "out", "8", n + 2, oid, cl, at, raw)]
             db.executemany("INSERT INTO orders (order_id, ems_session, cl_ord_id, venue, venue_cl_ord_id, "
                            "venue_order_id, account, instrument_id, status, is_open, created_at, updated_at, "
-                           "snapshot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", order_rows)
+                           "snapshot, side, cl_ord_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", order_rows)
             db.executemany("INSERT INTO order_aliases (kind, value, scope, order_id) VALUES (?,?,?,?)", alias_rows)
             db.executemany("INSERT INTO events (order_id, event, status, at, detail) VALUES (?,?,?,?,?)",
                            event_rows)

@@ -101,7 +101,7 @@ class Gateway:
             day = read_day_book(self.journal, day_start)
             book.load(day.orders)
             book.remember(day.closed_keys)
-            closed_today = len({order_id for _, _, order_id in day.closed_keys})
+            remembered = len(day.closed_keys)
             self.risk = RiskControl(config, self.journal, book, day.closed_fills)
             book.on_recall = self.risk.engine.adopt
             del day
@@ -133,7 +133,7 @@ class Gateway:
         self.runner.start()
         self.risk.start(self.runner, self.core)
         log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()),
-                 closed_today_in_journal=closed_today)
+                 closed_clordids_remembered=remembered)
         if config.ems:
             for name, ems in config.ems.items():
                 sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)

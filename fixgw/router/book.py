@@ -59,9 +59,9 @@ class OrderBook:
     def remember(self, ems_keys: Iterable[tuple[str, str, str]]) -> None:
         """(EMS session, ClOrdID, order id) of orders kept in the journal only: the ClOrdIDs count as taken, and
         a lookup of one reads its order. Ids the book already holds are left as they are."""
-        by_ems = self._by_ems
-        for session, cl_ord_id, order_id in ems_keys:
-            by_ems.setdefault((session, cl_ord_id), order_id)
+        remembered = {(session, cl_ord_id): order_id for session, cl_ord_id, order_id in ems_keys}
+        remembered.update(self._by_ems)
+        self._by_ems = remembered
 
     def get(self, order_id: str, *, recall: bool = False) -> Order | None:
         order = self._orders.get(order_id)

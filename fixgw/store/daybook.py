@@ -5,18 +5,22 @@ The router needs each open order whole. Of the day's closed orders it needs only
   (the book reads the Order from the journal the first time it is asked for: OrderBook.remember), and
 - what they add to risk exposure: their fills, grouped per (account, instrument, side, qty, price) with a count,
   so the sums are exact decimals multiplied out in Python, not SQL arithmetic on text or floats.
-A closed order with a bust or a correction is read whole instead: the fills table keeps the fills those voided.
+A closed order with a bust or a correction is read whole instead (the fills table keeps the fills those voided),
+and so is a row an older fixgw wrote without its side and ClOrdIDs (migration 0003). Everything is found through
+the orders' update time, so neither the history nor the ClOrdID aliases of other days are walked.
 Restart time then grows with the day's fills only through one grouped query (BENCHMARKS.md, scenario 5).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Select, String, and_, func, not_, or_, select, type_coerce
+from sqlalchemy import BigInteger, Select, String, func, not_, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.enums import Side
@@ -44,7 +48,7 @@ class FillGroup:
 @dataclass(slots=True)
 class DayBook:
     orders: list[Order] = field(default_factory=list)
-    """Open orders, and the day's closed orders with a voided fill."""
+    """Open orders, and the day's closed orders with a voided fill or without a side column."""
     closed_keys: list[tuple[str, str, str]] = field(default_factory=list)
     """(EMS session, ClOrdID, order id) of every ClOrdID of the day's other closed orders."""
     closed_fills: list[FillGroup] = field(default_factory=list)
@@ -52,19 +56,27 @@ class DayBook:
 
 
 def read_day_book(journal: Journal, day_start: datetime) -> DayBook:
-    """The book a restart needs: see the module docstring. `day_start` is the UTC midnight of today."""
-    o, a, e = schema.orders, schema.order_aliases, schema.events
+    """The book a restart needs: see the module docstring. `day_start` is the UTC midnight of today.
+
+    The grouped fills are read on a second connection while this thread reads the rest (the drivers release
+    the GIL while the database works): restart time is the longer of the two, not their sum."""
+    o, e = schema.orders, schema.events
     day = to_micros(day_start)
     updated_today = type_coerce(o.c.updated_at, BigInteger()) >= day
     voided = select(e.c.order_id).where(schema.VOIDING_EVENTS)
     closed_today = [not_(o.c.is_open), updated_today]
-    whole = select(o.c.snapshot).where(or_(o.c.is_open, and_(updated_today, o.c.order_id.in_(voided))))
-    book = DayBook(orders=[Order.model_validate_json(snapshot) for snapshot in journal._stream(whole)])
-    keys = (select(a.c.scope, a.c.value, a.c.order_id).join_from(a, o, a.c.order_id == o.c.order_id)
-            .where(a.c.kind == "ems", *closed_today))
-    for batch in journal.raw_batches(keys, 10_000):
-        book.closed_keys += batch
-    book.closed_fills = list(_fill_groups(journal, closed_today, voided, day))
+    with ThreadPoolExecutor(1, thread_name_prefix="daybook") as pool:
+        fills = pool.submit(lambda: list(_fill_groups(journal, closed_today, voided, day)))
+        book = DayBook(orders=journal.load_orders(open_only=True))
+        unwritten = or_(o.c.side.is_(None), o.c.cl_ord_ids.is_(None))   # by an older fixgw: read whole
+        read_whole = select(o.c.snapshot).where(*closed_today, or_(o.c.order_id.in_(voided), unwritten))
+        book.orders += [Order.model_validate_json(snapshot) for snapshot in journal._stream(read_whole)]
+        keys = select(o.c.ems_session, o.c.cl_ord_ids, o.c.order_id).where(*closed_today, not_(unwritten))
+        loads, closed_keys = json.loads, book.closed_keys
+        for batch in journal.raw_batches(keys, 10_000):
+            for session, cl_ord_ids, order_id in batch:
+                closed_keys += [(session, cl_ord_id, order_id) for cl_ord_id in loads(cl_ord_ids)]
+        book.closed_fills = fills.result()
     return book
 
 
@@ -72,16 +84,19 @@ def _fill_groups(journal: Journal, closed_today: list[ColumnElement[bool]], void
                  day: int) -> Iterator[FillGroup]:
     o, f = schema.orders, schema.fills
     dialect = journal.engine.dialect.name
-    side = schema.order_side(dialect)
+    side = o.c.side   # rows without it (an older writer's) are read whole instead
     # Decimals as the driver holds them (text on SQLite, NUMERIC on PostgreSQL): grouped by exact value.
     qty, price = (type_coerce(f.c.qty, String()), type_coerce(f.c.price, String())) if dialect == "sqlite" \
         else (f.c.qty, f.c.price)
     at = type_coerce(f.c.at, BigInteger())
     today = (at >= day).label("today")
     query = (select(o.c.account, o.c.instrument_id, side, qty, price, today, func.count(), func.max(at))
-             .join_from(f, o, f.c.order_id == o.c.order_id)
-             .where(*closed_today, o.c.venue.is_not(None), o.c.order_id.not_in(voided))
-             .group_by(o.c.account, o.c.instrument_id, side, qty, price, today))
+             .join_from(o, f, f.c.order_id == o.c.order_id)
+             .where(*closed_today, o.c.venue.is_not(None), o.c.side.is_not(None), o.c.cl_ord_ids.is_not(None),
+                    o.c.order_id.not_in(voided))
+             # Side first: no index starts with it, so SQLite walks the day's orders by update time and then
+             # their fills, instead of every fill (or every order by account) of the whole history.
+             .group_by(side, qty, price, today, o.c.account, o.c.instrument_id))
     for account, instrument_id, side_value, qty_value, price_value, is_today, count, last in journal._stream(
             query, scalars=False):
         yield FillGroup(account, str(instrument_id), Side(str(side_value)), Decimal(qty_value), Decimal(price_value),

@@ -22,10 +22,18 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 
 from fixgw.model.decimals import fmt_decimal
+from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import to_micros
 from fixgw.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from fixgw.store.records import JournalBatch, JournalError
+
+
+def ems_cl_ord_ids(order: Order) -> str:
+    """orders.cl_ord_ids: every ClOrdID the EMS has used for the order, as a JSON array, oldest first."""
+    ids = dict.fromkeys(cl_ord_id for cl_ord_id in (*order.cl_ord_id_chain, order.orig_cl_ord_id, order.cl_ord_id)
+                        if cl_ord_id)
+    return json.dumps(list(ids))
 
 
 def _sql(statement: Any, table: Table) -> str:
@@ -79,7 +87,7 @@ class SqliteRows:
             cursor.executemany(self.orders, [
                 (o.order_id, o.ems_session, o.cl_ord_id, o.venue, o.venue_cl_ord_id, o.venue_order_id, o.account,
                  o.instrument_id, o.status.value, o.is_open, to_micros(o.created_at), to_micros(o.updated_at),
-                 o.model_dump_json(), o.side.value) for o in orders])
+                 o.model_dump_json(), o.side.value, ems_cl_ord_ids(o)) for o in orders])
             aliases = alias_rows(orders)
             if aliases:
                 cursor.executemany(self.aliases, [(a["kind"], a["value"], a["scope"], a["order_id"])

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.engine import make_engine, upgrade, write_transaction
-from fixgw.store.fastwrite import SqliteRows
+from fixgw.store.fastwrite import SqliteRows, ems_cl_ord_ids
 from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 
 __all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord"]
@@ -25,7 +25,7 @@ __all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRec
 RUN_ID = "run_id"
 _STREAM_ROWS = 1000
 _ORDER_COLUMNS = ("ems_session", "cl_ord_id", "venue", "venue_cl_ord_id", "venue_order_id", "account",
-                  "instrument_id", "status", "is_open", "updated_at", "snapshot", "side")
+                  "instrument_id", "status", "is_open", "updated_at", "snapshot", "side", "cl_ord_ids")
 
 
 class Journal:
@@ -282,7 +282,7 @@ def _order_row(order: Order) -> dict[str, Any]:
             "venue": order.venue, "venue_cl_ord_id": order.venue_cl_ord_id, "venue_order_id": order.venue_order_id,
             "account": order.account, "instrument_id": order.instrument_id, "status": order.status.value,
             "is_open": order.is_open, "created_at": order.created_at, "updated_at": order.updated_at,
-            "snapshot": order.model_dump_json(), "side": order.side.value}
+            "snapshot": order.model_dump_json(), "side": order.side.value, "cl_ord_ids": ems_cl_ord_ids(order)}
 
 
 def _alias_rows(orders: list[Order]) -> list[dict[str, str]]:

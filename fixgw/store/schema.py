@@ -51,6 +51,7 @@ orders = Table(
     Column("updated_at", UtcMicros, nullable=False),
     Column("snapshot", Text, nullable=False),      # Order.model_dump_json(): decimals as strings
     Column("side", String(1)),                     # Side(54) (migration 0003; null only in rows of older writers)
+    Column("cl_ord_ids", Text),                    # every EMS ClOrdID of the order, a JSON array (0003; as side)
 )
 
 

@@ -4,8 +4,11 @@ remembered order is read back and busted; the operators' counts and blotter come
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from sqlalchemy import text
 
 from fixgw.model.enums import OrdStatus, OrdType, Side
 from fixgw.model.orders import Fill
@@ -14,7 +17,9 @@ from fixgw.risk.engine import RiskEngine
 from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.store import EventRecord, Journal, JournalBatch
+from fixgw.store.coltypes import to_micros
 from fixgw.store.daybook import day_start, find_orders, read_day_book, status_counts
+from fixgw.store.engine import make_engine, upgrade
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 DAY = day_start(NOW)
@@ -163,3 +168,44 @@ def test_counts_and_blotter_read_the_day_book_of_record(journal: Journal) -> Non
     assert ids(instrument_id="ETH/USD") == ["F3"]
     assert ids(limit=1) == [ids()[0]] and ids()[-1] == "MULTI"   # newest first: MULTI was created yesterday
     assert "OLD" not in ids()
+
+
+def test_migration_0003_fills_side_and_clordids_of_existing_rows_and_older_writers_rows_are_read_whole(
+        journal_url: str) -> None:
+    """Rows journaled before 0003 get their side and ClOrdIDs from the snapshot; a row written afterwards without
+    them (an older fixgw sharing the journal) is read whole, and nothing of it is lost to the day book."""
+    engine = make_engine(journal_url)
+    try:
+        upgrade(engine, "0002")
+        order = an_order("PRE", side=Side.SELL)
+        fill(order, "X-PRE", "10", "64000.5", TODAY)
+        order.cl_ord_id_chain.append("C-PRE-X")
+        columns = ("order_id", "ems_session", "cl_ord_id", "venue", "account", "instrument_id", "status", "is_open",
+                   "created_at", "updated_at", "snapshot")
+        insert = text(f"INSERT INTO orders ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})")
+        with engine.begin() as connection:
+            connection.execute(insert, {
+                "order_id": "PRE", "ems_session": "EMS1", "cl_ord_id": "C-PRE", "venue": "CPB", "account": "ACC1",
+                "instrument_id": "BTC/USD", "status": order.status.value, "is_open": False,
+                "created_at": to_micros(TODAY), "updated_at": to_micros(TODAY), "snapshot": order.model_dump_json()})
+            connection.execute(text("INSERT INTO fills (order_id, venue, exec_id, qty, price, at) "
+                                    "VALUES ('PRE', 'CPB', 'X-PRE', '10', '64000.5', :at)"), {"at": to_micros(TODAY)})
+        upgrade(engine)
+        with engine.connect() as connection:
+            side, ids = connection.execute(text("SELECT side, cl_ord_ids FROM orders")).one()
+        assert side == Side.SELL.value and json.loads(ids) == ["C-PRE", "C-PRE-X"]
+        with engine.begin() as connection:   # an older writer, after the migration
+            older = an_order("OLDER")
+            apply(older, OrderEvent.DENY, at=TODAY)
+            connection.execute(insert, {
+                "order_id": "OLDER", "ems_session": "EMS1", "cl_ord_id": "C-OLDER", "venue": None,
+                "account": "ACC1", "instrument_id": "BTC/USD", "status": older.status.value, "is_open": False,
+                "created_at": to_micros(TODAY), "updated_at": to_micros(TODAY), "snapshot": older.model_dump_json()})
+    finally:
+        engine.dispose()
+    with Journal(journal_url) as journal:
+        day = read_day_book(journal, DAY)
+    assert [o.order_id for o in day.orders] == ["OLDER"]
+    assert {(s, c) for s, c, _ in day.closed_keys} == {("EMS1", "C-PRE"), ("EMS1", "C-PRE-X")}
+    (group,) = day.closed_fills
+    assert (group.side, group.qty, group.count) == (Side.SELL, Decimal("10"), 1)
