@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import quickfix as fix
@@ -37,7 +37,7 @@ from fixgw.engine.sessions import _session_defaults, _text
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
 from fixgw.model.instruments import SymbolMaster
-from fixgw.model.orders import utc_now
+from fixgw.model.orders import utc_day_start, utc_now
 from fixgw.router.book import OrderBook
 from fixgw.store.journal import Journal
 from fixgw.store.records import MessageRecord
@@ -232,8 +232,4 @@ class _DropCopyApplication(fix.Application):  # type: ignore[misc]
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         raise fix.UnsupportedMessageType()  # QuickFIX answers with a BusinessMessageReject
-
-
-def utc_day_start(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 

@@ -25,7 +25,7 @@ from fixgw.engine.security import new_acceptor, new_initiator, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
-from fixgw.model.orders import NewOrder, utc_now
+from fixgw.model.orders import NewOrder, utc_day_start, utc_now
 from fixgw.risk.control import RiskControl
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
@@ -96,7 +96,7 @@ class Gateway:
         # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
         # (restart time must not grow with history, nor with the day's volume more than it must).
         book = OrderBook(loader=self.journal.find_order)
-        day_start = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+        day_start = utc_day_start(utc_now())
         with recovery_heap():  # fixgw/engine/heap.py: the day's book is not garbage
             day = read_day_book(self.journal, day_start)
             book.load(day.orders)

@@ -24,6 +24,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_day_start(moment: datetime) -> datetime:
+    """The UTC midnight that begins `moment`'s trading day (the day book, drop-copy replays, daily limits)."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -18,12 +18,12 @@ from typing import Any, Protocol, TypeVar
 from fixgw.engine.observe import SessionState
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import OrdStatus
-from fixgw.model.orders import utc_now
+from fixgw.model.orders import utc_day_start, utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import RiskControls, RiskState, find_controls
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
-from fixgw.store.daybook import day_start, find_orders, status_counts
+from fixgw.store.daybook import find_orders, status_counts
 from fixgw.store.records import JournalError
 
 T = TypeVar("T")
@@ -166,7 +166,7 @@ class GatewayView:
         controls = self.controls
         # Counted in the journal: the router holds the day's closed orders there only (router/book.py).
         with _journal_read():
-            by_status, open_orders = status_counts(self.gateway.journal, day_start(utc_now()))
+            by_status, open_orders = status_counts(self.gateway.journal, utc_day_start(utc_now()))
         tally = {_status_name(value): count for value, count in sorted(by_status.items())}
 
         def take(core: RouterCore, _fx: Effects) -> RiskState | None:
@@ -188,7 +188,7 @@ class GatewayView:
                 return []
             status = member.value
         with _journal_read():
-            found = find_orders(self.gateway.journal, day_start(utc_now()), limit=limit,
+            found = find_orders(self.gateway.journal, utc_day_start(utc_now()), limit=limit,
                                 open_only=query.status == "open", status=status, ems_session=query.ems_session,
                                 venue=query.venue, account=query.account, instrument_id=query.instrument,
                                 cl_ord_id=query.cl_ord_id)

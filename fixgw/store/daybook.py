@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Select, String, func, not_, or_, select, type_coerce
@@ -101,11 +101,6 @@ def _fill_groups(journal: Journal, closed_today: list[ColumnElement[bool]], void
             query, scalars=False):
         yield FillGroup(account, str(instrument_id), Side(str(side_value)), Decimal(qty_value), Decimal(price_value),
                         int(count), from_micros(int(last)), bool(is_today))
-
-
-def day_start(at: datetime) -> datetime:
-    """The UTC midnight that begins `at`'s trading day (the day book: open orders and those updated since)."""
-    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _in_day_book(since: datetime) -> ColumnElement[bool]:

@@ -11,18 +11,18 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from fixgw.model.enums import OrdStatus, OrdType, Side
-from fixgw.model.orders import Fill
+from fixgw.model.orders import Fill, utc_day_start
 from fixgw.model.state import Order, OrderEvent, amend, apply, remove_fill
 from fixgw.risk.engine import RiskEngine
 from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.store import EventRecord, Journal, JournalBatch
 from fixgw.store.coltypes import to_micros
-from fixgw.store.daybook import day_start, find_orders, read_day_book, status_counts
+from fixgw.store.daybook import find_orders, read_day_book, status_counts
 from fixgw.store.engine import make_engine, upgrade
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
-DAY = day_start(NOW)
+DAY = utc_day_start(NOW)
 YESTERDAY = DAY - timedelta(hours=6)
 TODAY = DAY + timedelta(hours=9)
 
