@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Select, String, func, not_, or_, select, type_coerce
+from sqlalchemy import BigInteger, Select, String, and_, func, not_, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.enums import Side
@@ -103,21 +103,24 @@ def _fill_groups(journal: Journal, closed_today: list[ColumnElement[bool]], void
                         int(count), from_micros(int(last)), bool(is_today))
 
 
-def _in_day_book(since: datetime) -> ColumnElement[bool]:
+def _day_book_parts(since: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The day book as two disjoint parts, each on its own index (open: the partial index; closed: update time):
+    one `is_open OR updated_at >= since` condition would have both SQLite and the counts walk the whole history."""
     o = schema.orders
-    return or_(o.c.is_open, o.c.updated_at >= since)
+    return o.c.is_open, and_(not_(o.c.is_open), o.c.updated_at >= since)
 
 
 def status_counts(journal: Journal, since: datetime) -> tuple[dict[str, int], int]:
     """The day book of record (open orders, and those updated since `since`) by OrdStatus value; and how many of
     them are open. Read from the journal, so it covers the orders the router holds in the journal only."""
     o = schema.orders
-    query = select(o.c.status, o.c.is_open, func.count()).where(_in_day_book(since)).group_by(o.c.status, o.c.is_open)
     by_status: dict[str, int] = {}
     open_orders = 0
-    for status, is_open, count in journal._stream(query, scalars=False):
-        by_status[str(status)] = by_status.get(str(status), 0) + int(count)
-        open_orders += int(count) if is_open else 0
+    for part in _day_book_parts(since):
+        query = select(o.c.status, o.c.is_open, func.count()).where(part).group_by(o.c.status, o.c.is_open)
+        for status, is_open, count in journal._stream(query, scalars=False):
+            by_status[str(status)] = by_status.get(str(status), 0) + int(count)
+            open_orders += int(count) if is_open else 0
     return by_status, open_orders
 
 
@@ -125,11 +128,11 @@ def find_orders(journal: Journal, since: datetime, *, limit: int, open_only: boo
                 ems_session: str | None = None, venue: str | None = None, account: str | None = None,
                 instrument_id: str | None = None, cl_ord_id: str | None = None) -> list[Order]:
     """Orders of the day book matching every filter given, newest first, at most `limit`. `status` is an
-    OrdStatus value; `cl_ord_id` any EMS ClOrdID the order has had."""
+    OrdStatus value; `cl_ord_id` any EMS ClOrdID the order has had.
+
+    The newest ids of each part of the day book first (narrow rows to sort), then only their snapshots."""
     o, a = schema.orders, schema.order_aliases
-    conditions = [_in_day_book(since)]
-    if open_only:
-        conditions.append(o.c.is_open)
+    conditions: list[ColumnElement[bool]] = []
     for column, value in ((o.c.status, status), (o.c.ems_session, ems_session), (o.c.venue, venue),
                           (o.c.account, account), (o.c.instrument_id, instrument_id)):
         if value is not None:
@@ -137,5 +140,14 @@ def find_orders(journal: Journal, since: datetime, *, limit: int, open_only: boo
     if cl_ord_id is not None:
         conditions.append(or_(o.c.cl_ord_id == cl_ord_id, o.c.order_id.in_(
             select(a.c.order_id).where(a.c.kind == "ems", a.c.value == cl_ord_id))))
-    query = select(o.c.snapshot).where(*conditions).order_by(o.c.created_at.desc(), o.c.order_id.desc()).limit(limit)
-    return [Order.model_validate_json(snapshot) for snapshot in journal._stream(query)]
+    newest = o.c.created_at.desc(), o.c.order_id.desc()
+    parts = _day_book_parts(since)[:1] if open_only else _day_book_parts(since)
+    order_ids: list[str] = []
+    for part in parts:
+        order_ids += journal._stream(select(o.c.order_id).where(part, *conditions).order_by(*newest).limit(limit))
+    found: list[Order] = []
+    for first in range(0, len(order_ids), 500):
+        query = select(o.c.snapshot).where(o.c.order_id.in_(order_ids[first:first + 500]))
+        found += [Order.model_validate_json(snapshot) for snapshot in journal._stream(query)]
+    found.sort(key=lambda order: (order.created_at, order.order_id), reverse=True)
+    return found[:limit]
