@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -186,6 +187,22 @@ class CancelRejectEvent(_Value):
     text: str | None = None
     account: str | None = None
     transact_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FillGroup:
+    """Fills sharing account, instrument, side, quantity and price, counted: the day's closed orders' fills as a
+    restart reads them (store/daybook.py) and the risk engine sums them (RiskEngine.restore)."""
+
+    account: str | None
+    instrument_id: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    count: int
+    last_at: datetime
+    since_day_start: bool
+    """Fills at or after the day start (what exposure counts as filled today); the others only price."""
 
 
 class Fill(_Value):

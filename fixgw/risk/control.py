@@ -26,11 +26,10 @@ from typing import Any, Protocol
 import structlog
 
 from fixgw.config import GatewayConfig
-from fixgw.model.orders import utc_now
+from fixgw.model.orders import FillGroup, utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import BreakerState, KillSwitchState, RiskState
 from fixgw.risk.engine import RiskEngine
-from fixgw.risk.exposure import ClosedFills
 from fixgw.risk.limits import RiskRules
 from fixgw.risk.switches import (
     AUDIT_ORDER_ID,
@@ -99,7 +98,7 @@ class RiskControl:
     """The risk engine of one gateway, restored from the journal, and its control loop."""
 
     def __init__(self, config: GatewayConfig, journal: Journal, orders: Iterable[Order],
-                 closed_fills: Iterable[ClosedFills] = ()) -> None:
+                 closed_fills: Iterable[FillGroup] = ()) -> None:
         self.name = config.name
         self.journal = journal
         self.engine = RiskEngine(config.risk)

@@ -26,9 +26,9 @@ import structlog
 from fixgw.model.decimals import ZERO, fmt_decimal
 from fixgw.model.enums import OrdRejReason, OrdType, Side
 from fixgw.model.instruments import Instrument
-from fixgw.model.orders import Fill, NewOrder, ReplaceOrder, utc_now
+from fixgw.model.orders import Fill, FillGroup, NewOrder, ReplaceOrder, utc_now
 from fixgw.model.state import Order
-from fixgw.risk.exposure import ClosedFills, Exposure, Price
+from fixgw.risk.exposure import Exposure, Price
 from fixgw.risk.limits import Limit, OrderRules, RiskRules
 from fixgw.risk.settings import RiskConfig
 from fixgw.risk.switches import BREAKER, KILL, Switch, SwitchBoard, supersede
@@ -82,7 +82,7 @@ class RiskEngine:
     # ------------------------------------------------------------------ lifecycle
 
     def restore(self, orders: Iterable[Order], switches: Iterable[Switch],
-                closed_fills: Iterable[ClosedFills] = ()) -> None:
+                closed_fills: Iterable[FillGroup] = ()) -> None:
         """At start, before the router runs: switches from the journal, prices and exposure from the book, and
         from the grouped fills of the day's closed orders the book holds in the journal only (store/daybook.py;
         `adopt` each such order that is read back later)."""

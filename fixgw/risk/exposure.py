@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
 
 from fixgw.model.decimals import ZERO
 from fixgw.model.enums import Side
@@ -57,27 +56,6 @@ class Price:
 _EMPTY = Totals()
 
 
-class ClosedFills(Protocol):
-    """Fills of the day's closed orders sharing account, instrument, side, qty and price (store/daybook.py)."""
-
-    @property
-    def account(self) -> str | None: ...
-    @property
-    def instrument_id(self) -> str: ...
-    @property
-    def side(self) -> Side: ...
-    @property
-    def qty(self) -> Decimal: ...
-    @property
-    def price(self) -> Decimal: ...
-    @property
-    def count(self) -> int: ...
-    @property
-    def last_at(self) -> datetime: ...
-    @property
-    def since_day_start(self) -> bool: ...
-
-
 class Exposure:
     def __init__(self, today: date) -> None:
         self.day = today
@@ -115,25 +93,21 @@ class Exposure:
         """Recompute `order`'s contribution; `valuation` prices its open quantity when it has no price."""
         tracked = self._orders.get(order.order_id)
         new = self._contribution(order, valuation)
-        account, key = order.account or "", (order.account or "", order.instrument_id)
+        key = (order.account or "", order.instrument_id)
         if tracked is not None:
-            old = tracked[2]
-            self._accounts[account].add(old, -1)
-            self._positions[key].add(old, -1)
+            self._book(key, tracked[2], -1)
         if new.is_zero():
             self._orders.pop(order.order_id, None)
         else:
             self._orders[order.order_id] = (order, valuation, new)
-        self._accounts.setdefault(account, Totals()).add(new, 1)
-        self._positions.setdefault(key, Totals()).add(new, 1)
+        self._book(key, new, 1)
 
     def add_closed_fills(self, account: str | None, instrument_id: str, side: Side, qty: Decimal,
                          notional: Decimal) -> None:
         """At restart: today's fills of closed orders kept in the journal only (store/daybook.py), summed; each
         of those orders is `adopt`ed if it is read back later, so its own events account for it from then on."""
         totals = Totals(filled_notional=notional, net_filled_qty=qty if side is Side.BUY else -qty)
-        self._accounts.setdefault(account or "", Totals()).add(totals, 1)
-        self._positions.setdefault((account or "", instrument_id), Totals()).add(totals, 1)
+        self._book((account or "", instrument_id), totals, 1)
 
     def adopt(self, order: Order) -> None:
         """Track a closed order read back from the journal whose contribution `add_closed_fills` already counted:
@@ -143,6 +117,11 @@ class Exposure:
         contribution = self._contribution(order, None)
         if not contribution.is_zero():
             self._orders[order.order_id] = (order, None, contribution)
+
+    def _book(self, key: tuple[str, str], totals: Totals, sign: int) -> None:
+        """Add (sign 1) or take back (-1) `totals` on the account of `key` = (account, instrument) and its position."""
+        self._accounts.setdefault(key[0], Totals()).add(totals, sign)
+        self._positions.setdefault(key, Totals()).add(totals, sign)
 
     def roll_day(self, today: date) -> None:
         """A new UTC day: yesterday's fills no longer count."""

@@ -24,25 +24,11 @@ from sqlalchemy import BigInteger, Select, String, and_, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.enums import Side
+from fixgw.model.orders import FillGroup
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import from_micros, to_micros
 from fixgw.store.journal import Journal
-
-
-@dataclass(frozen=True, slots=True)
-class FillGroup:
-    """Fills of the day's closed orders that share account, instrument, side, quantity and price."""
-
-    account: str | None
-    instrument_id: str
-    side: Side
-    qty: Decimal
-    price: Decimal
-    count: int
-    last_at: datetime
-    since_day_start: bool
-    """Fills at or after the day start (what exposure counts as filled today); the others only price."""
 
 
 @dataclass(slots=True)

@@ -29,11 +29,15 @@ from fixgw.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from fixgw.store.records import JournalBatch, JournalError
 
 
+def ems_cl_ord_id_list(order: Order) -> list[str]:
+    """Every ClOrdID the EMS has used for the order, oldest first, once each."""
+    return list(dict.fromkeys(cl_ord_id for cl_ord_id in (*order.cl_ord_id_chain, order.orig_cl_ord_id,
+                                                          order.cl_ord_id) if cl_ord_id))
+
+
 def ems_cl_ord_ids(order: Order) -> str:
-    """orders.cl_ord_ids: every ClOrdID the EMS has used for the order, as a JSON array, oldest first."""
-    ids = dict.fromkeys(cl_ord_id for cl_ord_id in (*order.cl_ord_id_chain, order.orig_cl_ord_id, order.cl_ord_id)
-                        if cl_ord_id)
-    return json.dumps(list(ids))
+    """orders.cl_ord_ids: `ems_cl_ord_id_list` as a JSON array."""
+    return json.dumps(ems_cl_ord_id_list(order))
 
 
 def _sql(statement: Any, table: Table) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.engine import make_engine, upgrade, write_transaction
-from fixgw.store.fastwrite import SqliteRows, ems_cl_ord_ids
+from fixgw.store.fastwrite import SqliteRows, ems_cl_ord_id_list, ems_cl_ord_ids
 from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 
 __all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord"]
@@ -289,9 +289,8 @@ def _alias_rows(orders: list[Order]) -> list[dict[str, str]]:
     """Every ClOrdID of each order, deduplicated: one statement may not touch the same row twice."""
     rows: dict[tuple[str, str, str], str] = {}
     for order in orders:
-        for cl_ord_id in (order.cl_ord_id, order.orig_cl_ord_id, *order.cl_ord_id_chain):
-            if cl_ord_id:
-                rows[("ems", cl_ord_id, order.ems_session)] = order.order_id
+        for cl_ord_id in ems_cl_ord_id_list(order):
+            rows[("ems", cl_ord_id, order.ems_session)] = order.order_id
         # venue_cl_ord_ids: every outbound id used (new, cancels, replaces), where the model carries them.
         for venue_id in (order.venue_cl_ord_id, *getattr(order, "venue_cl_ord_ids", ())):
             if venue_id:

@@ -186,7 +186,7 @@ class ReconStore:
         window = self._fill_window(venue, since, until)
         orders = self._fill_orders(window)
         epoch, micro = EPOCH, timedelta(microseconds=1)
-        for batch in self._raw_batches(self._fill_query(window, f.c.venue)):
+        for batch in self.journal.raw_batches(self._fill_query(window, f.c.venue), _RAW_BATCH):
             for fill_id, order_id, fill_venue, exec_id, qty, price, commission, micros in batch:
                 yield (fill_id, order_id, fill_venue, exec_id, Decimal(qty), Decimal(price),
                        None if commission is None else Decimal(commission), epoch + micro * micros,
@@ -201,7 +201,7 @@ class ReconStore:
         fills = FillColumns()
         order_ids: dict[str, str] = {}
         decimal = _decimal_reader(self.journal.engine.dialect.name)
-        for batch in self._raw_batches(self._fill_query(window)):
+        for batch in self.journal.raw_batches(self._fill_query(window), _RAW_BATCH):
             fill_ids, orders, exec_ids, qtys, prices, commissions, micros = zip(*batch, strict=True)
             fills.fill_ids += fill_ids
             fills.order_ids += map(order_ids.setdefault, orders, orders)
@@ -227,9 +227,6 @@ class ReconStore:
         return (select(f.c.id, f.c.order_id, *extra, f.c.exec_id, type_coerce(f.c.qty, number),
                        type_coerce(f.c.price, number), type_coerce(f.c.commission, number), at)
                 .where(*window).order_by(at, f.c.id))
-
-    def _raw_batches(self, query: Any) -> Iterator[Sequence[tuple[Any, ...]]]:
-        return self.journal.raw_batches(query, _RAW_BATCH)
 
     def _fill_orders(self, window: list[ColumnElement[bool]]) -> dict[str, OrderFacts]:
         f, o = schema.fills, schema.orders
