@@ -1,6 +1,7 @@
 """`python -m fixgw.bench SCENARIO [options]`: run benchmark scenarios, print their tables, write JSON.
 
 Scenarios: latency (1 direct + 2 through fixgw, same run), throughput (3), bridge (4), restart (5), resend (6),
+floor (what QuickFIX in and out and one durable write cost on this machine before fixgw does anything),
 all (every one with its defaults and the options given). Exit codes: 0 ran, 1 a scenario failed, 2 usage.
 """
 
@@ -15,10 +16,10 @@ from typing import Any
 
 from rich.console import Console
 
-from fixgw.bench import bridge, latency, resend, restart, throughput
+from fixgw.bench import bridge, latency, relay, resend, restart, throughput
 from fixgw.bench.report import emit
 
-SCENARIOS = ("latency", "throughput", "bridge", "restart", "resend")
+SCENARIOS = ("latency", "throughput", "bridge", "restart", "resend", "floor")
 Runner = Callable[[Path, argparse.Namespace], tuple[dict[str, Any], list[Any]]]
 
 
@@ -39,6 +40,8 @@ RUNNERS: dict[str, Runner] = {
         events=a.events, history_days=a.history_days, profile=_profile(a, "restart"))),
     "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages,
                                                                     profile=_profile(a, "resend"))),
+    "floor": lambda work, a: relay.run(work, relay.FloorOptions(rates=tuple(a.rates), seconds=a.seconds,
+                                                                warmup_seconds=a.warmup)),
 }
 
 
@@ -54,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, default=1000, help="latency: orders per second")
     p.add_argument("--rounds", type=int, default=2, help="latency: alternating direct/fixgw rounds")
     p.add_argument("--rates", type=lambda text: [int(v) for v in text.split(",")],
-                   default=[1000, 2000, 3000, 4000, 5000, 6000, 8000], help="throughput: offered rates to step")
+                   default=[1000, 2000, 3000, 4000, 5000, 6000, 8000], help="throughput, floor: offered rates to step")
     p.add_argument("--p99-limit-ms", type=float, default=10.0, help="throughput: a step fails above this p99")
     p.add_argument("--rate-limit", type=float, default=25.0, help="bridge: the venue's requests per second")
     p.add_argument("--bridge-rate", type=int, default=15, help="bridge: offered orders per second")

@@ -65,7 +65,15 @@ def run(work: Path, options: LatencyOptions) -> tuple[dict[str, Any], list[Any]]
     commits = gateway_stats["journal_write_us"]
     title = (f"round trip NOS -> ER at {options.rate}/s (us, from scheduled send); gateway group commits: "
              f"{commits['count']}, p50 {commits['p50']} us, p99 {commits['p99']} us")
-    return result, [latency_table(title, result)]
+    return result, [latency_table(title, result), stages_table(gateway_stats["stages_us"])]
+
+
+def stages_table(stages: dict[str, Any]) -> Any:
+    """Inside the gateway, per leg of an order (all rounds, warm-up included)."""
+    keys = [f"p{p:g}" for p in PERCENTILES]
+    rows = [[name, *(summary[k] for k in keys), summary["mean"], summary["count"]] for name, summary in stages.items()]
+    return table("inside the gateway, per leg (us): queued -> pass journals, group commit, -> handed to QuickFIX",
+                 ["stage", *keys, "mean", "items"], rows)
 
 
 def latency_table(title: str, result: dict[str, Any]) -> Any:

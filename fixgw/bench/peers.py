@@ -107,9 +107,14 @@ class GatewayProcess:
     """
 
     def __init__(self, config: dict[str, Any], log_path: Path, *, wait_ems: bool = False,
-                 profile: Path | None = None, profile_start: Path | None = None) -> None:
+                 profile: Path | None = None, profile_start: Path | None = None,
+                 child: Callable[..., None] | None = None, child_args: tuple[Any, ...] = ()) -> None:
         """`profile`: record the gateway with py-spy (sampling, non-blocking) into this file (.txt: collapsed
-        stacks, else speedscope JSON) from ready until stop(). `profile_start`: cProfile Gateway.start() there."""
+        stacks, else speedscope JSON) from ready until stop(). `profile_start`: cProfile Gateway.start() there.
+        `child`: another process body speaking the same protocol (the relay of `fixgw.bench.relay`), called with
+        this process's arguments followed by `child_args`."""
+        self.child = child or _gateway_main
+        self.child_args = child_args
         self.config = config
         self.log_path = log_path
         self.wait_ems = wait_ems
@@ -128,8 +133,8 @@ class GatewayProcess:
         """Spawn and wait until ready. `on_started` runs once Gateway.start() returned (e.g. start the EMS)."""
         parent, child = _CTX.Pipe()
         spawned = time.perf_counter()
-        arguments = (child, self.config, str(self.log_path), self.wait_ems, self.profile_start)
-        self._process = _CTX.Process(target=_gateway_main, args=arguments, name="bench-gateway", daemon=True)
+        arguments = (child, self.config, str(self.log_path), self.wait_ems, self.profile_start, *self.child_args)
+        self._process = _CTX.Process(target=self.child, args=arguments, name="bench-gateway", daemon=True)
         self._process.start()
         child.close()
         self._conn = parent
@@ -237,6 +242,8 @@ def _gateway_main(conn: Connection, config_data: dict[str, Any], log_path: str, 
             profiler.disable()
             profiler.dump_stats(str(profile_start))
         _time_journal_writes(gateway)
+        if gateway.runner is not None:
+            gateway.runner.observer = _STAGES
         conn.send(("started", None))
         timings: dict[str, float] = {"gateway_start_s": start_returned - started}
         deadline = time.monotonic() + 30
@@ -273,6 +280,38 @@ _JOURNAL_WRITES_US: list[int] = []
 _JOURNAL_WRITES_CPU_US: list[int] = []
 
 
+class _StageTimes:
+    """Where an order's time goes inside the gateway, per leg (the EMS's order out to the broker, the broker's
+    report back to the EMS): queued -> its pass journals (wait and routing), the group commit, then handing the
+    pass's messages to QuickFIX. Microseconds per work item; what the EMS measures beyond their sum is QuickFIX,
+    the sockets, the GIL hand-offs and the broker."""
+
+    LEGS = {"ems": "order", "venue_execution": "report"}
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[int]] = {}
+
+    def on_pass(self, record: Any) -> None:
+        for kind, queued_at, _venue, _ems in record.origins:
+            leg = self.LEGS.get(kind)
+            if leg is None:
+                continue
+            sent = record.venue_sent if leg == "order" else record.ems_sent
+            for stage, start, end in (("queued_to_journal", queued_at, record.journal_started),
+                                      ("journal", record.journal_started, record.journal_done),
+                                      ("journal_to_sent", record.journal_done, sent)):
+                self.samples.setdefault(f"{leg}.{stage}", []).append(int((end - start) * 1e6))
+
+    def take(self) -> dict[str, Any]:
+        from fixgw.bench.histogram import summarize
+
+        samples, self.samples = self.samples, {}
+        return {name: summarize(values) for name, values in sorted(samples.items())}
+
+
+_STAGES = _StageTimes()
+
+
 def _time_journal_writes(gateway: Any) -> None:
     """Record how long each group commit takes (a wrapper on this process's Journal.write)."""
     journal = gateway.journal
@@ -297,12 +336,12 @@ def _stats(gateway: Any, _argument: Any = None) -> dict[str, Any]:
     _JOURNAL_WRITES_US.clear()
     _JOURNAL_WRITES_CPU_US.clear()
     return {"cpu_s": times.user + times.system, "user_s": times.user, "system_s": times.system,
-            "peak_rss_mb": _vm_hwm_kb() / 1024,
+            "peak_rss_mb": vm_hwm_kb() / 1024,
             "passes": runner.passes if runner else 0, "journal_errors": runner.journal_errors if runner else 0,
-            "journal_write_us": commits, "journal_write_cpu_us": commits_cpu}
+            "journal_write_us": commits, "journal_write_cpu_us": commits_cpu, "stages_us": _STAGES.take()}
 
 
-def _vm_hwm_kb() -> int:
+def vm_hwm_kb() -> int:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

@@ -26,6 +26,32 @@ class ThroughputOptions:
     profile: Path | None = None
 
 
+def step(ems: EmsProcess, gateway: GatewayProcess, rate: int, prefix: str, seconds: float, warmup_seconds: float,
+         p99_limit_ms: float | None = None) -> dict[str, Any]:
+    """One offered rate: the load, then the gateway's own CPU, passes and commits over it. `ok`: nothing lost
+    and p99 within the limit; `keeps_up`: nothing lost and at least 90% of the offered rate done."""
+    count = int(rate * (seconds + warmup_seconds))
+    warmup = int(rate * warmup_seconds)
+    before = gateway.stats()
+    result = ems.run(LoadSpec(rate, count, warmup, prefix, drain_timeout=10.0))
+    after = gateway.stats()
+    latency = summarize(result.final_report_us())
+    cpu = after["cpu_s"] - before["cpu_s"]
+    passes = after["passes"] - before["passes"]
+    lost = result.lost() + result.rejected
+    within = p99_limit_ms is None or (latency["p99"] is not None and latency["p99"] <= p99_limit_ms * 1000)
+    return {
+        "offered_rate": rate, "achieved_rate": round(result.achieved_rate(), 1), "orders": count,
+        "lost": result.lost(), "rejected": result.rejected, "round_trip_us": latency,
+        "send_lag_us": summarize(result.send_lag_us()),
+        "cpu_s_per_1000_orders": round(cpu / count * 1000, 3),
+        "system_cpu_share": round((after["system_s"] - before["system_s"]) / cpu, 2) if cpu else None,
+        "journal_write_us": after.get("journal_write_us"),
+        "orders_per_router_pass": round(count / passes, 1) if passes else None,
+        "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": lost == 0 and within,
+        "keeps_up": lost == 0 and result.achieved_rate() >= 0.9 * rate}
+
+
 def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[Any]]:
     steps: list[dict[str, Any]] = []
     acceptor_port = free_port()
@@ -37,34 +63,16 @@ def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[An
         try:
             ems.start()
             for n, rate in enumerate(options.rates):
-                count = int(rate * (options.seconds + options.warmup_seconds))
-                warmup = int(rate * options.warmup_seconds)
-                before = gateway.stats()
-                result = ems.run(LoadSpec(rate, count, warmup, f"T{n}-", drain_timeout=10.0))
-                after = gateway.stats()
-                latency = summarize(result.final_report_us())
-                cpu = after["cpu_s"] - before["cpu_s"]
-                passes = after["passes"] - before["passes"]
-                lost = result.lost() + result.rejected
-                ok = lost == 0 and latency["p99"] is not None and latency["p99"] <= options.p99_limit_ms * 1000
-                keeps_up = lost == 0 and result.achieved_rate() >= 0.9 * rate
-                steps.append({
-                    "offered_rate": rate, "achieved_rate": round(result.achieved_rate(), 1), "orders": count,
-                    "lost": result.lost(), "rejected": result.rejected, "round_trip_us": latency,
-                    "send_lag_us": summarize(result.send_lag_us()),
-                    "cpu_s_per_1000_orders": round(cpu / count * 1000, 3),
-                    "system_cpu_share": round((after["system_s"] - before["system_s"]) / cpu, 2) if cpu else None,
-                    "journal_write_us": after["journal_write_us"],
-                    "orders_per_router_pass": round(count / passes, 1) if passes else None,
-                    "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": ok, "keeps_up": keeps_up})
-                if not keeps_up:
+                steps.append(step(ems, gateway, rate, f"T{n}-", options.seconds, options.warmup_seconds,
+                                  options.p99_limit_ms))
+                if not steps[-1]["keeps_up"]:
                     break
         finally:
             ems.stop()
             final = gateway.stop()
-    passing = [step for step in steps if step["ok"]]
-    best = max(passing, key=lambda step: step["offered_rate"]) if passing else None
-    capacity = max((step["offered_rate"] for step in steps if step["keeps_up"]), default=0)
+    passing = [s for s in steps if s["ok"]]
+    best = max(passing, key=lambda s: s["offered_rate"]) if passing else None
+    capacity = max((s["offered_rate"] for s in steps if s["keeps_up"]), default=0)
     result_doc = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None},
                   "steps": steps, "max_sustained_rate": best["offered_rate"] if best else 0,
                   "max_rate_nothing_lost": capacity,

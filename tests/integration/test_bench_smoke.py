@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixgw.bench import bridge, resend, restart, throughput
+from fixgw.bench import bridge, relay, resend, restart, throughput
 from fixgw.bench.__main__ import main
 from fixgw.sim.executor import locate_executor
 
@@ -38,6 +38,11 @@ def test_latency_direct_and_through_fixgw_via_the_command_line(tmp_path: Path) -
         _percentiles(document["paths"][path]["round_trip_us"])
         assert document["paths"][path]["lost"] == 0
     assert set(document["added"]) == {"p50", "p90", "p99", "p99.9"}
+    stages = document["gateway"]["stages_us"]
+    assert set(stages) == {f"{leg}.{stage}" for leg in ("order", "report")
+                           for stage in ("queued_to_journal", "journal", "journal_to_sent")}
+    for summary in stages.values():
+        assert summary["count"] >= 150  # every order of the fixgw round, warm-up included, on each leg
 
 
 def test_throughput_steps(tmp_path: Path) -> None:
@@ -68,3 +73,15 @@ def test_resend_to_a_reconnecting_ems(tmp_path: Path) -> None:
     result, tables = resend.run(tmp_path, resend.ResendOptions(messages=200))
     assert result["in_sequence"] and result["messages"] == 200
     assert result["back_in_sequence_s"] > 0 and tables
+
+
+def test_floor_relays_and_the_disk(tmp_path: Path) -> None:
+    result, tables = relay.run(tmp_path, relay.FloorOptions(rates=(200,), seconds=0.5, warmup_seconds=0.2,
+                                                            fsyncs=20))
+    assert result["fdatasync_4k_us"]["count"] == 20 and result["two_durable_points_p50_us"] > 0
+    for mode in relay.MODES:
+        [step] = result["relays"][mode]
+        assert step["offered_rate"] == 200 and step["lost"] == 0 and step["keeps_up"]
+        _percentiles(step["round_trip_us"])
+        assert step["cpu_s_per_1000_orders"] > 0
+    assert result["max_rate_kept_up"] == {mode: 200 for mode in relay.MODES} and len(tables) == 2
