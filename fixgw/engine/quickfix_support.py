@@ -6,6 +6,7 @@ quickfix.Message and ordered (tag, value) lists, and the guard that keeps Python
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import socket
@@ -279,16 +280,55 @@ R = TypeVar("R")
 E = TypeVar("E")
 
 
+_gil_state_ensure = ctypes.pythonapi.PyGILState_Ensure
+_gil_state_ensure.restype = ctypes.c_int
+_gil_state_release = ctypes.pythonapi.PyGILState_Release
+_gil_state_release.argtypes = [ctypes.c_int]
+_held = threading.local()
+
+
+def hold_thread_state() -> None:
+    """Keep the calling thread's Python thread state alive between QuickFIX callbacks, until
+    `release_thread_state` on the same thread.
+
+    QuickFIX calls into Python from its own C++ threads. Each call (SWIG's PyGILState_Ensure/Release) finds no
+    Python thread state on such a thread, creates one and deletes it on return: ~20 us per callback here, and a
+    session pays it for every message it receives, every message it resends, and every line of its log (a
+    100,000-message resend spent 4.5 of its 9 s on it; BENCHMARKS.md). One more Ensure, released only later,
+    keeps the state: later callbacks on the thread only take the GIL. The extra reference is counted, so the
+    call is a no-op on a thread Python itself started, and nested calls are harmless."""
+    if getattr(_held, "state", None) is None:
+        _held.state = _gil_state_ensure()
+
+
+def release_thread_state() -> None:
+    """Undo `hold_thread_state` on this thread (nothing if it holds none): QuickFIX's thread deletes its Python
+    thread state when the current callback returns, as before."""
+    state = getattr(_held, "state", None)
+    if state is not None:
+        _held.state = None
+        _gil_state_release(state)
+
+
 def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
     """Decorate a quickfix.Application callback so only QuickFIX's own exceptions reach C++.
 
     Anything else is logged (event "quickfix_callback_failed" with the callback and session) and
     swallowed, returning None: an exception escaping into QuickFIX's C++ threads prints a trace and
     hangs the process instead of failing one message.
+
+    `onLogon` also holds the session thread's Python thread state and `onLogout` releases it (see
+    `hold_thread_state`): from logon to logout QuickFIX's callbacks on that thread cost a GIL acquisition, not
+    a thread state each. Held from logon only, so connections that never log on (scans, rejected logons)
+    cannot pin one each; a session thread that ends without its logout callback (the process stopping) keeps
+    its few KiB until exit.
     """
+    holds, releases = callback.__name__ == "onLogon", callback.__name__ == "onLogout"
 
     @functools.wraps(callback)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        if holds:
+            hold_thread_state()
         try:
             return callback(*args, **kwargs)
         except QUICKFIX_EXCEPTIONS:
@@ -296,6 +336,9 @@ def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
         except BaseException as error:  # nothing else may cross into C++
             _log_callback_failure(callback, args, error)
             return None
+        finally:
+            if releases:
+                release_thread_state()
 
     return guarded
 
