@@ -8,7 +8,8 @@ other side through one owner thread, as fixgw's router does, with no decoding, r
 - `bare`: the message text is copied out in the callback and re-parsed by QuickFIX on the owner thread;
 - `fields`: fixgw's own boundary instead (`message_to_fields` in the callback, `fields_to_message` to send).
 
-Stepped like scenario 3, the relay's CPU per order and the rate it keeps up with bound what fixgw can reach;
+Stepped like scenario 3 next to the same load sent straight to the executor (`direct`), the relay's round trip,
+CPU per order and the rate it keeps up with bound what fixgw can reach;
 `fdatasync` of one 4 KiB page in the work folder bounds the latency a journal-before-send path adds.
 """
 
@@ -27,7 +28,15 @@ import quickfix as fix
 
 from fixgw.bench.histogram import summarize
 from fixgw.bench.loadgen import EmsProcess, EmsSpec
-from fixgw.bench.peers import EMS_COMP_ID, EMS_SESSION, GATEWAY_COMP_ID, GatewayProcess, executor, gateway_config
+from fixgw.bench.peers import (
+    EMS_COMP_ID,
+    EMS_SESSION,
+    EXECUTOR_COMP_ID,
+    GATEWAY_COMP_ID,
+    GatewayProcess,
+    executor,
+    gateway_config,
+)
 from fixgw.bench.report import table
 from fixgw.bench.throughput import step
 from fixgw.engine.quickfix_support import (
@@ -38,7 +47,8 @@ from fixgw.engine.quickfix_support import (
     message_to_fields,
 )
 
-MODES = ("bare", "fields")
+MODES = ("direct", "bare", "fields")
+"""`direct`: no relay, the EMS straight to the executor (the yardstick of scenario 1)."""
 _SESSION_TAGS = frozenset({8, 9, 10, 34, 49, 52, 56})
 """Header and trailer fields the sending session fills in itself."""
 
@@ -193,11 +203,15 @@ def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str,
     """A fresh executor per relay: its store would otherwise expect the previous relay's sequence numbers."""
     steps: list[dict[str, Any]] = []
     with executor(work / "executor") as broker:
-        port = free_port()
-        relay = GatewayProcess(gateway_config(work / "relay", port, broker.port), work / "relay.log",
-                               child=relay_main, child_args=(mode,))
-        relay.start()
-        ems = EmsProcess(EmsSpec(port=port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
+        relay: GatewayProcess | None = None
+        if mode == "direct":
+            ems = EmsProcess(EmsSpec(port=broker.port, sender_comp_id=EMS_COMP_ID, target_comp_id=EXECUTOR_COMP_ID))
+        else:
+            port = free_port()
+            relay = GatewayProcess(gateway_config(work / "relay", port, broker.port), work / "relay.log",
+                                   child=relay_main, child_args=(mode,))
+            relay.start()
+            ems = EmsProcess(EmsSpec(port=port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
         try:
             ems.start()
             for n, rate in enumerate(options.rates):
@@ -206,7 +220,8 @@ def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str,
                     break
         finally:
             ems.stop()
-            relay.stop()
+            if relay is not None:
+                relay.stop()
     return steps
 
 
@@ -220,7 +235,8 @@ def run(work: Path, options: FloorOptions) -> tuple[dict[str, Any], list[Any]]:
     rows = [[mode, s["offered_rate"], s["achieved_rate"], s["round_trip_us"]["p50"], s["round_trip_us"]["p99"],
              s["lost"], s["cpu_s_per_1000_orders"], "keeps up" if s["keeps_up"] else "falls behind / lost"]
             for mode, steps in relays.items() for s in steps]
-    relay_table = table("relay floor: QuickFIX in and out through one owner thread, nothing else (NOS -> fill)",
+    relay_table = table("relay floor: QuickFIX in and out through one owner thread, nothing else (NOS -> fill); "
+                        "direct: the same load straight to the executor",
                         ["relay", "offered/s", "done/s", "p50 us", "p99 us", "lost", "CPU s/1k", ""], rows)
     disk_table = table(f"durable-write floor: fdatasync of 4 KiB in place, {disk['count']} times (us); two durable "
                        f"points per round trip (journal before send, both ways): {2 * disk['p50']} us at p50",

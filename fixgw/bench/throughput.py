@@ -26,30 +26,36 @@ class ThroughputOptions:
     profile: Path | None = None
 
 
-def step(ems: EmsProcess, gateway: GatewayProcess, rate: int, prefix: str, seconds: float, warmup_seconds: float,
-         p99_limit_ms: float | None = None) -> dict[str, Any]:
-    """One offered rate: the load, then the gateway's own CPU, passes and commits over it. `ok`: nothing lost
-    and p99 within the limit; `keeps_up`: nothing lost and at least 90% of the offered rate done."""
+def step(ems: EmsProcess, gateway: GatewayProcess | None, rate: int, prefix: str, seconds: float,
+         warmup_seconds: float, p99_limit_ms: float | None = None) -> dict[str, Any]:
+    """One offered rate: the load, then the gateway's own CPU, passes and commits over it (none without a
+    gateway: the EMS straight to the broker). `ok`: nothing lost and p99 within the limit; `keeps_up`: nothing
+    lost and at least 90% of the offered rate done."""
     count = int(rate * (seconds + warmup_seconds))
     warmup = int(rate * warmup_seconds)
-    before = gateway.stats()
+    before = gateway.stats() if gateway is not None else None
     result = ems.run(LoadSpec(rate, count, warmup, prefix, drain_timeout=10.0))
-    after = gateway.stats()
     latency = summarize(result.final_report_us())
-    cpu = after["cpu_s"] - before["cpu_s"]
-    passes = after["passes"] - before["passes"]
     lost = result.lost() + result.rejected
     within = p99_limit_ms is None or (latency["p99"] is not None and latency["p99"] <= p99_limit_ms * 1000)
-    return {
+    outcome: dict[str, Any] = {
         "offered_rate": rate, "achieved_rate": round(result.achieved_rate(), 1), "orders": count,
         "lost": result.lost(), "rejected": result.rejected, "round_trip_us": latency,
-        "send_lag_us": summarize(result.send_lag_us()),
-        "cpu_s_per_1000_orders": round(cpu / count * 1000, 3),
-        "system_cpu_share": round((after["system_s"] - before["system_s"]) / cpu, 2) if cpu else None,
-        "journal_write_us": after.get("journal_write_us"),
-        "orders_per_router_pass": round(count / passes, 1) if passes else None,
-        "peak_rss_mb": round(after["peak_rss_mb"], 1), "ok": lost == 0 and within,
-        "keeps_up": lost == 0 and result.achieved_rate() >= 0.9 * rate}
+        "send_lag_us": summarize(result.send_lag_us()), "ok": lost == 0 and within,
+        "keeps_up": lost == 0 and result.achieved_rate() >= 0.9 * rate,
+        "cpu_s_per_1000_orders": None, "system_cpu_share": None, "journal_write_us": None,
+        "orders_per_router_pass": None, "peak_rss_mb": None}
+    if gateway is not None and before is not None:
+        after = gateway.stats()
+        cpu = after["cpu_s"] - before["cpu_s"]
+        passes = after["passes"] - before["passes"]
+        outcome.update({
+            "cpu_s_per_1000_orders": round(cpu / count * 1000, 3),
+            "system_cpu_share": round((after["system_s"] - before["system_s"]) / cpu, 2) if cpu else None,
+            "journal_write_us": after.get("journal_write_us"),
+            "orders_per_router_pass": round(count / passes, 1) if passes else None,
+            "peak_rss_mb": round(after["peak_rss_mb"], 1)})
+    return outcome
 
 
 def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[Any]]:

@@ -83,5 +83,6 @@ def test_floor_relays_and_the_disk(tmp_path: Path) -> None:
         [step] = result["relays"][mode]
         assert step["offered_rate"] == 200 and step["lost"] == 0 and step["keeps_up"]
         _percentiles(step["round_trip_us"])
-        assert step["cpu_s_per_1000_orders"] > 0
+        assert (step["cpu_s_per_1000_orders"] is None) == (mode == "direct")
+    assert result["relays"]["bare"][0]["cpu_s_per_1000_orders"] > 0
     assert result["max_rate_kept_up"] == {mode: 200 for mode in relay.MODES} and len(tables) == 2
