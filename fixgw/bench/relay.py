@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -196,7 +197,8 @@ def relay_main(conn: Connection, config_data: dict[str, Any], log_path: str, _wa
                 return
             conn.send(("ok", stats))
     except Exception as exc:
-        conn.send(("error", repr(exc)))
+        with suppress(OSError):
+            conn.send(("error", repr(exc)))
 
 
 def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str, Any]]:
