@@ -288,25 +288,31 @@ _held = threading.local()
 
 
 def hold_thread_state() -> None:
-    """Keep the calling thread's Python thread state alive between QuickFIX callbacks, until
-    `release_thread_state` on the same thread.
+    """Keep the calling thread's Python thread state alive between QuickFIX callbacks, until as many
+    `release_thread_state` calls on the same thread.
 
     QuickFIX calls into Python from its own C++ threads. Each call (SWIG's PyGILState_Ensure/Release) finds no
     Python thread state on such a thread, creates one and deletes it on return: ~20 us per callback here, and a
     session pays it for every message it receives, every message it resends, and every line of its log (a
     100,000-message resend spent 4.5 of its 9 s on it; BENCHMARKS.md). One more Ensure, released only later,
-    keeps the state: later callbacks on the thread only take the GIL. The extra reference is counted, so the
-    call is a no-op on a thread Python itself started, and nested calls are harmless."""
-    if getattr(_held, "state", None) is None:
+    keeps the state: later callbacks on the thread only take the GIL. Holds are counted per thread (the TLS
+    acceptor runs all its sessions on one thread: the first session's logout must not drop the others' hold),
+    and the extra reference is counted by Python too, so on a thread Python itself started this is a no-op."""
+    sessions = getattr(_held, "sessions", 0)
+    if sessions == 0:
         _held.state = _gil_state_ensure()
+    _held.sessions = sessions + 1
 
 
 def release_thread_state() -> None:
-    """Undo `hold_thread_state` on this thread (nothing if it holds none): QuickFIX's thread deletes its Python
-    thread state when the current callback returns, as before."""
-    state = getattr(_held, "state", None)
-    if state is not None:
-        _held.state = None
+    """Undo one `hold_thread_state` on this thread (nothing if it holds none); at the last one QuickFIX's thread
+    deletes its Python thread state when the current callback returns, as before."""
+    sessions = getattr(_held, "sessions", 0)
+    if sessions == 0:
+        return
+    _held.sessions = sessions - 1
+    if sessions == 1:
+        state, _held.state = _held.state, None
         _gil_state_release(state)
 
 
@@ -320,8 +326,11 @@ def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
     `onLogon` also holds the session thread's Python thread state and `onLogout` releases it (see
     `hold_thread_state`): from logon to logout QuickFIX's callbacks on that thread cost a GIL acquisition, not
     a thread state each. Held from logon only, so connections that never log on (scans, rejected logons)
-    cannot pin one each; a session thread that ends without its logout callback (the process stopping) keeps
-    its few KiB until exit.
+    cannot pin one each. A session whose logout callback runs on another thread than its logon - QuickFIX's TLS
+    initiator when stopped with sessions logged on, a session reset from another thread - leaves its thread's
+    state (a few KiB, with its thread-locals and context variables) until the process exits: once per such
+    stop, never per message. Thread-locals and context variables set in a callback last from logon to logout
+    on that thread: bind nothing per message there.
     """
     holds, releases = callback.__name__ == "onLogon", callback.__name__ == "onLogout"
 

@@ -11,7 +11,15 @@ from collections.abc import Callable
 import pytest
 import quickfix as fix
 
-from fixgw.engine.quickfix_support import build_session_settings, free_port, guard_callback, keep_alive
+from fixgw.engine.quickfix_support import (
+    _held,
+    build_session_settings,
+    free_port,
+    guard_callback,
+    hold_thread_state,
+    keep_alive,
+    release_thread_state,
+)
 from fixgw.sim.fix_client import FixClient
 
 pytestmark = pytest.mark.timeout(60)
@@ -82,6 +90,26 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     return True
 
 
+def test_holds_are_counted_per_thread() -> None:
+    """Two sessions on one thread (QuickFIX's TLS acceptor): the first logout keeps the other's hold, the last
+    one gives the state back, and a logout with nothing held releases nothing."""
+    seen: list[tuple[int, bool]] = []
+
+    def snapshot() -> None:
+        seen.append((getattr(_held, "sessions", 0), getattr(_held, "state", None) is not None))
+
+    def two_sessions() -> None:
+        for step in (hold_thread_state, hold_thread_state, release_thread_state, release_thread_state,
+                     release_thread_state):
+            step()
+            snapshot()
+
+    thread = threading.Thread(target=two_sessions)
+    thread.start()
+    thread.join(5)
+    assert seen == [(1, True), (2, True), (1, True), (0, False), (0, False)]
+
+
 def test_a_session_thread_keeps_its_python_state_from_logon_to_logout() -> None:
     port = free_port()
     settings = build_session_settings(
@@ -96,7 +124,7 @@ def test_a_session_thread_keeps_its_python_state_from_logon_to_logout() -> None:
     client = FixClient(port=port, validate=False)
     try:
         client.start()
-        client.wait_logged_on(10)
+        assert client.wait_logged_on(10)
         for n in range(5):
             assert client.send([(35, "D"), (11, f"C{n}"), (55, "AAPL"), (54, "1"), (38, "100"), (40, "1"),
                                 (60, "20260102-14:30:00.000")])
