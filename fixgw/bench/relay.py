@@ -39,8 +39,9 @@ from fixgw.bench.peers import (
     gateway_config,
 )
 from fixgw.bench.report import table
-from fixgw.bench.throughput import step
+from fixgw.bench.throughput import step_up
 from fixgw.engine.quickfix_support import (
+    QuietApplication,
     fields_to_message,
     free_port,
     guard_callback,
@@ -84,7 +85,7 @@ def fsync_floor(folder: Path, count: int) -> dict[str, Any]:
     return summarize(samples)
 
 
-class Relay(fix.Application):  # type: ignore[misc]
+class Relay(QuietApplication):
     """Both sessions' QuickFIX application: callbacks copy each application message out and queue it for the
     owner thread, which sends it on the other session."""
 
@@ -117,28 +118,12 @@ class Relay(fix.Application):  # type: ignore[misc]
             self.forwarded += 1
 
     @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
     def onLogon(self, session_id: fix.SessionID) -> None:
         self.logged_on.add(session_id.toString())
 
     @guard_callback
     def onLogout(self, session_id: fix.SessionID) -> None:
         self.logged_on.discard(session_id.toString())
-
-    @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
@@ -203,7 +188,6 @@ def relay_main(conn: Connection, config_data: dict[str, Any], log_path: str, _wa
 
 def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str, Any]]:
     """A fresh executor per relay: its store would otherwise expect the previous relay's sequence numbers."""
-    steps: list[dict[str, Any]] = []
     with executor(work / "executor") as broker:
         relay: GatewayProcess | None = None
         if mode == "direct":
@@ -216,10 +200,7 @@ def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str,
             ems = EmsProcess(EmsSpec(port=port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
         try:
             ems.start()
-            for n, rate in enumerate(options.rates):
-                steps.append(step(ems, relay, rate, f"F{mode[0]}{n}-", options.seconds, options.warmup_seconds))
-                if not steps[-1]["keeps_up"]:
-                    break
+            steps = step_up(ems, relay, options.rates, f"F{mode[0]}", options.seconds, options.warmup_seconds)
         finally:
             ems.stop()
             if relay is not None:

@@ -6,6 +6,7 @@ run reports both the rate within the p99 limit and the capacity (what it complet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,18 @@ def step(ems: EmsProcess, gateway: GatewayProcess | None, rate: int, prefix: str
     return outcome
 
 
-def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[Any]]:
+def step_up(ems: EmsProcess, gateway: GatewayProcess | None, rates: Sequence[int], prefix: str, seconds: float,
+            warmup_seconds: float, p99_limit_ms: float | None = None) -> list[dict[str, Any]]:
+    """`step` at each rate in turn, up to and including the first the gateway does not keep up with."""
     steps: list[dict[str, Any]] = []
+    for n, rate in enumerate(rates):
+        steps.append(step(ems, gateway, rate, f"{prefix}{n}-", seconds, warmup_seconds, p99_limit_ms))
+        if not steps[-1]["keeps_up"]:
+            break
+    return steps
+
+
+def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[Any]]:
     acceptor_port = free_port()
     with executor(work / "executor") as broker:
         gateway = GatewayProcess(gateway_config(work / "gateway", acceptor_port, broker.port),
@@ -68,11 +79,8 @@ def run(work: Path, options: ThroughputOptions) -> tuple[dict[str, Any], list[An
         ems = EmsProcess(EmsSpec(port=acceptor_port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
         try:
             ems.start()
-            for n, rate in enumerate(options.rates):
-                steps.append(step(ems, gateway, rate, f"T{n}-", options.seconds, options.warmup_seconds,
-                                  options.p99_limit_ms))
-                if not steps[-1]["keeps_up"]:
-                    break
+            steps = step_up(ems, gateway, options.rates, "T", options.seconds, options.warmup_seconds,
+                            options.p99_limit_ms)
         finally:
             ems.stop()
             final = gateway.stop()
