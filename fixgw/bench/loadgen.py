@@ -334,34 +334,12 @@ class _LeanClient:
 
 
 def _make_application(client: _LeanClient) -> Any:
-    import quickfix as fix
+    from fixgw.engine.quickfix_support import QuietApplication, guard_callback
 
-    from fixgw.engine.quickfix_support import guard_callback
-
-    class LeanApplication(fix.Application):  # type: ignore[misc]
-        @guard_callback
-        def onCreate(self, session_id: Any) -> None:
-            return None
-
+    class LeanApplication(QuietApplication):
         @guard_callback
         def onLogon(self, session_id: Any) -> None:
             client.on_logon()
-
-        @guard_callback
-        def onLogout(self, session_id: Any) -> None:
-            return None
-
-        @guard_callback
-        def toAdmin(self, message: Any, session_id: Any) -> None:
-            return None
-
-        @guard_callback
-        def fromAdmin(self, message: Any, session_id: Any) -> None:
-            return None
-
-        @guard_callback
-        def toApp(self, message: Any, session_id: Any) -> None:
-            return None
 
         @guard_callback
         def fromApp(self, message: Any, session_id: Any) -> None:

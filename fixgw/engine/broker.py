@@ -13,7 +13,7 @@ import quickfix as fix
 import structlog
 
 from fixgw.engine.codec import SessionCodec
-from fixgw.engine.quickfix_support import fields_to_message, guard_callback, message_to_fields
+from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus
 from fixgw.model.errors import MessageRejected
@@ -150,7 +150,7 @@ class FixBrokerVenue(Venue):
             self._listener.on_cancel_reject(self.name, event)
 
 
-class BrokerApplication(fix.Application):  # type: ignore[misc]
+class BrokerApplication(QuietApplication):
     """QuickFIX application for every broker session of the shared initiator."""
 
     def __init__(self, venues: dict[str, FixBrokerVenue]) -> None:
@@ -160,10 +160,6 @@ class BrokerApplication(fix.Application):  # type: ignore[misc]
 
     def _venue(self, session_id: fix.SessionID) -> FixBrokerVenue | None:
         return self._by_session.get(session_id.toString())
-
-    @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def onLogon(self, session_id: fix.SessionID) -> None:

@@ -26,6 +26,7 @@ from fixgw.dropcopy.feed import DropCopyFeed
 from fixgw.dropcopy.settings import DropCopySessionConfig
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import (
+    QuietApplication,
     build_session_settings,
     ensure_new_sessions,
     fields_to_message,
@@ -191,7 +192,7 @@ class DropCopyAcceptor:
         return self._sessions.get(session_id.toString())
 
 
-class _DropCopyApplication(fix.Application):  # type: ignore[misc]
+class _DropCopyApplication(QuietApplication):
     def __init__(self, owner: DropCopyAcceptor) -> None:
         super().__init__()
         self._owner = owner
@@ -200,10 +201,6 @@ class _DropCopyApplication(fix.Application):  # type: ignore[misc]
         state = self._owner.session(session_id)
         if state is not None:
             action(state)
-
-    @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def onLogon(self, session_id: fix.SessionID) -> None:
@@ -217,17 +214,9 @@ class _DropCopyApplication(fix.Application):  # type: ignore[misc]
             log.info("dropcopy.logout", session=state.name)
 
     @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         if message.getHeader().getField(35) == "A" and message.isSetField(141) and message.getField(141) == "Y":
             self._with_session(session_id, self._owner._reset_requested)
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

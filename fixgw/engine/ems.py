@@ -8,7 +8,7 @@ from datetime import datetime
 import quickfix as fix
 import structlog
 
-from fixgw.engine.quickfix_support import guard_callback, message_to_fields
+from fixgw.engine.quickfix_support import QuietApplication, guard_callback, message_to_fields
 from fixgw.engine.security import logon_credentials
 from fixgw.model.orders import utc_now
 
@@ -22,7 +22,7 @@ LogonCheck = Callable[[str, str | None, str | None], str | None]
 """(EMS session name, Username(553), Password(554)) -> None to accept, else the reason to refuse."""
 
 
-class EmsApplication(fix.Application):  # type: ignore[misc]
+class EmsApplication(QuietApplication):
     def __init__(self, names: dict[str, str], on_message: InboundHandler, on_session: SessionHandler,
                  logon_check: LogonCheck | None = None) -> None:
         """`names` maps QuickFIX SessionID strings to the configured EMS session names."""
@@ -35,10 +35,6 @@ class EmsApplication(fix.Application):  # type: ignore[misc]
 
     def name_of(self, session_id: fix.SessionID) -> str | None:
         return self._names.get(session_id.toString())
-
-    @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def onLogon(self, session_id: fix.SessionID) -> None:
@@ -55,10 +51,6 @@ class EmsApplication(fix.Application):  # type: ignore[misc]
             self._on_session(name, False)
 
     @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         if self._logon_check is not None and message.getHeader().getField(35) == "A":
             name = self.name_of(session_id)
@@ -69,10 +61,6 @@ class EmsApplication(fix.Application):  # type: ignore[misc]
                 reason = "logon could not be verified"
             if reason is not None:
                 raise fix.RejectLogon(reason)  # QuickFIX answers with a Logout carrying the reason, then disconnects
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

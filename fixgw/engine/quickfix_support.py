@@ -352,6 +352,40 @@ def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
     return guarded
 
 
+class QuietApplication(fix.Application):  # type: ignore[misc]
+    """A QuickFIX application whose every callback is a guarded no-op (`guard_callback`, so `onLogon`/`onLogout`
+    also hold and release the session thread's Python state). Subclass it and define only the callbacks that do
+    something, each decorated with `guard_callback` too."""
+
+    @guard_callback
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+    @guard_callback
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        return None
+
+
 def _log_callback_failure(callback: Callable[..., object], args: tuple[object, ...], error: BaseException) -> None:
     try:
         session = next((str(arg) for arg in args if isinstance(arg, fix.SessionID)), None)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fixgw.engine.quickfix_support import (
     FIX50SP2_APPL_VER_ID,
     FIXT11,
+    QuietApplication,
     build_session_settings,
     data_dictionary_settings,
     ensure_new_sessions,
@@ -342,7 +343,7 @@ class FixBrokerSimulator:
         log.info("fix_broker_sim_logout", session=session_id.toString())
 
 
-class _BrokerApplication(fix.Application):  # type: ignore[misc]
+class _BrokerApplication(QuietApplication):
     """QuickFIX callbacks, each guarded: they only record session events or queue requests."""
 
     def __init__(self, simulator: FixBrokerSimulator) -> None:
@@ -360,18 +361,6 @@ class _BrokerApplication(fix.Application):  # type: ignore[misc]
     @guard_callback
     def onLogout(self, session_id: fix.SessionID) -> None:
         self._simulator._on_logout(session_id)
-
-    @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
-    @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

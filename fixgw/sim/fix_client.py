@@ -18,6 +18,7 @@ import structlog
 from fixgw.engine.quickfix_support import (
     FIX50SP2_APPL_VER_ID,
     FIXT11,
+    QuietApplication,
     build_session_settings,
     data_dictionary_settings,
     ensure_new_sessions,
@@ -258,16 +259,12 @@ class FixClient:
             message.setField(554, self._password)
 
 
-class _ClientApplication(fix.Application):  # type: ignore[misc]
+class _ClientApplication(QuietApplication):
     """QuickFIX callbacks: copy what arrives into the client and return at once."""
 
     def __init__(self, client: FixClient) -> None:
         super().__init__()
         self._client = client
-
-    @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        pass
 
     @guard_callback
     def onLogon(self, session_id: fix.SessionID) -> None:
@@ -286,10 +283,6 @@ class _ClientApplication(fix.Application):  # type: ignore[misc]
     @guard_callback
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         self._client._on_message(message)
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

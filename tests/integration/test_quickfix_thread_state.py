@@ -12,6 +12,7 @@ import pytest
 import quickfix as fix
 
 from fixgw.engine.quickfix_support import (
+    QuietApplication,
     _held,
     build_session_settings,
     free_port,
@@ -40,7 +41,7 @@ def python_thread_states() -> int:
     return count
 
 
-class Recorder(fix.Application):  # type: ignore[misc]
+class Recorder(QuietApplication):
     """Counts application messages in a thread-local: it survives between callbacks only if the thread's Python
     thread state does."""
 
@@ -51,28 +52,8 @@ class Recorder(fix.Application):  # type: ignore[misc]
         self.logged_out = threading.Event()
 
     @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
     def onLogout(self, session_id: fix.SessionID) -> None:
         self.logged_out.set()
-
-    @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from tls_peer import QuietApplication
-
 from fixgw.engine.qflog import StructlogLogFactory
-from fixgw.engine.quickfix_support import build_session_settings, free_port
+from fixgw.engine.quickfix_support import QuietApplication, build_session_settings, free_port
 from fixgw.engine.security import new_acceptor
 from fixgw.logs import configure_logging
 

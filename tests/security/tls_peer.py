@@ -7,43 +7,8 @@ from pathlib import Path
 
 import quickfix as fix
 
-from fixgw.engine.quickfix_support import build_session_settings, guard_callback
+from fixgw.engine.quickfix_support import QuietApplication, build_session_settings, guard_callback
 from fixgw.security.tls import VERIFY_REQUIRE
-
-
-class QuietApplication(fix.Application):  # type: ignore[misc]
-    """A QuickFIX application that does nothing but call `on_logon` (also used by quickfix_crash_child.py)."""
-
-    def on_logon(self) -> None:
-        return None
-
-    @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
-        self.on_logon()
-
-    @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
-
-    @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
 
 
 class _CountingApplication(QuietApplication):
@@ -51,7 +16,8 @@ class _CountingApplication(QuietApplication):
         super().__init__()
         self._peer = peer
 
-    def on_logon(self) -> None:
+    @guard_callback
+    def onLogon(self, session_id: fix.SessionID) -> None:
         with self._peer.condition:
             self._peer.logons += 1
             self._peer.condition.notify_all()

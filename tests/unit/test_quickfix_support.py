@@ -12,6 +12,7 @@ from fixgw.engine.quickfix_support import (
     FIX42,
     FIX44,
     FIXT11,
+    QuietApplication,
     build_session_settings,
     data_dictionary_settings,
     fields_to_message,
@@ -100,29 +101,6 @@ def test_settings_reject_non_string_values() -> None:
         build_session_settings({"HeartBtInt": 30}, [])  # type: ignore[dict-item]
 
 
-class _NullApplication(fix.Application):  # type: ignore[misc]
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        pass
-
-    def onLogon(self, session_id: fix.SessionID) -> None:
-        pass
-
-    def onLogout(self, session_id: fix.SessionID) -> None:
-        pass
-
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
-
 def test_settings_with_data_dictionary_start_a_real_acceptor() -> None:
     settings = build_session_settings(
         {
@@ -134,7 +112,7 @@ def test_settings_with_data_dictionary_start_a_real_acceptor() -> None:
         },
         [{"BeginString": FIX44, "SenderCompID": "GW", "TargetCompID": "EMS"}],
     )
-    acceptor = fix.ThreadedSocketAcceptor(_NullApplication(), fix.MemoryStoreFactory(), settings)
+    acceptor = fix.ThreadedSocketAcceptor(QuietApplication(), fix.MemoryStoreFactory(), settings)
     acceptor.start()
     acceptor.stop(True)
 
