@@ -28,6 +28,9 @@ from fixgw.router.effects import Effects
 
 log = structlog.get_logger("fixgw.ops")
 
+CLIENT_ROLES = ("ems", "dropcopy")
+"""Sessions our clients open (and close at the end of their day): neither required for readiness nor watched by
+default."""
 ROUTER_SILENCE_S = 10.0
 """The router loop turns at least every ~2 s when healthy; silent longer than this it is wedged."""
 
@@ -91,7 +94,7 @@ class OpsRuntime:
         configured = self.config.admin.required_sessions
         if configured is not None:
             return list(configured)
-        return [s.name for s in self.view.sessions() if s.role != "ems"]
+        return [s.name for s in self.view.sessions() if s.role not in CLIENT_ROLES]
 
     def healthy(self) -> bool:
         return self.view.router_alive(ROUTER_SILENCE_S)
@@ -110,8 +113,7 @@ class OpsRuntime:
     # ------------------------------------------------------------------ alerts
 
     def observe(self) -> Observation:
-        watched = self.config.alerts.sessions
-        sessions = {s.name: s.connected for s in self.view.sessions() if watched is None or s.name in watched}
+        sessions = {s.name: s.connected for s in self.view.sessions() if self._watched(s.name, s.role)}
         open_orders: int | None = None
         risk = None
         try:
@@ -124,6 +126,18 @@ class OpsRuntime:
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
                            open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew))
+
+    def _watched(self, name: str, role: str) -> bool:
+        """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no
+        list is given, a session we open ourselves (broker, venue)."""
+        config = self.config
+        listed = config.alerts.sessions
+        if listed is not None and name in listed:
+            return True
+        section = config.ems.get(name) if role == "ems" else config.dropcopy.get(name) if role == "dropcopy" else None
+        if section is not None:
+            return section.watch
+        return listed is None and role not in CLIENT_ROLES
 
     def evaluate_alerts(self) -> list[Alert]:
         """One evaluation: log and dispatch every transition (the ops thread calls this periodically)."""
