@@ -22,7 +22,7 @@ from fixgw.dropcopy.copies import COPY_BEGIN_STRING, DROPCOPY_SESSION
 from fixgw.engine.quickfix_support import text_to_fields  # data fields (95/96, 212/213) may hold SOH
 from fixgw.fix.fields import SOH
 from fixgw.model.decimals import fmt_decimal
-from fixgw.model.enums import Side
+from fixgw.model.enums import OrdStatus, Side
 from fixgw.security.masking import SECRET_TAGS, mask_secret_fields
 from fixgw.store.archive import ArchivedEvent, ArchivedMessage
 
@@ -31,11 +31,14 @@ EventFormat = Literal["csv", "jsonl"]
 Progress = Callable[[int], None]
 """Called with the number of rows written so far (every PROGRESS_EVERY rows, and at the end)."""
 PROGRESS_EVERY = 1000
+READABLE_SOH = "|"
+"""Field delimiter of the `raw` column in csv/jsonl (SOH is invisible in spreadsheets and viewers); the FIX log
+keeps SOH."""
 T = TypeVar("T")
 
 MESSAGE_COLUMNS = ("id", "at", "session", "direction", "msg_type", "seq_num", "order_id", "cl_ord_id", "account",
                    "instrument_id", "venue", "raw")
-EVENT_COLUMNS = ("at", "category", "event", "order_id", "status", "ems_session", "parent_cl_ord_id", "cl_ord_id",
+EVENT_COLUMNS = ("at", "category", "event", "order_id", "status", "status_name", "ems_session", "parent_cl_ord_id", "cl_ord_id",
                  "account", "instrument_id", "side", "qty", "price", "venue", "child_cl_ord_id", "venue_order_id",
                  "exec_id", "text")
 
@@ -133,7 +136,7 @@ def message_record(message: ArchivedMessage) -> dict[str, str | int | None]:
             "direction": message.direction, "msg_type": message.msg_type, "seq_num": message.seq_num,
             "order_id": message.order_id, "cl_ord_id": message.cl_ord_id, "account": message.account,
             "instrument_id": message.instrument_id, "venue": message.venue,
-            "raw": "".join(f"{tag}={value}{SOH}" for tag, value in _masked(_split(message.raw)))}
+            "raw": "".join(f"{tag}={value}{READABLE_SOH}" for tag, value in _masked(_split(message.raw)))}
 
 
 def write_messages(messages: Iterable[ArchivedMessage], out: TextIO, fmt: MessageFormat, *,
@@ -156,7 +159,8 @@ def event_record(event: ArchivedEvent) -> dict[str, str | None]:
     detail = event.detail
     return {
         "at": utc_text(event.at), "category": EVENT_CATEGORIES.get(event.event, "other"), "event": event.event,
-        "order_id": event.order_id, "status": event.status, "ems_session": event.ems_session,
+        "order_id": event.order_id, "status": event.status, "status_name": _status_name(event.status),
+        "ems_session": event.ems_session,
         "parent_cl_ord_id": event.parent_cl_ord_id, "cl_ord_id": detail.get("cl_ord_id"),
         "account": event.account, "instrument_id": event.instrument_id, "side": _side(event.side),
         "qty": _number(detail.get("qty", event.order_qty)), "price": _number(detail.get("price", event.price)),
@@ -208,6 +212,14 @@ def _number(text: str | None) -> str | None:
         return fmt_decimal(Decimal(text))
     except InvalidOperation:
         return text
+
+
+def _status_name(value: str | None) -> str | None:
+    """OrdStatus(39) code or local state -> its name (FILLED, DENIED): the `status` column keeps what was journaled."""
+    try:
+        return OrdStatus(value).name if value is not None else None
+    except ValueError:
+        return value
 
 
 def _side(value: str | None) -> str | None:
