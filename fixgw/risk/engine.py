@@ -25,6 +25,7 @@ import structlog
 
 from fixgw.model.decimals import ZERO, fmt_decimal
 from fixgw.model.enums import OrdRejReason, OrdType, Side
+from fixgw.model.events import EventName
 from fixgw.model.instruments import Instrument
 from fixgw.model.orders import Fill, FillGroup, NewOrder, ReplaceOrder, utc_now
 from fixgw.model.state import Order
@@ -48,9 +49,10 @@ _BPS = Decimal(10_000)
 _CENT = Decimal("0.01")
 _LIMITED = OrdRejReason.ORDER_EXCEEDS_LIMIT
 _PRICE_BAND = OrdRejReason.PRICE_EXCEEDS_CURRENT_PRICE_BAND
-_SAME_EXPOSURE = frozenset({"ack", "cancel_requested", "cancel_on_disconnect", "kill_cancel", "cancel_rejected",
-                            "resubmit", "status_mismatch", "venue_report_ignored", "outcome_unknown",
-                            "outcome_unknown_ignored", "protocol_error"})
+_SAME_EXPOSURE = frozenset({EventName.ACK, EventName.CANCEL_REQUESTED, EventName.CANCEL_ON_DISCONNECT,
+                            EventName.KILL_CANCEL, EventName.CANCEL_REJECTED, EventName.RESUBMIT,
+                            EventName.STATUS_MISMATCH, EventName.VENUE_REPORT_IGNORED, EventName.OUTCOME_UNKNOWN,
+                            EventName.OUTCOME_UNKNOWN_IGNORED, EventName.PROTOCOL_ERROR})
 """Order events that change no quantity, price or open status: the observer skips the recomputation."""
 
 
@@ -310,7 +312,7 @@ class RiskEngine:
 
     # ------------------------------------------------------------------ router observer
 
-    def on_order_event(self, fx: Effects, order: Order, event: str, detail: Mapping[str, str]) -> None:
+    def on_order_event(self, fx: Effects, order: Order, event: EventName, detail: Mapping[str, str]) -> None:
         try:
             if order.venue is not None:
                 self._observe(order, event, detail)
@@ -324,19 +326,19 @@ class RiskEngine:
         except Exception as exc:
             log.exception("risk.observer_failed", venue=venue, error=repr(exc))
 
-    def _observe(self, order: Order, event: str, detail: Mapping[str, str]) -> None:
+    def _observe(self, order: Order, event: EventName, detail: Mapping[str, str]) -> None:
         assert order.venue is not None
-        if event == "route":
+        if event == EventName.ROUTE:
             self._routed(order)
-        elif event == "fill":
+        elif event == EventName.FILL:
             fill = order.fills.get(detail.get("exec_id", ""))
             if fill is not None:
                 self._on_trade(order, fill)
-        elif event == "ack":
+        elif event == EventName.ACK:
             self._venue_answer(order.venue, rejected=False)
-        elif event == "reject":
+        elif event == EventName.REJECT:
             self._venue_answer(order.venue, rejected=True)
-        elif event in ("protocol_error", "outcome_unknown"):
+        elif event in (EventName.PROTOCOL_ERROR, EventName.OUTCOME_UNKNOWN):
             self._venue_error(order.venue, f"{event} on order {order.order_id}")
         if event not in _SAME_EXPOSURE:
             self.exposure.update(order, self._arrival.get(order.order_id))
@@ -494,7 +496,7 @@ class RiskEngine:
             attempts = self._kill_attempts.get(order.order_id, 0)
             if attempts >= KILL_CANCEL_ATTEMPTS:
                 continue
-            if core.gateway_cancel(order, fx, tag=f"KILL{len(order.venue_cl_ord_ids)}", event="kill_cancel"):
+            if core.gateway_cancel(order, fx, tag=f"KILL{len(order.venue_cl_ord_ids)}", event=EventName.KILL_CANCEL):
                 self._kill_attempts[order.order_id] = attempts + 1
                 self.counters.incr("kill_cancels")
                 log.info("risk.kill_cancel", order_id=order.order_id, session=order.ems_session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 import quickfix as fix
 import simplefix
 
@@ -24,6 +25,7 @@ from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
 from fixgw.fix.fields import parse_fix
 from fixgw.model.enums import ExecType, OrdStatus, OrdType, Side
+from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import ExecutionEvent
 from fixgw.model.state import Order
@@ -152,8 +154,27 @@ def test_event_rows_use_the_regulators_categories_and_plain_numbers() -> None:
     assert row["at"] == "2025-06-02T14:03:11.123456Z"
     assert (row["status"], row["status_name"]) == ("1", "PARTIALLY_FILLED")
     assert event_record(ArchivedEvent(3, T0, "1-8", "deny", "DENIED", {}, *[None] * 11))["status_name"] == "DENIED"
-    assert event_record(ArchivedEvent(2, T0, "1-7", "status_mismatch", "1", {}, *[None] * 11))["category"] == "other"
-    assert set(EVENT_CATEGORIES.values()) == {"new", "route", "accept", "modify", "cancel", "fill", "reject"}
+    assert event_record(ArchivedEvent(2, T0, "1-7", "from_a_newer_gateway", "1", {}, *[None] * 11))["category"] == (
+        "other")
+    assert set(EVENT_CATEGORIES.values()) == {"new", "route", "accept", "modify", "cancel", "fill", "reject",
+                                              "exception", "control"}
+
+
+@pytest.mark.parametrize("name", list(EventName))
+def test_every_journaled_event_name_has_an_export_category(name: EventName) -> None:
+    row = event_record(ArchivedEvent(1, T0, "1-7", name.value, "4", {}, *[None] * 11))
+    assert row["category"] != "other" and row["category"] == EVENT_CATEGORIES[name]
+
+
+def test_the_state_machine_speaks_the_journal_s_event_names() -> None:
+    from fixgw.model.state import OrderEvent
+
+    assert {event.value for event in OrderEvent} <= {name.value for name in EventName}
+
+
+def test_gateway_cancels_are_cancels_in_the_export() -> None:
+    for name in ("kill_cancel", "cancel_on_disconnect"):
+        assert event_record(ArchivedEvent(1, T0, "1-7", name, "6", {}, *[None] * 11))["category"] == "cancel"
 
 
 # ------------------------------------------------------------------------------------------ the router hook
