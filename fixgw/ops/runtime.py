@@ -21,6 +21,7 @@ from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
 from fixgw.ops.live import LiveCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
+from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
 from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
 from fixgw.router.core import RouterCore
@@ -45,6 +46,7 @@ class OpsRuntime:
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
         self.started_at = time.time()
+        self.recon_board = ReconBoard(self.metrics)
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)
         self.last_reload: ReloadResult | None = None
@@ -68,6 +70,9 @@ class OpsRuntime:
         sinks = self._risk_alert_sinks()
         if sinks is not None:
             sinks.append(self._on_risk_alert)
+        recon = getattr(self.gateway, "recon", None)
+        if recon is not None:  # scheduled reconciliation runs in this gateway
+            recon.subscribe(self.recon_board)
         self._thread.start()
         if self.config.admin.enabled:
             from fixgw.ops.admin import AdminServer
@@ -84,6 +89,9 @@ class OpsRuntime:
         sinks = self._risk_alert_sinks()
         if sinks is not None and self._on_risk_alert in sinks:
             sinks.remove(self._on_risk_alert)
+        recon = getattr(self.gateway, "recon", None)
+        if recon is not None:
+            recon.unsubscribe(self.recon_board)
         self.dispatcher.stop(timeout)
         if self.gateway.runner is not None and self.gateway.runner.observer is self.metrics:
             self.gateway.runner.observer = None
