@@ -19,7 +19,7 @@ import structlog
 from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
-from fixgw.ops.live import LiveCollector
+from fixgw.ops.live import LiveCollector, bridge_stats, venue_clock_skew
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
@@ -130,10 +130,13 @@ class OpsRuntime:
         except RouterUnavailable as exc:
             log.warning("alerts.no_book_snapshot", error=str(exc))
         metrics = self.metrics
+        venues = venue_clock_skew(bridge_stats(getattr(self.gateway, "venues", {}) or {}))
+        skew = {**metrics.clock_skew, **{venue: seconds for venue, (seconds, _) in venues.items()}}
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
-                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew))
+                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=skew,
+                           clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()})
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no

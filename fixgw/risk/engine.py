@@ -90,15 +90,18 @@ class RiskEngine:
         `adopt` each such order that is read back later)."""
         for switch in switches:
             self.switches.apply(switch)
+        now = self._clock()
+        # Journaled fills carry the venue's time only: a clock running ahead must not make one outrank later prices.
         for group in closed_fills:
-            self.exposure.note_price(group.instrument_id, group.price, "last trade", group.last_at)
+            self.exposure.note_price(group.instrument_id, group.price, "last trade", min(group.last_at, now),
+                                     group.last_at)
             if group.since_day_start:
                 self.exposure.add_closed_fills(group.account, group.instrument_id, group.side,
                                                group.qty * group.count, group.qty * group.price * group.count)
         orders = list(orders)
         for order in orders:
             for fill in order.fills.values():
-                self.exposure.note_price(order.instrument_id, fill.price, "last trade", fill.time)
+                self.exposure.note_price(order.instrument_id, fill.price, "last trade", min(fill.time, now), fill.time)
         for order in orders:
             if order.venue is None:
                 continue
@@ -235,9 +238,6 @@ class RiskEngine:
                 if abs(value - ref) * _HUNDRED <= collar.value * ref:   # exact, and no division when it passes
                     continue
                 away = abs(value - ref) / ref * _HUNDRED
-                if self.config.breakers.collar_trips:
-                    self._trip(f"instrument:{instrument.id}", f"price collar: {label} {_num(value)} is "
-                               f"{_pct(away)}% from the reference {_num(ref)} ({reference.source})")
                 return ("price_collar", _PRICE_BAND,
                         f"price_collar_pct: {label} {_num(value)} is {_pct(away)}% from the reference "
                         f"{_num(ref)} ({reference.source}), limit {_lim(collar, '%')}")
@@ -365,7 +365,7 @@ class RiskEngine:
 
     def _on_trade(self, order: Order, fill: Fill) -> None:
         before = self._reference(order.instrument_id)
-        self.note_price(order.instrument_id, fill.price, "last trade", fill.time)
+        self.note_price(order.instrument_id, fill.price, "last trade", venue_at=fill.time)
         threshold = self.config.slippage_alert_bps
         if threshold is None or order.ord_type is not OrdType.MARKET:
             return
@@ -380,14 +380,15 @@ class RiskEngine:
                 f"the reference {_num(reference)} (alert above {_num(threshold)} bps)",
                 order_id=order.order_id, venue=fill.venue, exec_id=fill.exec_id, account=order.account or "")
 
-    def note_price(self, instrument_id: str, price: Decimal, source: str = "venue",
-                   at: datetime | None = None) -> None:
-        """A market price (a trade, or a venue's price from the bridge); on the router thread (`runner.call`).
+    def note_price(self, instrument_id: str, price: Decimal, source: str = "venue", *,
+                   venue_at: datetime | None = None) -> None:
+        """A market price (a trade, or a venue's price from the bridge), received now; on the router thread
+        (`runner.call`). Our receive time orders prices; the venue's time (`venue_at`) is kept as data.
 
         Trips the instrument's breaker when it moves more than `breakers.price_jump_pct` from the reference.
         """
         before = self._reference(instrument_id)
-        self.exposure.note_price(instrument_id, price, source, at or self._clock())
+        self.exposure.note_price(instrument_id, price, source, self._clock(), venue_at)
         jump = self.config.breakers.price_jump_pct
         if jump is None or before is None or not before.value:
             return
