@@ -34,7 +34,7 @@ class ReconBoard:
         self.metrics.report_recon_breaks(result.venue, found, open_at_venue)
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per venue and check, for the status page and the admin API."""
+        """One row per venue and check, for the status page."""
         with self._lock:
             latest = sorted(self._latest.values(), key=lambda r: (r.venue, r.check))
             open_counts = dict(self._open)
