@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -21,7 +22,8 @@ PHASES = {"ours": "our fills (journal)", "broker": "broker records", "match": "m
 
 @app.command("recon")
 def recon(
-    day_text: Annotated[str, typer.Option("--date", help="The day to reconcile, YYYY-MM-DD (in recon.timezone).")],
+    day_text: Annotated[str, typer.Option("--date", help="The day to reconcile: YYYY-MM-DD, today or yesterday "
+                                          "(days in recon.timezone).")],
     venue: Annotated[str | None, typer.Option("--venue", help="Only this venue (default: every venue).")] = None,
     config_path: Annotated[Path | None, typer.Option("--config", "-c", help="Gateway configuration (TOML).")] = None,
     statement: Annotated[Path | None, typer.Option(
@@ -33,18 +35,26 @@ def recon(
     from fixgw.logs import configure_logging
 
     try:
-        day = date.fromisoformat(day_text)
-    except ValueError:
-        typer.echo(f"--date: {day_text!r} is not a date (YYYY-MM-DD)", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    try:
         config = load_config(config_path) if config_path else parse_config({})
     except ConfigError as exc:
         for key, reason in exc.problems:
             typer.echo(f"{config_path}: {key}: {reason}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
+    try:
+        day = recon_day(day_text, ZoneInfo(config.recon.timezone))
+    except ValueError:
+        typer.echo(f"--date: {day_text!r} is not a date (YYYY-MM-DD, today or yesterday)", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     configure_logging(config.log.level, config.log.format)
     raise typer.Exit(run_recon(config, day, venue=venue, statement=statement, out=out))
+
+
+def recon_day(text: str, zone: ZoneInfo, now: datetime | None = None) -> date:
+    """YYYY-MM-DD, or `today` / `yesterday` as the calendar in `zone` (the recon timezone) says at `now`."""
+    relative = {"today": 0, "yesterday": 1}.get(text.strip().lower())
+    if relative is None:
+        return date.fromisoformat(text)
+    return (now or datetime.now(UTC)).astimezone(zone).date() - timedelta(days=relative)
 
 
 def run_recon(config: object, day: date, *, venue: str | None = None, statement: Path | None = None,

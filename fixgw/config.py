@@ -166,6 +166,8 @@ class EmsSessionConfig(Section):
     allowed_addresses: list[IPv4Address] = Field(default_factory=list)
     """Source IPv4 addresses this EMS may connect from (QuickFIX AllowedRemoteAddresses); empty means any."""
     cancel_on_disconnect: bool = False
+    watch: bool = False
+    """Alert (`session_down`) when this session is down; off by default: an EMS logs off at the end of its day."""
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
     """Any QuickFIX session setting (HeartBtInt, StartTime, ResetOnLogon, ...), passed through."""
 
@@ -294,7 +296,8 @@ class AlertsConfig(Section):
     sinks: dict[str, AlertSinkConfig] = Field(default_factory=dict)
     evaluate_every_s: float = Field(default=5.0, gt=0, le=3600)
     sessions: list[str] | None = None
-    """Sessions watched by the session-down rule; default every EMS session, broker and REST venue."""
+    """Sessions watched by the session-down rule; default every broker and REST venue. EMS and drop-copy
+    sessions (clients that log off at the end of their day) are watched when listed here or `watch = true`."""
     session_down_after_s: float = Field(default=30.0, ge=0)
     no_execution_updates_s: float = Field(default=300.0, gt=0)
     market_hours: MarketHours | None = None

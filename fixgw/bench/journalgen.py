@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fixgw.engine.runner import SENT_MARK_PREFIX
 from fixgw.model.enums import OrdStatus, OrdType, Side
+from fixgw.model.events import EventName
 from fixgw.model.orders import Fill
 from fixgw.model.state import Order
 from fixgw.store import Journal
@@ -68,7 +69,8 @@ def generate(path: Path, events: int, *, open_every: int = 100, history_days: in
                                    "1" if is_open else "2", is_open, at, at, snapshot, Side.BUY.value,
                                    json.dumps([cl])))
                 alias_rows += [("ems", cl, session, oid), ("venue", f"{oid}.0", "", oid)]
-                for event, status in (("new", "A"), ("route", "A"), ("ack", "0"), ("fill", "1"), ("fill", "2")):
+                for event, status in ((EventName.NEW, "A"), (EventName.ROUTE, "A"), (EventName.ACK, "0"),
+                                      (EventName.FILL, "1"), (EventName.FILL, "2")):
                     event_rows.append((oid, event, status, at, json.dumps({"cl_ord_id": cl})))
                 fill_rows.append((oid, broker, f"{vo}-E1", "50", "190.25", None, at))
                 if not is_open:

@@ -30,6 +30,8 @@ class DropCopySessionConfig(_Section):
     """Only copies of these accounts; empty: every account (and reports that belong to no account)."""
     venues: list[str] = Field(default_factory=list)
     """Only copies of orders routed to these venues (broker or REST venue names); empty: all."""
+    watch: bool = False
+    """Alert (`session_down`) when this client is not logged on; off by default (clients log off for the night)."""
     replay_on_reset: bool = True
     """A Logon with ResetSeqNumFlag(141)=Y gets today's copies (UTC day) replayed from the journal."""
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)

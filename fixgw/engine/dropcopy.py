@@ -191,6 +191,9 @@ class DropCopyAcceptor:
     def session(self, session_id: fix.SessionID) -> _Session | None:
         return self._sessions.get(session_id.toString())
 
+    def session_id_of(self, name: str) -> fix.SessionID | None:
+        return next((state.session_id for state in self._sessions.values() if state.name == name), None)
+
 
 class _DropCopyApplication(QuietApplication):
     def __init__(self, owner: DropCopyAcceptor) -> None:

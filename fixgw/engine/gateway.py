@@ -303,7 +303,8 @@ class Gateway:
         return {name: venue.connected for name, venue in self.venues.items()}
 
     def sessions(self) -> list[SessionState]:
-        """Every configured session: EMS, FIX brokers and other venues, with next sequence numbers (any thread)."""
+        """Every configured session: EMS, FIX brokers, other venues and drop-copy clients, with next sequence numbers
+        (any thread)."""
         logged_on = self.ems_logged_on()
         states = [_fix_state(name, "ems", self._ems_ids.get(name), name in logged_on) for name in self.config.ems]
         venues: dict[str, Venue | None] = {**dict.fromkeys(self.config.brokers), **self.venues}
@@ -313,6 +314,10 @@ class Gateway:
                 states.append(_fix_state(name, "broker", sid, venue is not None and venue.connected))
             else:
                 states.append(SessionState(name, "venue", venue.connected))
+        dropcopy = self._dropcopy
+        for name in self.config.dropcopy:
+            sid = dropcopy.session_id_of(name) if dropcopy is not None else None
+            states.append(_fix_state(name, "dropcopy", sid, dropcopy is not None and name in dropcopy.logged_on))
         return states
 
     # ------------------------------------------------------------------ plumbing

@@ -41,7 +41,7 @@ class SessionState:
 
     name: str
     role: str
-    """"ems", "broker" (FIX initiator session) or "venue" (REST prime broker, other venues)."""
+    """"ems", "broker" (FIX initiator session), "venue" (REST prime broker, other venues) or "dropcopy"."""
     connected: bool
     next_sender_seq: int | None = None
     next_target_seq: int | None = None

@@ -237,7 +237,8 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
     return StatusData(name=ops.config.name, ready=ready, sessions=ops.view.sessions(), open_orders=open_orders,
                       by_status=by_status, open_rows=open_rows, refusals=list(ops.metrics.recent_refusals),
                       latency=ops.metrics.latency_quantiles(), risk=risk, risk_available=ops.view.controls is not None,
-                      alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error)
+                      alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
+                      recon=ops.recon_board.rows())
 
 
 class AdminServer:

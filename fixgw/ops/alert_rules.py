@@ -47,6 +47,9 @@ class Observation:
     risk: RiskState | None = None
     open_recon_breaks: int = 0
     clock_skew: dict[str, float] = field(default_factory=dict)
+    """Session or REST venue -> our clock minus theirs, seconds."""
+    clock_skew_limits: dict[str, float] = field(default_factory=dict)
+    """Per-subject limits (a REST venue's `clock_alert_threshold_s`); others use `clock_skew_max_s`."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,10 @@ class AlertEngine:
                 "error", f"{obs.open_recon_breaks} open reconciliation break(s)",
                 {"open_breaks": str(obs.open_recon_breaks)})
         for session, skew in obs.clock_skew.items():
-            if abs(skew) > self.config.clock_skew_max_s:
+            limit = obs.clock_skew_limits.get(session, self.config.clock_skew_max_s)
+            if abs(skew) > limit:
                 conditions[("clock_skew", session)] = _Condition(
-                    "warning", f"clock skew with {session} is {skew:+.3f} s (limit {self.config.clock_skew_max_s:g} s)",
+                    "warning", f"clock skew with {session} is {skew:+.3f} s (limit {limit:g} s)",
                     {"skew_s": f"{skew:.3f}"})
         at = datetime.fromtimestamp(obs.now, UTC)
         transitions: list[Alert] = []

@@ -31,6 +31,10 @@ class BridgeStats:
     retries: int
     unknown_outcomes: int
     clock_offset_s: float
+    clock_samples: int
+    """Clock readings taken (0: the offset is not measured yet)."""
+    clock_alert_threshold_s: float
+    """The venue's `clock_alert_threshold_s`."""
 
 
 def bridge_stats(venues: Mapping[str, Any]) -> list[BridgeStats]:
@@ -52,7 +56,14 @@ def bridge_stats(venues: Mapping[str, Any]) -> list[BridgeStats]:
 
 def _read(name: str, client: VenueHttpClient) -> BridgeStats:
     return BridgeStats(name, client.bucket.usage(), client.stats.requests, client.stats.retries,
-                       client.stats.unknown_outcomes, client.clock.offset_s)
+                       client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
+                       client.clock.alert_threshold_s)
+
+
+def venue_clock_skew(stats: list[BridgeStats]) -> dict[str, tuple[float, float]]:
+    """REST venue -> (our clock minus the venue's, the venue's alert threshold), where measured; the sign is the
+    FIX sessions' (receive time minus SendingTime: positive when the venue's clock is behind)."""
+    return {s.venue: (-s.clock_offset_s, s.clock_alert_threshold_s) for s in stats if s.clock_samples}
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop | None, read: Any) -> BridgeStats:
@@ -97,9 +108,12 @@ class LiveCollector(Collector):
         if runner is not None:
             yield _counter("fixgw_journal_write_errors", "Failed journal commits (retried)", runner.journal_errors)
         yield from self._book()
-        skew = GaugeMetricFamily("fixgw_clock_skew_seconds", "Our receive time minus the counterparty's "
-                                 "SendingTime, last message", labels=["session"])
-        for peer, seconds in list(ops.metrics.clock_skew.items()):
+        venues = bridge_stats(getattr(ops.gateway, "venues", {}) or {})
+        skew = GaugeMetricFamily("fixgw_clock_skew_seconds", "Our clock minus the counterparty's: receive time "
+                                 "minus SendingTime (FIX), or the REST venue's measured clock offset, negated",
+                                 labels=["session"])
+        for peer, seconds in [*ops.metrics.clock_skew.items(), *((v, s) for v, (s, _) in
+                                                                  venue_clock_skew(venues).items())]:
             skew.add_metric([peer], seconds)
         yield skew
         firing = GaugeMetricFamily("fixgw_alerts_firing", "Alerts firing now", labels=["rule"])
@@ -109,7 +123,7 @@ class LiveCollector(Collector):
         for rule, count in by_rule.items():
             firing.add_metric([rule], count)
         yield firing
-        yield from self._bridge(getattr(ops.gateway, "venues", {}) or {})
+        yield from self._bridge(venues)
 
     def _book(self) -> Iterator[Metric]:
         try:
@@ -135,7 +149,7 @@ class LiveCollector(Collector):
             yield from (switches, breakers)
 
     @staticmethod
-    def _bridge(venues: Mapping[str, Any]) -> Iterator[Metric]:
+    def _bridge(found: list[BridgeStats]) -> Iterator[Metric]:
         labels = ["venue", "key"]
         available = GaugeMetricFamily("fixgw_ratelimit_available_tokens", "Tokens left in the bucket", labels=labels)
         burst = GaugeMetricFamily("fixgw_ratelimit_burst_tokens", "Bucket size (our share of the venue's burst)",
@@ -150,7 +164,7 @@ class LiveCollector(Collector):
         unknown = CounterMetricFamily("fixgw_venue_http_unknown_outcomes", "REST commands with unknown outcome",
                                       labels=["venue"])
         offset = GaugeMetricFamily("fixgw_venue_clock_offset_seconds", "Venue clock minus ours", labels=["venue"])
-        for stats in bridge_stats(venues):
+        for stats in found:
             key = [stats.venue, stats.usage.key]
             available.add_metric(key, stats.usage.available)
             burst.add_metric(key, stats.usage.burst)

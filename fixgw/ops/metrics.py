@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from fixgw.engine.observe import PassRecord
+from fixgw.model.events import EventName
 from fixgw.store.records import MessageRecord
 
 HOP_EMS_TO_VENUE = "ems_to_venue"
@@ -36,8 +37,8 @@ SKEW_SAMPLE_S = 1.0
 """Clock skew is read from at most one inbound message per session per second."""
 
 # Router events that count as a refusal, and the detail key holding their reason.
-_REFUSALS = {"deny": "deny", "reject": "venue_reject", "cancel_rejected": "cancel_reject",
-             "replace_rejected": "replace_reject"}
+_REFUSALS = {EventName.DENY: "deny", EventName.REJECT: "venue_reject", EventName.CANCEL_REJECTED: "cancel_reject",
+             EventName.REPLACE_REJECTED: "replace_reject"}
 # Replies to EMS messages that never became (or found) an order of record: decode failures, duplicates, unknowns.
 _MESSAGE_REJECTS = {"3": "session_reject", "j": "business_reject", "8": "invalid_order", "9": "unknown_order"}
 _VENUE_EVENT_KINDS = ("venue_execution", "venue_cancel_reject")
@@ -143,7 +144,7 @@ class GatewayMetrics:
 
     def _count_events(self, record: PassRecord) -> None:
         for event in record.fx.events:
-            if event.event == "new":
+            if event.event == EventName.NEW:
                 self.new_orders_total += 1
                 order = record.fx.orders.get(event.order_id)
                 self.orders_received.labels(ems_session=order.ems_session if order else "").inc()

@@ -19,8 +19,9 @@ import structlog
 from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
-from fixgw.ops.live import LiveCollector
+from fixgw.ops.live import LiveCollector, bridge_stats, venue_clock_skew
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
+from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
 from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
 from fixgw.router.core import RouterCore
@@ -28,6 +29,9 @@ from fixgw.router.effects import Effects
 
 log = structlog.get_logger("fixgw.ops")
 
+CLIENT_ROLES = ("ems", "dropcopy")
+"""Sessions our clients open (and close at the end of their day): neither required for readiness nor watched by
+default."""
 ROUTER_SILENCE_S = 10.0
 """The router loop turns at least every ~2 s when healthy; silent longer than this it is wedged."""
 
@@ -42,6 +46,7 @@ class OpsRuntime:
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
         self.started_at = time.time()
+        self.recon_board = ReconBoard(self.metrics)
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)
         self.last_reload: ReloadResult | None = None
@@ -65,6 +70,9 @@ class OpsRuntime:
         sinks = self._risk_alert_sinks()
         if sinks is not None:
             sinks.append(self._on_risk_alert)
+        recon = getattr(self.gateway, "recon", None)
+        if recon is not None:  # scheduled reconciliation runs in this gateway
+            recon.subscribe(self.recon_board)
         self._thread.start()
         if self.config.admin.enabled:
             from fixgw.ops.admin import AdminServer
@@ -81,6 +89,9 @@ class OpsRuntime:
         sinks = self._risk_alert_sinks()
         if sinks is not None and self._on_risk_alert in sinks:
             sinks.remove(self._on_risk_alert)
+        recon = getattr(self.gateway, "recon", None)
+        if recon is not None:
+            recon.unsubscribe(self.recon_board)
         self.dispatcher.stop(timeout)
         if self.gateway.runner is not None and self.gateway.runner.observer is self.metrics:
             self.gateway.runner.observer = None
@@ -91,7 +102,7 @@ class OpsRuntime:
         configured = self.config.admin.required_sessions
         if configured is not None:
             return list(configured)
-        return [s.name for s in self.view.sessions() if s.role != "ems"]
+        return [s.name for s in self.view.sessions() if s.role not in CLIENT_ROLES]
 
     def healthy(self) -> bool:
         return self.view.router_alive(ROUTER_SILENCE_S)
@@ -110,8 +121,7 @@ class OpsRuntime:
     # ------------------------------------------------------------------ alerts
 
     def observe(self) -> Observation:
-        watched = self.config.alerts.sessions
-        sessions = {s.name: s.connected for s in self.view.sessions() if watched is None or s.name in watched}
+        sessions = {s.name: s.connected for s in self.view.sessions() if self._watched(s.name, s.role)}
         open_orders: int | None = None
         risk = None
         try:
@@ -120,10 +130,25 @@ class OpsRuntime:
         except RouterUnavailable as exc:
             log.warning("alerts.no_book_snapshot", error=str(exc))
         metrics = self.metrics
+        venues = venue_clock_skew(bridge_stats(getattr(self.gateway, "venues", {}) or {}))
+        skew = {**metrics.clock_skew, **{venue: seconds for venue, (seconds, _) in venues.items()}}
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
-                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew))
+                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=skew,
+                           clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()})
+
+    def _watched(self, name: str, role: str) -> bool:
+        """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no
+        list is given, a session we open ourselves (broker, venue)."""
+        config = self.config
+        listed = config.alerts.sessions
+        if listed is not None and name in listed:
+            return True
+        section = config.ems.get(name) if role == "ems" else config.dropcopy.get(name) if role == "dropcopy" else None
+        if section is not None:
+            return section.watch
+        return listed is None and role not in CLIENT_ROLES
 
     def evaluate_alerts(self) -> list[Alert]:
         """One evaluation: log and dispatch every transition (the ops thread calls this periodically)."""

@@ -1,7 +1,8 @@
 """The operators' status page: one server-rendered HTML page that reloads itself every few seconds.
 
 No JavaScript and no external assets (the admin server is often reached through an SSH tunnel with no
-internet): sessions up/down, open orders, recent rejects, latency percentiles, kill switches, firing alerts.
+internet): sessions up/down, open orders, recent rejects, latency percentiles, kill switches, firing alerts,
+scheduled reconciliation.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class StatusData:
     alerts: Sequence[Alert]
     refresh_s: int
     error: str | None = None
+    recon: Sequence[dict[str, Any]] = ()
+    """The latest scheduled reconciliation result per venue and check (ReconBoard.rows)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -79,6 +82,10 @@ def render_status(data: StatusData) -> str:
     engaged = data.risk is not None and data.risk.any_engaged
     alerts = _rows(([e(a.severity), e(a.key), e(a.summary), e(a.at.strftime("%H:%M:%S"))] for a in data.alerts),
                    "none", 4)
+    recon = _rows(([e(r["venue"]), e(r["check"]), e(r["day"]), e(r["at"]),
+                    '<span class="down">FAILED</span>' if r["failed"] else
+                    f'<span class="down">{r["open_breaks"]} OPEN</span>' if r["open_breaks"] else "clean",
+                    e(r["summary"])] for r in data.recon), "no scheduled reconciliation result since start", 6)
     banner = ('<div class="banner ok">READY</div>' if data.ready else '<div class="banner bad">NOT READY</div>')
     if engaged:
         banner += '<div class="banner bad">KILL SWITCH ENGAGED</div>'
@@ -93,6 +100,8 @@ def render_status(data: StatusData) -> str:
 <h2>Kill switches and breakers</h2>{risk}
 <h2>Firing alerts</h2><table id="alerts"><tr><th>severity</th><th>alert</th><th>summary</th><th>since</th></tr>
 {alerts}</table>
+<h2>Reconciliation</h2><table id="recon"><tr><th>venue</th><th>check</th><th>day</th><th>at (UTC)</th>
+<th>breaks</th><th>summary</th></tr>{recon}</table>
 <h2>Latency</h2><table id="latency"><tr><th>hop</th><th>p50</th><th>p95</th><th>p99</th></tr>{latency}</table>
 <h2>Open orders: {data.open_orders if data.open_orders is not None else "?"}</h2>
 <div class="muted">{statuses}</div>

@@ -18,7 +18,9 @@ from fixgw.recon.records import Break, BreakKind, MatchResult
 NO_SETTLEMENT = "positions/cash"
 """Group of the breaks without a settlement date (positions and cash are as of the day's close)."""
 CSV_COLUMNS = ("recon_date", "venue", "settle_date", "category", "kind", "ref", "instrument", "detail",
-               "ours_qty", "ours_price", "ours_source", "theirs_qty", "theirs_price", "theirs_source")
+               "ours_qty", "ours_price", "ours_at", "ours_source", "theirs_qty", "theirs_price", "theirs_at",
+               "theirs_source")
+"""`ours_at` / `theirs_at`: the trade time each side recorded (ISO 8601), empty for positions and cash."""
 
 
 @dataclass(slots=True)
@@ -56,8 +58,9 @@ def break_row(outcome: ReconOutcome, found: Break) -> dict[str, str]:
             "category": found.category.value, "kind": found.kind.value, "ref": found.ref,
             "instrument": found.instrument_id or "", "detail": found.detail,
             "ours_qty": ours.get("qty", ours.get("amount", "")), "ours_price": ours.get("price", ""),
-            "ours_source": ours.get("source", ""), "theirs_qty": theirs.get("qty", theirs.get("amount", "")),
-            "theirs_price": theirs.get("price", ""), "theirs_source": theirs.get("source", "")}
+            "ours_at": ours.get("at", ""), "ours_source": ours.get("source", ""),
+            "theirs_qty": theirs.get("qty", theirs.get("amount", "")), "theirs_price": theirs.get("price", ""),
+            "theirs_at": theirs.get("at", ""), "theirs_source": theirs.get("source", "")}
 
 
 def report_document(outcome: ReconOutcome) -> dict[str, Any]:

@@ -13,6 +13,8 @@ with coalesce=True, max_instances=1 and misfire_grace_time = catch_up_hours.
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from fixgw.config import GatewayConfig
 from fixgw.logs import get_logger
+from fixgw.recon.results import DRIFT, EOD, ReconListener, ReconResult
 from fixgw.recon.settings import TradingHours
 from fixgw.store.journal import Journal
 from fixgw.store.recon import ReconStore
@@ -32,7 +35,7 @@ log = get_logger("fixgw.recon.service")
 
 LAST_RUN_PREFIX = "recon.last_run:"
 EodRun = Callable[[str, date], object]
-"""(venue, day) -> anything: one end-of-day reconciliation."""
+"""(venue, day) -> anything: one end-of-day reconciliation (a ReconOutcome is published to listeners)."""
 
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -79,6 +82,38 @@ class ReconService:
         self.grace = timedelta(hours=config.recon.catch_up_hours)
         self.scheduler: BackgroundScheduler | None = None
         self.triggers: dict[str, CronTrigger] = {}
+        self.latest: dict[tuple[str, str], ReconResult] = {}
+        """(venue, check) -> the latest result."""
+        self._listeners: list[ReconListener] = []
+        self._publishing = threading.Lock()
+
+    # --- results ------------------------------------------------------------------------------------------
+
+    def subscribe(self, listener: ReconListener) -> None:
+        """Hear every result from now on, after the latest one of each venue and check (a catch-up run may have
+        finished before the listener came)."""
+        with self._publishing:   # delivered under the lock: a listener sees each result once, in order
+            self._listeners.append(listener)
+            for result in self.latest.values():
+                self._deliver(listener, result)
+
+    def unsubscribe(self, listener: ReconListener) -> None:
+        with self._publishing:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def publish(self, result: ReconResult) -> None:
+        with self._publishing:
+            self.latest[(result.venue, result.check)] = result
+            for listener in self._listeners:
+                self._deliver(listener, result)
+
+    @staticmethod
+    def _deliver(listener: ReconListener, result: ReconResult) -> None:
+        try:
+            listener(result)
+        except Exception as exc:  # an operator's view never stops reconciliation
+            log.exception("recon.listener_failed", venue=result.venue, check=result.check, error=repr(exc))
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -138,19 +173,33 @@ class ReconService:
         due = scheduled or latest_fire_time(self.trigger(venue), self._clock(), timedelta(days=8)) or self._clock()
         day = due.astimezone(self.zone).date()
         try:
-            self._run_eod(venue, day)
+            outcome = self._run_eod(venue, day)
         except Exception as exc:  # a job never takes the scheduler down; the next run tries again
             log.exception("recon.job_failed", venue=venue, date=day.isoformat(), error=repr(exc))
+            self.publish(ReconResult(venue, EOD, self._clock(), f"failed: {exc}", day=day, failed=True))
             return
         self.store.put_state({f"{LAST_RUN_PREFIX}{venue}": due.isoformat()})
+        from fixgw.recon.report import ReconOutcome
+
+        if isinstance(outcome, ReconOutcome):
+            kinds = Counter(found.kind.value for found in outcome.breaks)
+            summary = "clean" if outcome.clean else f"{len(outcome.breaks)} break(s)"
+            self.publish(ReconResult(venue, EOD, self._clock(), summary, dict(kinds), day=day))
 
     def drift_job(self) -> None:
         if not in_trading_hours(self.config.recon.drift.trading_hours, self._clock()):
             return
         try:
-            self._check_drift()
+            readings = self._check_drift()
         except Exception as exc:
             log.exception("recon.drift_failed", error=repr(exc))
+            return
+        from fixgw.recon.drift import DriftReading
+
+        for venue, reading in (readings.items() if isinstance(readings, dict) else ()):
+            if isinstance(reading, DriftReading):   # None: no baseline yet, nothing measured
+                breaks = {"balance_drift": 1} if reading.breached else {}
+                self.publish(ReconResult(venue, DRIFT, self._clock(), reading.describe(), breaks))
 
     # --- the default work ---------------------------------------------------------------------------------
 

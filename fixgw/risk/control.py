@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import structlog
 
 from fixgw.config import GatewayConfig
+from fixgw.model.events import EventName
 from fixgw.model.orders import FillGroup, utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import BreakerState, KillSwitchState, RiskState
@@ -82,7 +83,8 @@ def request_reload(journal: Journal, gateway_name: str, who: str) -> str:
     at = utc_now()
     journal.write(JournalBatch(
         state={f"{RELOAD_REQUEST}{gateway_name}": json.dumps({"id": request_id, "who": who, "at": at.isoformat()})},
-        events=[EventRecord(AUDIT_ORDER_ID, "reload_requested", "audit", at, {"gateway": gateway_name, "who": who})]))
+        events=[EventRecord(AUDIT_ORDER_ID, EventName.RELOAD_REQUESTED, "audit", at,
+                            {"gateway": gateway_name, "who": who})]))
     return request_id
 
 
@@ -220,7 +222,7 @@ class RiskReloader:
 
         def swap(_core: RouterCore, fx: Effects) -> None:
             control.engine.set_rules(rules)
-            fx.events.append(OrderEventRecord(AUDIT_ORDER_ID, "risk_reloaded", "audit", utc_now(),
+            fx.events.append(OrderEventRecord(AUDIT_ORDER_ID, EventName.RISK_RELOADED, "audit", utc_now(),
                                               {"who": "reload", "enabled": str(new.risk.enabled).lower()}))
             log.warning("risk.reloaded", enabled=new.risk.enabled)
 

@@ -25,6 +25,7 @@ import structlog
 
 from fixgw.model.decimals import ZERO, fmt_decimal
 from fixgw.model.enums import OrdRejReason, OrdType, Side
+from fixgw.model.events import EventName
 from fixgw.model.instruments import Instrument
 from fixgw.model.orders import Fill, FillGroup, NewOrder, ReplaceOrder, utc_now
 from fixgw.model.state import Order
@@ -48,9 +49,10 @@ _BPS = Decimal(10_000)
 _CENT = Decimal("0.01")
 _LIMITED = OrdRejReason.ORDER_EXCEEDS_LIMIT
 _PRICE_BAND = OrdRejReason.PRICE_EXCEEDS_CURRENT_PRICE_BAND
-_SAME_EXPOSURE = frozenset({"ack", "cancel_requested", "cancel_on_disconnect", "kill_cancel", "cancel_rejected",
-                            "resubmit", "status_mismatch", "venue_report_ignored", "outcome_unknown",
-                            "outcome_unknown_ignored", "protocol_error"})
+_SAME_EXPOSURE = frozenset({EventName.ACK, EventName.CANCEL_REQUESTED, EventName.CANCEL_ON_DISCONNECT,
+                            EventName.KILL_CANCEL, EventName.CANCEL_REJECTED, EventName.RESUBMIT,
+                            EventName.STATUS_MISMATCH, EventName.VENUE_REPORT_IGNORED, EventName.OUTCOME_UNKNOWN,
+                            EventName.OUTCOME_UNKNOWN_IGNORED, EventName.PROTOCOL_ERROR})
 """Order events that change no quantity, price or open status: the observer skips the recomputation."""
 
 
@@ -88,15 +90,18 @@ class RiskEngine:
         `adopt` each such order that is read back later)."""
         for switch in switches:
             self.switches.apply(switch)
+        now = self._clock()
+        # Journaled fills carry the venue's time only: a clock running ahead must not make one outrank later prices.
         for group in closed_fills:
-            self.exposure.note_price(group.instrument_id, group.price, "last trade", group.last_at)
+            self.exposure.note_price(group.instrument_id, group.price, "last trade", min(group.last_at, now),
+                                     group.last_at)
             if group.since_day_start:
                 self.exposure.add_closed_fills(group.account, group.instrument_id, group.side,
                                                group.qty * group.count, group.qty * group.price * group.count)
         orders = list(orders)
         for order in orders:
             for fill in order.fills.values():
-                self.exposure.note_price(order.instrument_id, fill.price, "last trade", fill.time)
+                self.exposure.note_price(order.instrument_id, fill.price, "last trade", min(fill.time, now), fill.time)
         for order in orders:
             if order.venue is None:
                 continue
@@ -233,9 +238,6 @@ class RiskEngine:
                 if abs(value - ref) * _HUNDRED <= collar.value * ref:   # exact, and no division when it passes
                     continue
                 away = abs(value - ref) / ref * _HUNDRED
-                if self.config.breakers.collar_trips:
-                    self._trip(f"instrument:{instrument.id}", f"price collar: {label} {_num(value)} is "
-                               f"{_pct(away)}% from the reference {_num(ref)} ({reference.source})")
                 return ("price_collar", _PRICE_BAND,
                         f"price_collar_pct: {label} {_num(value)} is {_pct(away)}% from the reference "
                         f"{_num(ref)} ({reference.source}), limit {_lim(collar, '%')}")
@@ -310,7 +312,7 @@ class RiskEngine:
 
     # ------------------------------------------------------------------ router observer
 
-    def on_order_event(self, fx: Effects, order: Order, event: str, detail: Mapping[str, str]) -> None:
+    def on_order_event(self, fx: Effects, order: Order, event: EventName, detail: Mapping[str, str]) -> None:
         try:
             if order.venue is not None:
                 self._observe(order, event, detail)
@@ -324,19 +326,19 @@ class RiskEngine:
         except Exception as exc:
             log.exception("risk.observer_failed", venue=venue, error=repr(exc))
 
-    def _observe(self, order: Order, event: str, detail: Mapping[str, str]) -> None:
+    def _observe(self, order: Order, event: EventName, detail: Mapping[str, str]) -> None:
         assert order.venue is not None
-        if event == "route":
+        if event == EventName.ROUTE:
             self._routed(order)
-        elif event == "fill":
+        elif event == EventName.FILL:
             fill = order.fills.get(detail.get("exec_id", ""))
             if fill is not None:
                 self._on_trade(order, fill)
-        elif event == "ack":
+        elif event == EventName.ACK:
             self._venue_answer(order.venue, rejected=False)
-        elif event == "reject":
+        elif event == EventName.REJECT:
             self._venue_answer(order.venue, rejected=True)
-        elif event in ("protocol_error", "outcome_unknown"):
+        elif event in (EventName.PROTOCOL_ERROR, EventName.OUTCOME_UNKNOWN):
             self._venue_error(order.venue, f"{event} on order {order.order_id}")
         if event not in _SAME_EXPOSURE:
             self.exposure.update(order, self._arrival.get(order.order_id))
@@ -363,7 +365,7 @@ class RiskEngine:
 
     def _on_trade(self, order: Order, fill: Fill) -> None:
         before = self._reference(order.instrument_id)
-        self.note_price(order.instrument_id, fill.price, "last trade", fill.time)
+        self.note_price(order.instrument_id, fill.price, "last trade", venue_at=fill.time)
         threshold = self.config.slippage_alert_bps
         if threshold is None or order.ord_type is not OrdType.MARKET:
             return
@@ -378,14 +380,15 @@ class RiskEngine:
                 f"the reference {_num(reference)} (alert above {_num(threshold)} bps)",
                 order_id=order.order_id, venue=fill.venue, exec_id=fill.exec_id, account=order.account or "")
 
-    def note_price(self, instrument_id: str, price: Decimal, source: str = "venue",
-                   at: datetime | None = None) -> None:
-        """A market price (a trade, or a venue's price from the bridge); on the router thread (`runner.call`).
+    def note_price(self, instrument_id: str, price: Decimal, source: str = "venue", *,
+                   venue_at: datetime | None = None) -> None:
+        """A market price (a trade, or a venue's price from the bridge), received now; on the router thread
+        (`runner.call`). Our receive time orders prices; the venue's time (`venue_at`) is kept as data.
 
         Trips the instrument's breaker when it moves more than `breakers.price_jump_pct` from the reference.
         """
         before = self._reference(instrument_id)
-        self.exposure.note_price(instrument_id, price, source, at or self._clock())
+        self.exposure.note_price(instrument_id, price, source, self._clock(), venue_at)
         jump = self.config.breakers.price_jump_pct
         if jump is None or before is None or not before.value:
             return
@@ -494,7 +497,7 @@ class RiskEngine:
             attempts = self._kill_attempts.get(order.order_id, 0)
             if attempts >= KILL_CANCEL_ATTEMPTS:
                 continue
-            if core.gateway_cancel(order, fx, tag=f"KILL{len(order.venue_cl_ord_ids)}", event="kill_cancel"):
+            if core.gateway_cancel(order, fx, tag=f"KILL{len(order.venue_cl_ord_ids)}", event=EventName.KILL_CANCEL):
                 self._kill_attempts[order.order_id] = attempts + 1
                 self.counters.incr("kill_cancels")
                 log.info("risk.kill_cancel", order_id=order.order_id, session=order.ems_session,

@@ -51,6 +51,9 @@ class Price:
     source: str
     """"last trade", "venue" or "configured"."""
     at: datetime
+    """When we received it (our clock): what orders prices; a venue's clock may be skewed."""
+    venue_at: datetime | None = None
+    """The venue's own time for it (a fill's TransactTime), kept as data."""
 
 
 _EMPTY = Totals()
@@ -82,11 +85,13 @@ class Exposure:
 
     # --- updating (router thread) -------------------------------------------------------------------------
 
-    def note_price(self, instrument_id: str, value: Decimal, source: str, at: datetime) -> Price | None:
-        """Record a market price; returns the one it replaces. An older price than the one held is ignored."""
+    def note_price(self, instrument_id: str, value: Decimal, source: str, at: datetime,
+                   venue_at: datetime | None = None) -> Price | None:
+        """Record a market price received at `at` (our clock); returns the one it replaces. An older price than the
+        one held is ignored."""
         previous = self._prices.get(instrument_id)
         if previous is None or at >= previous.at:
-            self._prices[instrument_id] = Price(value, source, at)
+            self._prices[instrument_id] = Price(value, source, at, venue_at)
         return previous
 
     def update(self, order: Order, valuation: Decimal | None) -> None:

@@ -75,8 +75,8 @@ class VenueRisk(_Section):
 
 
 class BreakerConfig(_Section):
-    collar_trips: bool = True
-    """A price-collar denial trips the instrument's breaker (the price or the reference is an outlier)."""
+    # No collar trip: one order priced far from the market is that order's problem (the collar denies it), not a
+    # market event; trades and venue prices that jump are (`price_jump_pct`).
     price_jump_pct: Dec | None = Field(default=None, gt=0)
     """A trade or venue price this far from the previous reference trips the instrument's breaker."""
     error_burst: int = Field(default=10, ge=1)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from fixgw.model.events import EventName
 from fixgw.model.orders import utc_now
 from fixgw.router.effects import OrderEventRecord
 
@@ -27,8 +28,9 @@ AUDIT_ORDER_ID = "risk"
 SCOPE_KINDS = ("global", "venue", "account", "session", "instrument")
 KILL_SCOPES = ("global", "venue", "account", "session")
 _ALIASES = {"ems": "session", "ems_session": "session"}
-_EVENTS = {(KILL, True): "kill_set", (KILL, False): "kill_cleared", (BREAKER, True): "breaker_tripped",
-           (BREAKER, False): "breaker_reset", (RAMP, True): "ramp_lifted", (RAMP, False): "ramp_restored"}
+_EVENTS = {(KILL, True): EventName.KILL_SET, (KILL, False): EventName.KILL_CLEARED,
+           (BREAKER, True): EventName.BREAKER_TRIPPED, (BREAKER, False): EventName.BREAKER_RESET,
+           (RAMP, True): EventName.RAMP_LIFTED, (RAMP, False): EventName.RAMP_RESTORED}
 _MAX_KEY = 128
 
 log = structlog.get_logger("fixgw.risk")
@@ -72,7 +74,7 @@ class Switch:
         return f"{KEY_PREFIX}{self.kind}:{self.scope}"
 
     @property
-    def event(self) -> str:
+    def event(self) -> EventName:
         return _EVENTS[(self.kind, self.active)]
 
     def to_json(self) -> str:

@@ -18,6 +18,7 @@ import structlog
 from fixgw.model.decimals import ZERO, fmt_decimal, is_multiple_of
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus, OrdType
 from fixgw.model.errors import FixgwError, InvalidTransition, UnknownSymbolError
+from fixgw.model.events import EventName
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import (
     CancelOrder,
@@ -118,7 +119,7 @@ class RouterCore:
             stop_price=command.stop_price, time_in_force=command.time_in_force,
         )
         self.book.add(order)
-        fx.touch(order, "new", cl_ord_id=command.cl_ord_id, qty=command.order_qty, price=command.price)
+        fx.touch(order, EventName.NEW, cl_ord_id=command.cl_ord_id, qty=command.order_qty, price=command.price)
         denial, venue, rule = self._admit(session, command)
         if denial is not None or venue is None:
             assert denial is not None
@@ -127,7 +128,7 @@ class RouterCore:
         order.venue = venue
         outbound_id = self._next_venue_id(order)
         order.venue_cl_ord_id = outbound_id
-        fx.touch(order, "route", venue=venue, venue_cl_ord_id=outbound_id, rule=rule)
+        fx.touch(order, EventName.ROUTE, venue=venue, venue_cl_ord_id=outbound_id, rule=rule)
         fx.to_venue.append((venue, command.model_copy(update={"cl_ord_id": outbound_id}), order.order_id))
         return order
 
@@ -177,7 +178,7 @@ class RouterCore:
     def _deny(self, order: Order, denial: Denial, fx: Effects) -> None:
         apply(order, OrderEvent.DENY)
         order.text = denial.text
-        fx.touch(order, "deny", reason=denial.reason.name, text=denial.text)
+        fx.touch(order, EventName.DENY, reason=denial.reason.name, text=denial.text)
         fx.to_ems.append((order.ems_session, self._report(order, ExecType.REJECTED, text=denial.text,
                                                           reason=denial.reason), order.order_id))
         log.info("order.denied", order_id=order.order_id, session=order.ems_session, cl_ord_id=order.cl_ord_id,
@@ -193,7 +194,7 @@ class RouterCore:
         outbound_id = self._next_venue_id(order)
         order.pending = PendingRequest(kind="cancel", ems_cl_ord_id=command.cl_ord_id, venue_cl_ord_id=outbound_id)
         self.book.index_ems(order, command.cl_ord_id)
-        fx.touch(order, "cancel_requested", cl_ord_id=command.cl_ord_id, venue_cl_ord_id=outbound_id)
+        fx.touch(order, EventName.CANCEL_REQUESTED, cl_ord_id=command.cl_ord_id, venue_cl_ord_id=outbound_id)
         fx.to_ems.append((session, self._report(order, ExecType.PENDING_CANCEL, cl_ord_id=command.cl_ord_id,
                                                 orig=order.cl_ord_id), order.order_id))
         self._send_cancel(order, outbound_id, fx)
@@ -240,7 +241,7 @@ class RouterCore:
             order_qty=command.order_qty, price=command.price, stop_price=command.stop_price,
             ord_type=command.ord_type, time_in_force=command.time_in_force)
         self.book.index_ems(order, command.cl_ord_id)
-        fx.touch(order, "replace_requested", cl_ord_id=command.cl_ord_id, qty=command.order_qty,
+        fx.touch(order, EventName.REPLACE_REQUESTED, cl_ord_id=command.cl_ord_id, qty=command.order_qty,
                  price=command.price, venue_cl_ord_id=outbound_id)
         fx.to_ems.append((session, self._report(order, ExecType.PENDING_REPLACE, cl_ord_id=command.cl_ord_id,
                                                 orig=order.cl_ord_id), order.order_id))
@@ -280,8 +281,9 @@ class RouterCore:
             ord_status=order.status if order else OrdStatus.REJECTED, response_to=response_to, reason=reason,
             text=text, account=order.account if order else None, transact_time=utc_now())
         if order is not None:
-            fx.touch(order, "cancel_rejected" if response_to is CxlRejResponseTo.CANCEL else "replace_rejected",
-                     cl_ord_id=cl_ord_id, reason=reason.name, text=text)
+            cancel = response_to is CxlRejResponseTo.CANCEL
+            rejected = EventName.CANCEL_REJECTED if cancel else EventName.REPLACE_REJECTED
+            fx.touch(order, rejected, cl_ord_id=cl_ord_id, reason=reason.name, text=text)
         fx.to_ems.append((session, event, order.order_id if order else None))
 
     def on_status_request(self, session: str, command: StatusRequest, fx: Effects) -> None:
@@ -304,9 +306,9 @@ class RouterCore:
         if not self.ems_policies.get(session, EmsPolicy()).cancel_on_disconnect:
             return
         for order in self.book.open_orders(ems_session=session):
-            self.gateway_cancel(order, fx, tag="COD", event="cancel_on_disconnect")
+            self.gateway_cancel(order, fx, tag="COD", event=EventName.CANCEL_ON_DISCONNECT)
 
-    def gateway_cancel(self, order: Order, fx: Effects, *, tag: str, event: str) -> bool:
+    def gateway_cancel(self, order: Order, fx: Effects, *, tag: str, event: EventName) -> bool:
         """Cancel an open order on the gateway's own initiative (cancel-on-disconnect, kill switch).
 
         The EMS hears of it under ClOrdID `<order_id>-<tag>`. False when the order cannot be cancelled now
@@ -343,7 +345,8 @@ class RouterCore:
                 self._on_report(order, venue, event, fx)
         except FixgwError as exc:
             # The order stays as it was (the state machine validates before mutating); the error is on record.
-            fx.touch(order, "protocol_error", exec_type=event.exec_type.name, exec_id=event.exec_id, error=str(exc))
+            fx.touch(order, EventName.PROTOCOL_ERROR, exec_type=event.exec_type.name, exec_id=event.exec_id,
+                     error=str(exc))
             log.error("venue.protocol_error", venue=venue, order_id=order.order_id, exec_id=event.exec_id,
                       exec_type=event.exec_type.name, status=order.status.name, error=str(exc))
 
@@ -353,12 +356,12 @@ class RouterCore:
             opening = order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
             apply(order, OrderEvent.ACK)
             if opening:
-                fx.touch(order, "ack", venue_order_id=event.order_id)
+                fx.touch(order, EventName.ACK, venue_order_id=event.order_id)
                 self._emit(order, ExecType.NEW, fx)
             elif order.status_before_request in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
                 # Acked while a cancel is pending: if the cancel is refused the order is NEW, not PENDING_NEW.
                 order.status_before_request = OrdStatus.NEW
-                fx.touch(order, "ack", venue_order_id=event.order_id)
+                fx.touch(order, EventName.ACK, venue_order_id=event.order_id)
         elif exec_type is ExecType.TRADE:
             if event.last_qty is None or event.last_px is None:
                 raise FixgwError(f"trade {event.exec_id} without LastQty/LastPx")
@@ -366,7 +369,7 @@ class RouterCore:
                         time=event.transact_time or utc_now(), commission=event.commission)
             if apply(order, OrderEvent.FILL, fill=fill):
                 fx.fills.append((order.order_id, fill))
-                fx.touch(order, "fill", exec_id=fill.exec_id, qty=fill.qty, price=fill.price)
+                fx.touch(order, EventName.FILL, exec_id=fill.exec_id, qty=fill.qty, price=fill.price)
                 self._emit(order, ExecType.TRADE, fx, fill=fill, exec_id=self._fill_exec_id(order, fill.exec_id))
         elif exec_type is ExecType.CANCELED:
             self._on_canceled(order, fx, text=event.text)
@@ -376,20 +379,21 @@ class RouterCore:
             if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
                 apply(order, OrderEvent.REJECT)
                 order.text = event.text
-                fx.touch(order, "reject", text=event.text, reason=event.ord_rej_reason)
+                fx.touch(order, EventName.REJECT, text=event.text, reason=event.ord_rej_reason)
                 self._emit(order, ExecType.REJECTED, fx, text=event.text, reason=event.ord_rej_reason)
             elif order.pending is not None:
                 self._on_request_rejected(order, CxlRejReason.BROKER_OPTION, event.text, fx)
             else:
                 raise FixgwError(f"reject {event.exec_id} for an order in status {order.status.name}")
         elif exec_type is ExecType.EXPIRED:
-            self._close(order, OrderEvent.EXPIRE, ExecType.EXPIRED, "expire", fx, text=event.text)
+            self._close(order, OrderEvent.EXPIRE, ExecType.EXPIRED, EventName.EXPIRE, fx, text=event.text)
         elif exec_type is ExecType.DONE_FOR_DAY:
-            self._close(order, OrderEvent.DONE_FOR_DAY, ExecType.DONE_FOR_DAY, "done_for_day", fx, text=event.text)
+            self._close(order, OrderEvent.DONE_FOR_DAY, ExecType.DONE_FOR_DAY, EventName.DONE_FOR_DAY, fx,
+                        text=event.text)
         elif exec_type is ExecType.TRADE_CANCEL:
             ref = event.exec_ref_id or ""
             busted = remove_fill(order, ref)
-            fx.touch(order, "trade_cancel", exec_ref_id=ref, qty=busted.qty)
+            fx.touch(order, EventName.TRADE_CANCEL, exec_ref_id=ref, qty=busted.qty)
             self._emit(order, ExecType.TRADE_CANCEL, fx, exec_ref_id=self._fill_exec_id(order, ref), text=event.text)
         elif exec_type is ExecType.TRADE_CORRECT:
             ref = event.exec_ref_id or ""
@@ -399,14 +403,14 @@ class RouterCore:
                              time=event.transact_time or utc_now())
             correct_fill(order, ref, corrected)
             fx.fills.append((order.order_id, corrected))
-            fx.touch(order, "trade_correct", exec_ref_id=ref, qty=corrected.qty, price=corrected.price)
+            fx.touch(order, EventName.TRADE_CORRECT, exec_ref_id=ref, qty=corrected.qty, price=corrected.price)
             self._emit(order, ExecType.TRADE_CORRECT, fx, fill=corrected,
                        exec_id=self._fill_exec_id(order, corrected.exec_id),
                        exec_ref_id=self._fill_exec_id(order, ref))
         elif exec_type in (ExecType.PENDING_NEW, ExecType.PENDING_CANCEL, ExecType.PENDING_REPLACE):
             return  # the venue echoing a pending state: nothing changes for us
         else:
-            fx.touch(order, "venue_report_ignored", exec_type=exec_type.name, exec_id=event.exec_id)
+            fx.touch(order, EventName.VENUE_REPORT_IGNORED, exec_type=exec_type.name, exec_id=event.exec_id)
 
     def _on_canceled(self, order: Order, fx: Effects, *, text: str | None = None) -> None:
         pending = order.pending
@@ -416,10 +420,10 @@ class RouterCore:
             previous = order.cl_ord_id
             order.orig_cl_ord_id, order.cl_ord_id = previous, pending.ems_cl_ord_id
             order.cl_ord_id_chain.append(pending.ems_cl_ord_id)
-            fx.touch(order, "canceled", cl_ord_id=pending.ems_cl_ord_id)
+            fx.touch(order, EventName.CANCELED, cl_ord_id=pending.ems_cl_ord_id)
             self._emit(order, ExecType.CANCELED, fx, orig=previous, text=text)
             return
-        fx.touch(order, "canceled_unsolicited", text=text)
+        fx.touch(order, EventName.CANCELED_UNSOLICITED, text=text)
         if pending is not None:  # a replace was in flight: it can no longer happen
             self._cancel_reject(order.ems_session, pending.ems_cl_ord_id, order.cl_ord_id, order,
                                 CxlRejResponseTo.REPLACE, CxlRejReason.TOO_LATE_TO_CANCEL, "order was canceled", fx)
@@ -436,7 +440,7 @@ class RouterCore:
             order.ord_type = pending.ord_type
         order.venue_cl_ord_id = pending.venue_cl_ord_id
         order.pending = None
-        fx.touch(order, "replaced", cl_ord_id=order.cl_ord_id, qty=order.order_qty, price=order.price)
+        fx.touch(order, EventName.REPLACED, cl_ord_id=order.cl_ord_id, qty=order.order_qty, price=order.price)
         self._emit(order, ExecType.REPLACED, fx, orig=previous)
 
     def _on_request_rejected(self, order: Order, reason: CxlRejReason, text: str | None, fx: Effects) -> None:
@@ -449,7 +453,7 @@ class RouterCore:
                             CxlRejResponseTo.CANCEL if is_cancel else CxlRejResponseTo.REPLACE, reason,
                             text or "refused by the venue", fx)
 
-    def _close(self, order: Order, event: OrderEvent, exec_type: ExecType, name: str, fx: Effects,
+    def _close(self, order: Order, event: OrderEvent, exec_type: ExecType, name: EventName, fx: Effects,
                *, text: str | None) -> None:
         pending = order.pending
         apply(order, event)
@@ -479,10 +483,10 @@ class RouterCore:
             apply(order, OrderEvent.OUTCOME_UNKNOWN)
         except InvalidTransition:
             # The venue settled the order before the transport gave up (an ack overtook a timeout): nothing is unknown.
-            fx.touch(order, "outcome_unknown_ignored", command=command, reason=reason)
+            fx.touch(order, EventName.OUTCOME_UNKNOWN_IGNORED, command=command, reason=reason)
             return
         self._maybe_unknown[order.order_id] = order
-        fx.touch(order, "outcome_unknown", command=command, reason=reason)
+        fx.touch(order, EventName.OUTCOME_UNKNOWN, command=command, reason=reason)
         log.warning("venue.outcome_unknown", venue=venue, order_id=order.order_id, command=command, reason=reason)
 
     def on_venue_connected(self, venue: str, fx: Effects) -> None:
@@ -523,7 +527,7 @@ class RouterCore:
             # duplicate id, so this can never double the order).
             self._resent.add(order.order_id)
             assert order.venue is not None and order.venue_cl_ord_id is not None
-            fx.touch(order, "resubmit", venue_cl_ord_id=order.venue_cl_ord_id)
+            fx.touch(order, EventName.RESUBMIT, venue_cl_ord_id=order.venue_cl_ord_id)
             fx.to_venue.append((order.venue, NewOrder(
                 cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
                 order_qty=order.order_qty, ord_type=order.ord_type, price=order.price, stop_price=order.stop_price,
@@ -536,20 +540,20 @@ class RouterCore:
             if status in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED, OrdStatus.PENDING_CANCEL,
                           OrdStatus.PENDING_REPLACE):
                 apply(order, OrderEvent.ACK)
-                fx.touch(order, "ack", source="status")
+                fx.touch(order, EventName.ACK, source="status")
                 self._emit(order, ExecType.NEW, fx)
             elif status is OrdStatus.REJECTED:
                 apply(order, OrderEvent.REJECT)
                 order.text = event.text
-                fx.touch(order, "reject", source="status", text=event.text)
+                fx.touch(order, EventName.REJECT, source="status", text=event.text)
                 self._emit(order, ExecType.REJECTED, fx, text=event.text)
         if status in (OrdStatus.CANCELED, OrdStatus.EXPIRED) and order.is_open:
             if status is OrdStatus.CANCELED:
                 self._on_canceled(order, fx, text=event.text)
             else:
-                self._close(order, OrderEvent.EXPIRE, ExecType.EXPIRED, "expire", fx, text=event.text)
+                self._close(order, OrderEvent.EXPIRE, ExecType.EXPIRED, EventName.EXPIRE, fx, text=event.text)
         if event.cum_qty is not None and event.cum_qty != order.cum_qty:
-            fx.touch(order, "status_mismatch", venue_cum_qty=event.cum_qty, our_cum_qty=order.cum_qty)
+            fx.touch(order, EventName.STATUS_MISMATCH, venue_cum_qty=event.cum_qty, our_cum_qty=order.cum_qty)
             log.warning("venue.status_mismatch", order_id=order.order_id, venue_cum_qty=str(event.cum_qty),
                         our_cum_qty=str(order.cum_qty))
 

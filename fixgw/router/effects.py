@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from fixgw.model.events import EventName
 from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
@@ -29,14 +30,14 @@ EmsReport = ExecutionEvent | CancelRejectEvent
 @dataclass(slots=True)
 class OrderEventRecord:
     order_id: str
-    event: str
+    event: EventName
     status: str
     at: datetime
     detail: dict[str, str]
 
 
 class RouterObserver(Protocol):
-    def on_order_event(self, fx: Effects, order: Order, event: str, detail: Mapping[str, str]) -> None:
+    def on_order_event(self, fx: Effects, order: Order, event: EventName, detail: Mapping[str, str]) -> None:
         """Called on the router thread as each order event is recorded, after the order changed (risk state)."""
 
     def on_venue_error(self, venue: str, error: str) -> None:
@@ -55,7 +56,7 @@ class Effects:
     state: dict[str, str] = field(default_factory=dict)
     observer: RouterObserver | None = None
 
-    def touch(self, order: Order, event: str, **detail: object) -> None:
+    def touch(self, order: Order, event: EventName, **detail: object) -> None:
         self.orders[order.order_id] = order
         record = OrderEventRecord(order.order_id, event, order.status.value, utc_now(),
                                   {k: str(v) for k, v in detail.items() if v is not None})

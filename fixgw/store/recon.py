@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from fixgw.model.events import EventName
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import EPOCH, UtcMicros, to_micros
@@ -43,7 +44,7 @@ from fixgw.store.journal import Journal, _typed_errors
 
 CLEAN, BREAKS = "clean", "breaks"
 STATE_PREFIX = "recon:"
-_VOIDING_EVENTS = ("trade_cancel", "trade_correct")
+_VOIDING_EVENTS = (EventName.TRADE_CANCEL, EventName.TRADE_CORRECT)
 _RAW_BATCH = 1000
 """Rows per fetch off a raw cursor: small enough that a batch's row objects are still in cache when converted."""
 _IN_CHUNK = 500

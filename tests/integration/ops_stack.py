@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from gateway_stack import Stack
 
-from fixgw.config import AdminConfig, AlertsConfig
+from fixgw.config import AdminConfig, AlertsConfig, GatewayConfig
 from fixgw.ops.runtime import OpsRuntime
 
 TOKEN = "test-admin-token"
@@ -18,12 +18,15 @@ TOKEN = "test-admin-token"
 
 @contextmanager
 def ops_stack(tmp: Path, *, admin: dict[str, Any] | None = None, alerts: dict[str, Any] | None = None,
+              configure: Callable[[GatewayConfig], GatewayConfig] | None = None,
               **stack_options: Any) -> Iterator[tuple[Stack, OpsRuntime]]:
     stack = Stack(tmp, **stack_options)
     update: dict[str, Any] = {"admin": AdminConfig(**{"enabled": True, "token": TOKEN, "port": 0, **(admin or {})})}
     if alerts is not None:
         update["alerts"] = AlertsConfig(**alerts)
     stack.config = stack.gateway.config = stack.config.model_copy(update=update)
+    if configure is not None:
+        stack.config = stack.gateway.config = configure(stack.config)
     ops: OpsRuntime | None = None
     try:
         stack.start()

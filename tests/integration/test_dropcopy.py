@@ -21,6 +21,7 @@ from fixgw.dropcopy.copies import DROPCOPY_SESSION
 from fixgw.dropcopy.settings import DropCopySessionConfig
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port, text_to_fields
+from fixgw.model.enums import OrdStatus
 from fixgw.sim.fix_client import FixClient, ReceivedMessage
 from fixgw.store.journal import Journal
 
@@ -307,7 +308,8 @@ def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, i
     with export("csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(journaled)
-    assert sorted(r["raw"] for r in rows) == sorted(r.raw for r in journaled)
+    assert sorted(r["raw"] for r in rows) == sorted(r.raw.replace("\x01", "|") for r in journaled)
+    assert not any("\x01" in r["raw"] for r in rows)
     lines = export("jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["id"] for line in lines] == [int(r["id"]) for r in rows]
 
@@ -346,6 +348,8 @@ def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, i
                  "--output", str(report_path)]) == 0
     event_rows = list(csv.DictReader(report_path.open(newline="", encoding="utf-8")))
     assert len(event_rows) == len(events)
+    assert {r["status_name"] for r in event_rows} >= {"NEW", "FILLED"}
+    assert all(r["status_name"] in OrdStatus.__members__ for r in event_rows if r["status"])
     assert {r["category"] for r in event_rows} == {"new", "route", "accept", "fill", "reject", "modify", "cancel"}
     fills = [r for r in event_rows if r["category"] == "fill"]
     assert all(r["exec_id"] and r["qty"] and r["price"] and r["venue"] == "equities" and r["child_cl_ord_id"]

@@ -59,3 +59,45 @@ def test_rest_venue_rate_limits_and_requests_are_exposed(tmp_path: Path, monkeyp
     assert found[("fixgw_session_up", (("role", "venue"), ("session", "crypto")))] == 1
     assert found[("fixgw_hop_latency_seconds_count", (("hop", "ems_to_venue"),))] >= 1
     assert found[("fixgw_hop_latency_seconds_count", (("hop", "venue_to_ems"),))] >= 1
+
+
+def test_a_rest_venue_clock_45_s_ahead_is_measured_alerted_and_does_not_order_prices(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with CryptoPbSimulator() as sim:
+        sim.set_clock_offset(45.0)
+        for field, variable in ENV.items():
+            monkeypatch.setenv(variable, getattr(sim.credentials, field))
+        port = free_port()
+        venue = {"kind": "coinbase_prime", "base_url": sim.coinbase_url, "portfolio_id": f"pf-{uuid.uuid4().hex[:8]}",
+                 **{field: f"env:{variable}" for field, variable in ENV.items()}, "poll_interval_s": 0.1,
+                 "clock_alert_threshold_s": 5}
+        gateway = Gateway(parse_config({
+            "name": "ops-skew", "state_dir": str(tmp_path / "gw"), "acceptor": {"port": port},
+            "ems": {"ems-a": {"target_comp_id": "EMS-A"}}, "venues": {"crypto": venue},
+            "routing": {"default": "crypto"}, "alerts": {"evaluate_every_s": 3600}}))
+        client = FixClient(port=port, begin_string="FIX.4.4", sender_comp_id="EMS-A", target_comp_id="FIXGW",
+                           store_dir=tmp_path / "ems-store")
+        gateway.start()
+        ops = OpsRuntime(gateway)
+        ops.start()
+        client.start()
+        try:
+            assert client.wait_logged_on(WAIT)
+            client.send(new_order("S1", symbol="BTC/USD", qty="0.25", price=None))
+            report(client, "S1", status("2"))
+            found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                     for family in text_string_to_metric_families(ops.metrics.render().decode())
+                     for s in family.samples}
+            fired = {alert.key: alert for alert in ops.evaluate_alerts()}
+            assert gateway.risk is not None
+            reference = gateway.risk.engine.exposure.price("BTC/USD")
+        finally:
+            client.stop()
+            ops.stop()
+            gateway.stop()
+    skew = found[("fixgw_clock_skew_seconds", (("session", "crypto"),))]
+    assert -46 < skew < -44   # our clock minus the venue's
+    assert fired["clock_skew:crypto"].details["skew_s"].startswith("-4")
+    # The fill carries the venue's time as data; the reference is ordered by when we received it.
+    assert reference is not None and reference.venue_at is not None
+    assert (reference.venue_at - reference.at).total_seconds() > 40

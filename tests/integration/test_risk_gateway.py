@@ -7,10 +7,12 @@ order at the broker; the kill switch survives a restart; a reload with an error 
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -96,6 +98,22 @@ def test_kill_switch_with_cancel_open_leaves_nothing_open_at_the_broker(risk_sta
     assert risk_stack.wait(lambda: not risk_stack.gateway.risk.engine.switches.kills())  # type: ignore[union-attr]
     ems.send(new_order("K10", qty="100", price="190.00"))
     report(ems, "K10", status("0"))
+    # The audit report files the gateway's kill cancels as cancels and the switch's changes as controls.
+    assert risk_stack.gateway.runner is not None and risk_stack.gateway.runner.drain()
+    categories = _event_categories(risk_stack, config_path.parent / "events.csv")
+    assert categories["kill_cancel"] == {"cancel"} and categories["kill_set"] == {"control"}
+    assert not [event for event, found in categories.items() if "other" in found]
+
+
+def _event_categories(stack: Stack, path: Path) -> dict[str, set[str]]:
+    day = datetime.now(UTC).date().isoformat()
+    assert main(["audit", "events", "--journal", stack.config.journal_url, "--from", day, "--to", day,
+                 "--format", "csv", "--output", str(path)]) == 0
+    found: dict[str, set[str]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            found.setdefault(row["event"], set()).add(row["category"])
+    return found
 
 
 def _order_id_of(stack: Stack, session: str, cl_ord_id: str) -> str:

@@ -5,17 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 import quickfix as fix
 import simplefix
 
 from fixgw.config import DEFAULT_SPECS_DIR
 from fixgw.dropcopy.copies import COPY_BEGIN_STRING, COPY_DIALECT, CopyBuilder, CopyFilter
-from fixgw.dropcopy.export import EVENT_CATEGORIES, HeaderBook, SessionHeader, event_record, fix_log_line, frame_fix
+from fixgw.dropcopy.export import (
+    EVENT_CATEGORIES,
+    HeaderBook,
+    SessionHeader,
+    event_record,
+    fix_log_line,
+    frame_fix,
+    message_record,
+)
 from fixgw.engine.quickfix_support import load_data_dictionary
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
 from fixgw.fix.fields import parse_fix
 from fixgw.model.enums import ExecType, OrdStatus, OrdType, Side
+from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import ExecutionEvent
 from fixgw.model.state import Order
@@ -129,6 +139,11 @@ def test_an_outbound_body_gets_the_sessions_header_and_an_inbound_message_keeps_
     assert defaults.startswith("8=FIX.4.4\x01") and "\x0156=ems-x\x01" in defaults
 
 
+def test_csv_and_jsonl_rows_show_the_raw_message_with_visible_delimiters() -> None:
+    row = message_record(archived("35=D\x0111=1-7.0\x01554=secret\x01"))
+    assert row["raw"] == "35=D|11=1-7.0|554=***|"
+
+
 def test_event_rows_use_the_regulators_categories_and_plain_numbers() -> None:
     event = ArchivedEvent(1, T0, "1-7", "fill", "1", {"exec_id": "BRK-E2", "qty": "40.0000000000", "price": "190.25"},
                           "ems-a", "C7", "C7-2", "ACC1", "AAPL", "1", "100", "190.25", "equities", "1-7.1", "BRK-7")
@@ -137,8 +152,29 @@ def test_event_rows_use_the_regulators_categories_and_plain_numbers() -> None:
         "fill", "40", "190.25", "BUY", "BRK-E2")
     assert (row["parent_cl_ord_id"], row["child_cl_ord_id"], row["venue_order_id"]) == ("C7", "1-7.1", "BRK-7")
     assert row["at"] == "2025-06-02T14:03:11.123456Z"
-    assert event_record(ArchivedEvent(2, T0, "1-7", "status_mismatch", "1", {}, *[None] * 11))["category"] == "other"
-    assert set(EVENT_CATEGORIES.values()) == {"new", "route", "accept", "modify", "cancel", "fill", "reject"}
+    assert (row["status"], row["status_name"]) == ("1", "PARTIALLY_FILLED")
+    assert event_record(ArchivedEvent(3, T0, "1-8", "deny", "DENIED", {}, *[None] * 11))["status_name"] == "DENIED"
+    assert event_record(ArchivedEvent(2, T0, "1-7", "from_a_newer_gateway", "1", {}, *[None] * 11))["category"] == (
+        "other")
+    assert set(EVENT_CATEGORIES.values()) == {"new", "route", "accept", "modify", "cancel", "fill", "reject",
+                                              "exception", "control"}
+
+
+@pytest.mark.parametrize("name", list(EventName))
+def test_every_journaled_event_name_has_an_export_category(name: EventName) -> None:
+    row = event_record(ArchivedEvent(1, T0, "1-7", name.value, "4", {}, *[None] * 11))
+    assert row["category"] != "other" and row["category"] == EVENT_CATEGORIES[name]
+
+
+def test_the_state_machine_speaks_the_journal_s_event_names() -> None:
+    from fixgw.model.state import OrderEvent
+
+    assert {event.value for event in OrderEvent} <= {name.value for name in EventName}
+
+
+def test_gateway_cancels_are_cancels_in_the_export() -> None:
+    for name in ("kill_cancel", "cancel_on_disconnect"):
+        assert event_record(ArchivedEvent(1, T0, "1-7", name, "6", {}, *[None] * 11))["category"] == "cancel"
 
 
 # ------------------------------------------------------------------------------------------ the router hook

@@ -83,3 +83,25 @@ def test_recon_hook() -> None:
     assert metrics.open_recon_break_count() == 3
     found = samples(metrics)
     assert found[("fixgw_recon_breaks_total", (("kind", "missing_at_broker"), ("venue", "equities")))] == 2
+
+
+def test_recon_results_feed_the_break_metrics_a_persisting_drift_counted_once() -> None:
+    from fixgw.ops.recon_feed import ReconBoard
+    from fixgw.recon.results import DRIFT, EOD, ReconResult
+
+    metrics = GatewayMetrics()
+    board = ReconBoard(metrics)
+    open_key = ("fixgw_recon_open_breaks", (("venue", "crypto"),))
+    drift_key = ("fixgw_recon_breaks_total", (("kind", "balance_drift"), ("venue", "crypto")))
+    board(ReconResult("crypto", EOD, AT, "2 break(s)", {"missing_internally": 2}))
+    assert samples(metrics)[open_key] == 2 and metrics.open_recon_break_count() == 2
+    for _ in range(3):   # every drift check while it lasts
+        board(ReconResult("crypto", DRIFT, AT, "drift 3%", {"balance_drift": 1}))
+    assert samples(metrics)[open_key] == 3 and samples(metrics)[drift_key] == 1
+    board(ReconResult("crypto", EOD, AT, "failed: statement missing", failed=True))
+    assert samples(metrics)[open_key] == 3   # a failed run proves nothing
+    board(ReconResult("crypto", DRIFT, AT, "drift 0%"))
+    board(ReconResult("crypto", EOD, AT, "clean"))
+    assert samples(metrics)[open_key] == 0 and metrics.open_recon_break_count() == 0
+    assert [(row["check"], row["open_breaks"], row["summary"]) for row in board.rows()] == [
+        ("drift", 0, "drift 0%"), ("eod", 0, "clean")]

@@ -71,3 +71,45 @@ def test_check_config_names_bad_recon_settings(tmp_path: Path, capsys) -> None: 
     assert "recon.eod_cron" in out and "recon.calendars.crypto_spot" in out and "recon.drift.venues" in out
     (tmp_path / "ok").mkdir()
     assert main(["check-config", str(write_config(tmp_path / "ok"))]) == 0
+
+
+def test_recon_date_accepts_today_and_yesterday_in_the_recon_timezone(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from fixgw.cli_recon import recon_day
+
+    # 02:00 UTC on the 21st is still the 20th in New York: the recon timezone decides.
+    late = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    new_york = ZoneInfo("America/New_York")
+    assert recon_day("today", new_york, late) == date(2026, 11, 20)
+    assert recon_day("yesterday", new_york, late) == date(2026, 11, 19)
+    assert recon_day("Today", ZoneInfo("UTC"), late) == date(2026, 11, 21)
+    assert recon_day("2026-11-18", new_york, late) == date(2026, 11, 18)
+    config = write_config(tmp_path)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(HEADER)
+    assert main(["recon", "--date", "today", "--config", str(config), "--venue", "equities",
+                 "--statement", str(empty)]) == 0
+    today = datetime.now(UTC).date().isoformat()  # the config's recon timezone is UTC
+    assert (tmp_path / "state" / "recon" / today / "equities.breaks.csv").is_file()
+
+
+def test_the_break_report_has_each_side_s_trade_time(tmp_path: Path) -> None:
+    import csv
+
+    config = write_config(tmp_path)
+    statement = tmp_path / "crypto.csv"
+    statement.write_text(HEADER + "trade,X1,BTC/USD,buy,1,60000,2026-11-20T15:00:00Z\n")
+    assert main(["recon", "--date", "2026-11-20", "--config", str(config), "--venue", "crypto",
+                 "--statement", str(statement)]) == 1
+    with (tmp_path / "state" / "recon" / "2026-11-20" / "crypto.breaks.csv").open() as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["ref"] == "X1" and row["ours_at"] == ""
+    assert datetime_of(row["theirs_at"]) == datetime_of("2026-11-20T15:00:00+00:00")
+
+
+def datetime_of(text: str) -> object:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)

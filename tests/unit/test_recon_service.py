@@ -159,3 +159,26 @@ def test_asset_prices_from_last_fills() -> None:
     symbols = SymbolMaster.from_toml((repo / "specs" / "symbols.toml").read_text(encoding="utf-8"))
     prices = asset_prices(symbols, {"BTC/USD": Decimal(60000), "AAPL": Decimal(190)})
     assert prices == {"USD": Decimal(1), "BTC": Decimal(60000)}
+
+
+def test_results_reach_subscribers_even_those_that_came_after_the_run(journal: Journal, tmp_path: Path,
+                                                                      journal_url: str) -> None:
+    from fixgw.recon.drift import DriftReading
+    from fixgw.recon.results import ReconResult
+
+    (tmp_path / "equities-2026-11-20.csv").write_text("record_type,trade_id,instrument,side,qty,price,time\n"
+                                                      "trade,B-1,AAPL,buy,1,190,2026-11-20T15:00:00Z\n")
+    breached = DriftReading("crypto", Decimal(1000), Decimal(30), Decimal(3), Decimal(1))
+    always = {"trading_hours": {"timezone": "UTC", "start": "00:00", "end": "24:00", "days": list(range(7))}}
+    cfg = config(tmp_path, journal_url, drift={"enabled": False, **always})
+    service = ReconService(cfg, journal, check_drift=lambda: {"crypto": breached, "other": None}, clock=lambda: NOW)
+    service.eod_job("equities", datetime(2026, 11, 20, 17, tzinfo=UTC))
+    heard: list[ReconResult] = []
+    service.subscribe(heard.append)          # late: the run's result is replayed
+    service.drift_job()
+    assert [(r.venue, r.check, r.breaks, r.day) for r in heard] == [
+        ("equities", "eod", {"missing_internally": 1}, date(2026, 11, 20)),
+        ("crypto", "drift", {"balance_drift": 1}, None)]
+    service.unsubscribe(heard.append)
+    service.drift_job()
+    assert len(heard) == 2

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from risk_harness import RiskHarness, denial, denial_text
 
 from fixgw.model.enums import OrdRejReason, OrdType, Side
+from fixgw.risk.settings import RiskConfig
 from fixgw.risk.switches import BREAKER, KILL, RAMP, new_switch
 
 Setup = Callable[[RiskHarness], object]
@@ -255,26 +257,23 @@ def test_limit_resolution(risk: dict[str, Any], account: str, instrument: str, a
     assert f"limit {allowed} ({source})" in text
 
 
-def test_collar_denial_trips_the_instrument_breaker_and_persists_it() -> None:
+def test_a_collar_breach_denies_that_order_only_and_trips_no_breaker() -> None:
     h = RiskHarness(COLLAR)
-    fx = h.new(price="120")
+    fx = h.new(price="87.5", account="ACC1")     # a passive bid 12.5% under the market
     assert "price_collar" in denial_text(fx)
-    row = fx.state.get("risk.breaker:instrument:AAPL")
-    assert row is not None and '"active": true' in row
-    assert any(e.order_id == "risk" and e.event == "breaker_tripped" for e in fx.events)
-    assert "circuit breaker tripped for instrument:AAPL" in denial_text(h.new(price="100"))
-    assert h.new(instrument_id="GME", price="100").to_venue
-    assert h.engine.counters.get("alerts.circuit_breaker") == 1
+    assert not fx.state and not any(e.order_id == "risk" for e in fx.events)   # no breaker row, no audit event
+    assert h.new(price="100", account="ACC2").to_venue      # everybody else still trades the instrument
+    assert h.new(price="100", account="ACC1").to_venue
+    assert not h.engine.counters.get("alerts.circuit_breaker")
 
 
-def test_collar_can_deny_without_tripping() -> None:
-    h = RiskHarness({**COLLAR, "breakers": {"collar_trips": False}})
-    assert "price_collar" in denial_text(h.new(price="120"))
-    assert h.new(price="100").to_venue
+def test_collar_trips_is_no_longer_a_setting() -> None:
+    with pytest.raises(ValidationError, match="collar_trips"):
+        RiskConfig.model_validate({"breakers": {"collar_trips": True}})
 
 
 def test_last_trade_is_the_reference_after_a_fill() -> None:
-    h = RiskHarness({**COLLAR, "breakers": {"collar_trips": False}})
+    h = RiskHarness(COLLAR)
     h.filled_order("10", "100")
     order = h.open_order(order_qty="10", price="104")
     h.fill(order, "10", "104")          # last trade 104: the configured 100 no longer counts

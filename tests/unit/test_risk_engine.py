@@ -11,8 +11,8 @@ import pytest
 from risk_harness import T0, RiskHarness, denial_text
 
 from fixgw.config import parse_config
-from fixgw.model.enums import CxlRejResponseTo, OrdStatus, OrdType
-from fixgw.model.orders import CancelOrder, CancelRejectEvent
+from fixgw.model.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType
+from fixgw.model.orders import CancelOrder, CancelRejectEvent, ExecutionEvent
 from fixgw.model.state import Order
 from fixgw.risk.control import RiskControl, read_switches, write_switch
 from fixgw.risk.engine import RiskEngine
@@ -225,13 +225,14 @@ def test_slippage_of_a_market_order_raises_an_alert() -> None:
 
 
 def test_an_alert_sink_that_raises_does_not_stop_the_router() -> None:
-    h = RiskHarness({"instruments": {"AAPL": {"reference_price": "100"}}})
+    h = RiskHarness({"instruments": {"AAPL": {"reference_price": "100"}}, "breakers": {"price_jump_pct": "20"}})
 
     def broken(_alert: object) -> None:
         raise RuntimeError("webhook down")
 
     h.engine.alerts.sinks.append(broken)
-    assert "price_collar" in denial_text(h.new(price="150"))
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("150"), "venue"))    # trips instrument:AAPL
+    assert "circuit breaker tripped" in denial_text(h.new(price="150"))
     assert h.engine.counters.get("alerts.circuit_breaker") == 1
 
 
@@ -260,8 +261,7 @@ def test_restore_rebuilds_exposure_prices_and_switches() -> None:
     h = RiskHarness()
     h.open_order(order_qty="300", price="100")
     h.filled_order("200", "101")
-    config = RiskConfig.model_validate({"accounts": {"ACC1": {"credit_limit": "100000"}},
-                                        "breakers": {"collar_trips": False}})
+    config = RiskConfig.model_validate({"accounts": {"ACC1": {"credit_limit": "100000"}}})
     kill = new_switch(KILL, "account:ACC2", True, who="ops", reason="r", at=T0)
     engine = RiskEngine(config, clock=lambda: T0)
     engine.restore(h.book, [kill])
@@ -334,7 +334,7 @@ def test_journal_rows_reach_a_running_gateway_and_survive_a_restart(journal_url:
 
 
 def test_risk_controls_for_the_admin_api() -> None:
-    h = RiskHarness({"instruments": {"AAPL": {"reference_price": "100"}}})
+    h = RiskHarness({"instruments": {"AAPL": {"reference_price": "100"}}, "breakers": {"price_jump_pct": "20"}})
     config = parse_config({"name": "gw"})
 
     class NoJournal:
@@ -350,7 +350,7 @@ def test_risk_controls_for_the_admin_api() -> None:
     assert [(k.scope, k.target, k.engaged, k.actor) for k in state.kill_switches] == [
         ("ems_session", "EMS1", True, "admin")]
     assert "kill switch" in denial_text(h.new())
-    h.new(session="EMS2", price="150")                         # trips instrument:AAPL
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("150"), "venue"))    # trips instrument:AAPL
     with pytest.raises(ValueError):
         control.reset_breaker(fx, name="instrument:MSFT", actor="a", reason="r")
     state = control.reset_breaker(fx, name="instrument:AAPL", actor="admin", reason="checked")
@@ -359,3 +359,21 @@ def test_risk_controls_for_the_admin_api() -> None:
 
 def _order_ids(orders: list[Order]) -> list[str]:
     return [o.order_id for o in orders]
+
+
+def test_a_fill_stamped_by_a_venue_clock_running_ahead_does_not_freeze_the_reference() -> None:
+    h = RiskHarness({"breakers": {"price_jump_pct": "10"}, "defaults": {"price_collar_pct": 0}})
+    skewed = h.open_order(order_qty="10", price="100")
+    ahead = h.now + timedelta(seconds=45)   # the venue's clock is 45 s ahead of ours
+    assert skewed.venue is not None
+    h.call(h.core.on_venue_execution, skewed.venue, ExecutionEvent(
+        exec_id="SKEW-1", exec_type=ExecType.TRADE, ord_status=OrdStatus.FILLED, cl_ord_id=skewed.venue_cl_ord_ids[-1],
+        order_id="B-SKEW", transact_time=ahead, last_qty="10", last_px="100", cum_qty="10"))
+    first = h.engine.exposure.price("AAPL")
+    assert first is not None and (first.at, first.venue_at) == (h.now, ahead)   # ordered by receipt, venue time kept
+    for price in ("104", "108", "110", "110.05"):   # the market moves on; the last step is 0.05%
+        h.advance(1)
+        h.filled_order("10", price)
+    reference = h.engine.exposure.price("AAPL")
+    assert reference is not None and reference.value == D("110.05")
+    assert not h.engine.counters.get("alerts.circuit_breaker")
