@@ -36,6 +36,7 @@ def new_acceptor(application: fix.Application, settings: fix.SessionSettings, lo
     threaded one has a flaw of its own in QuickFIX 1.16: see `quickfix_patched`.
     """
     store = fix.FileStoreFactory(settings)
+    warn_unpatched_acceptor(tls=tls)
     if tls:
         require_tls()
         return keep_alive(fix.SSLSocketAcceptor(application, store, settings, log_factory), application, store,
@@ -47,6 +48,36 @@ def new_acceptor(application: fix.Application, settings: fix.SessionSettings, lo
 
 
 QUICKFIX_PATCHES = frozenset({"lookup-session-invalid-message", "threaded-acceptor-refusal"})
+WILDCARD_HOSTS = frozenset({"0.0.0.0", ""})
+
+
+class UnboundHostError(RuntimeError):
+    """This quickfix build would listen on every address instead of the configured host."""
+
+
+def quickfix_has(patch: str) -> bool:
+    """True when quickfix was built with fixgw's patch `patch` (patches/quickfix/, quickfix.FIXGW_PATCHES)."""
+    return patch in getattr(fix, "FIXGW_PATCHES", frozenset())
+
+
+def require_bindable_host(key: str, host: str) -> None:
+    """Refuse a host the acceptor cannot bind to: stock QuickFIX 1.16 ignores SocketAcceptHost (binds 0.0.0.0)."""
+    if host not in WILDCARD_HOSTS and not quickfix_has("accept-host"):
+        raise UnboundHostError(
+            f"{key} = {host!r}: this quickfix build cannot bind an acceptor to one address (it listens on "
+            f"0.0.0.0, every interface); build quickfix with scripts/build-quickfix-wheel, or set {key} = "
+            f"\"0.0.0.0\" to listen on every interface knowingly (SECURITY.md, \"QuickFIX\")")
+
+
+def warn_unpatched_acceptor(*, tls: bool) -> None:
+    """Loud start-up warnings for what a quickfix build without fixgw's later patches leaves open."""
+    if not quickfix_has("acceptor-logon-timeout"):
+        log.warning("security.quickfix_unpatched", text="this quickfix build never closes a connection that does "
+                    "not log on (acceptor.logon_timeout_s has no effect): build quickfix with "
+                    "scripts/build-quickfix-wheel (SECURITY.md)")
+    if tls and not quickfix_has("ssl-messages-to-log"):
+        log.warning("security.quickfix_unpatched", text="this quickfix build prints TLS certificate checks to "
+                    "stdout and stderr (outside the JSON log): build quickfix with scripts/build-quickfix-wheel")
 QUICKFIX_UNPATCHED = ("this quickfix build lacks fixgw's patches: one malformed first frame on a plain-TCP EMS "
                       "connection (a header field without '=') ends the whole process (QuickFIX 1.16 lets "
                       "InvalidMessage escape its acceptor thread); build quickfix with scripts/build-quickfix-wheel, "
