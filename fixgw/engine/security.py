@@ -60,13 +60,18 @@ def quickfix_has(patch: str) -> bool:
     return patch in getattr(fix, "FIXGW_PATCHES", frozenset())
 
 
+def unbindable_host(host: str) -> str | None:
+    """Why an acceptor cannot listen on `host` alone, or None: stock QuickFIX 1.16 ignores SocketAcceptHost."""
+    if host in WILDCARD_HOSTS or quickfix_has("accept-host"):
+        return None
+    return ("this quickfix build cannot bind an acceptor to one address (it listens on 0.0.0.0, every "
+            "interface): build quickfix with scripts/build-quickfix-wheel, or set the host to \"0.0.0.0\" to "
+            "listen on every interface knowingly (SECURITY.md, \"QuickFIX\")")
+
+
 def require_bindable_host(key: str, host: str) -> None:
-    """Refuse a host the acceptor cannot bind to: stock QuickFIX 1.16 ignores SocketAcceptHost (binds 0.0.0.0)."""
-    if host not in WILDCARD_HOSTS and not quickfix_has("accept-host"):
-        raise UnboundHostError(
-            f"{key} = {host!r}: this quickfix build cannot bind an acceptor to one address (it listens on "
-            f"0.0.0.0, every interface); build quickfix with scripts/build-quickfix-wheel, or set {key} = "
-            f"\"0.0.0.0\" to listen on every interface knowingly (SECURITY.md, \"QuickFIX\")")
+    if (reason := unbindable_host(host)) is not None:
+        raise UnboundHostError(f"{key} = {host!r}: {reason}")
 
 
 def warn_unpatched_acceptor(*, tls: bool) -> None:

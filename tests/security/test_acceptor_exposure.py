@@ -16,7 +16,10 @@ import structlog
 from gateway_stack import WAIT, EmsSpec
 from secure_stack import SecureStack, set_hash_env
 
+from fixgw.config import parse_config
+from fixgw.configcheck import deep_check
 from fixgw.engine import security as engine_security
+from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
 from fixgw.engine.security import UnboundHostError, require_bindable_host
 
@@ -62,10 +65,17 @@ def test_acceptors_listen_on_the_configured_host_only(tmp_path: Path, monkeypatc
         stack.close()
 
 
-def test_an_acceptor_that_cannot_bind_its_host_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_acceptor_that_cannot_bind_its_host_refuses_to_start(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fix, "FIXGW_PATCHES", frozenset(), raising=False)  # a stock quickfix build
-    with pytest.raises(UnboundHostError, match=r"acceptor\.host = '127\.0\.0\.1'.*0\.0\.0\.0"):
-        require_bindable_host("acceptor.host", "127.0.0.1")
+    config = parse_config({"state_dir": str(tmp_path / "gw"), "ems": {"e": {"target_comp_id": "E"}},
+                           "dropcopy": {"c": {"target_comp_id": "C", "host": "0.0.0.0", "port": free_port()}}})
+    gateway = Gateway(config)
+    with pytest.raises(UnboundHostError, match=r"acceptor\.host = '127\.0\.0\.1': .*every interface"):
+        gateway.start()
+    gateway.stop()
+    assert not (tmp_path / "gw").exists()  # refused before anything was opened
+    assert [key for key, _reason in deep_check(config)] == ["acceptor.host"]  # `fixgw check-config` says so too
     require_bindable_host("acceptor.host", "0.0.0.0")  # said explicitly: every interface is what it gets
     monkeypatch.setattr(fix, "FIXGW_PATCHES", frozenset({"accept-host"}))
     require_bindable_host("dropcopy.compliance.host", "10.1.2.3")
