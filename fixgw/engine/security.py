@@ -48,6 +48,18 @@ def new_acceptor(application: fix.Application, settings: fix.SessionSettings, lo
 
 
 QUICKFIX_PATCHES = frozenset({"lookup-session-invalid-message", "threaded-acceptor-refusal"})
+QUICKFIX_UNPATCHED = ("this quickfix build lacks fixgw's patches: one malformed first frame on a plain-TCP EMS "
+                      "connection (a header field without '=') ends the whole process (QuickFIX 1.16 lets "
+                      "InvalidMessage escape its acceptor thread); build quickfix with scripts/build-quickfix-wheel, "
+                      "or put the EMS acceptor behind TLS (immune), see SECURITY.md")
+
+
+def quickfix_patched() -> bool:
+    """True when quickfix was built with fixgw's patches (patches/quickfix/, scripts/build-quickfix-wheel)."""
+    built_with: frozenset[str] = getattr(fix, "FIXGW_PATCHES", frozenset())
+    return built_with >= QUICKFIX_PATCHES
+
+
 WILDCARD_HOSTS = frozenset({"0.0.0.0", ""})
 
 
@@ -83,16 +95,6 @@ def warn_unpatched_acceptor(*, tls: bool) -> None:
     if tls and not quickfix_has("ssl-messages-to-log"):
         log.warning("security.quickfix_unpatched", text="this quickfix build prints TLS certificate checks to "
                     "stdout and stderr (outside the JSON log): build quickfix with scripts/build-quickfix-wheel")
-QUICKFIX_UNPATCHED = ("this quickfix build lacks fixgw's patches: one malformed first frame on a plain-TCP EMS "
-                      "connection (a header field without '=') ends the whole process (QuickFIX 1.16 lets "
-                      "InvalidMessage escape its acceptor thread); build quickfix with scripts/build-quickfix-wheel, "
-                      "or put the EMS acceptor behind TLS (immune), see SECURITY.md")
-
-
-def quickfix_patched() -> bool:
-    """True when quickfix was built with fixgw's patches (patches/quickfix/, scripts/build-quickfix-wheel)."""
-    built_with: frozenset[str] = getattr(fix, "FIXGW_PATCHES", frozenset())
-    return built_with >= QUICKFIX_PATCHES
 
 
 def new_initiator(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,
