@@ -141,6 +141,8 @@ class LogonLockoutConfig(Section):
 class AcceptorConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=9878, ge=1, le=65535)
+    logon_timeout_s: int = Field(default=10, ge=1, le=3600)
+    """A connection (plain or TLS) without a valid Logon this many seconds after it was accepted is closed."""
     quickfix: dict[str, QuickfixValue] = Field(default_factory=dict)
     """QuickFIX settings for every EMS session (passed through as given)."""
     tls: TlsConfig | None = None

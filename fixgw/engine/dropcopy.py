@@ -82,6 +82,7 @@ class DropCopyAcceptor:
         self._application = _DropCopyApplication(self)
         self._acceptor: fix.ThreadedSocketAcceptor | None = None
         self._debug_messages = config.log.level == "DEBUG"
+        self._logon_timeout_s = config.acceptor.logon_timeout_s
         self.logged_on: set[str] = set()
         self._replays: list[threading.Thread] = []
 
@@ -107,7 +108,7 @@ class DropCopyAcceptor:
 
     def _settings(self) -> fix.SessionSettings:
         default = {"ConnectionType": "acceptor", "FileStorePath": str(self.state_dir / "dropcopy-store"),
-                   "SocketReuseAddress": "Y"}
+                   "SocketReuseAddress": "Y", "LogonTimeout": str(self._logon_timeout_s)}
         sessions = []
         for state in self._sessions.values():
             section = state.config

@@ -21,7 +21,7 @@ from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
-from fixgw.engine.security import new_acceptor, new_initiator, require_tls
+from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
@@ -88,6 +88,10 @@ class Gateway:
         config = self.config
         if config.acceptor.tls is not None or any(broker.tls for broker in config.brokers.values()):
             require_tls()  # before anything is opened: a clear error, not a half-started gateway
+        if config.ems:
+            require_bindable_host("acceptor.host", config.acceptor.host)
+        for name, section in config.dropcopy.items():
+            require_bindable_host(f"dropcopy.{name}.host", section.host)
         config.state_dir.mkdir(parents=True, exist_ok=True)
         ensure_dirs(config)
         self.journal.open()

@@ -4,8 +4,11 @@ QuickFIX's FileLog writes every message as it crossed the wire, the Logon's Pass
 can mask it from Python. The gateway therefore uses this factory instead: QuickFIX's events become structlog
 events (`quickfix.event`, bound to the session), raw messages are logged masked at DEBUG when `messages` is on
 (the journal is the message log of record), and the connection events that matter for security - a source
-address admitted or denied, a first message naming no session of ours, a failed TLS handshake - are passed to
-a listener (fixgw.security.auth.LogonAuthenticator).
+address admitted or denied, a first message naming no session of ours, a failed TLS handshake, a connection
+closed for not logging on in time - are passed to a listener (fixgw.security.auth.LogonAuthenticator).
+
+A failed TLS handshake arrives as several events of the TLS acceptor's one thread (patched quickfix: OpenSSL's
+certificate check among them, fixgw2): the most telling reason is kept until "Failed to accept SSL connection".
 """
 
 from __future__ import annotations
@@ -26,6 +29,17 @@ _ACCEPTED = re.compile(r"Accepted (?:SSL )?connection from (\S+) on port")
 _ADMITTED = "Allows connections to the acceptor from "
 _DENIED = "Deny connections to the acceptor from "
 _NO_SESSION = "Session not found for incoming message: "
+_TLS_FAILED = re.compile(r"Failed to accept SSL connection from (\S+) on port")
+_LOGON_TIMEOUT = "Logon timeout: closed connection from "
+_TLS_REASONS = (  # (event prefix, reason), most telling first: the first one seen in a handshake is kept
+    ("Certificate Verification: Error ", None),  # None: the text after "): " (OpenSSL's verify error)
+    ("No acceptable peer certificate available", "no client certificate"),
+    ("SSL client authentication failed", "client certificate refused"),
+    ("SSL handshake failed: HTTP spoken on HTTPS port", "plain HTTP on the TLS port"),
+    ("SSL failure reason: ", None),  # None: OpenSSL's reason after the prefix
+    ("SSL handshake stopped: connection was closed", "closed or timed out during the handshake"),
+    ("SSL handshake interrupted by system", "handshake interrupted"),
+)
 _RESENDING = "Resending Message: "
 """One such event per message of a resend (the ResendRequest itself is logged): kept at DEBUG."""
 _WARNING_WORDS = ("Rejected", "Deny", "failed", "Failed", "Error", "error", "not valid", "too low", "Timed out",
@@ -37,6 +51,8 @@ class ConnectionListener(Protocol):
     def accepted(self, address: str) -> None: ...
     def connection(self, session: str, address: str, admitted: bool) -> None: ...
     def unknown_session(self, sender_comp_id: str, target_comp_id: str, begin_string: str) -> None: ...
+    def tls_handshake_failed(self, address: str, reason: str) -> None: ...
+    def logon_timeout(self, address: str) -> None: ...
 
 
 class _SessionLog(fix.Log):  # type: ignore[misc]
@@ -46,6 +62,8 @@ class _SessionLog(fix.Log):  # type: ignore[misc]
         self._session = session
         self._listener = listener
         self._messages = messages
+        self._tls_reason: str | None = None
+        """The reason of the TLS handshake under way (its events come one after another from one thread)."""
 
     def clear(self) -> None:
         return None
@@ -80,14 +98,29 @@ class _SessionLog(fix.Log):  # type: ignore[misc]
                 listener.unknown_session(header.get("49", ""), header.get("56", ""), header.get("8", ""))
             text = _NO_SESSION + redact_value(text[len(_NO_SESSION):]).replace("\x01", "|")
         elif listener is not None and (accepted := _ACCEPTED.match(text)) is not None:
+            self._tls_reason = None
             listener.accepted(accepted.group(1))
         elif listener is not None and text.startswith((_ADMITTED, _DENIED)):
             admitted = text.startswith(_ADMITTED)
             listener.connection(self._session, text[len(_ADMITTED if admitted else _DENIED):].strip(), admitted)
+        elif listener is not None and (failed := _TLS_FAILED.match(text)) is not None:
+            reason, self._tls_reason = self._tls_reason or "unknown", None
+            listener.tls_handshake_failed(failed.group(1), reason)
+        elif listener is not None and text.startswith(_LOGON_TIMEOUT):
+            listener.logon_timeout(text[len(_LOGON_TIMEOUT):].strip())
+        elif self._tls_reason is None:
+            self._tls_reason = _tls_reason(text)
         if any(word in text for word in _WARNING_WORDS):
             self._log.warning("quickfix.event", text=text)
         else:
             self._log.info("quickfix.event", text=text)
+
+
+def _tls_reason(text: str) -> str | None:
+    for prefix, reason in _TLS_REASONS:
+        if text.startswith(prefix):
+            return reason or text[len(prefix):].partition("): ")[2] or text[len(prefix):]
+    return None
 
 
 class StructlogLogFactory(fix.LogFactory):  # type: ignore[misc]

@@ -36,6 +36,7 @@ def new_acceptor(application: fix.Application, settings: fix.SessionSettings, lo
     threaded one has a flaw of its own in QuickFIX 1.16: see `quickfix_patched`.
     """
     store = fix.FileStoreFactory(settings)
+    warn_unpatched_acceptor(tls=tls)
     if tls:
         require_tls()
         return keep_alive(fix.SSLSocketAcceptor(application, store, settings, log_factory), application, store,
@@ -57,6 +58,43 @@ def quickfix_patched() -> bool:
     """True when quickfix was built with fixgw's patches (patches/quickfix/, scripts/build-quickfix-wheel)."""
     built_with: frozenset[str] = getattr(fix, "FIXGW_PATCHES", frozenset())
     return built_with >= QUICKFIX_PATCHES
+
+
+WILDCARD_HOSTS = frozenset({"0.0.0.0", ""})
+
+
+class UnboundHostError(RuntimeError):
+    """This quickfix build would listen on every address instead of the configured host."""
+
+
+def quickfix_has(patch: str) -> bool:
+    """True when quickfix was built with fixgw's patch `patch` (patches/quickfix/, quickfix.FIXGW_PATCHES)."""
+    return patch in getattr(fix, "FIXGW_PATCHES", frozenset())
+
+
+def unbindable_host(host: str) -> str | None:
+    """Why an acceptor cannot listen on `host` alone, or None: stock QuickFIX 1.16 ignores SocketAcceptHost."""
+    if host in WILDCARD_HOSTS or quickfix_has("accept-host"):
+        return None
+    return ("this quickfix build cannot bind an acceptor to one address (it listens on 0.0.0.0, every "
+            "interface): build quickfix with scripts/build-quickfix-wheel, or set the host to \"0.0.0.0\" to "
+            "listen on every interface knowingly (SECURITY.md, \"QuickFIX\")")
+
+
+def require_bindable_host(key: str, host: str) -> None:
+    if (reason := unbindable_host(host)) is not None:
+        raise UnboundHostError(f"{key} = {host!r}: {reason}")
+
+
+def warn_unpatched_acceptor(*, tls: bool) -> None:
+    """Loud start-up warnings for what a quickfix build without fixgw's later patches leaves open."""
+    if not quickfix_has("acceptor-logon-timeout"):
+        log.warning("security.quickfix_unpatched", text="this quickfix build never closes a connection that does "
+                    "not log on (acceptor.logon_timeout_s has no effect): build quickfix with "
+                    "scripts/build-quickfix-wheel (SECURITY.md)")
+    if tls and not quickfix_has("ssl-messages-to-log"):
+        log.warning("security.quickfix_unpatched", text="this quickfix build prints TLS certificate checks to "
+                    "stdout and stderr (outside the JSON log): build quickfix with scripts/build-quickfix-wheel")
 
 
 def new_initiator(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,

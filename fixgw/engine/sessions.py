@@ -49,6 +49,7 @@ def acceptor_settings(config: GatewayConfig) -> fix.SessionSettings:
         "ConnectionType": "acceptor",
         "SocketAcceptHost": config.acceptor.host,
         "SocketAcceptPort": str(config.acceptor.port),
+        "LogonTimeout": str(config.acceptor.logon_timeout_s),  # DEFAULT: the acceptor closes silent connections
         "FileStorePath": str(state / "ems-store"),
         "FileLogPath": str(state / "ems-log"),
         "SocketReuseAddress": "Y",

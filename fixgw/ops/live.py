@@ -108,6 +108,7 @@ class LiveCollector(Collector):
         if runner is not None:
             yield _counter("fixgw_journal_write_errors", "Failed journal commits (retried)", runner.journal_errors)
         yield from self._book()
+        yield from self._security(getattr(ops.gateway, "security", None))
         venues = bridge_stats(getattr(ops.gateway, "venues", {}) or {})
         skew = GaugeMetricFamily("fixgw_clock_skew_seconds", "Our clock minus the counterparty's: receive time "
                                  "minus SendingTime (FIX), or the REST venue's measured clock offset, negated",
@@ -124,6 +125,16 @@ class LiveCollector(Collector):
             firing.add_metric([rule], count)
         yield firing
         yield from self._bridge(venues)
+
+    @staticmethod
+    def _security(security: Any) -> Iterator[Metric]:
+        if security is None:
+            return
+        events = CounterMetricFamily("fixgw_security_events", "EMS logons accepted and refused (by reason), TLS "
+                                     "handshakes failed, connections closed without a Logon", labels=["event"])
+        for event, count in sorted(security.snapshot().items()):
+            events.add_metric([event], count)
+        yield events
 
     def _book(self) -> Iterator[Metric]:
         try:

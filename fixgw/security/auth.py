@@ -2,8 +2,10 @@
 
 The engine calls `check()` from QuickFIX's fromAdmin for every Logon and refuses the logon (RejectLogon)
 with the text it returns; QuickFIX's own connection events (a connection accepted, its address admitted or
-denied, an unknown CompID) arrive through `accepted()`, `connection()` and `unknown_session()`. A refusal text
-tells the EMS what to fix without telling an attacker which half of the credentials was wrong.
+denied, an unknown CompID, a failed TLS handshake, a connection closed without a Logon) arrive through
+`accepted()`, `connection()`, `unknown_session()`, `tls_handshake_failed()` and `logon_timeout()`. A refusal text
+tells the EMS what to fix without telling an attacker which half of the credentials was wrong. Connection-level
+events are counted every time and logged once per source address and minute (a scan must not flood the log).
 
 Source address: the plain-TCP acceptor names a connection's address for its session ("Allows/Deny connections
 ... from") on the connection's own thread right before the Logon is processed, so `check()` knows it exactly and
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +33,8 @@ log = structlog.get_logger("fixgw.security")
 
 BAD_CREDENTIALS = "invalid username or password"
 ADDRESS_NOT_ALLOWED = "source address not allowed"
+EVENT_LOG_INTERVAL_S = 60.0
+"""A connection-level security event is logged at most once per source address and event in this interval."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,11 @@ class LogonAuthenticator:
         self._lock = threading.Lock()
         self.refusals: Counter[str] = Counter()
         """Refused logons and connections by reason: credentials, address, locked, unknown_comp_id."""
+        self.connection_events: Counter[str] = Counter()
+        """Connections closed before a session: tls_handshake_failed, logon_timeout."""
         self.logons_accepted = 0
+        self._event_logged: dict[tuple[str, str], tuple[float, int]] = {}
+        """(event, address) -> (monotonic time it was last logged, occurrences since)."""
 
     # ------------------------------------------------------------------ connection events from QuickFIX
 
@@ -70,6 +79,28 @@ class LogonAuthenticator:
         self._count("unknown_comp_id")
         log.warning("security.logon_refused", reason="unknown CompID", sender_comp_id=sender_comp_id,
                     target_comp_id=target_comp_id, begin_string=begin_string)
+
+    def tls_handshake_failed(self, address: str, reason: str) -> None:
+        """A TLS handshake from `address` failed (no or unknown client certificate, old protocol, not TLS...)."""
+        self._connection_event("tls_handshake_failed", address, reason=reason)
+
+    def logon_timeout(self, address: str) -> None:
+        """QuickFIX closed a connection from `address` that had not logged on within acceptor.logon_timeout_s."""
+        self._connection_event("logon_timeout", address)
+
+    def _connection_event(self, event: str, address: str, **detail: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.connection_events[event] += 1
+            logged_at, since = self._event_logged.get((event, address), (-EVENT_LOG_INTERVAL_S, 0))
+            if now - logged_at < EVENT_LOG_INTERVAL_S:
+                self._event_logged[(event, address)] = (logged_at, since + 1)
+                return
+            if len(self._event_logged) > 10_000:  # a wide scan: forget the oldest half, not the memory
+                for key in sorted(self._event_logged, key=lambda k: self._event_logged[k][0])[:5_000]:
+                    del self._event_logged[key]
+            self._event_logged[(event, address)] = (now, 0)
+        log.warning(f"security.{event}", address=address, suppressed=since, **detail)
 
     # ------------------------------------------------------------------ the Logon
 
@@ -122,7 +153,8 @@ class LogonAuthenticator:
     def snapshot(self) -> dict[str, int]:
         """Counters for metrics: accepted logons and refusals by reason."""
         with self._lock:
-            return {"accepted": self.logons_accepted, **{f"refused_{k}": v for k, v in self.refusals.items()}}
+            return {"accepted": self.logons_accepted, **{f"refused_{k}": v for k, v in self.refusals.items()},
+                    **self.connection_events}
 
 
 def authenticator_from_config(config: GatewayConfig) -> LogonAuthenticator:

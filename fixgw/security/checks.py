@@ -1,4 +1,4 @@
-"""`fixgw check-config` checks of the security settings: TLS support and files, password hashes."""
+"""`fixgw check-config` checks of the security settings: TLS support and files, password hashes, listen hosts."""
 
 from __future__ import annotations
 
@@ -25,4 +25,10 @@ def security_problems(config: GatewayConfig) -> list[Problem]:
 
         if not tls_available():
             problems.extend((key, TLS_UNAVAILABLE) for key, _ in configured)
+    hosts = [("acceptor.host", config.acceptor.host)] if config.ems else []
+    hosts += [(f"dropcopy.{name}.host", section.host) for name, section in config.dropcopy.items()]
+    if hosts:
+        from fixgw.engine.security import unbindable_host  # imports quickfix: only when needed
+
+        problems.extend((key, reason) for key, host in hosts if (reason := unbindable_host(host)) is not None)
     return problems

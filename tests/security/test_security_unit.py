@@ -13,6 +13,8 @@ from fixgw.cli import main
 from fixgw.config import TlsConfig, parse_config
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.sessions import acceptor_settings
+from fixgw.ops.live import LiveCollector
+from fixgw.security import auth
 from fixgw.security.auth import ADDRESS_NOT_ALLOWED, BAD_CREDENTIALS, LogonAuthenticator, SessionCredentials
 from fixgw.security.lockout import MAX_KEYS, LogonThrottle
 from fixgw.security.masking import MASK, mask_secret_fields
@@ -148,6 +150,12 @@ class Listener:
     def unknown_session(self, sender_comp_id: str, target_comp_id: str, begin_string: str) -> None:
         self.calls.append(("unknown", sender_comp_id, target_comp_id, begin_string))
 
+    def tls_handshake_failed(self, address: str, reason: str) -> None:
+        self.calls.append(("tls_failed", address, reason))
+
+    def logon_timeout(self, address: str) -> None:
+        self.calls.append(("logon_timeout", address))
+
 
 def test_quickfix_events_reach_structlog_masked_and_the_listener() -> None:
     listener = Listener()
@@ -166,6 +174,55 @@ def test_quickfix_events_reach_structlog_masked_and_the_listener() -> None:
     assert logs[3] == {"event": "quickfix.message", "direction": "in", "raw": "8=FIX.4.4|35=A|554=***|",
                        "session": "GLOBAL", "role": "acceptor", "log_level": "debug"}
     assert logs[4]["log_level"] == "warning"
+
+
+def test_failed_tls_handshakes_and_logon_timeouts_reach_the_listener_with_their_reason() -> None:
+    """The events QuickFIX's TLS acceptor logs for one failed handshake, in order (patched build, fixgw2)."""
+    listener = Listener()
+    session_log = StructlogLogFactory("acceptor", {}, listener).create()
+    for events in (
+            ["Certificate Verification: depth: 0, subject: /CN=rogue, issuer: /CN=rogue CA",
+             "Certificate Verification: Error (20): unable to get local issuer certificate",
+             "SSL handshake failed", "SSL failure reason: certificate verify failed"],
+            ["SSL handshake failed", "SSL failure reason: peer did not return a certificate"],
+            ["SSL handshake failed: HTTP spoken on HTTPS port"],
+            []):
+        for text in events:
+            session_log.onEvent(text)
+        session_log.onEvent("Failed to accept SSL connection from 10.1.2.3 on port 9878")
+    session_log.onEvent("Logon timeout: closed connection from 10.1.2.5")
+    assert listener.calls == [("tls_failed", "10.1.2.3", "unable to get local issuer certificate"),
+                              ("tls_failed", "10.1.2.3", "peer did not return a certificate"),
+                              ("tls_failed", "10.1.2.3", "plain HTTP on the TLS port"),
+                              ("tls_failed", "10.1.2.3", "unknown"),
+                              ("logon_timeout", "10.1.2.5")]
+
+
+def test_connection_events_are_counted_always_and_logged_once_per_address_and_interval(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    authenticator = LogonAuthenticator({})
+    with structlog.testing.capture_logs() as logs:
+        for address in ("10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.1"):
+            authenticator.tls_handshake_failed(address, "certificate verify failed")
+        authenticator.logon_timeout("10.0.0.1")
+        clock[0] += auth.EVENT_LOG_INTERVAL_S
+        authenticator.tls_handshake_failed("10.0.0.1", "unsupported protocol")
+    assert authenticator.snapshot() == {"accepted": 0, "tls_handshake_failed": 5, "logon_timeout": 1}
+    assert [(entry["event"], entry["address"], entry["suppressed"]) for entry in logs] == [
+        ("security.tls_handshake_failed", "10.0.0.1", 0), ("security.tls_handshake_failed", "10.0.0.2", 0),
+        ("security.logon_timeout", "10.0.0.1", 0), ("security.tls_handshake_failed", "10.0.0.1", 2)]
+    assert all(entry["log_level"] == "warning" for entry in logs)
+
+
+def test_security_events_are_a_metric() -> None:
+    authenticator = LogonAuthenticator({})
+    authenticator.logon_timeout("10.0.0.1")
+    (family,) = LiveCollector._security(authenticator)
+    assert family.name == "fixgw_security_events" and family.type == "counter"
+    assert {sample.labels["event"]: sample.value for sample in family.samples if sample.name.endswith("_total")} \
+        == {"accepted": 0, "logon_timeout": 1}
 
 
 def test_hash_password_command(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

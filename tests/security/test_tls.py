@@ -5,6 +5,13 @@ are skipped; the clear refusal to start with TLS configured is tested either way
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,7 @@ from fixgw.engine import security as engine_security
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
 from fixgw.engine.security import TLS_UNAVAILABLE, TlsUnavailableError, tls_available
+from fixgw.security import auth
 
 needs_tls = pytest.mark.skipif(not tls_available(), reason="this quickfix build has no TLS (HAVE_SSL off): "
                                                            "see README.md 'TLS' to build the TLS wheel")
@@ -168,3 +176,124 @@ def test_tls_config_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     problems = deep_check(config)
     assert ("brokers.b.tls.certificate", f"cannot read {tmp_path / 'etc' / 'certs' / 'client.crt'}: "
                                          "No such file or directory") in problems
+
+
+def _tls_attempt(port: int, pki: Pki, pair: CertPair | None, version: ssl.TLSVersion | None = None, *,
+                 leave: bool = False) -> bool:
+    """One TLS connection to the acceptor that never logs on; True when the server closed it (alert or EOF), or
+    with `leave` when the handshake completed (the client then closes at once)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(pki.ca)
+    context.check_hostname = False
+    if pair is not None:
+        context.load_cert_chain(pair.certificate, pair.private_key)
+    if version is not None:  # an old protocol, offered as a legacy client would
+        context.minimum_version = context.maximum_version = version
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw:
+        try:
+            with context.wrap_socket(raw) as tls:
+                return leave or tls.recv(1) == b""  # TLS 1.3: the verdict on our certificate comes after our handshake
+        except (ssl.SSLError, ConnectionError):
+            return True
+
+
+@needs_tls
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1 is deprecated:DeprecationWarning")
+def test_failed_tls_handshakes_are_security_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pki = make_pki(tmp_path / "pki")
+    monkeypatch.setattr(auth, "EVENT_LOG_INTERVAL_S", 0.0)  # every event logged: each has its own reason here
+    stack = SecureStack(tmp_path, acceptor=_acceptor_tls(pki), ems=_ems(), clients=())
+    try:
+        stack.start()
+        security = stack.gateway.security
+        with structlog.testing.capture_logs() as logs:
+            def failures() -> list[dict[str, Any]]:
+                return [entry for entry in logs if entry["event"] == "security.tls_handshake_failed"]
+
+            for failed, (pair, version) in enumerate(
+                    ((None, None), (pki.rogue_client, None), (pki.client, ssl.TLSVersion.TLSv1)), start=1):
+                assert _tls_attempt(stack.acceptor_port, pki, pair, version)
+                assert SecureStack.wait(None, lambda n=failed: len(failures()) == n), (  # type: ignore[arg-type]
+                    f"handshake {failed} was no security event")
+        assert security.snapshot()["tls_handshake_failed"] == 3
+        assert [entry["address"] for entry in failures()] == ["127.0.0.1"] * 3
+        reasons = [entry["reason"] for entry in failures()]
+        # OpenSSL's words; the unknown CA's is its certificate check's, which only the patched build logs
+        assert reasons == ["peer did not return a certificate", "unable to get local issuer certificate",
+                           "unsupported protocol"]
+    finally:
+        stack.close()
+
+
+@needs_tls
+def test_a_tls_connection_without_a_logon_is_closed(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    stack = SecureStack(tmp_path, acceptor={**_acceptor_tls(pki), "logon_timeout_s": 1}, ems=_ems(), clients=())
+    try:
+        stack.start()
+        with structlog.testing.capture_logs() as logs:
+            assert _tls_attempt(stack.acceptor_port, pki, pki.client)  # a trusted certificate, then silence
+        assert [entry["address"] for entry in logs if entry["event"] == "security.logon_timeout"] == ["127.0.0.1"]
+    finally:
+        stack.close()
+
+
+def _json_lines(path: Path, *, strict: bool = True) -> list[dict[str, Any]]:
+    """Every line as JSON (strict: json.loads raises on any other line), or only the lines that are."""
+    found = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            if strict:
+                raise
+    return found
+
+
+@needs_tls
+def test_fixgw_run_output_stays_json_lines_through_failed_handshakes(tmp_path: Path) -> None:
+    """OpenSSL's certificate checks and read errors, printed by stock QuickFIX, must not break the JSON log."""
+    pki = make_pki(tmp_path / "pki")
+    port = free_port()
+    config = tmp_path / "fixgw.toml"
+    config.write_text(f"""
+name = "tls-json"
+state_dir = "{tmp_path / 'gw'}"
+[log]
+format = "json"
+[acceptor]
+port = {port}
+logon_timeout_s = 1
+[acceptor.tls]
+certificate = "{pki.server.certificate}"
+private_key = "{pki.server.private_key}"
+ca_certificates = "{pki.ca}"
+[ems.ems-t]
+target_comp_id = "EMS-T"
+""", encoding="utf-8")
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+
+    def logged(condition: Callable[[dict[str, Any]], bool]) -> bool:
+        return SecureStack.wait(None, lambda: any(  # type: ignore[arg-type]
+            condition(entry) for entry in _json_lines(stderr, strict=False)) or process.poll() is not None)
+
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen([sys.executable, "-m", "fixgw", "run", "--config", str(config)],
+                                   stdout=out, stderr=err, cwd=tmp_path)
+    try:
+        assert logged(lambda entry: entry["event"] == "gateway.started")
+        assert process.poll() is None, stderr.read_text()
+        assert _tls_attempt(port, pki, pki.client, leave=True)  # closed unannounced: QuickFIX's "SSL read error"
+        assert logged(lambda entry: entry.get("text", "").startswith("SSL read error"))
+        for pair in (None, pki.rogue_client, pki.client):  # the trusted one completes the handshake, then waits
+            assert _tls_attempt(port, pki, pair)
+        assert logged(lambda entry: entry["event"] == "security.logon_timeout")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(WAIT)
+    lines = _json_lines(stdout) + _json_lines(stderr)  # each line a JSON object, or json.loads raised
+    assert all(isinstance(entry, dict) and "event" in entry for entry in lines)
+    events = [entry["event"] for entry in lines]
+    assert "security.tls_handshake_failed" in events and "gateway.stopped" in events
+    assert any(entry.get("text", "").startswith("Certificate Verification: Error") for entry in lines)
