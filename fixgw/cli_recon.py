@@ -27,6 +27,8 @@ def recon(
     statement: Annotated[Path | None, typer.Option(
         "--statement", help="The broker's statement file for --venue (CSV, or XML by its mapping).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Report folder (default: recon.output_dir).")] = None,
+    transfers: Annotated[bool, typer.Option(
+        "--transfers", help="Reconcile the prime brokers' deposits and withdrawals against the chains instead.")] = False,
 ) -> None:
     """Reconcile our fills of one day against each broker's record; write CSV/JSON break reports."""
     from fixgw.config import ConfigError, load_config, parse_config
@@ -44,6 +46,10 @@ def recon(
             typer.echo(f"{config_path}: {key}: {reason}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
     configure_logging(config.log.level, config.log.format)
+    if transfers:
+        from fixgw.recon.transfers.run import run_transfer_recon
+
+        raise typer.Exit(run_transfer_recon(config, day, out=out))
     raise typer.Exit(run_recon(config, day, venue=venue, statement=statement, out=out))
 
 
