@@ -23,6 +23,7 @@ from fixgw.ops.live import LiveCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
 from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
+from fixgw.recon.transfers.status import TransferCollector
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
 
@@ -41,6 +42,7 @@ class OpsRuntime:
         self.view = GatewayView(gateway)
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
+        self.metrics.add_collector(TransferCollector(lambda: gateway.journal))  # type: ignore[attr-defined]
         self.started_at = time.time()
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)

@@ -41,6 +41,8 @@ class StatusData:
     alerts: Sequence[Alert]
     refresh_s: int
     error: str | None = None
+    transfers: str = ""
+    """The latest transfer reconciliation, one line (fixgw.recon.transfers.status)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -93,6 +95,7 @@ def render_status(data: StatusData) -> str:
 <h2>Kill switches and breakers</h2>{risk}
 <h2>Firing alerts</h2><table id="alerts"><tr><th>severity</th><th>alert</th><th>summary</th><th>since</th></tr>
 {alerts}</table>
+<h2>Transfers</h2><div id="transfers">{e(data.transfers or "not reconciled")}</div>
 <h2>Latency</h2><table id="latency"><tr><th>hop</th><th>p50</th><th>p95</th><th>p99</th></tr>{latency}</table>
 <h2>Open orders: {data.open_orders if data.open_orders is not None else "?"}</h2>
 <div class="muted">{statuses}</div>

@@ -4,6 +4,7 @@ venues' listings parsed, the scheduled job beside end-of-day recon, the status-p
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -132,7 +133,7 @@ def test_the_transfer_job_is_scheduled_beside_eod_recon_and_caught_up(journal: J
     try:
         deadline = datetime.now(UTC) + timedelta(seconds=10)
         while journal.get_state(f"{LAST_RUN_PREFIX}{TRANSFERS}") is None and datetime.now(UTC) < deadline:
-            pass
+            time.sleep(0.01)   # the catch-up runs on the scheduler's thread
         assert journal.get_state(f"{LAST_RUN_PREFIX}{TRANSFERS}") == "2026-11-21T16:30:00+00:00"
         assert journal.get_state("recon:2026-11-21:transfers") == "clean"      # nothing configured: clean
         assert json.loads(journal.get_state("recon.transfers.last") or "{}")["result"] == "clean"
@@ -140,3 +141,33 @@ def test_the_transfer_job_is_scheduled_beside_eod_recon_and_caught_up(journal: J
     finally:
         service.stop()
     assert date(2026, 11, 21).isoformat() in (journal.get_state("recon.transfers.last") or "")
+
+
+def test_status_line_and_metrics_read_the_latest_run(journal: Journal) -> None:
+    from prometheus_client import generate_latest
+
+    from fixgw.ops.metrics import GatewayMetrics
+    from fixgw.recon.transfers.status import TransferCollector, status_line
+    from fixgw.store.recon import ReconStore
+
+    metrics = GatewayMetrics()
+    metrics.add_collector(TransferCollector(lambda: journal))
+    assert status_line(journal) == "no transfer reconciliation yet"
+    assert b"fixgw_transfer_breaks" not in metrics.render()
+    counts = {"transfers": 3, "matched": 1, "pending": 0, "unchecked": 0, "breaks": 2, "missing_hash": 1,
+              "unconfirmed": 1}
+    ReconStore(journal).put_state({"recon.transfers.last": json.dumps(
+        {"date": "2026-11-20", "result": "breaks", "at": "2026-11-20T18:00:00+00:00", "counts": counts})})
+    line = status_line(journal)
+    assert line.startswith("2026-11-20: 2 break(s) (unconfirmed: 1, missing hash: 1)")
+    text = generate_latest(metrics.registry).decode()
+    assert 'fixgw_transfer_breaks{kind="missing_hash"} 1.0' in text and "fixgw_transfer_recon_clean 0.0" in text
+
+
+def test_the_status_page_has_a_transfers_line() -> None:
+    from fixgw.ops.status_page import StatusData, render_status
+
+    page = render_status(StatusData(name="gw", ready=True, sessions=[], open_orders=0, by_status={}, open_rows=[],
+                                    refusals=[], latency={}, risk=None, risk_available=False, alerts=[],
+                                    refresh_s=5, transfers="2026-11-20: clean <ok>"))
+    assert '<div id="transfers">2026-11-20: clean &lt;ok&gt;</div>' in page

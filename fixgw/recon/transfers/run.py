@@ -24,6 +24,7 @@ from fixgw.recon.sources import ReconWindow, SourceError
 from fixgw.recon.transfers.chain import ChainSource, ChainSourceError, chain_source
 from fixgw.recon.transfers.matching import TransferRules, hash_key, match_transfers
 from fixgw.recon.transfers.records import CATEGORY, ChainTx, TransferBreak, TransferResult, WatchedInflow
+from fixgw.recon.transfers.status import LAST_STATE
 from fixgw.store.journal import Journal
 from fixgw.store.recon import BREAKS, CLEAN, BreakRecord, ReconRunRecord, ReconStore
 from fixgw.store.transfers import TransferStore
@@ -33,7 +34,6 @@ log = get_logger("fixgw.recon.transfers")
 VENUE = "transfers"
 """The recon_runs venue of a transfer run (one run covers every prime broker and chain)."""
 ALERT_KIND = "transfer_breaks"
-LAST_STATE = "recon.transfers.last"
 
 
 @dataclass(slots=True)
