@@ -28,7 +28,8 @@ def recon(
         "--statement", help="The broker's statement file for --venue (CSV, or XML by its mapping).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Report folder (default: recon.output_dir).")] = None,
     transfers: Annotated[bool, typer.Option(
-        "--transfers", help="Reconcile the prime brokers' deposits and withdrawals against the chains instead.")] = False,
+        "--transfers", help="Reconcile the prime brokers' deposits and withdrawals against the chains instead.",
+    )] = False,
 ) -> None:
     """Reconcile our fills of one day against each broker's record; write CSV/JSON break reports."""
     from fixgw.config import ConfigError, load_config, parse_config

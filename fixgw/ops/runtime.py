@@ -42,7 +42,7 @@ class OpsRuntime:
         self.view = GatewayView(gateway)
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
-        self.metrics.add_collector(TransferCollector(lambda: gateway.journal))  # type: ignore[attr-defined]
+        self.metrics.add_collector(TransferCollector(lambda: gateway.journal))
         self.started_at = time.time()
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)

@@ -78,7 +78,7 @@ class ChainNodeSimulator:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[0], self._server.server_address[1]
+        self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------------
@@ -176,7 +176,8 @@ class ChainNodeSimulator:
     def _rpc_getrawtransaction(self, txid: str, verbose: Any = False, *_: Any) -> Any:
         tx = self.bitcoin.get(_key(txid))
         if tx is None or self._has(txid, "missing"):
-            raise RpcFailure(-5, "No such mempool or blockchain transaction. Use gettransaction for wallet transactions.")
+            raise RpcFailure(-5, "No such mempool or blockchain transaction. "
+                                 "Use gettransaction for wallet transactions.")
         if not verbose:
             raise RpcFailure(-8, "the simulator serves verbose transactions only")
         return self._btc_verbose(tx)
@@ -202,7 +203,8 @@ class ChainNodeSimulator:
 
     def _rpc_getblock(self, block_hash: str, verbosity: int = 1) -> dict[str, Any]:
         height = self._height_of(block_hash)
-        txs = [tx for tx in self.bitcoin.values() if self._btc_height(tx) == height and not self._has(tx.txid, "missing")]
+        txs = [tx for tx in self.bitcoin.values()
+               if self._btc_height(tx) == height and not self._has(tx.txid, "missing")]
         return {"hash": block_hash, "height": height, "time": self.bitcoin_block_time(height),
                 "tx": [self._btc_verbose(tx) if int(verbosity) >= 2 else tx.txid for tx in txs]}
 
@@ -215,10 +217,10 @@ class ChainNodeSimulator:
         tx = self.ethereum.get(_key(tx_hash))
         return None if tx is None or self._has(tx_hash, "missing") else tx
 
-    def _rpc_eth_blockNumber(self) -> str:  # noqa: N802 - the RPC method's name
+    def _rpc_eth_blockNumber(self) -> str:
         return hex(self.ethereum_tip)
 
-    def _rpc_eth_getTransactionByHash(self, tx_hash: str) -> dict[str, Any] | None:  # noqa: N802
+    def _rpc_eth_getTransactionByHash(self, tx_hash: str) -> dict[str, Any] | None:
         tx = self._eth_tx(tx_hash)
         if tx is None:
             return None
@@ -237,7 +239,7 @@ class ChainNodeSimulator:
                  "blockNumber": None if height is None else hex(height), "logIndex": hex(index), "removed": False}
                 for index, (contract, sender, payee, amount) in enumerate(tx.token_transfers)]
 
-    def _rpc_eth_getTransactionReceipt(self, tx_hash: str) -> dict[str, Any] | None:  # noqa: N802
+    def _rpc_eth_getTransactionReceipt(self, tx_hash: str) -> dict[str, Any] | None:
         tx = self._eth_tx(tx_hash)
         height = None if tx is None else self._eth_height(tx)
         if tx is None or height is None:
@@ -246,13 +248,13 @@ class ChainNodeSimulator:
                 "gasUsed": hex(tx.gas_used), "effectiveGasPrice": hex(tx.gas_price_wei), "from": tx.sender,
                 "to": tx.to, "logs": self._logs(tx) if tx.status == 1 else []}
 
-    def _rpc_eth_getBlockByNumber(self, number: str, _full: bool = False) -> dict[str, Any] | None:  # noqa: N802
+    def _rpc_eth_getBlockByNumber(self, number: str, _full: bool = False) -> dict[str, Any] | None:
         height = self.ethereum_tip if number == "latest" else int(number, 16)
         if not 0 <= height <= self.ethereum_tip:
             return None
         return {"number": hex(height), "timestamp": hex(self.ethereum_block_time(height)), "transactions": []}
 
-    def _rpc_eth_getLogs(self, query: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: N802
+    def _rpc_eth_getLogs(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         first, last = int(query.get("fromBlock", "0x0"), 16), int(query.get("toBlock", hex(self.ethereum_tip)), 16)
         contracts = query.get("address") or []
         contracts = {c.lower() for c in ([contracts] if isinstance(contracts, str) else contracts)}
@@ -279,10 +281,10 @@ class ChainNodeSimulator:
 
 def _handler(node: ChainNodeSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             return None
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             if node.rpc_user is not None and not self._authorised():
                 self._send(401, b"")
                 return

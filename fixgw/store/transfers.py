@@ -14,12 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
 from fixgw.model.decimals import fmt_decimal
+from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.store import schema
 from fixgw.store.coltypes import UtcMicros
 from fixgw.store.engine import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
-from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
-
 
 
 class ChainAmount(TypeDecorator[Decimal]):
@@ -88,7 +87,8 @@ class TransferStore:
                 set_={name: statement.excluded[name] for name in _UPDATED})
             connection.execute(statement, [_row(t, now) for t in found])
 
-    def of_venue(self, venue: str, *, since: datetime | None = None, until: datetime | None = None) -> list[VenueTransfer]:
+    def of_venue(self, venue: str, *, since: datetime | None = None,
+                 until: datetime | None = None) -> list[VenueTransfer]:
         t = transfers
         query = select(t).where(t.c.venue == venue).order_by(t.c.created_at, t.c.transfer_id)
         if since is not None:

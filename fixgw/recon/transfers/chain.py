@@ -97,7 +97,8 @@ class JsonRpc:
                     for method, params in calls]
         body = requests[0] if single else requests
         try:
-            response = self.client.post(self.url, content=json.dumps(body), headers={"content-type": "application/json"})
+            response = self.client.post(self.url, content=json.dumps(body),
+                                        headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
             raise ChainSourceError(f"{self.url}: {type(exc).__name__}: {exc}") from None
         try:   # Bitcoin Core answers errors with HTTP 500 and a JSON body: read the body first
@@ -292,8 +293,8 @@ class EthereumRpc:
             move = self._token_move(log)
             if move is None or move.to_address.lower() not in watched:
                 continue
-            tx = ChainTx(self.network, str(log["transactionHash"]), (move,), self._confirmations(log.get("blockNumber")),
-                         source=f"{self.description} eth_getLogs")
+            tx = ChainTx(self.network, str(log["transactionHash"]), (move,),
+                         self._confirmations(log.get("blockNumber")), source=f"{self.description} eth_getLogs")
             inflows.append(WatchedInflow(tx, move))
         return inflows
 
@@ -343,7 +344,8 @@ class ExplorerCsv:
                 amount = Decimal(raw.replace(",", ""))
                 stamp = row.get("UnixTimestamp")
                 mined = datetime.fromtimestamp(int(stamp), UTC) if stamp else None
-                confirmations = int(row["Confirmations"]) if row.get("Confirmations") else self.config.min_confirmations
+                listed = row.get("Confirmations")
+                confirmations = int(listed) if listed else self.config.min_confirmations
             except (StopIteration, InvalidOperation, ValueError) as exc:
                 raise ChainSourceError(f"{self.path}:{line}: unreadable row ({type(exc).__name__})") from None
             move = ChainTransfer((row.get("TokenSymbol") or self.config.asset()).upper(), amount,

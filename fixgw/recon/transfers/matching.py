@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from fixgw.model.decimals import fmt_decimal
+from fixgw.model.transfers import TransferStatus, VenueTransfer
 from fixgw.recon.transfers.records import (
     ChainTx,
     TransferBreak,
@@ -18,7 +19,6 @@ from fixgw.recon.transfers.records import (
     WatchedInflow,
     transfer_evidence,
 )
-from fixgw.model.transfers import TransferStatus, VenueTransfer
 
 
 def hash_key(tx_hash: str) -> str:
@@ -53,7 +53,8 @@ def match_transfers(transfers: Sequence[VenueTransfer], network_of: Callable[[st
         result.breaks.append(TransferBreak(
             TransferBreakKind.UNREPORTED_ON_CHAIN, inflow.tx.network, inflow.tx.tx_hash, inflow.transfer.asset,
             f"{fmt_decimal(inflow.transfer.amount)} {inflow.transfer.asset} into watched address "
-            f"{inflow.transfer.to_address} that no prime broker reports", None, inflow.tx.evidence(inflow.transfer.asset)))
+            f"{inflow.transfer.to_address} that no prime broker reports", None,
+            inflow.tx.evidence(inflow.transfer.asset)))
     return result
 
 
@@ -94,7 +95,8 @@ def _check(transfer: VenueTransfer, network: str | None, chain: Mapping[tuple[st
     paid = tx.paid_to(transfer.asset, transfer.address) if transfer.address else sum(
         (move.amount for move in moved), Decimal(0))
     if not tx.succeeded:
-        broke(TransferBreakKind.AMOUNT_MISMATCH, f"transaction {tx.tx_hash} reverted on {network}: it moved nothing", tx)
+        broke(TransferBreakKind.AMOUNT_MISMATCH, f"transaction {tx.tx_hash} reverted on {network}: it moved nothing",
+              tx)
     elif moved and transfer.address and paid == 0:
         broke(TransferBreakKind.ADDRESS_MISMATCH, f"transaction {tx.tx_hash} pays {transfer.asset} to "
               f"{', '.join(sorted({m.to_address for m in moved}))}, not to {transfer.address}", tx)

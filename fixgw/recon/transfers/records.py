@@ -70,7 +70,8 @@ class ChainTx:
 
     def evidence(self, asset: str | None = None) -> dict[str, Any]:
         moved = [t for t in self.transfers if asset is None or t.asset == asset]
-        found: dict[str, Any] = {"tx_hash": self.tx_hash, "network": self.network, "confirmations": str(self.confirmations),
+        found: dict[str, Any] = {"tx_hash": self.tx_hash, "network": self.network,
+                                 "confirmations": str(self.confirmations),
                                  "amount": fmt_decimal(sum((t.amount for t in moved), Decimal(0))),
                                  "to": ",".join(t.to_address for t in moved), "source": self.source}
         if self.block_time is not None:

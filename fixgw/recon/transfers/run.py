@@ -110,9 +110,9 @@ class TransferReconciler:
                ) -> tuple[dict[tuple[str, str], ChainTx | None], list[WatchedInflow], list[str]]:
         wanted: dict[str, set[str]] = {}
         for transfer in found:
-            network = self.settings.network_of(transfer.network) if transfer.network else None
-            if network is not None and transfer.tx_hash:
-                wanted.setdefault(network, set()).add(transfer.tx_hash)
+            label = self.settings.network_of(transfer.network) if transfer.network else None
+            if label is not None and transfer.tx_hash:
+                wanted.setdefault(label, set()).add(transfer.tx_hash)
         chain: dict[tuple[str, str], ChainTx | None] = {}
         inflows: list[WatchedInflow] = []
         descriptions = []

@@ -23,7 +23,8 @@ from fixgw.sim.crypto_pb.jsonio import DecimalJSONResponse, Num, dumps, loads
 from fixgw.sim.crypto_pb.routing import SimReply
 from fixgw.sim.crypto_pb.state import SimState
 
-_COINBASE_STATUS = {"completed": "TRANSACTION_DONE", "pending": "TRANSACTION_BROADCASTING", "failed": "TRANSACTION_FAILED"}
+_COINBASE_STATUS = {"completed": "TRANSACTION_DONE", "pending": "TRANSACTION_BROADCASTING",
+                    "failed": "TRANSACTION_FAILED"}
 _DEPOSIT_STATUS = {"completed": 1, "pending": 0, "failed": 2}
 _WITHDRAW_STATUS = {"completed": 6, "pending": 4, "failed": 5}
 _ids = itertools.count(1)

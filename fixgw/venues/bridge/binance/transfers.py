@@ -21,10 +21,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.venues.bridge.binance.http import BinanceHttp
 from fixgw.venues.bridge.common.errors import VenueProtocolError
 from fixgw.venues.bridge.common.http import VenueRequest
-from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 
 DEPOSITS = "/sapi/v1/capital/deposit/hisrec"
 WITHDRAWALS = "/sapi/v1/capital/withdraw/history"

@@ -20,9 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.venues.bridge.coinbase_prime.http import PAGE_LIMIT, CoinbasePrimeHttp
 from fixgw.venues.bridge.common.errors import VenueProtocolError
-from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 
 TYPES = {"DEPOSIT": Direction.DEPOSIT, "WITHDRAWAL": Direction.WITHDRAWAL}
 DONE = {"TRANSACTION_DONE", "TRANSACTION_IMPORTED"}

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.venues.bridge.common.errors import VenueProtocolError
 from fixgw.venues.bridge.common.http import VenueRequest
-from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.venues.bridge.falconx.http import FalconXHttp
 
 TYPES = {"deposit": Direction.DEPOSIT, "withdrawal": Direction.WITHDRAWAL}
