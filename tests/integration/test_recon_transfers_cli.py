@@ -51,19 +51,24 @@ def node() -> Iterator[ChainNodeSimulator]:
 
 
 @pytest.fixture
-def config(sim: CryptoPbSimulator, node: ChainNodeSimulator, tmp_path: Path,
+def config(sim: CryptoPbSimulator, node: ChainNodeSimulator, tmp_path: Path, journal_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Path:
     for variable, field in ENV.items():
         monkeypatch.setenv(variable, getattr(sim.credentials, field))
     monkeypatch.setenv("FIXGW_TEST_TR_BNB_KEY", sim.credentials.access_key)
     monkeypatch.setenv("FIXGW_TEST_TR_BNB_SECRET", sim.credentials.signing_key)
     monkeypatch.setenv("FIXGW_TEST_TR_NODE_PASSWORD", "node-secret")
+    monkeypatch.setenv("FIXGW_TEST_TR_FX_KEY", sim.credentials.access_key)
+    monkeypatch.setenv("FIXGW_TEST_TR_FX_PASS", sim.credentials.passphrase)
+    monkeypatch.setenv("FIXGW_TEST_TR_FX_SECRET", sim.credentials.signing_key)
     clear_transfers(sim.base_url)
     node.clear()
     portfolio = f"pf-{uuid.uuid4().hex[:8]}"
     path = tmp_path / "gw.toml"
     path.write_text(f"""
 state_dir = "state"
+[journal]
+url = "{journal_url}"
 [log]
 format = "json"
 [recon]
@@ -99,7 +104,15 @@ base_url = "{sim.binance_url}"
 api_key = "env:FIXGW_TEST_TR_BNB_KEY"
 secret_key = "env:FIXGW_TEST_TR_BNB_SECRET"
 retry_base_delay_s = 0.01
+[venues.fx]
+kind = "falconx"
+base_url = "{sim.falconx_url}"
+api_key = "env:FIXGW_TEST_TR_FX_KEY"
+passphrase = "env:FIXGW_TEST_TR_FX_PASS"
+secret = "env:FIXGW_TEST_TR_FX_SECRET"
+retry_base_delay_s = 0.01
 """, encoding="utf-8")
+    (tmp_path / "journal_url").write_text(journal_url, encoding="utf-8")
     _clean_day(sim, node, portfolio)
     return path
 
@@ -126,12 +139,19 @@ def _clean_day(sim: CryptoPbSimulator, node: ChainNodeSimulator, portfolio: str)
                  tx_hash=HASHES["eth_withdrawal"], status="completed", created_at=at)
     node.add_ethereum_tx(HASHES["eth_withdrawal"], sender="0x" + "99" * 20, to=ETH_SENDER,
                          value_wei=10**18 + 1, confirmations=64)
+    # FalconX lists no hashes: its deposit is journaled and counted, never a break for the missing hash.
+    add_transfer(sim.base_url, venue="falconx", direction="deposit", asset="BTC", network="", amount="0.75",
+                 address="", status="completed", created_at=at)
 
 
 def _run(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, object]]]:
     code = main(["recon", "--transfers", "--date", DAY, "--config", str(config)])
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     return code, lines
+
+
+def _journal(config: Path) -> Journal:
+    return Journal((config.parent / "journal_url").read_text(encoding="utf-8"))
 
 
 def _report(config: Path) -> list[dict[str, str]]:
@@ -145,15 +165,18 @@ def test_a_clean_day_reports_clean(config: Path, capsys: pytest.CaptureFixture[s
     assert _report(config) == []
     assert not [entry for entry in logs if entry.get("event") == "alert"]
     [done] = [entry for entry in logs if entry.get("event") == "recon.transfers_done"]
-    assert (done["result"], done["transfers"], done["matched"], done["watched_inflows"]) == ("clean", 4, 4, 2)
-    with Journal(f"sqlite:///{config.parent / 'state' / 'journal.db'}") as journal:
+    assert (done["result"], done["transfers"], done["matched"], done["unchecked"], done["watched_inflows"]) == (
+        "clean", 5, 4, 1, 2)
+    with _journal(config) as journal:
         assert journal.get_state(f"recon:{DAY}:transfers") == "clean"
         [run] = ReconStore(journal).runs(recon_date=DAY, venue="transfers")
         assert run.result == "clean"
         journaled = {t.tx_hash: t for venue in ("cbp", "bnb") for t in TransferStore(journal).of_venue(venue)}
+        [falconx] = TransferStore(journal).of_venue("fx")
     assert journaled[HASHES["eth_withdrawal"]].amount == Decimal("1.000000000000000001")   # wei-exact
     assert journaled[HASHES["eth_withdrawal"]].fee == Decimal("0.0005")                    # fee apart
     assert journaled[HASHES["btc_deposit"]].amount == Decimal("1.23456789")
+    assert (falconx.amount, falconx.tx_hash, falconx.hash_expected) == (Decimal("0.75"), "", False)
 
 
 def _missing_tx(sim: CryptoPbSimulator, node: ChainNodeSimulator, portfolio: str) -> None:
@@ -210,7 +233,7 @@ def test_each_break_kind_through_the_cli(config: Path, sim: CryptoPbSimulator, n
     assert alert["kind"] == "transfer_breaks" and alert["by_kind"] == {kind: 1}
     document = json.loads((config.parent / "state" / "recon" / DAY / "transfers.breaks.json").read_text())
     assert document["result"] == "breaks" and document["counts"][kind] == 1
-    with Journal(f"sqlite:///{config.parent / 'state' / 'journal.db'}") as journal:
+    with _journal(config) as journal:
         assert journal.get_state(f"recon:{DAY}") == "breaks"
         [run] = ReconStore(journal).runs(recon_date=DAY, venue="transfers")
         [found] = ReconStore(journal).breaks(run.run_id)

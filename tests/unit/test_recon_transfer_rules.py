@@ -171,3 +171,17 @@ def test_the_status_page_has_a_transfers_line() -> None:
                                     refusals=[], latency={}, risk=None, risk_available=False, alerts=[],
                                     refresh_s=5, transfers="2026-11-20: clean <ok>"))
     assert '<div id="transfers">2026-11-20: clean &lt;ok&gt;</div>' in page
+
+
+def test_check_config_names_transfer_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fixgw.cli import main
+
+    path = tmp_path / "gw.toml"
+    path.write_text('[recon.transfers]\nvenues = ["nowhere"]\ncron = "61 * * * *"\n'
+                    '[recon.transfers.networks.bitcoin]\nkind = "bitcoin_rpc"\n', encoding="utf-8")
+    assert main(["check-config", str(path)]) == 1
+    assert "recon.transfers.networks.bitcoin" in capsys.readouterr().out      # a node needs its url
+    path.write_text('[recon.transfers]\nvenues = ["nowhere"]\ncron = "61 * * * *"\n', encoding="utf-8")
+    assert main(["check-config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "recon.transfers.venues" in out and "recon.transfers.cron" in out
