@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import structlog
 
 from fixgw.cli import main
 from fixgw.sim.chain_node import ChainNodeSimulator
@@ -35,6 +37,17 @@ HASHES = {"btc_withdrawal": "a1" * 32, "btc_deposit": "b2" * 32, "usdc_deposit":
           "eth_withdrawal": "0x" + "d4" * 32}
 ENV = {"FIXGW_TEST_TR_CB_KEY": "access_key", "FIXGW_TEST_TR_CB_PASS": "passphrase",
        "FIXGW_TEST_TR_CB_SIGN": "signing_key"}
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """The CLI points logging at this test's captured stderr: later tests (and threads) must not write there."""
+    saved, root = structlog.get_config(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="module")

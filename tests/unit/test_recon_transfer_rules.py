@@ -41,7 +41,7 @@ def chain_tx(amount: str = "1.5", to: str = PAYEE.lower(), confirmations: int = 
 
 
 def kinds(found: VenueTransfer, tx: ChainTx | None, **extra: object) -> list[str]:
-    result = match_transfers([found], lambda label: "ethereum" if label == "ETH" else None,
+    result = match_transfers([found], lambda label, _asset: "ethereum" if label == "ETH" else None,
                              {("ethereum", "aa"): tx}, RULES, NOW, **extra)  # type: ignore[arg-type]
     return [b.kind.value for b in result.breaks]
 
@@ -69,9 +69,21 @@ def test_matching_rules(found: VenueTransfer, tx: ChainTx | None, expected: list
 def test_an_inflow_to_a_watched_address_is_a_break_unless_a_venue_reported_its_hash() -> None:
     move = ChainTransfer("USDC", Decimal("7"), "0x22")
     inflow = WatchedInflow(ChainTx("ethereum", "0xFF", (move,), 20), move)
-    result = match_transfers([], lambda _l: None, {}, RULES, NOW, [inflow, inflow])
+    result = match_transfers([], lambda _l, _a: None, {}, RULES, NOW, [inflow, inflow])
     assert [b.kind for b in result.breaks] == [TransferBreakKind.UNREPORTED_ON_CHAIN]
-    assert match_transfers([], lambda _l: None, {}, RULES, NOW, [inflow], {"ff"}).breaks == []
+    assert match_transfers([], lambda _l, _a: None, {}, RULES, NOW, [inflow], {"ff"}).breaks == []
+
+
+def test_a_transfer_without_a_chain_label_goes_to_the_one_network_carrying_its_asset() -> None:
+    from fixgw.recon.transfers.settings import TransferReconConfig
+
+    settings = TransferReconConfig.model_validate({"networks": {
+        "bitcoin": {"kind": "bitcoin_rpc", "url": "http://127.0.0.1:1"},
+        "ethereum": {"kind": "ethereum_rpc", "url": "http://127.0.0.1:1",
+                     "tokens": {"USDC": {"contract": "0x" + "a0" * 20, "decimals": 6}}}}})
+    assert settings.network_of("bitcoin-mainnet", "BTC") == "bitcoin"
+    assert settings.network_of("", "USDC") == "ethereum" and settings.network_of("", "ETH") == "ethereum"
+    assert settings.network_of("", "SOL") is None and settings.network_of("solana-mainnet", "SOL") is None
 
 
 def test_amounts_are_exact() -> None:

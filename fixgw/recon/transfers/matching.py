@@ -33,15 +33,15 @@ class TransferRules:
     """Per configured network."""
 
 
-def match_transfers(transfers: Sequence[VenueTransfer], network_of: Callable[[str], str | None],
+def match_transfers(transfers: Sequence[VenueTransfer], network_of: Callable[[str, str], str | None],
                     chain: Mapping[tuple[str, str], ChainTx | None], rules: TransferRules, now: datetime,
                     inflows: Sequence[WatchedInflow] = (), reported_hashes: Collection[str] = ()) -> TransferResult:
-    """`chain` maps (network, hash_key) to what the network's source found (None: unknown there);
+    """`network_of(label, asset)` names the configured network of a transfer; `chain` maps (network, hash_key) to what the network's source found (None: unknown there);
     `reported_hashes` (hash keys) are every hash any venue reported, this run's and the journal's."""
     result = TransferResult()
     for transfer in transfers:
         result.transfers += 1
-        _check(transfer, network_of(transfer.network) if transfer.network else None, chain, rules, now, result)
+        _check(transfer, network_of(transfer.network, transfer.asset), chain, rules, now, result)
     reported = {hash_key(t.tx_hash) for t in transfers if t.tx_hash} | set(reported_hashes)
     seen: set[tuple[str, str]] = set()
     for inflow in inflows:

@@ -71,12 +71,13 @@ class TransferReconciler:
     def run(self, day: date) -> TransferOutcome:
         started = self._clock()
         window = ReconWindow.of(VENUE, day, self.config.recon.timezone)
+        since = window.start - timedelta(hours=self.settings.lookback_hours)
         found: list[VenueTransfer] = []
         for venue in transfer_venues(self.config):
-            fetched = self._venue_transfers(venue, window)
+            fetched = self._venue_transfers(venue, since, window.end)
             self.transfers.upsert(fetched)
             found += fetched
-        chain, inflows, sources = self._chain(found, window)
+        chain, inflows, sources = self._chain(found, window, since)
         rules = TransferRules(timedelta(seconds=self.settings.max_pending_s),
                               {key: n.min_confirmations for key, n in self.settings.networks.items()})
         result = match_transfers(found, self.settings.network_of, chain, rules, self._clock(), inflows,
@@ -95,22 +96,22 @@ class TransferReconciler:
 
     # --- the two sides ------------------------------------------------------------------------------------
 
-    def _venue_transfers(self, venue: str, window: ReconWindow) -> list[VenueTransfer]:
+    def _venue_transfers(self, venue: str, since: datetime, until: datetime) -> list[VenueTransfer]:
         from fixgw.venues.bridge.common.errors import BridgeError
 
         section = self.config.venues.get(venue)
         if section is None:
             raise SourceError(f"{venue}: not a REST venue of this configuration (recon.transfers.venues)")
         try:
-            return asyncio.run(_fetch(section, window.start, window.end))
+            return asyncio.run(_fetch(section, since, until))
         except BridgeError as exc:
             raise SourceError(f"{venue}: transfers: {exc}") from None
 
-    def _chain(self, found: list[VenueTransfer], window: ReconWindow,
+    def _chain(self, found: list[VenueTransfer], window: ReconWindow, since: datetime,
                ) -> tuple[dict[tuple[str, str], ChainTx | None], list[WatchedInflow], list[str]]:
         wanted: dict[str, set[str]] = {}
         for transfer in found:
-            label = self.settings.network_of(transfer.network) if transfer.network else None
+            label = self.settings.network_of(transfer.network, transfer.asset)
             if label is not None and transfer.tx_hash:
                 wanted.setdefault(label, set()).add(transfer.tx_hash)
         chain: dict[tuple[str, str], ChainTx | None] = {}
@@ -122,7 +123,7 @@ class TransferReconciler:
             try:
                 for tx_hash, tx in source.lookup(wanted.get(key, set())).items():
                     chain[(key, hash_key(tx_hash))] = tx
-                inflows += source.watched_inflows(window.start, window.end)
+                inflows += source.watched_inflows(since, window.end)
             except ChainSourceError as exc:
                 raise SourceError(str(exc)) from None
             finally:

@@ -81,6 +81,9 @@ class TransferReconConfig(_Section):
     """When (crontab, in recon.timezone); default recon.eod_cron."""
     venues: list[str] | None = None
     """Prime brokers whose transfers are checked; default every REST venue."""
+    lookback_hours: int = Field(default=24, ge=0, le=24 * 89)
+    """A run also re-checks transfers (and watched inflows) from this long before its day: a transfer made after
+    the day's scheduled run is checked by the next one. (Binance answers at most 90 days at once.)"""
     max_pending_s: int = Field(default=3600, ge=0, le=30 * 86_400)
     """A transfer still without `min_confirmations` (or not yet on chain) this long after it was created breaks."""
     networks: dict[str, ChainNetworkConfig] = Field(default_factory=dict)
@@ -92,10 +95,13 @@ class TransferReconConfig(_Section):
             raise ValueError(f"{value!r}: a crontab expression has 5 fields (minute hour day month weekday)")
         return value
 
-    def network_of(self, label: str) -> str | None:
-        """The configured network a venue's chain label names (case-insensitive)."""
+    def network_of(self, label: str, asset: str = "") -> str | None:
+        """The configured network a venue's chain label names (case-insensitive); without a known label, the one
+        network that carries the asset (natively or as a token), if exactly one does."""
         wanted = label.lower()
         for key, network in self.networks.items():
-            if wanted in (name.lower() for name in network.names(key)):
+            if wanted and wanted in (name.lower() for name in network.names(key)):
                 return key
-        return None
+        carriers = [key for key, network in self.networks.items()
+                    if asset and (asset == network.asset() or asset in network.tokens)]
+        return carriers[0] if len(carriers) == 1 else None
