@@ -36,8 +36,9 @@ class TransferRules:
 def match_transfers(transfers: Sequence[VenueTransfer], network_of: Callable[[str, str], str | None],
                     chain: Mapping[tuple[str, str], ChainTx | None], rules: TransferRules, now: datetime,
                     inflows: Sequence[WatchedInflow] = (), reported_hashes: Collection[str] = ()) -> TransferResult:
-    """`network_of(label, asset)` names the configured network of a transfer; `chain` maps (network, hash_key) to what the network's source found (None: unknown there);
-    `reported_hashes` (hash keys) are every hash any venue reported, this run's and the journal's."""
+    """`network_of(label, asset)` names the configured network of a transfer; `chain` maps (network, hash_key) to
+    what that network's source found (None: unknown there); `reported_hashes` (hash keys) are every hash any venue
+    reported, this run's and the journal's."""
     result = TransferResult()
     for transfer in transfers:
         result.transfers += 1
