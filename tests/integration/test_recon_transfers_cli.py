@@ -159,7 +159,9 @@ def _clean_day(sim: CryptoPbSimulator, node: ChainNodeSimulator, portfolio: str)
 
 def _run(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, object]]]:
     code = main(["recon", "--transfers", "--date", DAY, "--config", str(config)])
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    captured = capsys.readouterr()
+    assert "node-secret" not in captured.err + captured.out          # the node's RPC password never shows
+    lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
     return code, lines
 
 
