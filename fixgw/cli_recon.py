@@ -50,6 +50,10 @@ def recon(
     if transfers:
         from fixgw.recon.transfers.run import run_transfer_recon
 
+        if venue is not None or statement is not None:
+            typer.echo("--transfers checks every venue of recon.transfers.venues: no --venue or --statement", err=True)
+            raise typer.Exit(EXIT_USAGE)
+
         raise typer.Exit(run_transfer_recon(config, day, out=out))
     raise typer.Exit(run_recon(config, day, venue=venue, statement=statement, out=out))
 

@@ -23,7 +23,7 @@ from fixgw.ops.live import LiveCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
 from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
-from fixgw.recon.transfers.status import TransferCollector
+from fixgw.recon.transfers.status import TransferCollector, transfer_breaks
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
 
@@ -125,7 +125,8 @@ class OpsRuntime:
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
-                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew))
+                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew),
+                           transfer_breaks=transfer_breaks(self.gateway.journal))
 
     def evaluate_alerts(self) -> list[Alert]:
         """One evaluation: log and dispatch every transition (the ops thread calls this periodically)."""

@@ -261,3 +261,7 @@ def test_an_unreachable_node_is_a_failed_run(config: Path, capsys: pytest.Captur
     code, logs = _run(config, capsys)
     assert code == 1
     assert [entry for entry in logs if entry.get("event") == "recon.transfers_failed"]
+
+
+def test_transfers_takes_no_venue_or_statement(config: Path) -> None:
+    assert main(["recon", "--transfers", "--date", DAY, "--config", str(config), "--venue", "cbp"]) == 2

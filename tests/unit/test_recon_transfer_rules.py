@@ -197,3 +197,19 @@ def test_check_config_names_transfer_keys(tmp_path: Path, capsys: pytest.Capture
     assert main(["check-config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "recon.transfers.venues" in out and "recon.transfers.cron" in out
+
+
+def test_transfer_breaks_fire_and_resolve_an_alert_for_the_sinks(journal: Journal) -> None:
+    from fixgw.config import AlertsConfig
+    from fixgw.ops.alert_rules import FIRING, RESOLVED, AlertEngine, Observation
+    from fixgw.recon.transfers.status import transfer_breaks
+    from fixgw.store.recon import ReconStore
+
+    assert transfer_breaks(journal) == 0
+    ReconStore(journal).put_state({"recon.transfers.last": json.dumps({"result": "breaks", "counts": {"breaks": 2}})})
+    assert transfer_breaks(journal) == 2
+    engine = AlertEngine(AlertsConfig(), started_at=0.0)
+    [fired] = engine.evaluate(Observation(now=1.0, sessions={}, transfer_breaks=2))
+    assert (fired.key, fired.status, fired.severity) == ("transfer_breaks:all", FIRING, "error")
+    [resolved] = engine.evaluate(Observation(now=2.0, sessions={}, transfer_breaks=0))
+    assert (resolved.key, resolved.status) == ("transfer_breaks:all", RESOLVED)

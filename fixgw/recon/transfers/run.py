@@ -201,13 +201,16 @@ def write_reports(outcome: TransferOutcome, directory: Path) -> list[Path]:
 
 
 def print_transfer_summary(outcome: TransferOutcome, console: Any, *, max_breaks: int = 20) -> None:
+    from rich.markup import escape
+
     counts = outcome.result.counts()
     verdict = "[green]clean[/]" if outcome.clean else f"[red]{counts['breaks']} break(s)[/]"
     console.print(f"[bold]transfers[/] {outcome.day.isoformat()}: {verdict}  transfers {counts['transfers']}, "
                   f"matched {counts['matched']}, pending {counts['pending']}, unchecked {counts['unchecked']}, "
                   f"watched inflows {counts['watched_inflows']}")
     for found in outcome.result.breaks[:max_breaks]:
-        console.print(f"  [red]{found.kind.value}[/] {found.venue} {found.ref}: {found.detail}", highlight=False)
+        console.print(f"  [red]{found.kind.value}[/] {escape(f'{found.venue} {found.ref}: {found.detail}')}",
+                      highlight=False)
     for path in outcome.reports:
         console.print(f"  report: {path}", highlight=False)
 

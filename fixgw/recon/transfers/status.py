@@ -1,4 +1,4 @@
-"""The latest transfer reconciliation as operators see it: one status-page line and the metrics
+"""The latest transfer reconciliation as operators see it: one status-page line, the alert rule's input and the metrics
 `fixgw_transfer_breaks{kind}` / `fixgw_transfer_recon_clean`, both read from journal state
 `recon.transfers.last` (so a run by the CLI or another gateway on the same journal shows too)."""
 
@@ -23,6 +23,13 @@ def last_run(journal: Any) -> dict[str, Any] | None:
         return json.loads(text) if text else None
     except Exception:  # a closed or unreachable journal: the page and the scrape go on without this line
         return None
+
+
+def transfer_breaks(journal: Any) -> int:
+    """The latest run's break count (0 when none ran or the journal cannot be read): feeds the alert rule
+    `transfer_breaks`, so the alert sinks hear of them."""
+    last = last_run(journal)
+    return int(last.get("counts", {}).get("breaks", 0)) if last else 0
 
 
 def status_line(journal: Any) -> str:
