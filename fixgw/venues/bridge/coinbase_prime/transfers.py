@@ -64,7 +64,8 @@ def parse_transaction(venue: str, row: dict[str, Any]) -> VenueTransfer | None:
             network=str(row.get("network") or ""), amount=Decimal(str(row["amount"])),
             address=str(target.get("address") or ""), tx_hash=hashes[0] if hashes else "", status=_status(status),
             venue_status=status, created_at=created, completed_at=_time(row.get("completed_at")),
-            fee=_decimal(row.get("network_fees")), fee_asset=str(row.get("symbol", "")).upper() or None,
+            fee=_decimal(row.get("network_fees")),
+            fee_asset=str(row.get("fee_symbol") or row.get("symbol") or "").upper() or None,
             source=f"coinbase_prime transaction {row['id']}")
     except (KeyError, ArithmeticError, ValueError) as exc:
         raise VenueProtocolError(venue, f"transactions: unreadable transaction {row.get('id')!r}: {exc}") from None
