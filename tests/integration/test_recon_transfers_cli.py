@@ -265,3 +265,38 @@ def test_an_unreachable_node_is_a_failed_run(config: Path, capsys: pytest.Captur
 
 def test_transfers_takes_no_venue_or_statement(config: Path) -> None:
     assert main(["recon", "--transfers", "--date", DAY, "--config", str(config), "--venue", "cbp"]) == 2
+
+
+def test_an_explorer_csv_export_stands_in_for_the_ethereum_node(config: Path, capsys: pytest.CaptureFixture[str],
+                                                                 node: ChainNodeSimulator) -> None:
+    text = config.read_text()
+    start = text.index("[recon.transfers.networks.ethereum]")
+    end = text.index("[venues.cbp]")
+    config.write_text(text[:start] + f"""[recon.transfers.networks.ethereum]
+kind = "explorer_csv"
+csv_file = "exports/eth-{{date}}.csv"
+min_confirmations = 12
+watched_addresses = ["{ETH_WATCHED}"]
+""" + text[end:])
+    exports = config.parent / "state" / "exports"
+    exports.mkdir(parents=True)
+    stamp = int(datetime(2026, 11, 20, 10, 5, tzinfo=UTC).timestamp())
+    header = '"Transaction Hash","Blockno","UnixTimestamp","From","To","TokenValue","Value_IN(ETH)","TokenSymbol"\n'
+    rows = (f'"{HASHES["usdc_deposit"]}","21000000","{stamp}","{ETH_SENDER}","{ETH_WATCHED}","2,500.5","","USDC"\n'
+            f'"{HASHES["eth_withdrawal"]}","21000001","{stamp}","0x{"99" * 20}","{ETH_SENDER}","",'
+            f'"1.000000000000000001",""\n')
+    export = exports / f"eth-{DAY}.csv"
+    export.write_text(header + rows, encoding="utf-8")
+    node.clear()                                        # Ethereum answers come from the file only
+    node.add_bitcoin_tx(HASHES["btc_withdrawal"], [(BTC_PAYEE, Decimal("0.015"))], confirmations=6)
+    node.add_bitcoin_tx(HASHES["btc_deposit"], [(BTC_WATCHED, Decimal("1.23456789"))], confirmations=10)
+    code, _logs = _run(config, capsys)
+    assert code == 0 and _report(config) == []
+
+    # A token transfer into our watched address that no prime broker reports, as the explorer lists it.
+    export.write_text(header + rows + f'"0x{"f7" * 32}","21000002","{stamp}","{ETH_SENDER}","{ETH_WATCHED}",'
+                                      f'"3","","USDC"\n', encoding="utf-8")
+    code, _logs = _run(config, capsys)
+    [row] = _report(config)
+    assert code == 1 and (row["kind"], row["ref"], row["theirs_qty"]) == ("unreported_on_chain", "0x" + "f7" * 32, "3")
+    assert row["theirs_source"].endswith(f"eth-{DAY}.csv:4")
