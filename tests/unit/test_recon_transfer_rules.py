@@ -55,6 +55,8 @@ def kinds(found: VenueTransfer, tx: ChainTx | None, **extra: object) -> list[str
     (transfer(), chain_tx(ok=False), ["amount_mismatch"]),                     # reverted
     (transfer(), chain_tx(to="0x" + "0" * 40), ["address_mismatch"]),
     (transfer(), chain_tx(confirmations=3), ["unconfirmed"]),
+    (transfer(asset="USDC"), chain_tx(confirmations=0), ["unconfirmed"]),          # in the mempool: no logs yet
+    (transfer(asset="USDC", created_at=NOW), chain_tx(confirmations=0), []),
     (transfer(created_at=NOW - timedelta(minutes=5)), chain_tx(confirmations=3), []),
     (transfer(tx_hash=""), None, ["missing_hash"]),
     (transfer(tx_hash="", status=TransferStatus.PENDING), None, []),

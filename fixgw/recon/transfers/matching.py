@@ -95,22 +95,29 @@ def _check(transfer: VenueTransfer, network: str | None, chain: Mapping[tuple[st
     moved = [move for move in tx.transfers if move.asset == transfer.asset]
     paid = tx.paid_to(transfer.asset, transfer.address) if transfer.address else sum(
         (move.amount for move in moved), Decimal(0))
+    minimum = rules.min_confirmations.get(network, 1)
     if not tx.succeeded:
         broke(TransferBreakKind.AMOUNT_MISMATCH, f"transaction {tx.tx_hash} reverted on {network}: it moved nothing",
               tx)
+    elif tx.confirmations == 0 and not moved:   # not mined yet: a token transfer's logs do not exist yet
+        _unconfirmed(transfer, tx, minimum, rules, now, late, broke, result)
     elif moved and transfer.address and paid == 0:
         broke(TransferBreakKind.ADDRESS_MISMATCH, f"transaction {tx.tx_hash} pays {transfer.asset} to "
               f"{', '.join(sorted({m.to_address for m in moved}))}, not to {transfer.address}", tx)
     elif paid != transfer.amount:
         broke(TransferBreakKind.AMOUNT_MISMATCH, f"the venue says {fmt_decimal(transfer.amount)} {transfer.asset}, "
               f"transaction {tx.tx_hash} pays {fmt_decimal(paid)}", tx)
-    elif tx.confirmations < rules.min_confirmations.get(network, 1):
-        if late:
-            broke(TransferBreakKind.UNCONFIRMED, f"{tx.confirmations} confirmation(s) of "
-                  f"{rules.min_confirmations.get(network, 1)} {int((now - transfer.created_at).total_seconds())} s "
-                  f"after the {transfer.direction.value} was created (max_pending_s "
-                  f"{int(rules.max_pending.total_seconds())})", tx)
-        else:
-            result.pending += 1
+    elif tx.confirmations < minimum:
+        _unconfirmed(transfer, tx, minimum, rules, now, late, broke, result)
     else:
         result.matched += 1
+
+
+def _unconfirmed(transfer: VenueTransfer, tx: ChainTx, minimum: int, rules: TransferRules, now: datetime, late: bool,
+                 broke: Callable[..., None], result: TransferResult) -> None:
+    if not late:
+        result.pending += 1
+        return
+    broke(TransferBreakKind.UNCONFIRMED, f"{tx.confirmations} confirmation(s) of {minimum} "
+          f"{int((now - transfer.created_at).total_seconds())} s after the {transfer.direction.value} was created "
+          f"(max_pending_s {int(rules.max_pending.total_seconds())})", tx)
