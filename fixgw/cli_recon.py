@@ -29,6 +29,9 @@ def recon(
     statement: Annotated[Path | None, typer.Option(
         "--statement", help="The broker's statement file for --venue (CSV, or XML by its mapping).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Report folder (default: recon.output_dir).")] = None,
+    transfers: Annotated[bool, typer.Option(
+        "--transfers", help="Reconcile the prime brokers' deposits and withdrawals against the chains instead.",
+    )] = False,
 ) -> None:
     """Reconcile our fills of one day against each broker's record; write CSV/JSON break reports."""
     from fixgw.config import ConfigError, load_config, parse_config
@@ -46,6 +49,14 @@ def recon(
         typer.echo(f"--date: {day_text!r} is not a date (YYYY-MM-DD, today or yesterday)", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     configure_logging(config.log.level, config.log.format)
+    if transfers:
+        from fixgw.recon.transfers.run import run_transfer_recon
+
+        if venue is not None or statement is not None:
+            typer.echo("--transfers checks every venue of recon.transfers.venues: no --venue or --statement", err=True)
+            raise typer.Exit(EXIT_USAGE)
+
+        raise typer.Exit(run_transfer_recon(config, day, out=out))
     raise typer.Exit(run_recon(config, day, venue=venue, statement=statement, out=out))
 
 

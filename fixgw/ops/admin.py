@@ -25,6 +25,7 @@ from fixgw import __version__
 from fixgw.ops.controls import RiskState
 from fixgw.ops.status_page import StatusData, render_status
 from fixgw.ops.view import BlotterFilter, RouterUnavailable, call_on_router
+from fixgw.recon.transfers.status import status_line
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
 
@@ -238,7 +239,8 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
                       by_status=by_status, open_rows=open_rows, refusals=list(ops.metrics.recent_refusals),
                       latency=ops.metrics.latency_quantiles(), risk=risk, risk_available=ops.view.controls is not None,
                       alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
-                      recon=ops.recon_board.rows())
+                      recon=ops.recon_board.rows(),
+                      transfers=status_line(ops.gateway.journal))
 
 
 class AdminServer:

@@ -46,6 +46,8 @@ class Observation:
     refusals_total: int = 0
     risk: RiskState | None = None
     open_recon_breaks: int = 0
+    transfer_breaks: int = 0
+    """Breaks of the latest transfer reconciliation (journal state recon.transfers.last)."""
     clock_skew: dict[str, float] = field(default_factory=dict)
     """Session or REST venue -> our clock minus theirs, seconds."""
     clock_skew_limits: dict[str, float] = field(default_factory=dict)
@@ -88,6 +90,10 @@ class AlertEngine:
             conditions[("recon_breaks", "all")] = _Condition(
                 "error", f"{obs.open_recon_breaks} open reconciliation break(s)",
                 {"open_breaks": str(obs.open_recon_breaks)})
+        if obs.transfer_breaks > 0:
+            conditions[("transfer_breaks", "all")] = _Condition(
+                "error", f"{obs.transfer_breaks} transfer break(s) in the latest transfer reconciliation",
+                {"breaks": str(obs.transfer_breaks)})
         for session, skew in obs.clock_skew.items():
             limit = obs.clock_skew_limits.get(session, self.config.clock_skew_max_s)
             if abs(skew) > limit:

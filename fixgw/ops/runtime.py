@@ -24,6 +24,7 @@ from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
 from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
+from fixgw.recon.transfers.status import TransferCollector, transfer_breaks
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
 
@@ -45,6 +46,7 @@ class OpsRuntime:
         self.view = GatewayView(gateway)
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
+        self.metrics.add_collector(TransferCollector(lambda: gateway.journal))
         self.started_at = time.time()
         self.recon_board = ReconBoard(self.metrics)
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
@@ -136,7 +138,8 @@ class OpsRuntime:
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
                            open_recon_breaks=metrics.open_recon_break_count(), clock_skew=skew,
-                           clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()})
+                           clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()},
+                           transfer_breaks=transfer_breaks(self.gateway.journal))
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no

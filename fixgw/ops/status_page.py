@@ -44,6 +44,8 @@ class StatusData:
     error: str | None = None
     recon: Sequence[dict[str, Any]] = ()
     """The latest scheduled reconciliation result per venue and check (ReconBoard.rows)."""
+    transfers: str = ""
+    """The latest transfer reconciliation, one line (fixgw.recon.transfers.status)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -102,6 +104,7 @@ def render_status(data: StatusData) -> str:
 {alerts}</table>
 <h2>Reconciliation</h2><table id="recon"><tr><th>venue</th><th>check</th><th>day</th><th>at (UTC)</th>
 <th>breaks</th><th>summary</th></tr>{recon}</table>
+<h2>Transfers</h2><div id="transfers">{e(data.transfers or "not reconciled")}</div>
 <h2>Latency</h2><table id="latency"><tr><th>hop</th><th>p50</th><th>p95</th><th>p99</th></tr>{latency}</table>
 <h2>Open orders: {data.open_orders if data.open_orders is not None else "?"}</h2>
 <div class="muted">{statuses}</div>

@@ -1,5 +1,5 @@
 """`fixgw check-config` checks of the `[recon]` section: cron expressions, calendars, statement mappings,
-sources that fit the venue, drift venues that report balances."""
+sources that fit the venue, drift venues that report balances, transfer venues that list transfers."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def check_recon(config: GatewayConfig) -> list[Problem]:
     zone = ZoneInfo(recon.timezone)
     crons = [("recon.eod_cron", recon.eod_cron)]
     crons += [(f"recon.venues.{name}.eod_cron", v.eod_cron) for name, v in recon.venues.items() if v.eod_cron]
+    crons += [("recon.transfers.cron", recon.transfers.cron)] if recon.transfers.cron else []
     for key, expr in crons:
         try:
             crontab_trigger(expr, zone)
@@ -50,4 +51,7 @@ def check_recon(config: GatewayConfig) -> list[Problem]:
     for name in recon.drift.venues or []:
         if name not in config.venues:
             problems.append(("recon.drift.venues", f"{name!r} is not a REST venue: only those report balances"))
+    for name in recon.transfers.venues or []:
+        if name not in config.venues:
+            problems.append(("recon.transfers.venues", f"{name!r} is not a REST venue: only those list transfers"))
     return problems

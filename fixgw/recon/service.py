@@ -34,6 +34,8 @@ from fixgw.store.recon import ReconStore
 log = get_logger("fixgw.recon.service")
 
 LAST_RUN_PREFIX = "recon.last_run:"
+TRANSFERS = "transfers"
+"""The job of `recon.transfers` (scheduled and caught up like a venue's end-of-day run)."""
 EodRun = Callable[[str, date], object]
 """(venue, day) -> anything: one end-of-day reconciliation (a ReconOutcome is published to listeners)."""
 
@@ -124,7 +126,8 @@ class ReconService:
         scheduler = BackgroundScheduler(timezone=self.zone, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": max(1, int(self.grace.total_seconds()))})
         now = self._clock()
-        for venue in venue_names(self.config):
+        transfers = [TRANSFERS] if recon.transfers.enabled else []   # the transfer check runs as one more "venue"
+        for venue in [*venue_names(self.config), *transfers]:
             trigger = self.trigger(venue)
             scheduler.add_job(self.eod_job, trigger, args=[venue], id=f"recon-eod:{venue}", name=f"recon {venue}")
             missed = self.missed_run(venue, now)
@@ -155,6 +158,8 @@ class ReconService:
         found = self.triggers.get(venue)
         if found is None:
             expr = venue_settings(self.config, venue).eod_cron or self.config.recon.eod_cron
+            if venue == TRANSFERS:
+                expr = self.config.recon.transfers.cron or self.config.recon.eod_cron
             found = self.triggers[venue] = crontab_trigger(expr, self.zone)
         return found
 
@@ -208,6 +213,10 @@ class ReconService:
         from fixgw.recon.rest_source import RestSource
         from fixgw.recon.wiring import load_symbols, reconciler_for, source_for
 
+        if venue == TRANSFERS:
+            from fixgw.recon.transfers.run import TransferReconciler
+
+            return TransferReconciler(self.config, self.journal).run(day)
         symbols = load_symbols(self.config)
         source = source_for(self.config, self.journal, symbols, venue, day)
         outcome = reconciler_for(self.config, self.journal, symbols).run(venue, day, source)

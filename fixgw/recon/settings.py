@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fixgw.model.decimals import Dec
 from fixgw.model.enums import AssetClass
 from fixgw.recon.records import Tolerances
+from fixgw.recon.transfers.settings import TransferReconConfig
 
 SourceKind = Literal["statement", "fix", "rest"]
 
@@ -111,6 +112,8 @@ class ReconConfig(_Section):
     venues: dict[str, ReconVenueConfig] = Field(default_factory=dict)
     """Per-venue sources; venues not listed reconcile with their default source."""
     drift: DriftConfig = DriftConfig()
+    transfers: TransferReconConfig = TransferReconConfig()
+    """Deposits and withdrawals of the prime brokers against the chains (`fixgw recon --transfers`)."""
 
     _zone = field_validator("timezone")(_zone)
 

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx
+from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx, transfers
 from fixgw.sim.crypto_pb.state import SimState
 
 TICK_S = 0.02  # how often resting LIMIT slices are delivered and WebSocket updates pushed
@@ -55,6 +55,7 @@ def build_app(state: SimState) -> ASGIApp:
 
     app = Starlette(
         routes=[
+            *transfers.routes,  # full paths, ahead of the mounts
             Mount("/_sim", routes=control.routes),
             Mount("/falconx", routes=falconx.routes),
             Mount("/binance", routes=binance.routes),
