@@ -13,14 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "journal_alembic_version"
 """Alembic's revision table for the journal, named so other fixgw schemas in the same database keep their own."""
+log = structlog.get_logger("fixgw.store")
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "fixgw_write"
 
@@ -108,4 +112,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """`alembic upgrade head` on this engine, in one transaction, one process at a time."""
     with write_transaction(engine) as connection:
         lock_for_migration(connection)
+        before = _revision(connection)
         command.upgrade(alembic_config(connection), revision)
+        after = _revision(connection)
+    if after != before:  # alembic's own INFO lines are silenced (fixgw.logs): this is the one that says it
+        log.info("journal.migrated", from_revision=before, to_revision=after)
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
