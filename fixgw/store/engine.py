@@ -39,6 +39,14 @@ def journal_url(url: str | URL) -> URL:
     return parsed
 
 
+def display_url(url: str | URL) -> str:
+    """The URL as it may be printed: password masked; never raises (an unparseable URL is not shown at all)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
 def make_engine(url: str | URL) -> Engine:
     parsed = journal_url(url)
     if parsed.get_backend_name() == "postgresql":
