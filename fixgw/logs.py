@@ -99,6 +99,23 @@ def render_decimals(_logger: Any, _method: str, event_dict: MutableMapping[str, 
     return event_dict
 
 
+def error_text(exc: BaseException, *, innermost: bool = False) -> str:
+    """An error in one line that says something: an OSError's path, QuickFIX's `detail` (its SWIG exceptions print
+    as `<quickfix.RuntimeError; proxy of ...>`), a database driver's own message; `innermost`: of the root cause."""
+    while innermost and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if innermost:
+        exc = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, str) and detail:
+        text = detail
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog (and route stdlib logging through it). Safe to call again to reconfigure."""
     out = stream or sys.stderr
