@@ -123,7 +123,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         before = _revision(connection)
         command.upgrade(alembic_config(connection), revision)
         after = _revision(connection)
-    if after != before:  # alembic's own INFO lines are silenced (fixgw.logs): this is the one that says it
+    # Alembic's INFO lines are held back (fixgw.logs): this says it instead - only in a process that configured
+    # logging (unconfigured structlog prints to stdout, where a CLI's output or a child's answer goes).
+    if after != before and structlog.is_configured():
         log.info("journal.migrated", from_revision=before, to_revision=after)
 
 
