@@ -27,8 +27,8 @@ _QUERY_SECRET = re.compile(r"(?i)([?&;][^=&#\s]*(?:password|passwd|secret|key|to
                            r"|credential)[^=&#\s]*=)[^&#\s'\"<>]*")
 # user:password@ or token@ in a URL.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:([^:/?#@\s'\"]*):)?[^/?#@\s'\"]+@")
-QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "alembic", "apscheduler")
-"""Held at WARNING whatever the level: they log request URLs (secrets in query strings) or every poll/run."""
+QUIET_LOGGERS = ("httpx", "httpcore", "websockets", "uvicorn.access", "alembic", "apscheduler")
+"""Held at WARNING whatever the level: they log request URLs and headers (DEBUG) or every poll and run."""
 
 
 def _is_sensitive_key(key: str) -> bool:

@@ -95,3 +95,16 @@ def test_url_secrets_are_masked_in_any_text() -> None:
     (entry,) = lines(stream)
     assert entry["note"] == "GET https://svc:***@api.example/v1?apikey=***&limit=5&signature=***"
     assert entry["dsn"] == "postgresql+psycopg://fixgw:***@db/fixgw"
+
+
+def test_url_and_header_printing_loggers_stay_quiet_even_at_debug() -> None:
+    import logging
+
+    from fixgw.logs import QUIET_LOGGERS
+
+    stream = capture("DEBUG")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(f"{name}.client").info("GET https://venue.example/orders Authorization: Bearer k")
+        logging.getLogger(name).warning("still heard")
+    assert [e["event"] for e in lines(stream)] == ["still heard"] * len(QUIET_LOGGERS)
+    assert "websockets" in QUIET_LOGGERS and "httpx" in QUIET_LOGGERS
