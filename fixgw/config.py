@@ -39,6 +39,7 @@ from fixgw.venues.bridge.falconx.config import FalconXConfig
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
 
+ENV_PREFIX = "FIXGW_"
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
 QuickfixValue = str | int | bool
 
@@ -100,8 +101,9 @@ class LogConfig(Section):
 
 
 class JournalConfig(Section):
-    url: str | None = None
-    """SQLAlchemy URL; default sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
+    url: Secret | None = None
+    """SQLAlchemy URL, or a secret reference to one (it may hold the database password); default
+    sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
     max_batch: int = Field(default=512, ge=1, le=100_000)
     """Most router work items journaled in one group commit."""
 
@@ -315,7 +317,22 @@ class AlertsConfig(Section):
     delivery_timeout_s: float = Field(default=5.0, gt=0)
 
 
-class GatewayConfig(BaseSettings):
+class _EnvironmentFirst(BaseSettings):
+    """FIXGW_<SECTION>__<KEY> environment variables over the file's values (passed as init values)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+
+class GatewayConfig(_EnvironmentFirst):
     model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     name: str = "fixgw"
@@ -341,18 +358,6 @@ class GatewayConfig(BaseSettings):
     """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
     retention: RetentionConfig = RetentionConfig()
     """How long the journal keeps reconciled days (`fixgw audit purge`)."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment beats the file (passed as init values).
-        return env_settings, init_settings
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -419,7 +424,10 @@ class GatewayConfig(BaseSettings):
 
     @property
     def journal_url(self) -> str:
-        return self.journal.url or f"sqlite:///{self.state_dir / 'journal.db'}"
+        """The resolved journal URL (it may carry a password: show it through fixgw.store.engine.display_url)."""
+        if self.journal.url is not None:
+            return self.journal.url.get_secret_value()
+        return f"sqlite:///{self.state_dir / 'journal.db'}"
 
     @property
     def symbols_path(self) -> Path:
@@ -450,10 +458,21 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         if key == "(top level)" and all(": " in part for part in reason.split("; ")):
             for part in reason.split("; "):  # cross-checks: "key: reason; key: reason"
                 sub_key, _, sub_reason = part.partition(": ")
-                problems.append((sub_key, sub_reason))
+                problems.append((sub_key, _with_source(sub_key, sub_reason)))
             continue
-        problems.append((key, reason))
+        problems.append((key, _with_source(key, reason)))
     return problems
+
+
+def _with_source(key: str, reason: str) -> str:
+    """The reason, naming the FIXGW_* environment variable that set the key (or a table above it), if one did."""
+    parts = key.split(".")
+    given = {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}
+    for end in range(len(parts), 0, -1):
+        name = given.get(ENV_PREFIX + "__".join(parts[:end]).upper())
+        if name is not None:
+            return f"{reason} (set by environment variable {name})"
+    return reason
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -481,14 +500,35 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path | None = None, sourc
         raise ConfigError(_problems(exc), source) from None
 
 
-def load_config(path: Path) -> GatewayConfig:
-    """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([("(syntax)", str(exc))], str(path)) from None
-    return parse_config(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
+    return parse_config(_read_toml(path), base_dir=path.resolve().parent, source=str(path))
+
+
+class _AdminSettings(_EnvironmentFirst):
+    model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="ignore", frozen=True)
+
+    name: str = "fixgw"
+    admin: AdminConfig = AdminConfig()
+
+
+def load_admin_config(path: Path) -> tuple[str, AdminConfig]:
+    """Only the gateway's name and [admin] section of a config file (with FIXGW_ADMIN__* overrides): what a tool
+    talking to the running gateway needs, without resolving every other secret of the file."""
+    data = _read_toml(path)
+    try:
+        settings = _AdminSettings(**{key: data[key] for key in ("name", "admin") if key in data})
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc), str(path)) from None
+    return settings.name, settings.admin

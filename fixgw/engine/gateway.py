@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.logs import error_text
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
@@ -33,6 +35,7 @@ from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
 from fixgw.store.daybook import read_day_book
+from fixgw.store.engine import display_url
 from fixgw.store.journal import Journal
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
@@ -41,6 +44,22 @@ from fixgw.venues.bridge.registry import build_rest_venue
 log = structlog.get_logger("fixgw.engine.gateway")
 
 RECOVERY_WINDOW = timedelta(days=1)
+
+
+class StartError(RuntimeError):
+    """A start step failed: the message names what in one line (state dir, journal, acceptor host:port, ...)."""
+
+
+@contextmanager
+def starting(what: str) -> Iterator[None]:
+    """Turn a failure of this step into a StartError naming `what` (QuickFIX's own errors print no cause)."""
+    try:
+        yield
+    except StartError:
+        raise
+    except Exception as exc:
+        raise StartError(f"{what}: {error_text(exc, innermost=True)}") from exc
+
 
 CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
 """(dialect name, begin string, symbol master, specs dir) -> codec."""
@@ -92,9 +111,11 @@ class Gateway:
             require_bindable_host("acceptor.host", config.acceptor.host)
         for name, section in config.dropcopy.items():
             require_bindable_host(f"dropcopy.{name}.host", section.host)
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        ensure_dirs(config)
-        self.journal.open()
+        with starting(f"state dir {config.state_dir}"):
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+            ensure_dirs(config)
+        with starting(f"journal {display_url(self.journal.url)}"):
+            self.journal.open()
         run_id = self.journal.allocate_run_id()
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
         # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
@@ -149,21 +170,26 @@ class Gateway:
                                            logon_check=self.security.check)
             # Not QuickFIX's FileLog: it writes Logon passwords in clear (fixgw/engine/qflog.py).
             log_factory = StructlogLogFactory("acceptor", names, self.security, messages=config.log.level == "DEBUG")
-            self._acceptor = new_acceptor(self._ems_app, settings, log_factory, tls=config.acceptor.tls is not None)
+            with starting(self._acceptor_name()):
+                self._acceptor = new_acceptor(self._ems_app, settings, log_factory,
+                                              tls=config.acceptor.tls is not None)
         if brokers:
             self._build_initiators(brokers)
         self._recover_sequences(brokers)
         self._schedule_replays()
         for venue in self._own_venues.values():
             venue.start()
-        if self._initiator is not None:
-            self._initiator.start()
-        for initiator in self._tls_initiators:
-            initiator.start()
+        # Our listening ports first: one taken fails the start before any broker got a Logon from us.
         if self._dropcopy is not None:
-            self._dropcopy.start()
+            ports = sorted({f"{s.host}:{s.port}" for s in config.dropcopy.values()})
+            with starting(f"drop-copy acceptor {', '.join(ports)}"):
+                self._dropcopy.start()
         if self._acceptor is not None:
-            self._acceptor.start()
+            with starting(self._acceptor_name()):
+                self._acceptor.start()
+        for initiator in filter(None, [self._initiator, *self._tls_initiators]):
+            with starting(f"broker sessions {', '.join(sorted(brokers))}"):
+                initiator.start()
         self._started = True
         serving_collector()  # fixgw/engine/heap.py
         if config.recon.enabled:
@@ -182,7 +208,13 @@ class Gateway:
         if self.risk is not None:
             self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:
-            # A failed start may have built QuickFIX objects or the router thread: release them all the same.
+            # A failed start may have started some of it (REST venues, acceptors): stop each (stopping what never
+            # started does nothing) before dropping it - destroying a running QuickFIX engine ends in SIGSEGV.
+            for engine in (self._acceptor, self._initiator, *self._tls_initiators):
+                if engine is not None:
+                    engine.stop()
+            for venue in self._own_venues.values():
+                venue.stop(timeout / 4)
             self._acceptor = self._initiator = None
             self._tls_initiators = []
             if self.runner is not None:
@@ -216,6 +248,9 @@ class Gateway:
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)
+
+    def _acceptor_name(self) -> str:
+        return f"EMS acceptor {self.config.acceptor.host}:{self.config.acceptor.port}"
 
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
         """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""
