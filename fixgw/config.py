@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
+from fixgw.ha.settings import HaConfig
 from fixgw.model.enums import AssetClass, OrdType
 from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
@@ -358,6 +359,8 @@ class GatewayConfig(_EnvironmentFirst):
     """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
     retention: RetentionConfig = RetentionConfig()
     """How long the journal keeps reconciled days (`fixgw audit purge`)."""
+    ha: HaConfig = HaConfig()
+    """Active/standby pair on one PostgreSQL journal (fixgw/ha/settings.py)."""
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -418,6 +421,13 @@ class GatewayConfig(_EnvironmentFirst):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    @model_validator(mode="after")
+    def _ha_checks(self) -> GatewayConfig:
+        errors = self.ha.problems(self.journal_url)
         if errors:
             raise ValueError("; ".join(errors))
         return self

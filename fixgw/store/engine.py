@@ -26,7 +26,9 @@ VERSION_TABLE = "journal_alembic_version"
 log = structlog.get_logger("fixgw.store")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-_WRITE = "fixgw_write"
+WRITE_OPTION = "fixgw_write"
+"""Execution option of a write transaction (the SQLite BEGIN IMMEDIATE and the HA fence look for it)."""
+_WRITE = WRITE_OPTION
 
 
 def journal_url(url: str | URL) -> URL:

@@ -54,3 +54,8 @@ class JournalBatch:
 
     def is_empty(self) -> bool:
         return not (self.orders or self.events or self.fills or self.messages or self.state)
+
+
+class FencedError(FixgwError):
+    """This node no longer holds the HA lease at the epoch it writes with: nothing was written, and it must stop
+    sending at once (another node is active). Not a JournalError: a retry can never succeed."""

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    DateTime,
     Index,
     Integer,
     MetaData,
@@ -144,3 +145,26 @@ counters = Table(
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# High availability (fixgw/store/lease.py, fixgw/store/sessionledger.py): the leader lease of each cluster of
+# gateways on this journal, and what the FIX sessions sent (sequence numbers and resend material) so another
+# node can resume them. expires_at is the database's clock (nodes' clocks are never compared).
+ha_lease = Table(
+    "ha_lease", metadata,
+    Column("cluster", String(64), primary_key=True),
+    Column("holder", String(128)),
+    Column("epoch", BigInteger, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("renewed_at", DateTime(timezone=True), nullable=False),
+)
+
+ha_session_out = Table(
+    "ha_session_out", metadata,
+    _id(),
+    Column("session", String(128), nullable=False),
+    Column("seq_num", BigInteger, nullable=False),
+    Column("msg_type", String(8), nullable=False),
+    Column("at", UtcMicros, nullable=False),
+    Column("raw", Text, nullable=False),            # empty for session-level messages (resent as a gap fill)
+)
+Index("ix_ha_session_out_session", ha_session_out.c.session, ha_session_out.c.id)
