@@ -191,6 +191,7 @@ class BrokerApplication(QuietApplication):
 
     @guard_callback
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        self.check_send_gate()
         self._store_guard.before_send(message, session_id)
         venue = self._venue(session_id)
         if venue is not None and message.isSetField(11):

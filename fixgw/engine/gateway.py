@@ -15,6 +15,7 @@ import structlog
 from fixgw.config import GatewayConfig
 from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
 from fixgw.engine.codec import SessionCodec
+from fixgw.engine.continuity import HaHooks
 from fixgw.engine.dropcopy import DropCopyAcceptor, build_feed
 from fixgw.engine.ems import EmsApplication
 from fixgw.engine.heap import recovery_heap, release_collector, serving_collector
@@ -91,6 +92,7 @@ class Gateway:
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
+        self._broker_app: BrokerApplication | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -100,6 +102,8 @@ class Gateway:
         """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
         self.recon: Any = None
         """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
+        self.ha: HaHooks | None = None
+        """Set before start on an HA node that took the lease: session continuity and the send gate."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -155,6 +159,9 @@ class Gateway:
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():
             venue.bind(self.runner)
+        if self.ha is not None:
+            self.runner.on_fenced = self.ha.on_fenced
+            self.ha.before_engines(config.state_dir / "quickfix")
         self.runner.start()
         self.risk.start(self.runner, self.core)
         log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()),
@@ -169,13 +176,17 @@ class Gateway:
             self._ems_app = EmsApplication(names, self.runner.submit_ems, self.runner.ems_session_changed,
                                            logon_check=self.security.check)
             # Not QuickFIX's FileLog: it writes Logon passwords in clear (fixgw/engine/qflog.py).
-            log_factory = StructlogLogFactory("acceptor", names, self.security, messages=config.log.level == "DEBUG")
+            log_factory = StructlogLogFactory("acceptor", names, self.security, messages=config.log.level == "DEBUG",
+                                              recorder=self.ha.recorder.outgoing if self.ha else None)
             with starting(self._acceptor_name()):
                 self._acceptor = new_acceptor(self._ems_app, settings, log_factory,
                                               tls=config.acceptor.tls is not None)
         if brokers:
             self._build_initiators(brokers)
         self._recover_sequences(brokers)
+        if self.ha is not None:
+            self.ha.continuity.resume(self._fix_sessions(brokers))
+            self.ha.gate(self._ems_app, self._broker_app, getattr(self._dropcopy, "_application", None))
         self._schedule_replays()
         for venue in self._own_venues.values():
             venue.start()
@@ -255,9 +266,10 @@ class Gateway:
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
         """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""
         config = self.config
-        application = BrokerApplication(dict(brokers))
+        application = self._broker_app = BrokerApplication(dict(brokers))
         names = {venue.session_id.toString(): name for name, venue in brokers.items()}
-        log_factory = StructlogLogFactory("initiator", names, messages=config.log.level == "DEBUG")
+        log_factory = StructlogLogFactory("initiator", names, messages=config.log.level == "DEBUG",
+                                          recorder=self.ha.recorder.outgoing if self.ha else None)
         plain = {name: config.brokers[name] for name in brokers if config.brokers[name].tls is None}
         if plain:
             self._initiator = new_initiator(application, initiator_settings(config, plain), log_factory, tls=False)
@@ -295,6 +307,21 @@ class Gateway:
             if last + 1 < expected:
                 session.setNextTargetMsgSeqNum(last + 1)
                 log.warning("gateway.sequence_rewound", session=name, journaled=last, quickfix_expected=expected)
+
+    def _fix_sessions(self, brokers: Mapping[str, FixBrokerVenue]) -> list[tuple[str, str, fix.SessionID]]:
+        """(role, name, SessionID) of the EMS and broker sessions, for HA's session continuity."""
+        return ([("acceptor", name, sid) for name, sid in self._ems_ids.items()]
+                + [("initiator", name, venue.session_id) for name, venue in brokers.items()])
+
+    def halt(self) -> None:
+        """HA fencing: drop every FIX connection now, without a Logout (this node may send nothing more)."""
+        for engine in (self._acceptor, self._initiator, *self._tls_initiators):
+            if engine is not None:
+                engine.stop(True)
+        if self.runner is not None:
+            self.runner.stop(1.0)
+        if self._dropcopy is not None:
+            self._dropcopy.stop()
 
     def _adopt_open_orders(self, book: OrderBook) -> None:
         """REST venues track orders in memory: hand each what the journal holds open there (they look it up)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import quickfix as fix
@@ -55,11 +55,18 @@ class ConnectionListener(Protocol):
     def logon_timeout(self, address: str) -> None: ...
 
 
+OutgoingRecorder = Callable[[str, str, str], None]
+"""(role, session name, message text) of every message a session sends, just before the socket write (HA)."""
+
+
 class _SessionLog(fix.Log):  # type: ignore[misc]
-    def __init__(self, session: str, role: str, listener: ConnectionListener | None, messages: bool) -> None:
+    def __init__(self, session: str, role: str, listener: ConnectionListener | None, messages: bool,
+                 recorder: OutgoingRecorder | None = None) -> None:
         super().__init__()
+        self._recorder = recorder
         self._log = log.bind(session=session, role=role)
         self._session = session
+        self._role = role
         self._listener = listener
         self._messages = messages
         self._tls_reason: str | None = None
@@ -76,6 +83,9 @@ class _SessionLog(fix.Log):  # type: ignore[misc]
             self._message("in", text)
 
     def onOutgoing(self, text: str) -> None:
+        if self._recorder is not None:
+            with contextlib.suppress(BaseException):
+                self._recorder(self._role, self._session, text)
         if self._messages:
             self._message("out", text)
 
@@ -127,8 +137,9 @@ class StructlogLogFactory(fix.LogFactory):  # type: ignore[misc]
     """A QuickFIX LogFactory for an acceptor or initiator (`role`); `names` maps SessionID strings to our names."""
 
     def __init__(self, role: str, names: Mapping[str, str], listener: ConnectionListener | None = None,
-                 *, messages: bool = False) -> None:
+                 *, messages: bool = False, recorder: OutgoingRecorder | None = None) -> None:
         super().__init__()
+        self._recorder = recorder
         self._role = role
         self._names = dict(names)
         self._listener = listener
@@ -136,7 +147,8 @@ class StructlogLogFactory(fix.LogFactory):  # type: ignore[misc]
 
     def create(self, *args: object) -> fix.Log:
         key = args[0].toString() if args and isinstance(args[0], fix.SessionID) else ""
-        session_log = _SessionLog(self._names.get(key, key or "GLOBAL"), self._role, self._listener, self._messages)
+        session_log = _SessionLog(self._names.get(key, key or "GLOBAL"), self._role, self._listener, self._messages,
+                                  self._recorder)
         # C++ owns the log from here (QuickFIX keeps a raw pointer): without __disown__ Python frees it twice.
         return session_log.__disown__()
 

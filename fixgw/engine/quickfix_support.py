@@ -377,9 +377,18 @@ class QuietApplication(fix.Application):  # type: ignore[misc]
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         return None
 
+    send_gate: Callable[[], bool] | None = None
+    """HA: while this returns False no application message leaves (the node was fenced: fixgw/ha/node.py)."""
+
     @guard_callback
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        return None
+        self.check_send_gate()
+
+    def check_send_gate(self) -> None:
+        """Raise DoNotSend when the send gate is shut (call first in every toApp)."""
+        gate = self.send_gate
+        if gate is not None and not gate():
+            raise fix.DoNotSend()
 
     @guard_callback
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:

@@ -37,6 +37,7 @@ from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
 from fixgw.security.masking import mask_secret_fields
 from fixgw.store.journal import EventRecord, Journal, JournalBatch, MessageRecord
+from fixgw.store.records import FencedError
 from fixgw.venues.base import Venue
 
 log = structlog.get_logger("fixgw.engine.runner")
@@ -77,6 +78,8 @@ class Runner:
         """Metrics hook, called on this thread after each pass that journaled something."""
         self.dropcopy: CopyHook | None = None
         """Drop-copy/archive hook: sees each item's reports, adds copy rows to the pass, sends them after it."""
+        self.on_fenced: Callable[[str], None] | None = None
+        """HA: called (once, then the loop ends) when a journal write was refused because another node is active."""
         self.heartbeat = time.monotonic()
         """When the loop last turned (the systemd watchdog pings only while this is fresh)."""
 
@@ -151,6 +154,11 @@ class Runner:
                 self._linger(items)
             try:
                 self._pass(items)
+            except FencedError as exc:  # HA: another node is active; nothing of this pass was written or sent
+                log.critical("router.fenced", error=str(exc))
+                if self.on_fenced is not None:
+                    self.on_fenced(str(exc))
+                return
             except Exception as exc:  # the loop must outlive any one bad pass
                 log.exception("router.pass_failed", error=repr(exc))
             finally:
@@ -311,6 +319,8 @@ class Runner:
             try:
                 self.journal.write(batch)
                 return
+            except FencedError:
+                raise  # never retried: it can only fail again
             except Exception as exc:
                 # Nothing of this pass may leave before it is durable: hold the line and retry.
                 self.journal_errors += 1

@@ -27,6 +27,8 @@ log = structlog.get_logger("fixgw.run")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_FENCED = 3
+"""HA: this node lost the lease while active; it dropped its connections and sent nothing more."""
 LOOP_SECONDS = 0.5
 
 
@@ -38,6 +40,8 @@ class Daemon:
         self.config_path = config_path
         self.notifier = notifier or Notifier.from_environment()
         self.ops: OpsRuntime | None = None
+        self.ha: Any = None
+        """fixgw.ha.runtime.HaRuntime when `[ha] enabled`."""
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._signals: list[str] = []
@@ -65,6 +69,10 @@ class Daemon:
         except StateDirError as exc:
             return self._start_failed(str(exc))
         try:
+            if self.config.ha.enabled:
+                code = self._standby(gateway)
+                if code is not None:
+                    return code
             try:
                 gateway.start()
                 self.ops = OpsRuntime(gateway, config_path=self.config_path)
@@ -75,11 +83,45 @@ class Daemon:
                     self.ops.stop()
                 gateway.stop()
                 return code
+            if self.ha is not None:
+                self.ha.start()
             self.notifier.ready(self._status_line())
             self._serve()
-            return self._shutdown(gateway)
+            if self.ha is not None and self.ha.fenced.is_set():
+                return self._halt_fenced(gateway)
+            code = self._shutdown(gateway)
+            if self.ha is not None:
+                self.ha.hand_over()  # the standby may take over at once
+            return code
         finally:
             lock.release()
+
+    def _standby(self, gateway: Any) -> int | None:
+        """HA: wait warm (journal open, config loaded) until this node holds the lease. None: it does, go on;
+        else the exit code (stopped while standby, or the journal could not be reached)."""
+        from fixgw.ha.runtime import HaRuntime
+
+        self.notifier.status(f"standby: node {self.config.ha.node_id} waiting for the lease")
+        try:
+            self.ha = HaRuntime(self.config, wake=self._stop)
+            self.notifier.ready(f"standby: node {self.config.ha.node_id}")
+            if self.ha.wait_active(gateway, self._stop):
+                return None
+        except Exception as exc:
+            return self._start_failed(f"HA standby: {error_text(exc)}")
+        self.ha.close()
+        gateway.journal.close()
+        log.info("gateway.exit", role="standby")
+        return EXIT_OK
+
+    def _halt_fenced(self, gateway: Any) -> int:
+        """Another node is active: drop every connection (no Logout), stop, exit EXIT_FENCED at once."""
+        self.notifier.stopping("fenced: another node holds the HA lease")
+        if self.ops is not None:
+            self.ops.stop(1.0)
+        self.ha.halt(gateway)
+        log.critical("gateway.exit", role="fenced", code=EXIT_FENCED)
+        return EXIT_FENCED
 
     def _start_failed(self, reason: str) -> int:
         """One line naming what failed (port, path, session): the log's and systemd's status."""
@@ -93,6 +135,8 @@ class Daemon:
         last_ping = 0.0
         last_status = ""
         while not self._stop.wait(min(LOOP_SECONDS, ping_every or LOOP_SECONDS)):
+            if self.ha is not None:
+                self.ha.check()  # our own clock: a node woken from a pause past its lease stops here
             while self._signals:
                 log.info("gateway.signal", signal=self._signals.pop(0))
             if self._reload.is_set():

@@ -21,19 +21,24 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from fixgw.store.engine import WRITE_OPTION
+from fixgw.store.engine import WRITE_OPTION, write_transaction
 from fixgw.store.records import FencedError, JournalError
 
 _ENSURE = text("INSERT INTO ha_lease (cluster, holder, epoch, expires_at, renewed_at) "
                "VALUES (:cluster, NULL, 0, clock_timestamp(), clock_timestamp()) ON CONFLICT (cluster) DO NOTHING")
 _ACQUIRE = text(
     "UPDATE ha_lease SET holder = :node, epoch = epoch + 1, "
-    "expires_at = clock_timestamp() + make_interval(secs => :lease_s), renewed_at = clock_timestamp() "
-    "WHERE cluster = :cluster AND (:force OR holder IS NULL OR holder = :node OR expires_at < clock_timestamp()) "
+    "expires_at = clock_timestamp() + make_interval(secs => :lease_s), renewed_at = clock_timestamp(), "
+    "step_down_requested_at = NULL WHERE cluster = :cluster "
+    "AND (:force OR holder IS NULL OR holder = :node OR expires_at < clock_timestamp()) "
     "RETURNING epoch")
 _RENEW = text(
     "UPDATE ha_lease SET expires_at = clock_timestamp() + make_interval(secs => :lease_s), "
-    "renewed_at = clock_timestamp() WHERE cluster = :cluster AND holder = :node AND epoch = :epoch RETURNING epoch")
+    "renewed_at = clock_timestamp() WHERE cluster = :cluster AND holder = :node AND epoch = :epoch "
+    "RETURNING step_down_requested_at IS NOT NULL")
+_REQUEST_STEP_DOWN = text(
+    "UPDATE ha_lease SET step_down_requested_at = clock_timestamp() WHERE cluster = :cluster AND holder IS NOT NULL "
+    "AND expires_at > clock_timestamp() RETURNING holder, epoch")
 _STEP_DOWN = text(
     "UPDATE ha_lease SET holder = NULL, expires_at = clock_timestamp() "
     "WHERE cluster = :cluster AND holder = :node AND epoch = :epoch RETURNING epoch")
@@ -82,6 +87,8 @@ class Lease:
         """The epoch this node holds (None: standby)."""
         self.has_lock = False
         """Whether this node's lease connection holds the advisory lock."""
+        self.step_down_requested = False
+        """Set by a renewal that found `fixgw ha step-down` asked the active to hand over."""
         self._connection: Connection | None = None
 
     # --- the node's own transactions ----------------------------------------------------------------------
@@ -111,6 +118,8 @@ class Lease:
                 self.has_lock = bool(connection.execute(_TRY_LOCK, {"cluster": self.cluster}).scalar_one())
         if renewed is None:
             self.epoch = None
+        else:
+            self.step_down_requested = bool(renewed)
         return renewed is not None
 
     def step_down(self) -> bool:
@@ -184,6 +193,17 @@ class Lease:
                 connection.execute(_UNLOCK, {"cluster": self.cluster})
         except JournalError:
             pass  # a broken connection released it anyway
+
+
+def request_step_down(engine: Engine, cluster: str) -> tuple[str, int] | None:
+    """Ask the active of `cluster` to hand over (it sees this at its next renewal): (holder, epoch), or None when
+    no node holds the lease."""
+    try:
+        with write_transaction(engine) as connection:
+            row = connection.execute(_REQUEST_STEP_DOWN, {"cluster": cluster}).first()
+    except SQLAlchemyError as exc:
+        raise JournalError(f"HA lease: {exc}") from exc
+    return None if row is None else (str(row[0]), int(row[1]))
 
 
 def read_state(engine: Engine, cluster: str) -> LeaseState:

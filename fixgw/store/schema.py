@@ -156,6 +156,7 @@ ha_lease = Table(
     Column("epoch", BigInteger, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("renewed_at", DateTime(timezone=True), nullable=False),
+    Column("step_down_requested_at", DateTime(timezone=True)),  # `fixgw ha step-down`: the active hands over
 )
 
 ha_session_out = Table(

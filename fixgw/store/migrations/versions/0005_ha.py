@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("epoch", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("step_down_requested_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("cluster"),
     )
     op.create_table(

@@ -1,0 +1,193 @@
+"""FIX session continuity across HA nodes: what every session sends is recorded in PostgreSQL (SessionRecorder,
+fed by the QuickFIX log), and a node taking over rebuilds its local FileStores from it (SessionContinuity).
+
+Why local FileStores rebuilt at takeover, not a message store backed by the journal: QuickFIX's Python wrapper
+cannot take a MessageStore written in Python (DESIGN.md section 5), and a C++ one would be a database round trip
+on QuickFIX's send path for every message. The log callback we already have sees every outgoing message with its
+final MsgSeqNum just before it is written to the socket; those are recorded off the send path, in batches. What
+the old active sent but had not recorded yet is covered by `sequence_gap`: the new active numbers on from the
+last recorded MsgSeqNum + 1 + gap, so no number is ever used twice (the counterparty asks for the gap and gets a
+gap fill; reports to an EMS that may be lost in it are sent again by the journal replay, PossResend=Y).
+Inbound, the next expected MsgSeqNum is the last journaled one + 1: anything later is asked for again.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+import quickfix as fix
+import structlog
+
+from fixgw.model.orders import utc_day_start, utc_now
+from fixgw.store.journal import Journal
+from fixgw.store.records import FencedError, JournalError
+from fixgw.store.sessionledger import SentMessage, SessionLedger
+
+log = structlog.get_logger("fixgw.ha.sessions")
+
+SESSION_LEVEL = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+"""Heartbeat, TestRequest, ResendRequest, Reject, SequenceReset, Logout, Logon: answered by a gap fill on resend."""
+_SEQ = re.compile(r"\x0134=(\d+)\x01")
+_TYPE = re.compile(r"\x0135=([^\x01]*)\x01")
+_POSS_DUP = "\x0143=Y\x01"
+FLUSH_SECONDS = 0.02
+
+
+def ledger_key(role: str, name: str) -> str:
+    """The session's key in the ledger: its role (acceptor, initiator, dropcopy) and configured name."""
+    return f"{role}:{name}"
+
+
+class SessionRecorder:
+    """Takes outgoing messages from QuickFIX's threads (`outgoing`, no I/O) and records them on a thread of its own.
+    A FencedError from the ledger calls `on_fenced` and records nothing more."""
+
+    def __init__(self, ledger: SessionLedger, on_fenced: Callable[[str], None] | None = None) -> None:
+        self.ledger = ledger
+        self.on_fenced = on_fenced
+        self._queue: queue.SimpleQueue[SentMessage | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+        self.recorded = 0
+        self.failures = 0
+
+    def outgoing(self, role: str, name: str, text: str) -> None:
+        seq = _SEQ.search(text)
+        msg_type = _TYPE.search(text)
+        if seq is None or msg_type is None:
+            return
+        kind = msg_type.group(1)
+        # A resend (PossDup) re-uses an old number: its original is recorded already.
+        if _POSS_DUP in text and kind not in SESSION_LEVEL:
+            return
+        with self._idle:
+            self._pending += 1
+        self._queue.put(SentMessage(ledger_key(role, name), int(seq.group(1)), kind, utc_now(),
+                                    "" if kind in SESSION_LEVEL else text))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fixgw-ha-recorder", daemon=True)
+        self._thread.start()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything handed in so far is recorded (step-down, tests)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.flush(timeout)
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while True:
+                try:
+                    item = self._queue.get(timeout=FLUSH_SECONDS) if len(batch) < 2 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._write(batch)
+                    return
+                batch.append(item)
+                if len(batch) >= 1000:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[SentMessage]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                self.ledger.record(batch)
+                self.recorded += len(batch)
+                break
+            except FencedError as exc:
+                if self.on_fenced is not None:
+                    self.on_fenced(str(exc))
+                break
+            except JournalError as exc:
+                self.failures += 1
+                log.error("ha.record_failed", messages=len(batch), error=str(exc).splitlines()[0], retry_in=delay)
+                threading.Event().wait(delay)
+                delay = min(delay * 2, 2.0)
+        with self._idle:
+            self._pending -= len(batch)
+            self._idle.notify_all()
+
+
+class SessionContinuity:
+    """Takeover of the FIX sessions on this node: clear the stale local stores before QuickFIX opens them, then set
+    each session's numbers and resend material from PostgreSQL."""
+
+    def __init__(self, ledger: SessionLedger, journal: Journal, sequence_gap: int) -> None:
+        self.ledger = ledger
+        self.journal = journal
+        self.sequence_gap = sequence_gap
+        self.resumed: dict[str, tuple[int | None, int | None, int]] = {}
+        """ledger key -> (next sender MsgSeqNum set, next target set, messages stored): for status and tests."""
+
+    @staticmethod
+    def clear_stores(folders: Iterable[Path]) -> None:
+        """A store this node kept from an earlier turn as active is stale (or from another FIX day): remove it, so
+        QuickFIX creates each one new (today's creation time) and nothing in it contradicts the ledger."""
+        for folder in folders:
+            if folder.is_dir():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def resume(self, sessions: Iterable[tuple[str, str, fix.SessionID]], now: datetime | None = None) -> None:
+        """`sessions`: (role, name, SessionID) of sessions QuickFIX has created (engines built, not started)."""
+        since = utc_day_start(now or utc_now())
+        for role, name, sid in sessions:
+            session = fix.Session.lookupSession(sid)
+            if session is None:
+                continue
+            key = ledger_key(role, name)
+            point = self.ledger.resume_point(key, since)
+            last_in = self.journal.last_seq_num(name, "in", since=since)
+            store = session.getStore()
+            for seq_num, text in point.messages if point is not None else []:
+                store.set(seq_num, text)
+            sender = None if point is None else point.last_seq_num + 1 + self.sequence_gap
+            target = None if last_in is None else last_in + 1
+            if sender is not None:
+                session.setNextSenderMsgSeqNum(sender)
+            if target is not None:
+                session.setNextTargetMsgSeqNum(target)
+            stored = len(point.messages) if point is not None else 0
+            self.resumed[key] = (sender, target, stored)
+            log.warning("ha.session_resumed", session=key, next_sender_seq_num=sender, next_target_seq_num=target,
+                        messages_stored=stored)
+
+
+class HaHooks:
+    """What the gateway calls at the few points where HA changes its start (fixgw/engine/gateway.py)."""
+
+    def __init__(self, continuity: SessionContinuity, recorder: SessionRecorder, may_send: Callable[[], bool],
+                 on_fenced: Callable[[str], None]) -> None:
+        self.continuity = continuity
+        self.recorder = recorder
+        self.may_send = may_send
+        self.on_fenced = on_fenced
+
+    def before_engines(self, quickfix_dir: Path) -> None:
+        """Before QuickFIX opens any store: clear this node's stale stores, start recording what is sent."""
+        self.continuity.clear_stores(quickfix_dir / sub for sub in ("ems-store", "broker-store", "dropcopy-store"))
+        self.recorder.start()
+
+    def gate(self, *applications: object) -> None:
+        for application in applications:
+            if application is not None:
+                application.send_gate = self.may_send  # type: ignore[attr-defined]

@@ -1,0 +1,97 @@
+"""An HA node's life around the gateway (used by fixgw/ops/daemon.py): standby until the lease is ours, the fence
+and session continuity wired into the gateway before it starts, renewal while active, and the way out - fenced
+(halt: no Logout, nothing sent) or handing over (graceful stop, then the lease released for the standby).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+
+from fixgw.config import GatewayConfig
+from fixgw.engine.continuity import HaHooks, SessionContinuity, SessionRecorder
+from fixgw.ha.node import HaNode, Role
+from fixgw.store.engine import make_engine
+from fixgw.store.lease import Lease
+from fixgw.store.sessionledger import SessionLedger
+
+log = structlog.get_logger("fixgw.ha")
+
+
+class HaRuntime:
+    def __init__(self, config: GatewayConfig, *, wake: threading.Event | None = None) -> None:
+        """`wake` is set when this node must leave the active role (fenced or asked to step down)."""
+        settings = config.ha
+        assert settings.node_id is not None  # config validation
+        self.config = config
+        self.fenced = threading.Event()
+        self.step_down_requested = threading.Event()
+        self._wake = wake
+        self.engine = make_engine(config.journal_url)  # its own pool: the lease connection outlives the journal's
+        self.lease = Lease(self.engine, cluster=settings.cluster, node_id=settings.node_id, lease_s=settings.lease_s)
+        self.node = HaNode(settings, self.lease, on_fenced=self._on_fenced, on_step_down=self._on_step_down)
+        self.recorder = SessionRecorder(SessionLedger(self.engine), on_fenced=self.node.fence)
+        self._gateway: Any = None
+
+    def wait_active(self, gateway: Any, stop: threading.Event) -> bool:
+        """Standby: the journal open (schema current), the lease polled. True once this node holds it; then the
+        journal writes are fenced and the gateway carries the HA hooks (start it next)."""
+        gateway.journal.open()
+        if not self.node.wait_active(stop):
+            return False
+        self.lease.install_fence(gateway.journal.engine)
+        self.lease.install_fence(self.engine)
+        continuity = SessionContinuity(SessionLedger(gateway.journal.engine), gateway.journal,
+                                       self.config.ha.sequence_gap)
+        gateway.ha = HaHooks(continuity, self.recorder, self.node.may_send, self.node.fence)
+        self._gateway = gateway
+        return True
+
+    def start(self) -> None:
+        """After the gateway started: keep the lease alive."""
+        self.node.start_renewing()
+
+    def check(self) -> None:
+        self.node.check()
+
+    @property
+    def active(self) -> bool:
+        return self.node.role is Role.ACTIVE
+
+    def halt(self, gateway: Any) -> None:
+        """Fenced: drop the connections without a word, stop the router; the process then exits."""
+        gateway.halt()
+        self.recorder.stop(1.0)
+        self.node.stop()
+        self.engine.dispose()
+
+    def hand_over(self) -> None:
+        """After a graceful stop of the gateway (sessions logged out, journal flushed): record the last messages,
+        release the lease (the standby takes it at its next poll)."""
+        self.recorder.stop()
+        if self.node.role is Role.ACTIVE:
+            self.node.step_down()
+        self.node.stop()
+        self.engine.dispose()
+
+    def close(self) -> None:
+        """Leaving as standby."""
+        self.node.stop()
+        self.engine.dispose()
+
+    def status(self) -> dict[str, object]:
+        status = self.node.status()
+        status["recorded_messages"] = self.recorder.recorded
+        return status
+
+    def _on_fenced(self, _reason: str) -> None:
+        self.fenced.set()
+        if self._wake is not None:
+            self._wake.set()
+
+    def _on_step_down(self) -> None:
+        self.step_down_requested.set()
+        if self._wake is not None:
+            self._wake.set()
