@@ -128,48 +128,61 @@ class SessionRecorder:
 
 
 class SessionContinuity:
-    """Takeover of the FIX sessions on this node: clear the stale local stores before QuickFIX opens them, then set
-    each session's numbers and resend material from PostgreSQL."""
+    """Takeover of the FIX sessions on this node, before QuickFIX opens any store: this node's own stores are
+    stale (an earlier turn as active, or another FIX day), so each is written anew from PostgreSQL - resend
+    material, next sender and target numbers, today's creation time - in QuickFIX's FileStore format."""
 
     def __init__(self, ledger: SessionLedger, journal: Journal, sequence_gap: int) -> None:
         self.ledger = ledger
         self.journal = journal
         self.sequence_gap = sequence_gap
         self.resumed: dict[str, tuple[int | None, int | None, int]] = {}
-        """ledger key -> (next sender MsgSeqNum set, next target set, messages stored): for status and tests."""
+        """ledger key -> (next sender MsgSeqNum, next target, messages stored): for status and tests."""
 
-    @staticmethod
-    def clear_stores(folders: Iterable[Path]) -> None:
-        """A store this node kept from an earlier turn as active is stale (or from another FIX day): remove it, so
-        QuickFIX creates each one new (today's creation time) and nothing in it contradicts the ledger."""
-        for folder in folders:
-            if folder.is_dir():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True, exist_ok=True)
-
-    def resume(self, sessions: Iterable[tuple[str, str, fix.SessionID]], now: datetime | None = None) -> None:
-        """`sessions`: (role, name, SessionID) of sessions QuickFIX has created (engines built, not started)."""
-        since = utc_day_start(now or utc_now())
-        for role, name, sid in sessions:
-            session = fix.Session.lookupSession(sid)
-            if session is None:
-                continue
+    def rebuild(self, folder: Path, role: str, sessions: Iterable[tuple[str, fix.SessionID]],
+                now: datetime | None = None) -> None:
+        """Empty `folder`, then write the store of each (name, SessionID) that has a history today."""
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        now = now or utc_now()
+        since = utc_day_start(now)
+        for name, sid in sessions:
             key = ledger_key(role, name)
             point = self.ledger.resume_point(key, since)
             last_in = self.journal.last_seq_num(name, "in", since=since)
-            store = session.getStore()
-            for seq_num, text in point.messages if point is not None else []:
-                store.set(seq_num, text)
-            sender = None if point is None else point.last_seq_num + 1 + self.sequence_gap
-            target = None if last_in is None else last_in + 1
-            if sender is not None:
-                session.setNextSenderMsgSeqNum(sender)
-            if target is not None:
-                session.setNextTargetMsgSeqNum(target)
-            stored = len(point.messages) if point is not None else 0
-            self.resumed[key] = (sender, target, stored)
+            if point is None and last_in is None:
+                self.resumed[key] = (None, None, 0)
+                continue  # nothing today: QuickFIX starts the day's store itself
+            # Numbered past anything the old active may have sent unrecorded: a gap the peer asks for, never a
+            # number used twice. Inbound from the last journaled + 1: the peer sends the rest again.
+            sender = (point.last_seq_num if point is not None else 0) + 1 + self.sequence_gap
+            target = (last_in or 0) + 1
+            messages = point.messages if point is not None else []
+            write_file_store(folder, sid, messages, sender, target, now)
+            self.resumed[key] = (sender, target, len(messages))
             log.warning("ha.session_resumed", session=key, next_sender_seq_num=sender, next_target_seq_num=target,
-                        messages_stored=stored)
+                        messages_stored=len(messages))
+
+
+def write_file_store(folder: Path, sid: fix.SessionID, messages: list[tuple[int, str]], next_sender: int,
+                     next_target: int, created: datetime) -> None:
+    """One session's QuickFIX FileStore: .body (the messages), .header ("seq,offset,size " each), .seqnums,
+    .session (creation time). QuickFIX reads these when the session is created."""
+    prefix = f"{sid.getBeginString().getValue()}-{sid.getSenderCompID().getValue()}-{sid.getTargetCompID().getValue()}"
+    qualifier = sid.getSessionQualifier()
+    if qualifier:
+        prefix += f"-{qualifier}"
+    body = bytearray()
+    header = []
+    for seq_num, text in messages:
+        data = text.encode("utf-8", errors="surrogateescape")  # the bytes QuickFIX sent (its BodyLength counts them)
+        header.append(f"{seq_num},{len(body)},{len(data)} ")
+        body += data
+    (folder / f"{prefix}.body").write_bytes(bytes(body))
+    (folder / f"{prefix}.header").write_text("".join(header), encoding="ascii")
+    (folder / f"{prefix}.seqnums").write_text(f"{next_sender:020d} : {next_target:020d}", encoding="ascii")
+    (folder / f"{prefix}.session").write_text(created.strftime("%Y%m%d-%H:%M:%S"), encoding="ascii")
 
 
 class HaHooks:
@@ -182,9 +195,13 @@ class HaHooks:
         self.may_send = may_send
         self.on_fenced = on_fenced
 
-    def before_engines(self, quickfix_dir: Path) -> None:
-        """Before QuickFIX opens any store: clear this node's stale stores, start recording what is sent."""
-        self.continuity.clear_stores(quickfix_dir / sub for sub in ("ems-store", "broker-store", "dropcopy-store"))
+    def before_engines(self, quickfix_dir: Path, ems: Iterable[tuple[str, fix.SessionID]],
+                       brokers: Iterable[tuple[str, fix.SessionID]]) -> None:
+        """Before QuickFIX opens any store: write this node's stores from PostgreSQL, start recording what is
+        sent. Drop-copy stores are emptied (their clients ask for what they miss by sequence number)."""
+        self.continuity.rebuild(quickfix_dir / "ems-store", "acceptor", ems)
+        self.continuity.rebuild(quickfix_dir / "broker-store", "initiator", brokers)
+        self.continuity.rebuild(quickfix_dir / "dropcopy-store", "dropcopy", [])
         self.recorder.start()
 
     def gate(self, *applications: object) -> None:

@@ -161,7 +161,8 @@ class Gateway:
             venue.bind(self.runner)
         if self.ha is not None:
             self.runner.on_fenced = self.ha.on_fenced
-            self.ha.before_engines(config.state_dir / "quickfix")
+            self.ha.before_engines(config.state_dir / "quickfix", self._ems_sessions(),
+                                   [(name, venue.session_id) for name, venue in brokers.items()])
         self.runner.start()
         self.risk.start(self.runner, self.core)
         log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()),
@@ -185,7 +186,6 @@ class Gateway:
             self._build_initiators(brokers)
         self._recover_sequences(brokers)
         if self.ha is not None:
-            self.ha.continuity.resume(self._fix_sessions(brokers))
             self.ha.gate(self._ems_app, self._broker_app, getattr(self._dropcopy, "_application", None))
         self._schedule_replays()
         for venue in self._own_venues.values():
@@ -308,10 +308,9 @@ class Gateway:
                 session.setNextTargetMsgSeqNum(last + 1)
                 log.warning("gateway.sequence_rewound", session=name, journaled=last, quickfix_expected=expected)
 
-    def _fix_sessions(self, brokers: Mapping[str, FixBrokerVenue]) -> list[tuple[str, str, fix.SessionID]]:
-        """(role, name, SessionID) of the EMS and broker sessions, for HA's session continuity."""
-        return ([("acceptor", name, sid) for name, sid in self._ems_ids.items()]
-                + [("initiator", name, venue.session_id) for name, venue in brokers.items()])
+    def _ems_sessions(self) -> list[tuple[str, fix.SessionID]]:
+        return [(name, session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id))
+                for name, ems in self.config.ems.items()]
 
     def halt(self) -> None:
         """HA fencing: drop every FIX connection now, without a Logout (this node may send nothing more)."""

@@ -1,0 +1,155 @@
+"""Two gateway processes on one PostgreSQL journal: kill -9 of the active at a random moment under load, SIGSTOP
+of the active past its lease, and a planned step-down. The standby takes over, the EMS reconnects through its
+alternate address; every order ends with one final state at the EMS, the broker gets no order twice, and no
+session starts its sequence numbers again."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import quickfix as fix
+from gateway_stack import new_order
+from ha_stack import LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema, wait_until
+
+from fixgw.cli import main as cli_main
+
+ORDERS = 40
+RATE = 200.0  # orders per second
+WAIT = 60.0
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture
+def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[HaPair]:
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set")
+    with postgres_schema(base) as url:
+        stack = HaPair(tmp_path, url, debug_a=getattr(request, "param", False))
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
+
+
+def send_orders(pair: HaPair, prefix: str, count: int, *, at: int, action) -> None:  # type: ignore[no-untyped-def]
+    """`count` orders at RATE per second; `action()` after order number `at`."""
+    period = 1.0 / RATE
+    next_at = time.monotonic()
+    for index in range(count):
+        pair.ems.send(new_order(f"{prefix}{index}", qty="200", price="190.00", account="ACC1"))
+        if index == at:
+            action()
+        next_at += period
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def sequence_numbers(pair: HaPair) -> tuple[int, int]:
+    """(EMS's next expected from the gateway, broker's next expected from the gateway)."""
+    ems = fix.Session.lookupSession(pair.ems.session_id)
+    broker = fix.Session.lookupSession(fix.SessionID("FIX.4.2", "BROKER", "FIXGW"))
+    return int(ems.getExpectedTargetNum()), int(broker.getExpectedTargetNum())
+
+
+def assert_outcome(pair: HaPair, prefix: str, count: int) -> None:
+    """Each order filled at the EMS with one final state; each order once at the broker (PossDup aside)."""
+    for index in range(count):
+        assert pair.ems.wait_for(lambda m, i=index: m.msg_type == "8" and m.get(11) == f"{prefix}{i}"
+                                 and m.get(39) == "2", WAIT), f"{prefix}{index} not filled"
+    finals: dict[str, set[str]] = {}
+    fills: dict[tuple[str, str], Decimal] = {}
+    for message in pair.ems.received:
+        if message.msg_type != "8" or not (message.get(11) or "").startswith(prefix):
+            continue
+        if message.get(39) in ("2", "4", "8", "C"):
+            finals.setdefault(message.get(11) or "", set()).add(message.get(39) or "")
+        if message.get(150) == "F":  # a resend (PossResend) shares the ExecID
+            fills[(message.get(11) or "", message.get(17) or "")] = Decimal(message.get(32) or "0")
+    assert all(states == {"2"} for states in finals.values()), finals
+    assert len(finals) == count
+    per_order: dict[str, Decimal] = {}
+    for (cl_ord_id, _exec_id), qty in fills.items():
+        per_order[cl_ord_id] = per_order.get(cl_ord_id, Decimal(0)) + qty
+    assert per_order == {f"{prefix}{i}": Decimal(200) for i in range(count)}
+    counts = {key: n for key, n in pair.broker.new_order_counts().items()}
+    assert len(counts) == count, counts
+    assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}
+
+
+def test_kill_9_of_the_active_under_load(pair: HaPair) -> None:
+    a, b = pair.nodes["a"], pair.nodes["b"]
+    before = sequence_numbers(pair)
+    moment = random.Random().randrange(5, ORDERS - 5)
+    killed_at: list[float] = []
+
+    def kill() -> None:
+        a.signal(signal.SIGKILL)
+        killed_at.append(time.monotonic())
+
+    send_orders(pair, "K", ORDERS, at=moment, action=kill)
+    assert a.wait(10) == -signal.SIGKILL
+    assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
+    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
+    assert_outcome(pair, "K", ORDERS)
+    after = sequence_numbers(pair)
+    assert after[0] > before[0] and after[1] > before[1], (before, after)  # numbered on, never from 1 again
+    assert [e["session"] for e in b.events("ha.session_resumed")] == ["acceptor:ems-a", "initiator:equities"]
+    assert pair.lease().epoch == 2
+
+
+@pytest.mark.parametrize("pair", [True], indirect=True)  # node a logs every message (DEBUG)
+def test_paused_active_is_fenced_and_sends_nothing(pair: HaPair) -> None:
+    a, b = pair.nodes["a"], pair.nodes["b"]
+    before = sequence_numbers(pair)
+    stopped: list[float] = []
+
+    def pause() -> None:
+        a.signal(signal.SIGSTOP)
+        stopped.append(time.time())
+
+    send_orders(pair, "S", 20, at=8, action=pause)
+    assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
+    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
+    resumed = time.time()
+    a.signal(signal.SIGCONT)
+    assert a.wait(20) == 3, a.tail()  # EXIT_FENCED
+    assert a.events("ha.fenced"), a.tail()
+    sent_after = [e for e in a.events("quickfix.message") if e.get("direction") == "out"
+                  and str(e.get("timestamp", "")) >= _iso(resumed)]
+    assert sent_after == []
+    assert_outcome(pair, "S", 20)
+    after = sequence_numbers(pair)
+    assert after[0] > before[0] and after[1] > before[1], (before, after)
+
+
+def test_planned_step_down_under_load_loses_nothing(pair: HaPair) -> None:
+    a, b = pair.nodes["a"], pair.nodes["b"]
+    before = sequence_numbers(pair)
+    codes: list[int] = []
+
+    def step_down() -> None:
+        codes.append(cli_main(["ha", "step-down", "--config", str(a.config)]))
+
+    send_orders(pair, "P", ORDERS, at=ORDERS // 2, action=step_down)
+    assert codes == [0]
+    assert a.wait(30) == 0, a.tail()
+    assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
+    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
+    assert_outcome(pair, "P", ORDERS)
+    after = sequence_numbers(pair)
+    assert after[0] > before[0] and after[1] > before[1], (before, after)
+
+
+def _iso(at: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
