@@ -48,9 +48,13 @@ class SessionRecorder:
     """Takes outgoing messages from QuickFIX's threads (`outgoing`, no I/O) and records them on a thread of its own.
     A FencedError from the ledger calls `on_fenced` and records nothing more."""
 
-    def __init__(self, ledger: SessionLedger, on_fenced: Callable[[str], None] | None = None) -> None:
+    def __init__(self, ledger: SessionLedger, on_fenced: Callable[[str], None] | None = None,
+                 may_send: Callable[[], bool] | None = None) -> None:
         self.ledger = ledger
         self.on_fenced = on_fenced
+        self.may_send = may_send
+        """Checked once more just before each message meets the socket (QuickFIX calls the log first): a node
+        that woke up past its lease fences itself here, whatever the message (a heartbeat due while paused)."""
         self._queue: queue.SimpleQueue[SentMessage | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
@@ -59,6 +63,8 @@ class SessionRecorder:
         self.failures = 0
 
     def outgoing(self, role: str, name: str, text: str) -> None:
+        if self.may_send is not None and not self.may_send() and self.on_fenced is not None:
+            self.on_fenced("a message was about to leave after the lease ran out")
         seq = _SEQ.search(text)
         msg_type = _TYPE.search(text)
         if seq is None or msg_type is None:

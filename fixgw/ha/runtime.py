@@ -5,6 +5,8 @@ and session continuity wired into the gateway before it starts, renewal while ac
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from typing import Any
 
@@ -19,20 +21,30 @@ from fixgw.store.sessionledger import SessionLedger
 
 log = structlog.get_logger("fixgw.ha")
 
+EXIT_FENCED = 3
+"""This node lost the lease while active: it ended at once and sent nothing more (systemd starts it again as
+standby)."""
+
 
 class HaRuntime:
-    def __init__(self, config: GatewayConfig, *, wake: threading.Event | None = None) -> None:
-        """`wake` is set when this node must leave the active role (fenced or asked to step down)."""
+    def __init__(self, config: GatewayConfig, *, wake: threading.Event | None = None,
+                 exit_on_fence: bool = True) -> None:
+        """`wake` is set when this node must leave the active role (fenced or asked to step down). With
+        `exit_on_fence` (the daemon) a fenced node ends the process at once, EXIT_FENCED: the kernel closes its
+        sockets, and neither a Logout nor anything else of QuickFIX's goes out."""
         settings = config.ha
         assert settings.node_id is not None  # config validation
         self.config = config
         self.fenced = threading.Event()
         self.step_down_requested = threading.Event()
         self._wake = wake
+        self._exit_on_fence = exit_on_fence
         self.engine = make_engine(config.journal_url)  # its own pool: the lease connection outlives the journal's
         self.lease = Lease(self.engine, cluster=settings.cluster, node_id=settings.node_id, lease_s=settings.lease_s)
+        self.lease.install_fence(self.engine)  # the recorder's writes; the lease's own transactions are not fenced
         self.node = HaNode(settings, self.lease, on_fenced=self._on_fenced, on_step_down=self._on_step_down)
-        self.recorder = SessionRecorder(SessionLedger(self.engine), on_fenced=self.node.fence)
+        self.recorder = SessionRecorder(SessionLedger(self.engine), on_fenced=self.node.fence,
+                                        may_send=self.node.may_send)
         self._gateway: Any = None
 
     def wait_active(self, gateway: Any, stop: threading.Event) -> bool:
@@ -42,7 +54,6 @@ class HaRuntime:
         if not self.node.wait_active(stop):
             return False
         self.lease.install_fence(gateway.journal.engine)
-        self.lease.install_fence(self.engine)
         continuity = SessionContinuity(SessionLedger(gateway.journal.engine), gateway.journal,
                                        self.config.ha.sequence_gap)
         gateway.ha = HaHooks(continuity, self.recorder, self.node.may_send, self.node.fence)
@@ -86,7 +97,11 @@ class HaRuntime:
         status["recorded_messages"] = self.recorder.recorded
         return status
 
-    def _on_fenced(self, _reason: str) -> None:
+    def _on_fenced(self, reason: str) -> None:
+        if self._exit_on_fence:
+            log.critical("gateway.exit", role="fenced", code=EXIT_FENCED, reason=reason)
+            sys.stdout.flush()
+            os._exit(EXIT_FENCED)
         self.fenced.set()
         if self._wake is not None:
             self._wake.set()

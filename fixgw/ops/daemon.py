@@ -28,7 +28,7 @@ log = structlog.get_logger("fixgw.run")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_FENCED = 3
-"""HA: this node lost the lease while active; it dropped its connections and sent nothing more."""
+"""HA: this node lost the lease while active (fixgw/ha/runtime.py ends the process with it at once)."""
 LOOP_SECONDS = 0.5
 
 

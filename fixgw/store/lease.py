@@ -97,6 +97,9 @@ class Lease:
         """Become the holder if the lease is free, expired, ours already, or its holder's connection is gone
         (the advisory lock was free). Returns the new epoch, or None (someone else holds it)."""
         with self._transaction() as connection:
+            # A paused holder's open transaction locks the row until PostgreSQL ends it (see install_fence): wait
+            # a moment at most and try again at the next poll.
+            connection.execute(text("SET LOCAL lock_timeout = '500ms'"))
             connection.execute(_ENSURE, {"cluster": self.cluster})
             if not self.has_lock:
                 self.has_lock = bool(connection.execute(_TRY_LOCK, {"cluster": self.cluster}).scalar_one())
@@ -154,8 +157,23 @@ class Lease:
     # --- the fence ----------------------------------------------------------------------------------------
 
     def install_fence(self, engine: Engine) -> None:
-        """From now on every write transaction on `engine` checks that this node holds the lease at its epoch."""
+        """From now on every write transaction on `engine` checks that this node holds the lease at its epoch.
+
+        And PostgreSQL ends any session of `engine` left idle inside a transaction for lease_s: a node paused in
+        the middle of a write holds its FOR SHARE lock on the lease row, which would keep the standby's takeover
+        waiting for as long as the pause lasts. Our transactions never idle that long."""
         event.listen(engine, "begin", self._check_fence)
+        timeout_ms = int(self.lease_s * 1000)
+
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+            dbapi_connection.autocommit = autocommit
+
+        event.listen(engine, "connect", on_connect)
+        engine.dispose()  # connections opened before this point reconnect with the setting
 
     def remove_fence(self, engine: Engine) -> None:
         if event.contains(engine, "begin", self._check_fence):
