@@ -56,9 +56,9 @@ class HaNode:
 
     # ------------------------------------------------------------------ standby
 
-    def wait_active(self, stop: threading.Event) -> bool:
-        """Poll the lease until this node holds it (True) or `stop` is set (False). The caller then builds the
-        gateway from the journal (the fence is already on) and calls `start_renewing`."""
+    def wait_active(self, stop: threading.Event, tick: Callable[[], None] | None = None) -> bool:
+        """Poll the lease until this node holds it (True) or `stop` is set (False); `tick()` after each poll (the
+        systemd watchdog). The caller then fences the journal, builds the gateway and calls `start_renewing`."""
         logged_waiting = False
         while not stop.is_set():
             started = time.monotonic()
@@ -80,6 +80,8 @@ class HaNode:
                 log.info("ha.standby", node=self.settings.node_id, holder=state.holder if state else None,
                          epoch=state.epoch if state else None)
                 logged_waiting = True
+            if tick is not None:
+                tick()
             stop.wait(self.settings.poll_every_s)
         return False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -47,11 +48,11 @@ class HaRuntime:
                                         may_send=self.node.may_send)
         self._gateway: Any = None
 
-    def wait_active(self, gateway: Any, stop: threading.Event) -> bool:
+    def wait_active(self, gateway: Any, stop: threading.Event, tick: Callable[[], None] | None = None) -> bool:
         """Standby: the journal open (schema current), the lease polled. True once this node holds it; then the
         journal writes are fenced and the gateway carries the HA hooks (start it next)."""
         gateway.journal.open()
-        if not self.node.wait_active(stop):
+        if not self.node.wait_active(stop, tick):
             return False
         self.lease.install_fence(gateway.journal.engine)
         continuity = SessionContinuity(SessionLedger(gateway.journal.engine), gateway.journal,

@@ -105,7 +105,9 @@ class Daemon:
         try:
             self.ha = HaRuntime(self.config, wake=self._stop)
             self.notifier.ready(f"standby: node {self.config.ha.node_id}")
-            if self.ha.wait_active(gateway, self._stop):
+            # A standby is healthy while it polls: it pings the watchdog from there.
+            tick = self.notifier.watchdog if self.notifier.watchdog_interval is not None else None
+            if self.ha.wait_active(gateway, self._stop, tick):
                 return None
         except Exception as exc:
             return self._start_failed(f"HA standby: {error_text(exc)}")
