@@ -130,6 +130,10 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
     def metrics() -> Response:
         return Response(ops.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/api/ha", tags=["ha"], dependencies=read, summary="HA: this node's role, epoch, lease age")
+    def ha() -> dict[str, Any]:
+        return {"enabled": False} if ops.ha_status is None else {"enabled": True, **ops.ha_status()}
+
     @app.get("/api/sessions", tags=["sessions"], dependencies=read, response_model=list[SessionOut])
     def sessions() -> list[SessionOut]:
         return [SessionOut(name=s.name, role=s.role, connected=s.connected, next_sender_seq=s.next_sender_seq,

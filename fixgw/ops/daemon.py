@@ -76,6 +76,8 @@ class Daemon:
             try:
                 gateway.start()
                 self.ops = OpsRuntime(gateway, config_path=self.config_path)
+                if self.ha is not None:
+                    self.ops.ha_status = self.ha.status
                 self.ops.start()
             except Exception as exc:
                 code = self._start_failed(error_text(exc))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -104,6 +104,7 @@ class LiveCollector(Collector):
         yield from (up, out_seq, in_seq)
         ready, _detail = ops.readiness()
         yield _gauge("fixgw_ready", "1 when /readyz answers ready", 1 if ready else 0)
+        yield from _ha_metrics(ops.ha_status)
         runner = ops.gateway.runner
         if runner is not None:
             yield _counter("fixgw_journal_write_errors", "Failed journal commits (retried)", runner.journal_errors)
@@ -196,3 +197,24 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, documentation, value=value)
+
+
+def _ha_metrics(status: Callable[[], dict[str, object]] | None) -> Iterator[Metric]:
+    """The HA node: role, epoch, what is left of its lease on its own clock, messages recorded for the standby."""
+    if status is None:
+        return
+    node = status()
+    yield _gauge("fixgw_ha_active", "1 while this node holds the HA lease", 1 if node.get("role") == "active" else 0)
+    epoch = node.get("epoch")
+    if isinstance(epoch, int):
+        yield _gauge("fixgw_ha_epoch", "The lease epoch this node holds (the fencing token)", epoch)
+    left = node.get("own_lease_left_s")
+    if isinstance(left, int | float):
+        yield _gauge("fixgw_ha_lease_left_seconds", "Seconds of lease left on this node's own clock", left)
+    age = node.get("lease_age_s")
+    if isinstance(age, int | float):
+        yield _gauge("fixgw_ha_lease_age_seconds", "Seconds since the holder last renewed the lease", age)
+    recorded = node.get("recorded_messages")
+    if isinstance(recorded, int):
+        yield _counter("fixgw_ha_recorded_messages", "Outbound FIX messages recorded in PostgreSQL for takeover",
+                       recorded)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ class OpsRuntime:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fixgw-ops", daemon=True)
         self.admin: Any = None
+        self.ha_status: Callable[[], dict[str, object]] | None = None
+        """HA node status (fixgw/ha/runtime.py) when `[ha] enabled`: /api/ha and the fixgw_ha_* metrics."""
 
     @property
     def config(self) -> GatewayConfig:

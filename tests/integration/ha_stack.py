@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -27,6 +28,7 @@ from fixgw.store.records import JournalError
 
 POSTGRES_URL_ENV = "FIXGW_TEST_DATABASE_URL"
 LEASE_S = 2.0
+ADMIN_TOKEN = "ha-test-admin-token"
 
 
 @contextmanager
@@ -61,11 +63,12 @@ class Node:
     config: Path
     log: Path
     port: int
+    admin_port: int
     process: subprocess.Popen[bytes] | None = None
     exits: list[int] = field(default_factory=list)
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "FIXGW_TEST_ADMIN_TOKEN": ADMIN_TOKEN}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "fixgw", "run", "--config", str(self.config)],
                                             stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -96,6 +99,10 @@ class Node:
                 found.append(entry)
         return found
 
+    def admin(self, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.admin_port}{path}", timeout=10,
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
 
@@ -120,7 +127,7 @@ class HaPair:
         self._engine = create_engine(journal_url, poolclass=NullPool)
 
     def _node(self, name: str, *, debug: bool) -> Node:
-        port = free_port()
+        port, admin_port = free_port(), free_port()
         config = self.root / f"node-{name}.toml"
         config.write_text(f"""
 name = "ha-{name}"
@@ -136,6 +143,10 @@ node_id = "{name}"
 lease_s = {LEASE_S}
 renew_every_s = 0.4
 poll_every_s = 0.1
+[admin]
+enabled = true
+port = {admin_port}
+token = "env:FIXGW_TEST_ADMIN_TOKEN"
 [acceptor]
 port = {port}
 [ems.ems-a]
@@ -149,7 +160,7 @@ quickfix = {{ ReconnectInterval = 1, HeartBtInt = 1 }}
 [routing]
 default = "equities"
 """)
-        return Node(name, config, self.root / f"node-{name}.log", port)
+        return Node(name, config, self.root / f"node-{name}.log", port, admin_port)
 
     def lease(self) -> LeaseState:
         return read_state(self._engine, "fixgw")

@@ -104,6 +104,10 @@ def test_kill_9_of_the_active_under_load(pair: HaPair) -> None:
     assert after[0] > before[0] and after[1] > before[1], (before, after)  # numbered on, never from 1 again
     assert [e["session"] for e in b.events("ha.session_resumed")] == ["acceptor:ems-a", "initiator:equities"]
     assert pair.lease().epoch == 2
+    ha = b.admin("/api/ha").json()
+    assert (ha["enabled"], ha["role"], ha["epoch"], ha["holder"]) == (True, "active", 2, "b")
+    metrics = b.admin("/metrics").text
+    assert "fixgw_ha_active 1.0" in metrics and "fixgw_ha_epoch 2.0" in metrics
 
 
 @pytest.mark.parametrize("pair", [True], indirect=True)  # node a logs every message (DEBUG)
