@@ -59,11 +59,8 @@ class HaRuntime:
                                        self.config.ha.sequence_gap)
         gateway.ha = HaHooks(continuity, self.recorder, self.node.may_send, self.node.fence)
         self._gateway = gateway
+        self.node.start_renewing()  # now: rebuilding the book and starting the sessions may take longer than lease_s
         return True
-
-    def start(self) -> None:
-        """After the gateway started: keep the lease alive."""
-        self.node.start_renewing()
 
     def check(self) -> None:
         self.node.check()

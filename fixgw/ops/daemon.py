@@ -84,9 +84,9 @@ class Daemon:
                 if self.ops is not None:
                     self.ops.stop()
                 gateway.stop()
+                if self.ha is not None:
+                    self.ha.hand_over()  # the standby may try instead
                 return code
-            if self.ha is not None:
-                self.ha.start()
             self.notifier.ready(self._status_line())
             self._serve()
             if self.ha is not None and self.ha.fenced.is_set():

@@ -178,7 +178,8 @@ default = "equities"
         self.nodes["a"].start()
         assert wait_until(lambda: self.active() == "a", timeout), self.nodes["a"].tail()
         self.nodes["b"].start()
-        assert wait_until(lambda: bool(self.nodes["b"].events("ha.standby")), timeout), self.nodes["b"].tail()
+        assert wait_until(lambda: bool(self.nodes["b"].events("ha.standby")), timeout), (
+            self.nodes["a"].tail() + self.nodes["b"].tail())
         self.ems.start()
         assert self.ems.wait_logged_on(timeout), self.nodes["a"].tail()
         assert self.broker.wait_logged_on(1, timeout)
