@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Takeover time of an HA pair: kill -9 of the active at a random moment under load (200 orders/s), until every
-session is logged on at the new active (the EMS through its alternate address, the broker session). N trials,
-each on a fresh PostgreSQL schema; a table on stdout and JSON in bench-results/ha-takeover.json.
+"""Takeover time of an HA pair: kill -9 (or SIGSTOP past its lease, --mode stop) of the active at a random moment
+under load (200 orders/s), until every session is logged on at the new active (the EMS through its alternate
+address, the broker session). N trials,
+each on a fresh PostgreSQL schema; a table on stdout and JSON in bench-results/ha-takeover-<mode>.json.
 
     FIXGW_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
         .venv/bin/python scripts/bench_ha_takeover.py --trials 10
@@ -30,7 +31,7 @@ RATE = 200.0
 ORDERS = 60
 
 
-def trial(base: str, seed: int) -> dict[str, float]:
+def trial(base: str, seed: int, mode: str) -> dict[str, float]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="fixgw-ha-bench-") as folder, postgres_schema(base) as url:
         pair = HaPair(Path(folder), url)
@@ -44,7 +45,7 @@ def trial(base: str, seed: int) -> dict[str, float]:
             for index in range(ORDERS):
                 pair.ems.send(new_order(f"T{index}", qty="200", price="190.00", account="ACC1"))
                 if index == moment:
-                    a.signal(signal.SIGKILL)
+                    a.signal(signal.SIGKILL if mode == "kill" else signal.SIGSTOP)
                     killed, killed_wall = time.monotonic(), time.time()
                 next_at += period
                 time.sleep(max(0.0, next_at - time.monotonic()))
@@ -64,6 +65,10 @@ def trial(base: str, seed: int) -> dict[str, float]:
 
             if not wait_until(seen, LEASE_S + 30):
                 raise RuntimeError(f"no takeover within {LEASE_S + 30} s: {marks}\n{pair.nodes['b'].tail()}")
+            if mode == "stop":
+                a.signal(signal.SIGCONT)
+                if a.wait(30) != 3:
+                    raise RuntimeError(f"the paused node did not exit fenced:\n{a.tail()}")
             return {"lease_s": marks["lease"] - killed, "ems_s": marks["ems"] - killed,
                     "broker_s": marks["broker"] - killed,
                     "all_sessions_s": max(marks["ems"], marks["broker"]) - killed, "killed_after_order": moment}
@@ -81,6 +86,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--mode", choices=["kill", "stop"], default="kill",
+                        help="kill -9 the active (default), or SIGSTOP it past its lease (then SIGCONT: it exits 3)")
     args = parser.parse_args()
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
@@ -88,7 +95,7 @@ def main() -> int:
         return 2
     results = []
     for number in range(args.trials):
-        result = trial(base, args.seed + number)
+        result = trial(base, args.seed + number, args.mode)
         results.append(result)
         print(f"trial {number + 1:2d}: killed after order {result['killed_after_order']:2.0f}; lease taken "
               f"{result['lease_s']:.3f} s, broker logged on {result['broker_s']:.3f} s, EMS logged on "
@@ -102,8 +109,9 @@ def main() -> int:
         print(f"{key:16s} {row['min']:7.3f} {row['median']:7.3f} {row['max']:7.3f}")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "ha-takeover.json").write_text(json.dumps({"lease_s": LEASE_S, "rate": RATE, "orders": ORDERS,
-                                                      "trials": results, "summary": summary}, indent=2))
+    report = {"mode": args.mode, "lease_s": LEASE_S, "rate": RATE, "orders": ORDERS, "trials": results,
+              "summary": summary}
+    (out / f"ha-takeover-{args.mode}.json").write_text(json.dumps(report, indent=2))
     return 0
 
 

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from fixgw.store.engine import WRITE_OPTION, write_transaction
 from fixgw.store.records import FencedError, JournalError
+
+log = structlog.get_logger("fixgw.ha")
 
 _ENSURE = text("INSERT INTO ha_lease (cluster, holder, epoch, expires_at, renewed_at) "
                "VALUES (:cluster, NULL, 0, clock_timestamp(), clock_timestamp()) ON CONFLICT (cluster) DO NOTHING")
@@ -44,6 +47,12 @@ _STEP_DOWN = text(
     "WHERE cluster = :cluster AND holder = :node AND epoch = :epoch RETURNING epoch")
 _FENCE = text("SELECT 1 FROM ha_lease WHERE cluster = :cluster AND holder = :node AND epoch = :epoch FOR SHARE")
 _STATUS = text("SELECT holder, epoch, expires_at, renewed_at, clock_timestamp() FROM ha_lease WHERE cluster = :cluster")
+_APPLICATION_PREFIX = "fixgw-ha:"
+_LOCK_NOT_AVAILABLE = "55P03"
+_END_EXPIRED_HOLDER = text(
+    "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN ha_lease l ON l.cluster = :cluster "
+    "WHERE l.expires_at < clock_timestamp() AND l.holder IS NOT NULL AND l.holder <> :node "
+    "AND a.application_name = left(:prefix || l.cluster || ':' || l.holder, 63) AND a.pid <> pg_backend_pid()")
 _LOCK_KEY = "hashtext('fixgw.ha.' || current_schema() || '.' || :cluster)"
 _TRY_LOCK = text(f"SELECT pg_try_advisory_lock({_LOCK_KEY})")
 _UNLOCK = text(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
@@ -95,7 +104,27 @@ class Lease:
 
     def acquire(self) -> int | None:
         """Become the holder if the lease is free, expired, ours already, or its holder's connection is gone
-        (the advisory lock was free). Returns the new epoch, or None (someone else holds it)."""
+        (the advisory lock was free). Returns the new epoch, or None (someone else holds it, or an expired holder
+        still locks the row: its sessions are ended and the next call takes the lease)."""
+        try:
+            return self._acquire()
+        except JournalError as exc:
+            if getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+        self._end_expired_holder()
+        return None
+
+    def _end_expired_holder(self) -> None:
+        """A holder paused inside a write transaction keeps its lock on the lease row (pipelined statements
+        awaiting their Sync are not "idle in transaction" for PostgreSQL, so no timeout ends them). Once its lease
+        has expired, end every session of that node on this cluster: a fence at the database itself."""
+        with self._transaction() as connection:
+            ended = connection.execute(_END_EXPIRED_HOLDER, {"cluster": self.cluster, "node": self.node_id,
+                                                             "prefix": _APPLICATION_PREFIX}).scalars().all()
+        if ended:
+            log.warning("ha.expired_holder_sessions_ended", cluster=self.cluster, sessions=len(ended))
+
+    def _acquire(self) -> int | None:
         with self._transaction() as connection:
             # A paused holder's open transaction locks the row until PostgreSQL ends it (see install_fence): wait
             # a moment at most and try again at the next poll.
@@ -164,12 +193,15 @@ class Lease:
         waiting for as long as the pause lasts. Our transactions never idle that long."""
         event.listen(engine, "begin", self._check_fence)
         timeout_ms = int(self.lease_s * 1000)
+        # Names the node's sessions, so a standby can end them once this node's lease has expired.
+        name = f"{_APPLICATION_PREFIX}{self.cluster}:{self.node_id}"[:63]
 
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
             autocommit = dbapi_connection.autocommit
             dbapi_connection.autocommit = True
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+                cursor.execute("SELECT set_config('application_name', %s, false)", (name,))
             dbapi_connection.autocommit = autocommit
 
         event.listen(engine, "connect", on_connect)

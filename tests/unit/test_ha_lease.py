@@ -140,15 +140,19 @@ def test_step_down_hands_over_at_once_and_fences_the_old_holder(journal: Journal
         b.close()
 
 
-def test_a_write_paused_inside_its_transaction_cannot_block_the_takeover(journal: Journal) -> None:
-    """A holder stopped in the middle of a write holds a FOR SHARE lock on the lease row; PostgreSQL ends its
-    session after lease_s idle in the transaction, and the standby's acquire goes through."""
+@pytest.mark.parametrize("idle_timeout", [True, False])
+def test_a_write_paused_inside_its_transaction_cannot_block_the_takeover(journal: Journal, idle_timeout: bool) -> None:
+    """A holder stopped in the middle of a write holds a FOR SHARE lock on the lease row. PostgreSQL ends its
+    session after lease_s idle in the transaction - or, where that timeout does not apply (pipelined statements
+    awaiting their Sync), the standby ends the expired holder's sessions - and the takeover goes through."""
     a, b = lease(journal, "a", lease_s=1.0), lease(journal, "b", lease_s=1.0)
     try:
         assert a.acquire() == 1
         a.install_fence(journal.engine)
         connection = journal.engine.connect()
         transaction = connection.execution_options(fixgw_write=True).begin()  # the fence's FOR SHARE is taken
+        if not idle_timeout:
+            connection.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
         assert poll(lambda: b.acquire() is not None)
         with pytest.raises(Exception):  # noqa: B017 - the server ended the paused session
             connection.execute(text("SELECT 1"))
