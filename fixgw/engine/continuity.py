@@ -18,7 +18,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import quickfix as fix
@@ -208,6 +208,8 @@ class HaHooks:
         self.continuity.rebuild(quickfix_dir / "ems-store", "acceptor", ems)
         self.continuity.rebuild(quickfix_dir / "broker-store", "initiator", brokers)
         self.continuity.rebuild(quickfix_dir / "dropcopy-store", "dropcopy", [])
+        # Yesterday's material is kept a day for inspection, then goes: no session resumes from it.
+        self.continuity.ledger.purge_before(utc_day_start(utc_now()) - timedelta(days=1))
         self.recorder.start()
 
     def gate(self, *applications: object) -> None:

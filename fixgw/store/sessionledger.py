@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from fixgw.store import schema
 from fixgw.store.engine import write_transaction
@@ -47,6 +47,12 @@ class SessionLedger:
             connection.execute(schema.ha_session_out.insert(), [
                 {"session": m.session, "seq_num": m.seq_num, "msg_type": m.msg_type, "at": m.at, "raw": m.raw}
                 for m in sent])
+
+    def purge_before(self, at: datetime) -> int:
+        """Forget what was sent before `at` (a session resumes from the current FIX day only); rows deleted."""
+        out = schema.ha_session_out
+        with _typed_errors("purge sent messages"), write_transaction(self.engine) as connection:
+            return int(connection.execute(delete(out).where(out.c.at < at)).rowcount)
 
     def resume_point(self, session: str, since: datetime) -> ResumePoint | None:
         """Where `session` stands: from its last Logon with MsgSeqNum 1 at or after `since` (the FIX day's start),
