@@ -5,6 +5,7 @@ session starts its sequence numbers again."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import quickfix as fix
 from gateway_stack import new_order
-from ha_stack import LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema, wait_until
+from ha_stack import ADMIN_TOKEN, LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema, wait_until
 
 from fixgw.cli import main as cli_main
 
@@ -28,7 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture
-def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[HaPair]:
+def pair(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[HaPair]:
+    monkeypatch.setenv("FIXGW_TEST_ADMIN_TOKEN", ADMIN_TOKEN)  # the CLI reads the nodes' configuration too
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} is not set")
@@ -136,7 +138,7 @@ def test_paused_active_is_fenced_and_sends_nothing(pair: HaPair) -> None:
     assert after[0] > before[0] and after[1] > before[1], (before, after)
 
 
-def test_planned_step_down_under_load_loses_nothing(pair: HaPair) -> None:
+def test_planned_step_down_under_load_loses_nothing(pair: HaPair, capsys: pytest.CaptureFixture[str]) -> None:
     a, b = pair.nodes["a"], pair.nodes["b"]
     before = sequence_numbers(pair)
     codes: list[int] = []
@@ -150,6 +152,10 @@ def test_planned_step_down_under_load_loses_nothing(pair: HaPair) -> None:
     assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
     assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
     assert_outcome(pair, "P", ORDERS)
+    capsys.readouterr()
+    assert cli_main(["ha", "status", "--config", str(a.config), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert (status["active"], status["epoch"]) == ("b", 2)
     after = sequence_numbers(pair)
     assert after[0] > before[0] and after[1] > before[1], (before, after)
 
