@@ -244,7 +244,15 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
                       latency=ops.metrics.latency_quantiles(), risk=risk, risk_available=ops.view.controls is not None,
                       alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
                       recon=ops.recon_board.rows(),
-                      transfers=status_line(ops.gateway.journal))
+                      transfers=status_line(ops.gateway.journal), ha=_ha_line(ops))
+
+
+def _ha_line(ops: "OpsRuntime") -> str:
+    if ops.ha_status is None:
+        return ""
+    node = ops.ha_status()
+    return (f"HA node {node.get('node')} ({node.get('cluster')}): {node.get('role')}, epoch {node.get('epoch')}, "
+            f"lease left {node.get('own_lease_left_s')} s, renewed {node.get('lease_age_s')} s ago")
 
 
 class AdminServer:

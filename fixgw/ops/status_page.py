@@ -46,6 +46,8 @@ class StatusData:
     """The latest scheduled reconciliation result per venue and check (ReconBoard.rows)."""
     transfers: str = ""
     """The latest transfer reconciliation, one line (fixgw.recon.transfers.status)."""
+    ha: str = ""
+    """HA: this node's role, epoch and lease (empty when [ha] is off)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -97,6 +99,7 @@ def render_status(data: StatusData) -> str:
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{data.refresh_s}">
 <title>{e(data.name)} - fixgw status</title><style>{_STYLE}</style></head>
 <body><h1>{e(data.name)}</h1><div class="muted">fixgw status, refreshes every {data.refresh_s} s</div>{banner}
+{f'<div id="ha">{e(data.ha)}</div>' if data.ha else ""}
 <h2>Sessions</h2><table id="sessions"><tr><th>session</th><th>role</th><th>state</th><th>next out seq</th>
 <th>next in seq</th></tr>{sessions}</table>
 <h2>Kill switches and breakers</h2>{risk}

@@ -110,6 +110,7 @@ def test_kill_9_of_the_active_under_load(pair: HaPair) -> None:
     assert (ha["enabled"], ha["role"], ha["epoch"], ha["holder"]) == (True, "active", 2, "b")
     metrics = b.admin("/metrics").text
     assert "fixgw_ha_active 1.0" in metrics and "fixgw_ha_epoch 2.0" in metrics
+    assert "HA node b (fixgw): active, epoch 2" in b.admin("/status").text
 
 
 @pytest.mark.parametrize("pair", [True], indirect=True)  # node a logs every message (DEBUG)
