@@ -157,8 +157,16 @@ def summarize(config: GatewayConfig) -> list[str]:
     for rule in config.routing.rules:
         backup = f", backup {rule.backup}" if rule.backup else ""
         lines.append(f"  rule {rule.name} -> {rule.destination}{backup}")
-    lines += [_risk_line(config), _admin_line(config), _alerts_line(config), _recon_line(config)]
+    lines += [_risk_line(config), _admin_line(config), _alerts_line(config), _recon_line(config), _ha_line(config)]
     return lines
+
+
+def _ha_line(config: GatewayConfig) -> str:
+    ha = config.ha
+    if not ha.enabled:
+        return "ha: off (one node)"
+    return (f"ha: node {ha.node_id} of cluster {ha.cluster}; lease {ha.lease_s:g} s, renewed every "
+            f"{ha.renew_period_s:g} s; standby polls every {ha.poll_every_s:g} s")
 
 
 def _risk_line(config: GatewayConfig) -> str:

@@ -17,6 +17,7 @@ import queue
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ _SEQ = re.compile(r"\x0134=(\d+)\x01")
 _TYPE = re.compile(r"\x0135=([^\x01]*)\x01")
 _POSS_DUP = "\x0143=Y\x01"
 FLUSH_SECONDS = 0.02
+PURGE_EVERY_SECONDS = 3600.0
 
 
 def ledger_key(role: str, name: str) -> str:
@@ -61,6 +63,7 @@ class SessionRecorder:
         self._pending = 0
         self.recorded = 0
         self.failures = 0
+        self._purged_at = time.monotonic()
 
     def outgoing(self, role: str, name: str, text: str) -> None:
         if self.may_send is not None and not self.may_send() and self.on_fenced is not None:
@@ -118,6 +121,7 @@ class SessionRecorder:
             try:
                 self.ledger.record(batch)
                 self.recorded += len(batch)
+                self._purge_now_and_then()
                 break
             except FencedError as exc:
                 if self.on_fenced is not None:
@@ -131,6 +135,17 @@ class SessionRecorder:
         with self._idle:
             self._pending -= len(batch)
             self._idle.notify_all()
+
+
+    def _purge_now_and_then(self) -> None:
+        """An active that runs for weeks keeps only yesterday's and today's sent messages (hourly check)."""
+        if time.monotonic() - self._purged_at < PURGE_EVERY_SECONDS:
+            return
+        self._purged_at = time.monotonic()
+        try:
+            self.ledger.purge_before(utc_day_start(utc_now()) - timedelta(days=1))
+        except JournalError as exc:
+            log.error("ha.purge_failed", error=str(exc).splitlines()[0])
 
 
 class SessionContinuity:
