@@ -2,73 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from fixgw.ops.view import RouterUnavailable
-from fixgw.venues.bridge.common.http import VenueHttpClient
-from fixgw.venues.bridge.common.ratelimit import RateLimitUsage
+from fixgw.venues.base import Venue
+from fixgw.venues.plugin import VenueStats
+from fixgw.venues.registry import venue_stats
 
 if TYPE_CHECKING:
     from fixgw.ops.runtime import OpsRuntime
 
 log = structlog.get_logger("fixgw.ops.live")
-BRIDGE_READ_TIMEOUT_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class BridgeStats:
-    venue: str
-    usage: RateLimitUsage
-    requests: int
-    retries: int
-    unknown_outcomes: int
-    clock_offset_s: float
-
-
-def bridge_stats(venues: Mapping[str, Any]) -> list[BridgeStats]:
-    """Rate-limit usage and retry counts of every REST venue, read on the venue's own event loop."""
-    found: list[BridgeStats] = []
+def venue_statistics(venues: Mapping[str, Venue]) -> list[VenueStats]:
+    """Rate-limit usage and request counts of every venue whose kind reports them (its plugin's stats hook)."""
+    found: list[VenueStats] = []
     for name, venue in venues.items():
-        client = getattr(getattr(getattr(venue, "adapter", None), "http", None), "client", None)
-        if not isinstance(client, VenueHttpClient):
-            continue
-        loop = getattr(venue, "_loop", None)
         try:
-            stats = _on_loop(loop, lambda c=client, n=name: _read(n, c))
+            stats = venue_stats(venue)
         except Exception as exc:
             log.warning("metrics.bridge_read_failed", venue=name, error=repr(exc))
             continue
-        found.append(stats)
+        if stats is not None:
+            found.append(stats)
     return found
-
-
-def _read(name: str, client: VenueHttpClient) -> BridgeStats:
-    return BridgeStats(name, client.bucket.usage(), client.stats.requests, client.stats.retries,
-                       client.stats.unknown_outcomes, client.clock.offset_s)
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop | None, read: Any) -> BridgeStats:
-    # The bucket refills itself when read: read it on the loop that owns it, never beside it.
-    if loop is None or not loop.is_running():
-        return read()  # type: ignore[no-any-return]
-    future: Future[BridgeStats] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(read())
-        except Exception as exc:
-            future.set_exception(exc)
-
-    loop.call_soon_threadsafe(run)
-    return future.result(BRIDGE_READ_TIMEOUT_S)
 
 
 class LiveCollector(Collector):
@@ -135,7 +98,7 @@ class LiveCollector(Collector):
             yield from (switches, breakers)
 
     @staticmethod
-    def _bridge(venues: Mapping[str, Any]) -> Iterator[Metric]:
+    def _bridge(venues: Mapping[str, Venue]) -> Iterator[Metric]:
         labels = ["venue", "key"]
         available = GaugeMetricFamily("fixgw_ratelimit_available_tokens", "Tokens left in the bucket", labels=labels)
         burst = GaugeMetricFamily("fixgw_ratelimit_burst_tokens", "Bucket size (our share of the venue's burst)",
@@ -150,7 +113,7 @@ class LiveCollector(Collector):
         unknown = CounterMetricFamily("fixgw_venue_http_unknown_outcomes", "REST commands with unknown outcome",
                                       labels=["venue"])
         offset = GaugeMetricFamily("fixgw_venue_clock_offset_seconds", "Venue clock minus ours", labels=["venue"])
-        for stats in bridge_stats(venues):
+        for stats in venue_statistics(venues):
             key = [stats.venue, stats.usage.key]
             available.add_metric(key, stats.usage.available)
             burst.add_metric(key, stats.usage.burst)
