@@ -7,27 +7,18 @@ importing the registry loads no quickfix. (The broker code moves into this folde
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fixgw.venues.base import Venue
 from fixgw.venues.plugin import BuildContext, VenuePlugin
 
-if TYPE_CHECKING:
-    from fixgw.config import BrokerSessionConfig
-
 KIND = "fix"
 
 
-def build(name: str, section: BrokerSessionConfig, context: BuildContext) -> Venue:
-    from fixgw.engine.broker import FixBrokerVenue
-    from fixgw.engine.sessions import session_id
+def build(name: str, section: Any, context: BuildContext) -> Venue:
+    from fixgw.engine.broker_venue import build_fix_broker
 
-    if context.codec_factory is None:
-        raise ValueError(f"brokers.{name}: a FIX broker needs the gateway's codec factory")
-    codec: Any = context.codec_factory(section.dialect, section.begin_string, context.symbols, context.specs_dir)
-    password = section.password.get_secret_value() if section.password else None
-    return FixBrokerVenue(name, session_id(section.begin_string, section.sender_comp_id, section.target_comp_id),
-                          codec, tap=context.tap, username=section.username, password=password)
+    return build_fix_broker(name, section, context)
 
 
 PLUGIN = VenuePlugin(KIND, settings=None, build=build)
