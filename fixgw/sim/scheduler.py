@@ -6,6 +6,7 @@ delays are scheduled, never slept in a QuickFIX or HTTP callback thread.
 
 from __future__ import annotations
 
+import contextlib
 import sched
 import threading
 import time
@@ -61,10 +62,8 @@ class Scheduler:
         """Drop pending work, let the running task finish and join the thread (bounded)."""
         self._stopping = True
         for event in self._events.queue:
-            try:
+            with contextlib.suppress(ValueError):  # ran meanwhile
                 self._events.cancel(event)
-            except ValueError:  # ran meanwhile
-                pass
         self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
