@@ -131,18 +131,9 @@ def test_the_cycle_finder_finds_a_circle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-# Circles closed only by imports inside functions, left for a later pass (issue 16): they run through modules
-# other work is changing now. This list may only shrink; a new circle fails the test.
-KNOWN_DEFERRED_CIRCLES = [
-    ["fixgw.configcheck", "fixgw.ops.reload", "fixgw.recon.configcheck", "fixgw.recon.drift", "fixgw.recon.service",
-     "fixgw.risk.control"],
-]
-
-
 def test_no_fixgw_modules_import_each_other_in_a_circle_when_loaded() -> None:
     assert cycles(import_graph(deferred=False)) == []
 
 
-def test_no_new_circle_through_imports_inside_functions() -> None:
-    found = cycles(import_graph(deferred=True))
-    assert [circle for circle in found if circle not in KNOWN_DEFERRED_CIRCLES] == []
+def test_no_circle_through_imports_inside_functions_either() -> None:
+    assert cycles(import_graph(deferred=True)) == []
