@@ -17,9 +17,8 @@ from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.recon.records import BrokerSide, Trade
 from fixgw.recon.sources import Progress, ReconWindow, SourceError
 from fixgw.store.recon import ReconStore
-from fixgw.venues.bridge.common.errors import BridgeError
 from fixgw.venues.bridge.common.views import VenueFill
-from fixgw.venues.plugin import ReconReader, VenueSection
+from fixgw.venues.plugin import ReconReader, VenueReadError, VenueSection
 from fixgw.venues.registry import plugin_for
 
 
@@ -73,7 +72,7 @@ class RestSource:
     def _run(self, work: Any) -> Any:
         try:
             return asyncio.run(work)
-        except BridgeError as exc:
+        except VenueReadError as exc:
             raise SourceError(f"{self.venue}: {exc}") from None
 
     def _open(self) -> ReconReader:

@@ -64,8 +64,13 @@ class VenueBalances:
     """Part of the total reserved for open orders (the venue's margin usage)."""
 
 
+class VenueReadError(Exception):
+    """A venue's record could not be read (unreachable, refused, malformed); the message says why."""
+
+
 class ReconReader(Protocol):
-    """A venue's own record, read for reconciliation and the drift check; async, closed with `aclose`."""
+    """A venue's own record, read for reconciliation and the drift check; async, closed with `aclose`.
+    Failures to read are `VenueReadError`."""
 
     async def fills(self, venue_order_id: str, client_order_id: str, instrument: Instrument) -> list[VenueFill]: ...
 

@@ -20,14 +20,22 @@ from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.ops.live import LiveCollector, venue_statistics
 from fixgw.recon.rest_source import RestSource
-from fixgw.recon.sources import ReconWindow
+from fixgw.recon.sources import ReconWindow, SourceError
 from fixgw.secretref import Secret
 from fixgw.store.journal import Journal
 from fixgw.store.recon import ReconStore
 from fixgw.venues.base import Venue, VenueListener
 from fixgw.venues.bridge.common.ratelimit import RateLimitUsage
 from fixgw.venues.bridge.common.views import VenueFill
-from fixgw.venues.plugin import BuildContext, ListedOrder, VenueBalances, VenuePlugin, VenueSection, VenueStats
+from fixgw.venues.plugin import (
+    BuildContext,
+    ListedOrder,
+    VenueBalances,
+    VenuePlugin,
+    VenueReadError,
+    VenueSection,
+    VenueStats,
+)
 from fixgw.venues.registry import build_venue, plugins, register, unregister
 
 BTC = Instrument(id="BTC/USD", asset_class=AssetClass.CRYPTO_SPOT, currency="USD", base_currency="BTC",
@@ -70,7 +78,8 @@ class PaperVenue(Venue):
 class PaperRecord:
     """The venue's own record: one filled order we never sent, and its balances."""
 
-    def __init__(self) -> None:
+    def __init__(self, desk: str = "main") -> None:
+        self.desk = desk
         self.closed = False
 
     async def fills(self, venue_order_id: str, client_order_id: str, instrument: Instrument) -> list[VenueFill]:
@@ -80,6 +89,8 @@ class PaperRecord:
         return [ListedOrder("P-1", "theirs-1", BTC, Side.BUY)]
 
     async def balances(self) -> VenueBalances:
+        if self.desk == "closed":
+            raise VenueReadError("balances: 503 desk closed")
         return VenueBalances({"BTC": Decimal("0.5")}, {})
 
     async def aclose(self) -> None:
@@ -98,7 +109,7 @@ def _check(name: str, section: PaperSection, symbols: SymbolMaster | None) -> li
 PAPER = VenuePlugin(
     "paper", PaperSection, build=lambda name, section, context: PaperVenue(name),
     check=_check, summary=lambda section: f"paper venue {section.name} for desk {section.desk}",
-    recon_reader=lambda section, symbols: PaperRecord(), stats=_stats)
+    recon_reader=lambda section, symbols: PaperRecord(section.desk), stats=_stats)
 
 
 @pytest.fixture
@@ -152,6 +163,8 @@ def test_reconciliation_reads_the_kind_through_its_recon_reader(paper: VenuePlug
         assert [(t.trade_id, t.instrument_id, t.side, t.qty, t.order_ref) for t in side.trades] == [
             ("T-1", "BTC/USD", Side.BUY, Decimal("0.5"), "P-1")]
         assert source.balances().total == {"BTC": Decimal("0.5")}
+        with pytest.raises(SourceError, match="pp: balances: 503 desk closed"):
+            RestSource(config(desk="closed").venues["pp"], SYMBOLS, ReconStore(journal)).balances()
     finally:
         journal.close()
 

@@ -6,17 +6,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fixgw.model.enums import OrdStatus
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.venues.base import Venue
+from fixgw.venues.bridge.common.errors import BridgeError
 from fixgw.venues.bridge.common.execution import RestExecutionClient
 from fixgw.venues.bridge.common.http import VenueHttpClient
 from fixgw.venues.bridge.common.views import VenueFill, VenueOrderView
-from fixgw.venues.plugin import BuildContext, ListedOrder, VenueBalances, VenuePlugin, VenueSection, VenueStats
+from fixgw.venues.plugin import (
+    BuildContext,
+    ListedOrder,
+    VenueBalances,
+    VenuePlugin,
+    VenueReadError,
+    VenueSection,
+    VenueStats,
+)
 
 STATS_READ_TIMEOUT_S = 1.0
+T = TypeVar("T")
 
 ClientFactory = Callable[[Any, SymbolMaster], RestExecutionClient]
 """(section, symbols) -> the venue's execution client (`<venue>/execution.py`)."""
@@ -38,19 +48,26 @@ class RestReconReader:
 
     async def fills(self, venue_order_id: str, client_order_id: str, instrument: Instrument) -> list[VenueFill]:
         view = VenueOrderView(venue_order_id, client_order_id, OrdStatus.NEW, Decimal(0))
-        fills: list[VenueFill] = await self.adapter.fills(view, instrument)
+        fills: list[VenueFill] = await _read(self.adapter.fills(view, instrument))
         return fills
 
     async def listed_orders(self, start: datetime, end: datetime) -> list[ListedOrder]:
         if self._listed_orders is None:
             return []
-        return await self._listed_orders(self.adapter, self.symbols, start, end)
+        return await _read(self._listed_orders(self.adapter, self.symbols, start, end))
 
     async def balances(self) -> VenueBalances:
-        return await self._balances(self.adapter)
+        return await _read(self._balances(self.adapter))
 
     async def aclose(self) -> None:
         await self.adapter.aclose()
+
+
+async def _read(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except BridgeError as exc:
+        raise VenueReadError(str(exc)) from None
 
 
 def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> VenueStats | None:
