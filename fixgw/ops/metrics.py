@@ -59,9 +59,10 @@ class LatencyWindow:
 
     def add(self, seconds: float, count: int = 1) -> None:
         micros = min(max(round(seconds * 1_000_000), _LOWEST_US), _HIGHEST_US)
+        index = int(self._clock() // self._slice_s)
         with self._lock:
-            index = self._expire()
-            if not self._slices or self._slices[-1][0] != index:
+            if not self._slices or self._slices[-1][0] != index:  # a new slice: old ones may leave
+                self._expire()
                 self._slices.append((index, HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)))
             self._slices[-1][1].record_value(micros, count)
 
