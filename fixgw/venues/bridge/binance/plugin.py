@@ -4,13 +4,17 @@ reads the fills of our own orders only."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from fixgw.model.instruments import SymbolMaster
 from fixgw.secretref import Secret
 from fixgw.venues.bridge.binance.config import BinanceConfig
-from fixgw.venues.bridge.binance.execution import BinanceAdapter, binance_venue
 from fixgw.venues.bridge.common.plugin import rest_plugin
 from fixgw.venues.plugin import VenueBalances, VenueSection
+
+if TYPE_CHECKING:
+    from fixgw.venues.bridge.binance.execution import BinanceAdapter
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
 
 
 class BinanceSection(BinanceConfig, VenueSection):
@@ -28,5 +32,11 @@ async def _balances(adapter: BinanceAdapter) -> VenueBalances:
     return VenueBalances(total, held)
 
 
-PLUGIN = rest_plugin("binance", BinanceSection, binance_venue, http_client=lambda adapter: adapter.http.client,
+def _client(section: Any, symbols: SymbolMaster) -> RestExecutionClient:
+    from fixgw.venues.bridge.binance.execution import binance_venue  # the HTTP stack loads when a venue is built
+
+    return binance_venue(section, symbols)
+
+
+PLUGIN = rest_plugin("binance", BinanceSection, _client, http_client=lambda adapter: adapter.http.client,
                      balances=_balances)

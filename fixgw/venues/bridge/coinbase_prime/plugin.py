@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import SymbolMaster
 from fixgw.secretref import Secret
 from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
-from fixgw.venues.bridge.coinbase_prime.execution import CoinbasePrimeAdapter, coinbase_prime_venue
 from fixgw.venues.bridge.coinbase_prime.mapping import SYMBOL_SCHEME
 from fixgw.venues.bridge.common.plugin import rest_plugin
 from fixgw.venues.plugin import ListedOrder, VenueBalances, VenueSection
+
+if TYPE_CHECKING:
+    from fixgw.venues.bridge.coinbase_prime.execution import CoinbasePrimeAdapter
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
 
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 
@@ -49,6 +52,14 @@ async def _balances(adapter: CoinbasePrimeAdapter) -> VenueBalances:
     return VenueBalances(total, held)
 
 
-PLUGIN = rest_plugin("coinbase_prime", CoinbasePrimeSection, coinbase_prime_venue,
+def _client(section: Any, symbols: SymbolMaster) -> RestExecutionClient:
+    from fixgw.venues.bridge.coinbase_prime.execution import (
+        coinbase_prime_venue,  # the HTTP stack loads when a venue is built
+    )
+
+    return coinbase_prime_venue(section, symbols)
+
+
+PLUGIN = rest_plugin("coinbase_prime", CoinbasePrimeSection, _client,
                      http_client=lambda adapter: adapter.http.client, balances=_balances,
                      listed_orders=_listed_orders)

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fixgw.model.enums import OrdStatus
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.errors import BridgeError
-from fixgw.venues.bridge.common.execution import RestExecutionClient
-from fixgw.venues.bridge.common.http import VenueHttpClient
 from fixgw.venues.bridge.common.views import VenueFill, VenueOrderView
 from fixgw.venues.plugin import (
     BuildContext,
@@ -25,10 +23,14 @@ from fixgw.venues.plugin import (
     VenueStats,
 )
 
+if TYPE_CHECKING:  # the HTTP stack loads when a venue is built, not with the config
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
+    from fixgw.venues.bridge.common.http import VenueHttpClient
+
 STATS_READ_TIMEOUT_S = 1.0
 T = TypeVar("T")
 
-ClientFactory = Callable[[Any, SymbolMaster], RestExecutionClient]
+ClientFactory = Callable[[Any, SymbolMaster], "RestExecutionClient"]
 """(section, symbols) -> the venue's execution client (`<venue>/execution.py`)."""
 BalancesReader = Callable[[Any], Awaitable[VenueBalances]]
 """(adapter) -> the venue's balances."""
@@ -72,6 +74,8 @@ async def _read(work: Awaitable[T]) -> T:
 
 def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> VenueStats | None:
     """Rate-limit usage and request counts, read on the venue's own event loop (the bucket refills when read)."""
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
+
     if not isinstance(venue, RestExecutionClient):
         return None
     client = http_client(venue.adapter)

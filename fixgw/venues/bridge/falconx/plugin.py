@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
@@ -12,9 +12,12 @@ from fixgw.model.instruments import SymbolMaster
 from fixgw.secretref import Secret
 from fixgw.venues.bridge.common.plugin import rest_plugin
 from fixgw.venues.bridge.falconx.config import FalconXConfig
-from fixgw.venues.bridge.falconx.execution import FalconXAdapter, falconx_venue
 from fixgw.venues.bridge.falconx.mapping import SYMBOL_SCHEME
 from fixgw.venues.plugin import ListedOrder, VenueBalances, VenueSection
+
+if TYPE_CHECKING:
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
+    from fixgw.venues.bridge.falconx.execution import FalconXAdapter
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
@@ -49,5 +52,11 @@ async def _balances(adapter: FalconXAdapter) -> VenueBalances:
     return VenueBalances(total, {})
 
 
-PLUGIN = rest_plugin("falconx", FalconXSection, falconx_venue, http_client=lambda adapter: adapter.http.client,
+def _client(section: Any, symbols: SymbolMaster) -> RestExecutionClient:
+    from fixgw.venues.bridge.falconx.execution import falconx_venue  # the HTTP stack loads when a venue is built
+
+    return falconx_venue(section, symbols)
+
+
+PLUGIN = rest_plugin("falconx", FalconXSection, _client, http_client=lambda adapter: adapter.http.client,
                      balances=_balances, listed_orders=_listed_orders)
