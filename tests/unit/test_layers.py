@@ -23,7 +23,7 @@ _LOAD_CORE = """
 import importlib, json, pkgutil, sys
 for name in sys.argv[1:]:
     package = importlib.import_module(name)
-    for module in pkgutil.walk_packages(package.__path__, name + "."):
+    for module in pkgutil.walk_packages(getattr(package, "__path__", []), name + "."):
         importlib.import_module(module.name)
 print(json.dumps(sorted(sys.modules)))
 """
@@ -45,6 +45,13 @@ def test_the_core_loads_no_io_library_and_no_upper_layer(package: str) -> None:
     modules = loaded_by(package)
     assert package in modules  # the walk ran
     assert forbidden(modules) == []
+
+
+def test_the_config_loads_no_io_library_nor_venue_client() -> None:
+    """Config validation (check-config, every CLI command) needs the venues' section models, not their clients."""
+    modules = loaded_by("fixgw.config")
+    io = ("quickfix", "sqlalchemy", "httpx", "websockets", "apscheduler", "fixgw.engine", "fixgw.store", "fixgw.ops")
+    assert [name for name in modules if any(name == bad or name.startswith(bad + ".") for bad in io)] == []
 
 
 def module_name(path: Path) -> str:
