@@ -39,7 +39,9 @@ from fixgw.store.engine import display_url
 from fixgw.store.journal import Journal
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
-from fixgw.venues.bridge.registry import build_rest_venue
+from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
+from fixgw.venues.plugin import BuildContext
+from fixgw.venues.registry import build_venue
 
 log = structlog.get_logger("fixgw.engine.gateway")
 
@@ -132,14 +134,13 @@ class Gateway:
             del day
         ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
+        context = BuildContext(symbols, config.specs_dir, self._codec_factory, self._tap)
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
-            codec = self._codec_factory(broker.dialect, broker.begin_string, symbols, config.specs_dir)
-            brokers[name] = FixBrokerVenue(
-                name, session_id(broker.begin_string, broker.sender_comp_id, broker.target_comp_id), codec,
-                tap=self._tap, username=broker.username,
-                password=broker.password.get_secret_value() if broker.password else None)
-        rest = {name: build_rest_venue(section, symbols) for name, section in config.venues.items()}
+            venue = build_venue(FIX_BROKER_KIND, name, broker, context)
+            assert isinstance(venue, FixBrokerVenue)
+            brokers[name] = venue
+        rest = {name: build_venue(section.kind, name, section, context) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
         self._adopt_open_orders(book)

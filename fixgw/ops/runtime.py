@@ -19,7 +19,7 @@ import structlog
 from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
-from fixgw.ops.live import LiveCollector, bridge_stats, venue_clock_skew
+from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
@@ -132,7 +132,7 @@ class OpsRuntime:
         except RouterUnavailable as exc:
             log.warning("alerts.no_book_snapshot", error=str(exc))
         metrics = self.metrics
-        venues = venue_clock_skew(bridge_stats(getattr(self.gateway, "venues", {}) or {}))
+        venues = venue_clock_skew(venue_statistics(getattr(self.gateway, "venues", {}) or {}))
         skew = {**metrics.clock_skew, **{venue: seconds for venue, (seconds, _) in venues.items()}}
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,

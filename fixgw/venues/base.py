@@ -51,6 +51,8 @@ class Venue(ABC):
     """A destination orders can be routed to."""
 
     name: str
+    kind: str = ""
+    """The plugin kind that built it (`fixgw/venues/registry.py`): which hooks serve it."""
     symbol_scheme: str = "canonical"
     """Which symbol scheme of the symbol master this venue speaks."""
 

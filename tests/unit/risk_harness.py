@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from fixgw.config import RouteMatch, RouteRule, RoutingConfig
 from fixgw.model.enums import AssetClass, ExecType, OrdStatus, OrdType, Side
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import ExecutionEvent, NewOrder, ReplaceOrder
@@ -20,6 +19,7 @@ from fixgw.router.core import EmsPolicy, RouterCore
 from fixgw.router.effects import Effects
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
+from fixgw.router.rules import RouteMatch, RouteRule, RoutingConfig
 
 D = Decimal
 T0 = datetime(2031, 3, 14, 15, 9, 26, tzinfo=UTC)

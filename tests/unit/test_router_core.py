@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixgw.config import RouteMatch, RouteRule, RoutingConfig
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import (
     AssetClass,
@@ -44,6 +43,7 @@ from fixgw.router.core import STATUS_RETRY_SECONDS, Denial, EmsPolicy, PreTradeC
 from fixgw.router.effects import Effects, EmsReport
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
+from fixgw.router.rules import RouteMatch, RouteRule, RoutingConfig
 
 D = Decimal
 S = OrdStatus
