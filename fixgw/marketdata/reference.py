@@ -83,11 +83,13 @@ class Reference:
 
     @property
     def label(self) -> str:
-        """How a denial names the reference: "composite of a, b", "static", ..."""
+        """How a denial names the reference: "configured" (static), a source's name, "median of a, b", ..."""
         if self.static:
-            return "static configured price"
+            return "configured"
         used = [view.quote.source for view in self.sources if view.fresh and not view.flagged]
-        return "composite of " + ", ".join(used) if used else self.state.value
+        if len(used) == 1:
+            return used[0]
+        return "median of " + ", ".join(used) if used else self.state.value
 
 
 def median(values: list[Decimal]) -> Decimal:

@@ -86,7 +86,7 @@ def test_static_price_only_when_policy_says_so() -> None:
 def test_instrument_without_live_sources_uses_its_configured_price_marked_static() -> None:
     reference = compose(BTC, [], InstrumentPolicy(static_price=D(42)), T0)
     assert (reference.state, reference.price, reference.static) == (ReferenceState.OK, D(42), True)
-    assert reference.label == "static configured price"
+    assert reference.label == "configured"
     nothing = compose(BTC, [], InstrumentPolicy(), T0)
     assert (nothing.state, nothing.price) == (ReferenceState.NO_REFERENCE, None)
 

@@ -273,13 +273,14 @@ def test_collar_can_deny_without_tripping() -> None:
     assert h.new(price="100").to_venue
 
 
-def test_last_trade_is_the_reference_after_a_fill() -> None:
+def test_fills_never_move_the_reference() -> None:
+    """DESIGN.md invariant 9: an outlier fill (or our own last trade) is not a reference price."""
     h = RiskHarness({**COLLAR, "breakers": {"collar_trips": False}})
     h.filled_order("10", "100")
     order = h.open_order(order_qty="10", price="104")
-    h.fill(order, "10", "104")          # last trade 104: the configured 100 no longer counts
-    assert h.new(price="114.4").to_venue
-    assert "reference 104 (last trade)" in denial_text(h.new(price="114.41"))
+    h.fill(order, "10", "104")
+    assert h.new(price="110").to_venue
+    assert "reference 100 (configured)" in denial_text(h.new(price="114.4"))
 
 
 def test_disabled_risk_checks_nothing() -> None:

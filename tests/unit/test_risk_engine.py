@@ -192,14 +192,17 @@ def test_a_spike_in_the_reject_rate_trips_the_venue_and_a_reset_starts_afresh() 
     assert h.new().to_venue
 
 
-def test_a_price_jump_trips_the_instrument() -> None:
+def test_a_fill_far_away_trips_nothing_and_a_venue_price_jump_trips_the_instrument() -> None:
     h = RiskHarness({"breakers": {"price_jump_pct": "20"}, "defaults": {"price_collar_pct": 0}})
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("100"), "venue"))
     h.filled_order("10", "100")
-    h.filled_order("10", "119")                       # 19% from 100
+    order = h.open_order(price="143")
+    h.fill(order, "10", "143")                        # an outlier fill: not a price jump, not a reference
     assert h.new(price="119").to_venue
-    order = h.open_order(price="119")
-    h.fill(order, "10", "143")                        # 20.17% from 119
-    assert "price jump: last trade 143" in denial_text(h.new(price="143"))
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("119"), "venue"))   # 19% from 100
+    assert h.new(price="119").to_venue
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("143"), "venue"))   # 20.17% from 119
+    assert "price jump: venue 143" in denial_text(h.new(price="143"))
     assert h.engine.counters.get("alerts.circuit_breaker") == 1
 
 
@@ -266,7 +269,7 @@ def test_restore_rebuilds_exposure_prices_and_switches() -> None:
     engine = RiskEngine(config, clock=lambda: T0)
     engine.restore(h.book, [kill])
     assert engine.exposure.account("ACC1").used == 30000 + 20200
-    assert engine.exposure.price("AAPL").value == 101            # type: ignore[union-attr]
+    assert engine.market.price("AAPL") is None                   # our fills are not a reference
     assert engine.switches.kill_for("EMS1", "ACC2", "BRK") == kill
 
 
