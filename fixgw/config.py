@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
+from fixgw.marketdata.settings import MarketDataConfig
 from fixgw.model.enums import AssetClass, OrdType
 from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
@@ -330,6 +331,8 @@ class GatewayConfig(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     risk: RiskConfig = RiskConfig()
     """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
+    marketdata: MarketDataConfig = MarketDataConfig()
+    """Reference-price sources and policies, P&L day cut-off (fixgw/marketdata/settings.py)."""
     recon: ReconConfig = ReconConfig()
     """Scheduled reconciliation: end of day per venue, intraday drift (fixgw/recon/settings.py)."""
     dropcopy: dict[str, DropCopySessionConfig] = Field(default_factory=dict)
@@ -408,6 +411,9 @@ class GatewayConfig(BaseSettings):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
+        errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a coinbase_prime venue under venues"
+                   for name, source in self.marketdata.sources.items() if source.kind == "coinbase_prime_l2"
+                   and not isinstance(self.venues.get(source.venue or ""), CoinbasePrimeConfig)]
         if errors:
             raise ValueError("; ".join(errors))
         return self

@@ -62,16 +62,22 @@ async def oracle(request: Request) -> Response:
     return DecimalJSONResponse({"prices": prices, "time": state.clock.now()})
 
 
-def l2_snapshot(state: SimState, product: ProductSpec, kind: str) -> dict[str, Any] | None:
-    """One `l2_data` event: the top level of each side (Prime sends `px`/`qty`, sides bid/offer)."""
+def l2_event(state: SimState, product: ProductSpec, kind: str,
+             previous: tuple[Decimal, Decimal] | None = None) -> dict[str, Any] | None:
+    """One `l2_data` event: the top level of each side (Prime sends `px`/`qty`, sides bid/offer); an update
+    also removes (qty "0") the levels of `previous` that are no longer the top."""
     top = best_bid_ask(state, product)
     if top is None:
         return None
     now = state.clock.now()
-    return {"type": kind, "product_id": product.product_id, "updates": [
-        {"side": "bid", "event_time": now, "px": top[0], "qty": Decimal("1.5")},
-        {"side": "offer", "event_time": now, "px": top[1], "qty": Decimal("1.5")},
-    ]}
+    updates = []
+    if previous is not None:
+        for side, old, new in (("bid", previous[0], top[0]), ("offer", previous[1], top[1])):
+            if old != new:
+                updates.append({"side": side, "event_time": now, "px": old, "qty": Decimal(0)})
+    updates += [{"side": "bid", "event_time": now, "px": top[0], "qty": Decimal("1.5")},
+                {"side": "offer", "event_time": now, "px": top[1], "qty": Decimal("1.5")}]
+    return {"type": kind, "product_id": product.product_id, "updates": updates}
 
 
 async def set_market(request: Request) -> Response:
@@ -123,20 +129,20 @@ async def l2_feed(websocket: WebSocket, state: SimState, product_ids: list[str])
 
     async def pump() -> None:
         await send("subscriptions", [{"subscriptions": {"l2_data": product_ids}}])
-        sent: dict[str, tuple[Decimal, Decimal] | None] = {}
-        kind = "snapshot"
+        sent: dict[str, tuple[Decimal, Decimal]] = {}
         while True:
             events = []
             for product in products:
+                previous = sent.get(product.product_id)
                 top = best_bid_ask(state, product)
-                if top is not None and top != sent.get(product.product_id):
-                    event = l2_snapshot(state, product, kind)
+                if top is not None and top != previous:
+                    # the first event of a product is its snapshot; later ones update the levels
+                    event = l2_event(state, product, "update" if previous else "snapshot", previous)
                     if event is not None:
                         events.append(event)
-                sent[product.product_id] = top
+                        sent[product.product_id] = top
             if events:
                 await send("l2_data", events)
-            kind = "update"
             await asyncio.sleep(L2_PUSH_S)
 
     sender = asyncio.create_task(pump())
