@@ -29,12 +29,35 @@ class QuoteSink(Protocol):
 
 class MarketDataSource(Protocol):
     name: str
-    errors: int
-    """Failed requests or unreadable answers so far (a metric)."""
+
+    @property
+    def errors(self) -> int:
+        """Failed requests or unreadable answers so far (a metric)."""
+        ...
 
     async def run(self, sink: QuoteSink) -> None:
         """Read prices until cancelled; never raises for a venue's fault."""
         ...
+
+
+class SourceHealth:
+    """Counts a source's failures; logs the first of a run of failures and the recovery, not every poll."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.errors = 0
+        self._failing: str | None = None
+
+    def failed(self, error: str, detail: str, **context: str) -> None:
+        self.errors += 1
+        if self._failing != error:
+            self._failing = error
+            log.warning("marketdata.source_failed", source=self.name, error=error, detail=detail[:200], **context)
+
+    def succeeded(self) -> None:
+        if self._failing is not None:
+            log.info("marketdata.source_recovered", source=self.name, after=self._failing)
+            self._failing = None
 
 
 class PollingSource:
@@ -44,20 +67,24 @@ class PollingSource:
         self.name = name
         self.poll_s = poll_s
         self.timeout_s = timeout_s
-        self.errors = 0
+        self.health = SourceHealth(name)
+
+    @property
+    def errors(self) -> int:
+        return self.health.errors
 
     async def run(self, sink: QuoteSink) -> None:
         async with httpx.AsyncClient(timeout=self.timeout_s) as client:
             while True:
                 try:
-                    await self.poll(client, sink)
+                    if await self.poll(client, sink):
+                        self.health.succeeded()
                 except (httpx.HTTPError, ValueError, KeyError, TypeError, IndexError) as exc:
-                    self.errors += 1
-                    log.warning("marketdata.source_failed", source=self.name, error=type(exc).__name__,
-                                detail=str(exc)[:200])
+                    self.health.failed(type(exc).__name__, str(exc))
                 await asyncio.sleep(self.poll_s)
 
-    async def poll(self, client: httpx.AsyncClient, sink: QuoteSink) -> None:
+    async def poll(self, client: httpx.AsyncClient, sink: QuoteSink) -> bool:
+        """One request (or a few); True when every instrument got a price."""
         raise NotImplementedError
 
 
@@ -83,16 +110,17 @@ class HttpJsonSource(PollingSource):
         self.url = url
         self.paths = dict(paths)
 
-    async def poll(self, client: httpx.AsyncClient, sink: QuoteSink) -> None:
+    async def poll(self, client: httpx.AsyncClient, sink: QuoteSink) -> bool:
         response = await client.get(self.url)
         response.raise_for_status()
         document = loads(response.content)
+        complete = True
         for instrument_id, path in self.paths.items():
             try:
                 price = json_path(document, path)
             except (KeyError, IndexError, ValueError) as exc:
-                self.errors += 1
-                log.warning("marketdata.source_failed", source=self.name, instrument=instrument_id,
-                            error="missing_path", detail=str(exc)[:200])
+                complete = False
+                self.health.failed("missing_path", f"{path}: {exc}", instrument=instrument_id)
                 continue
             sink.offer_raw(self.name, instrument_id, last=price)
+        return complete

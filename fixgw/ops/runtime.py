@@ -20,6 +20,7 @@ from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
 from fixgw.ops.live import LiveCollector
+from fixgw.ops.marketdata import MarketDataCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
 from fixgw.ops.view import GatewayLike, GatewayView, RouterUnavailable
@@ -41,6 +42,7 @@ class OpsRuntime:
         self.view = GatewayView(gateway)
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
+        self.metrics.add_collector(MarketDataCollector(self))
         self.started_at = time.time()
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)

@@ -121,6 +121,7 @@ class RiskControl:
 
     def start(self, runner: _Runner, core: RouterCore) -> None:
         self._runner, self._core = runner, core
+        self.engine.market.symbols = core.symbols   # P&L books each instrument in its currency
         self.feeds.start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="fixgw-risk-control", daemon=True)

@@ -4,6 +4,7 @@ oracle), its price process jumped through the control API."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,13 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from gateway_stack import WAIT, new_order, report
 
+from fixgw.cli import main
 from fixgw.config import parse_config
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
 from fixgw.marketdata.reference import ReferenceState
+from fixgw.ops.runtime import OpsRuntime
 from fixgw.risk.control import read_switches
 from fixgw.sim.crypto_pb import CryptoPbSimulator
 from fixgw.sim.fix_client import FixClient, ReceivedMessage
@@ -48,9 +52,13 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) 
         time.sleep(0.02)
 
 
+TOKEN = "md-admin-token"
+Stack = tuple[Gateway, FixClient, OpsRuntime]
+
+
 @pytest.fixture
 def stack(tmp_path: Path, sim: CryptoPbSimulator,
-          request: pytest.FixtureRequest) -> Iterator[tuple[Gateway, FixClient]]:
+          request: pytest.FixtureRequest) -> Iterator[Stack]:
     port = free_port()
     risk: dict[str, Any] = getattr(request, "param", {})
     data = {
@@ -75,16 +83,20 @@ def stack(tmp_path: Path, sim: CryptoPbSimulator,
             "journal_period_s": 1,
         },
     }
+    data["admin"] = {"enabled": True, "port": 0, "token": TOKEN}
     gateway = Gateway(parse_config(data))
     client = FixClient(port=port, begin_string="FIX.4.4", sender_comp_id="EMS-A", target_comp_id="FIXGW",
                        store_dir=tmp_path / "ems-store")
+    ops = OpsRuntime(gateway)
     try:
         gateway.start()
+        ops.start()
         client.start()
         assert client.wait_logged_on(WAIT)
-        yield gateway, client
+        yield gateway, client, ops
     finally:
         client.stop()
+        ops.stop()
         gateway.stop()
 
 
@@ -107,8 +119,8 @@ def sent_to_venue(sim: CryptoPbSimulator) -> set[str]:
 
 
 def test_the_10pct_halt_denies_before_sending_after_a_real_price_jump(
-        stack: tuple[Gateway, FixClient], sim: CryptoPbSimulator) -> None:
-    gateway, client = stack
+        stack: Stack, sim: CryptoPbSimulator) -> None:
+    gateway, client, _ops = stack
     wait_until(lambda: fresh_sources(gateway) == 3 and reference(gateway).price == D("65000.00"), "three sources")
     client.send(new_order("L1", symbol=BTC, qty="0.1", price="65000.00"))
     report(client, "L1", is_("0"))
@@ -126,8 +138,8 @@ def test_the_10pct_halt_denies_before_sending_after_a_real_price_jump(
 
 
 def test_no_reference_denies_market_orders_naming_why_and_journals_the_state(
-        stack: tuple[Gateway, FixClient], sim: CryptoPbSimulator) -> None:
-    gateway, client = stack
+        stack: Stack, sim: CryptoPbSimulator) -> None:
+    gateway, client, _ops = stack
     wait_until(lambda: fresh_sources(gateway) == 3, "three sources")
     sim.market(silence=["BTC"])                                      # every feed goes quiet
     wait_until(lambda: reference(gateway).state is ReferenceState.STALE, "stale")
@@ -136,6 +148,8 @@ def test_no_reference_denies_market_orders_naming_why_and_journals_the_state(
     assert "no reference price for BTC/USD: no source younger than 3s" in text
     client.send(new_order("L1", symbol=BTC, qty="0.1", price="60000.00"))   # limit orders still flow
     report(client, "L1", is_("0"))
+    wait_until(lambda: any(row.state == "stale" for row in read_references(gateway.journal, instrument_id=BTC)),
+               "a journaled stale reference")
     sim.market(resume=["BTC"])
     wait_until(lambda: reference(gateway).state is ReferenceState.OK, "fresh again")
     client.send(new_order("M2", symbol=BTC, qty="0.1", price=None))
@@ -148,8 +162,8 @@ def test_no_reference_denies_market_orders_naming_why_and_journals_the_state(
 
 @pytest.mark.parametrize("stack", [{"accounts": {"ACC1": {"max_drawdown": "300"}}}], indirect=True)
 def test_the_drawdown_stop_engages_the_kill_switch_through_the_running_gateway(
-        stack: tuple[Gateway, FixClient], sim: CryptoPbSimulator) -> None:
-    gateway, client = stack
+        stack: Stack, sim: CryptoPbSimulator) -> None:
+    gateway, client, _ops = stack
     assert gateway.risk is not None
     wait_until(lambda: fresh_sources(gateway) == 3, "three sources")
     client.send(new_order("B1", symbol=BTC, qty="1", price=None))
@@ -166,3 +180,49 @@ def test_the_drawdown_stop_engages_the_kill_switch_through_the_running_gateway(
     report(client, "B3", is_("2"))                                   # other accounts trade on
     [account] = [a for a in gateway.risk.engine.market.snapshot()["accounts"] if a.account == "ACC1"]  # type: ignore[attr-defined]
     assert account.drawdown > D(300) and account.currency == "USD"
+
+
+def test_operators_see_prices_and_pnl_in_the_api_the_cli_the_status_page_and_metrics(
+        stack: Stack, sim: CryptoPbSimulator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    gateway, client, ops = stack
+    wait_until(lambda: fresh_sources(gateway) == 3, "three sources")
+    client.send(new_order("B1", symbol=BTC, qty="2", price=None))
+    fill = report(client, "B1", is_("2"))
+    paid = D(fill.get(6) or "0")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=ops.admin.url, headers=headers, timeout=10) as admin:
+        prices = admin.get("/api/prices").json()
+        [btc] = [item for item in prices["instruments"] if item["instrument"] == BTC]
+        assert btc["state"] == "ok" and btc["price"] == "65000" and not btc["static"]
+        assert {s["source"]: (s["bid"], s["ask"]) for s in btc["sources"]} == {
+            "binance": ("64967.5", "65032.5"), "cbp_l2": ("64967.5", "65032.5"), "oracle": (None, None)}
+        day = admin.get("/api/pnl", params={"account": "ACC1"}).json()
+        [line] = day["lines"]
+        assert (line["instrument"], line["venue"], line["position"], line["mark"]) == (BTC, "cbp", "2", "65000")
+        assert D(line["unrealized"]) == 2 * (D(65000) - paid)
+        [account] = day["accounts"]
+        assert account["account"] == "ACC1" and account["currency"] == "USD"
+        assert D(account["total"]) == D(line["unrealized"]) - D(line["fees"])
+        metrics = admin.get("/metrics").text
+        assert 'fixgw_reference_price{instrument="BTC/USD",static="false"} 65000.0' in metrics
+        assert 'fixgw_reference_state{instrument="BTC/USD",state="ok"} 1.0' in metrics
+        assert 'fixgw_reference_divergence_pct{instrument="BTC/USD",source="binance"} 0.0' in metrics
+        assert 'fixgw_pnl{account="ACC1",currency="USD",kind="total"}' in metrics
+        assert "fixgw_reference_age_seconds" in metrics
+        page = admin.get("/status").text
+        assert '<table id="prices">' in page and "binance, cbp_l2, oracle" in page and '<table id="pnl">' in page
+    monkeypatch.setenv("FIXGW_TEST_MD_TOKEN", TOKEN)
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[admin]\nenabled = true\nport = {ops.admin.port}\ntoken = "env:FIXGW_TEST_MD_TOKEN"\n')
+    capsys.readouterr()
+    assert main(["prices", "--config", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["instruments"][0]["instrument"] == BTC
+    assert main(["prices", "--config", str(config)]) == 0
+    text = capsys.readouterr().out
+    assert "BTC/USD" in text and "ok" in text and "cbp_l2" in text
+    assert main(["pnl", "--config", str(config), "--account", "ACC1"]) == 0
+    text = capsys.readouterr().out
+    assert "ACC1" in text and "USD" in text and "cbp" in text
+    assert main(["pnl", "--config", str(config), "--account", "NOBODY", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accounts"] == []

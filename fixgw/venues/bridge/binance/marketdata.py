@@ -21,7 +21,7 @@ class BinanceBookTickerSource(PollingSource):
         self.symbols = dict(symbols)
         """Canonical instrument id -> Binance symbol (BTCUSDT)."""
 
-    async def poll(self, client: httpx.AsyncClient, sink: QuoteSink) -> None:
+    async def poll(self, client: httpx.AsyncClient, sink: QuoteSink) -> bool:
         for instrument_id, symbol in self.symbols.items():
             response = await client.get(self.url, params={"symbol": symbol})
             response.raise_for_status()
@@ -29,3 +29,4 @@ class BinanceBookTickerSource(PollingSource):
             if ticker.get("symbol") != symbol:
                 raise ValueError(f"bookTicker answered for {ticker.get('symbol')!r}, asked {symbol!r}")
             sink.offer_raw(self.name, instrument_id, bid=ticker.get("bidPrice"), ask=ticker.get("askPrice"))
+        return True

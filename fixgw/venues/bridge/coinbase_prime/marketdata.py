@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 import websockets
 
-from fixgw.marketdata.sources import QuoteSink
+from fixgw.marketdata.sources import QuoteSink, SourceHealth
 from fixgw.model.decimals import to_decimal
 from fixgw.venues.bridge.coinbase_prime.auth import sign_ws_subscribe
 from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
@@ -70,21 +70,23 @@ class CoinbasePrimeL2Source:
     def __init__(self, name: str, config: CoinbasePrimeConfig, products: Mapping[str, str], *,
                  ws_url: str = DEFAULT_WS_URL, clock: Callable[[], float] = time.time) -> None:
         self.name = name
-        self.errors = 0
+        self.health = SourceHealth(name)
         self.config = config
         self.ws_url = ws_url
         self.instruments = {product: instrument for instrument, product in products.items()}
         """Coinbase product id (BTC-USD) -> canonical instrument id."""
         self._clock = clock
 
+    @property
+    def errors(self) -> int:
+        return self.health.errors
+
     async def run(self, sink: QuoteSink) -> None:
         while True:
             try:
                 await self._follow(sink)
             except (OSError, websockets.WebSocketException, ValueError, KeyError, TypeError) as exc:
-                self.errors += 1
-                log.warning("marketdata.source_failed", source=self.name, error=type(exc).__name__,
-                            detail=str(exc)[:200])
+                self.health.failed(type(exc).__name__, str(exc))
             await asyncio.sleep(RECONNECT_S)
 
     async def _follow(self, sink: QuoteSink) -> None:
@@ -106,6 +108,7 @@ class CoinbasePrimeL2Source:
                     venue_time = book.apply(event)
                     bid, offer = book.top()
                     if bid is not None or offer is not None:
+                        self.health.succeeded()
                         sink.offer_raw(self.name, instrument_id, bid=bid, ask=offer, venue_time=venue_time)
 
     def subscribe_message(self) -> dict[str, object]:
