@@ -163,6 +163,23 @@ class PnlBook:
             position.apply(trade)
             self._last_at[key] = trade.at
 
+    def add_fill(self, order_id: str, key: PositionKey, side: Side, exec_id: str, trade: Trade) -> None:
+        """One new fill of an order (the common case, O(1)); `sync_order` handles busts and corrections."""
+        if trade.at < self.since:
+            return
+        held = self._orders.get(order_id)
+        if held is None:
+            held = self._orders[order_id] = (key, side, {})
+        if exec_id in held[2]:
+            return
+        held[2][exec_id] = trade
+        last = self._last_at.get(key)
+        if last is not None and trade.at < last:
+            self._recompute(key)
+            return
+        self._positions.setdefault(key, _copy(self._carried.get(key))).apply(trade)
+        self._last_at[key] = trade.at
+
     def _recompute(self, key: PositionKey) -> None:
         self._last_at.pop(key, None)
         position = _copy(self._carried.get(key))

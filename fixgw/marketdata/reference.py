@@ -13,10 +13,11 @@ Pure: no I/O, no threads; `ReferenceBook` is shared with feed threads through si
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -180,6 +181,10 @@ class ReferenceBook:
         self._dropped_lock = threading.Lock()
         self._seen_states: dict[str, ReferenceState] = {}
         self._seen_flagged: dict[str, frozenset[str]] = {}
+        self._sequence = itertools.count(1)
+        self._versions: dict[str, int] = {}
+        """Bumped after every quote an instrument keeps: what the order path's cache is valid for."""
+        self._cache: dict[str, tuple[int, Mapping[str, InstrumentPolicy], datetime, Reference]] = {}
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -203,6 +208,8 @@ class ReferenceBook:
         held = by_source.get(quote.source)
         if held is None or quote.received_at >= held.received_at:
             by_source[quote.source] = quote
+            self._versions[quote.instrument_id] = next(self._sequence)   # after the quote: a reader never caches
+            # a version whose quote it did not see
 
     def offer_raw(self, source: str, instrument_id: str, *, bid: Any = None, ask: Any = None, last: Any = None,
                   venue_time: datetime | None = None) -> Quote | None:
@@ -234,6 +241,23 @@ class ReferenceBook:
         elif policy.live_sources:
             quotes = [quote for quote in quotes if quote.source in policy.live_sources]
         return compose(instrument_id, quotes, policy, now or self._clock())
+
+    def current(self, instrument_id: str) -> Reference:
+        """The reference for the order path: `reference(instrument_id)` computed once and reused until a quote
+        arrives, a quote it used turns stale, or the policies change (the price and state are exact; the ages in
+        it are those of when it was computed)."""
+        now = self._clock()
+        version = self._versions.get(instrument_id, 0)
+        policies = self._policies
+        cached = self._cache.get(instrument_id)
+        if cached is not None and cached[0] == version and cached[1] is policies and now < cached[2]:
+            return cached[3]
+        reference = self.reference(instrument_id, now)
+        policy = policies.get(instrument_id, _UNCONFIGURED)
+        valid_until = min((view.quote.received_at + policy.max_age for view in reference.sources if view.fresh),
+                          default=_NEVER)
+        self._cache[instrument_id] = (version, policies, valid_until, reference)
+        return reference
 
     def references(self, now: datetime | None = None) -> list[Reference]:
         now = now or self._clock()
@@ -268,3 +292,4 @@ class ReferenceBook:
 
 
 _UNCONFIGURED = InstrumentPolicy()
+_NEVER = datetime.max.replace(tzinfo=UTC)

@@ -333,6 +333,9 @@ class RiskEngine:
             fill = order.fills.get(detail.get("exec_id", ""))
             if fill is not None:
                 self._on_trade(order, fill)
+                self.market.fill(order, fill.exec_id)
+        elif event in ("trade_cancel", "trade_correct"):
+            self.market.sync(order)
         elif event == "ack":
             self._venue_answer(order.venue, rejected=False)
         elif event == "reject":
@@ -341,7 +344,6 @@ class RiskEngine:
             self._venue_error(order.venue, f"{event} on order {order.order_id}")
         if event not in _SAME_EXPOSURE:
             self.exposure.update(order, self._arrival.get(order.order_id))
-            self.market.sync(order)
         if not order.is_open:
             self._arrival.pop(order.order_id, None)
             self._kill_attempts.pop(order.order_id, None)

@@ -64,6 +64,8 @@ class MarketView:
         self._restored = 0
         self._known: set[str] = set()
         """Orders whose fills P&L holds."""
+        self._prices: dict[str, tuple[Reference, Price | None]] = {}
+        """The order path's Price for the reference it was made from (the book caches references)."""
 
     def set_risk(self, risk: RiskConfig) -> None:
         """A reload: static prices and account stops may have changed."""
@@ -76,10 +78,14 @@ class MarketView:
         return self.references.reference(instrument_id)
 
     def price(self, instrument_id: str) -> Price | None:
-        reference = self.references.reference(instrument_id)
-        if reference.price is None:
-            return None
-        return Price(reference.price, reference.label, self._clock())
+        """The order path's lookup (cached: fixgw/marketdata/reference.py `current`)."""
+        reference = self.references.current(instrument_id)
+        held = self._prices.get(instrument_id)
+        if held is not None and held[0] is reference:
+            return held[1]
+        price = None if reference.price is None else Price(reference.price, reference.label, self._clock())
+        self._prices[instrument_id] = (reference, price)
+        return price
 
     def has_live_sources(self, instrument_id: str) -> bool:
         policy = self.references.policy(instrument_id)
@@ -87,8 +93,17 @@ class MarketView:
 
     # --- P&L ------------------------------------------------------------------------------------------------
 
+    def fill(self, order: Order, exec_id: str) -> None:
+        """A new fill of `order`: P&L books it (O(1))."""
+        fill = order.fills.get(exec_id)
+        if fill is None:
+            return
+        self._known.add(order.order_id)
+        self.pnl.add_fill(order.order_id, (order.account or "", order.instrument_id, fill.venue), order.side,
+                          exec_id, Trade(order.side, fill.qty, fill.price, fill.time, fill.commission or ZERO))
+
     def sync(self, order: Order) -> None:
-        """The order's fills changed (or may have): P&L follows."""
+        """The order's fills changed some other way (a bust, a correction, a restart): P&L follows, O(fills)."""
         if not order.fills and order.order_id not in self._known:
             return
         account = order.account or ""

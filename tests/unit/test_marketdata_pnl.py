@@ -140,3 +140,15 @@ def test_roll_carries_open_positions_rebased_at_the_mark() -> None:
 ])
 def test_day_start(now: datetime, cutoff: time, start: datetime) -> None:
     assert day_start(now, cutoff) == start
+
+
+def test_add_fill_matches_sync_order_even_out_of_time_order() -> None:
+    added, synced = book(), book()
+    fills = {"e1": t(BUY, "2", "100", 1), "e3": t(SELL, "1", "130", 3), "e2": t(BUY, "2", "110", 2)}
+    for exec_id, trade in fills.items():          # e2 arrives after e3 but happened before it
+        added.add_fill("o1", KEY, trade.side, exec_id, trade)
+    added.add_fill("o1", KEY, BUY, "e1", fills["e1"])      # a repeated fill counts once
+    synced.sync_order("o1", KEY, BUY, fills)
+    assert added.lines({}) == synced.lines({})
+    # by time: long 4 @ 105, then sell 1 @ 130: realized 25
+    assert (added.lines({})[0].position, added.lines({})[0].realized) == (D(3), D(25))

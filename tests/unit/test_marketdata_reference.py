@@ -192,3 +192,21 @@ def test_reference_is_never_a_flagged_source_and_within_the_divergence_of_the_me
     else:
         assert reference.state is ReferenceState.DIVERGED and reference.price is None
         assert all(v.flagged for v in reference.sources)
+
+
+def test_the_order_paths_cached_reference_follows_quotes_staleness_and_policies() -> None:
+    now = [T0]
+    book = ReferenceBook({BTC: POLICY}, clock=lambda: now[0])
+    assert book.current(BTC).state is ReferenceState.NO_REFERENCE
+    book.offer_raw("a", BTC, last="100")
+    first = book.current(BTC)
+    assert first.price == D(100) and book.current(BTC) is first          # reused while nothing changed
+    now[0] = T0 + timedelta(seconds=2)
+    book.offer_raw("b", BTC, last="100.4")
+    assert book.current(BTC).price == D("100.2")                          # a new quote: recomputed
+    now[0] = T0 + timedelta(seconds=5, microseconds=1)                   # "a" turns stale
+    assert book.current(BTC).price == D("100.4")
+    now[0] = T0 + timedelta(seconds=8)
+    assert book.current(BTC).state is ReferenceState.STALE
+    book.set_policies({BTC: InstrumentPolicy(max_age=timedelta(seconds=60), live_sources=("a", "b"))})
+    assert book.current(BTC).price == D("100.2")                          # new policies: recomputed
