@@ -23,6 +23,7 @@ from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
@@ -114,6 +115,10 @@ class Gateway:
                 name, session_id(broker.begin_string, broker.sender_comp_id, broker.target_comp_id), codec,
                 tap=self._tap, username=broker.username,
                 password=broker.password.get_secret_value() if broker.password else None)
+        for name, source in config.marketdata.sources.items():
+            if source.kind == "fix_broker" and source.venue in brokers:
+                brokers[source.venue].market_data = FixMarketData(name, source.instruments,
+                                                                  self.risk.engine.market.references)
         rest = {name: build_rest_venue(section, symbols) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}

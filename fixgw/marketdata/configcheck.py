@@ -6,7 +6,30 @@ from fixgw.config import GatewayConfig
 
 
 def check_marketdata(config: GatewayConfig) -> list[tuple[str, str]]:
-    """Instruments the sources and policies name exist in the symbol master."""
+    """Instruments the sources and policies name exist in the symbol master; a fix_broker source rides a broker
+    whose dialect publishes market data."""
+    return _fix_brokers(config) + _instruments(config)
+
+
+def _fix_brokers(config: GatewayConfig) -> list[tuple[str, str]]:
+    from fixgw.fix.dialect import load_dialect
+
+    problems = []
+    for name, source in config.marketdata.sources.items():
+        broker = config.brokers.get(source.venue or "") if source.kind == "fix_broker" else None
+        if broker is None:
+            continue
+        try:
+            dialect = load_dialect(config.dialect_path(broker.dialect))
+        except Exception:
+            continue  # reported by the dialect check
+        if not dialect.market_data:
+            problems.append((f"marketdata.sources.{name}.venue", f"the dialect {broker.dialect!r} of brokers."
+                             f"{source.venue} does not publish market data (market_data = true)"))
+    return problems
+
+
+def _instruments(config: GatewayConfig) -> list[tuple[str, str]]:
     from fixgw.model.instruments import SymbolMaster
 
     marketdata = config.marketdata

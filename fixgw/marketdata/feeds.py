@@ -39,7 +39,9 @@ def build_source(name: str, config: SourceConfig, venues: Mapping[str, Any]) -> 
 
 
 def build_sources(config: MarketDataConfig, venues: Mapping[str, Any]) -> list[MarketDataSource]:
-    return [build_source(name, source, venues) for name, source in sorted(config.sources.items())]
+    """The sources this loop runs (a `fix_broker` source rides its broker session: fixgw/engine/gateway.py)."""
+    return [build_source(name, source, venues) for name, source in sorted(config.sources.items())
+            if source.kind != "fix_broker"]
 
 
 class MarketDataFeeds:

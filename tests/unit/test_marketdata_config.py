@@ -61,3 +61,18 @@ def test_unknown_instruments_are_named() -> None:
     assert check_marketdata(config) == [
         ("marketdata.sources.b.instruments.DOGE/XYZ", f"no such instrument in {config.symbols_path}"),
         ("marketdata.instruments.NOPE", f"no such instrument in {config.symbols_path}")]
+
+
+def test_a_fix_broker_source_needs_a_broker_whose_dialect_publishes_market_data() -> None:
+    source = {"kind": "fix_broker", "venue": "equities", "instruments": {"AAPL": "AAPL"}}
+    with pytest.raises(ConfigError) as error:
+        parse_config({"marketdata": {"sources": {"md": source}}})
+    assert "marketdata.sources.md.venue: 'equities' is not a broker session under brokers" in str(error.value)
+    broker = {"target_comp_id": "BROKER", "port": 9000, "begin_string": "FIX.4.2"}
+    plain = parse_config({"brokers": {"equities": {**broker, "dialect": "fix42-broker"}},
+                          "marketdata": {"sources": {"md": source}}})
+    assert check_marketdata(plain) == [("marketdata.sources.md.venue", "the dialect 'fix42-broker' of "
+                                        "brokers.equities does not publish market data (market_data = true)")]
+    publishing = parse_config({"brokers": {"equities": {**broker, "dialect": "fix42-broker-md"}},
+                               "marketdata": {"sources": {"md": source}}})
+    assert check_marketdata(publishing) == []
