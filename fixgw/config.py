@@ -414,6 +414,9 @@ class GatewayConfig(BaseSettings):
         errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a coinbase_prime venue under venues"
                    for name, source in self.marketdata.sources.items() if source.kind == "coinbase_prime_l2"
                    and not isinstance(self.venues.get(source.venue or ""), CoinbasePrimeConfig)]
+        errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a falconx venue under venues"
+                   for name, source in self.marketdata.sources.items() if source.kind == "falconx_quote"
+                   and not isinstance(self.venues.get(source.venue or ""), FalconXConfig)]
         errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a broker session under brokers"
                    for name, source in self.marketdata.sources.items()
                    if source.kind == "fix_broker" and source.venue not in self.brokers]

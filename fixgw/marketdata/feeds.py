@@ -30,6 +30,13 @@ def build_source(name: str, config: SourceConfig, venues: Mapping[str, Any]) -> 
         from fixgw.venues.bridge.binance.marketdata import DEFAULT_BASE_URL, BinanceBookTickerSource
         return BinanceBookTickerSource(name, config.instruments, base_url=config.url or DEFAULT_BASE_URL,
                                        poll_s=config.poll_s, timeout_s=config.timeout_s)
+    if config.kind == "falconx_quote":
+        from fixgw.venues.bridge.falconx.config import FalconXConfig
+        from fixgw.venues.bridge.falconx.marketdata import FalconXQuoteSource
+        falconx = venues.get(config.venue or "")
+        if not isinstance(falconx, FalconXConfig) or config.quote_quantity is None:
+            raise ValueError(f"marketdata.sources.{name}.venue: {config.venue!r} is not a falconx venue")
+        return FalconXQuoteSource(name, falconx, config.instruments, config.quote_quantity, poll_s=config.poll_s)
     from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
     from fixgw.venues.bridge.coinbase_prime.marketdata import DEFAULT_WS_URL, CoinbasePrimeL2Source
     venue = venues.get(config.venue or "")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fixgw.marketdata.reference import InstrumentPolicy
 from fixgw.model.decimals import Dec
 
-SOURCE_KINDS = ("http_json", "binance_book_ticker", "coinbase_prime_l2", "fix_broker")
+SOURCE_KINDS = ("http_json", "binance_book_ticker", "coinbase_prime_l2", "falconx_quote", "fix_broker")
 
 
 class _Section(BaseModel):
@@ -27,16 +27,18 @@ class _Section(BaseModel):
 
 
 class SourceConfig(_Section):
-    kind: Literal["http_json", "binance_book_ticker", "coinbase_prime_l2", "fix_broker"]
+    kind: Literal["http_json", "binance_book_ticker", "coinbase_prime_l2", "falconx_quote", "fix_broker"]
     url: str | None = None
     """http_json: the URL polled; binance_book_ticker: the REST base (default https://api.binance.com);
     coinbase_prime_l2: the WebSocket feed (default wss://ws-feed.prime.coinbase.com)."""
     venue: str | None = None
-    """coinbase_prime_l2: the `venues.<name>` whose credentials sign the subscribe; fix_broker: the
+    """coinbase_prime_l2 / falconx_quote: the `venues.<name>` whose credentials sign; fix_broker: the
     `brokers.<name>` session that carries the MarketDataRequest (its dialect must say `market_data = true`)."""
     instruments: dict[str, str] = Field(min_length=1)
     """Canonical instrument id -> the venue's symbol (http_json: dotted JSON path to the price, e.g.
     "prices.BTC.usd"; list items by index, e.g. "data.0.price")."""
+    quote_quantity: Dec | None = Field(default=None, gt=0)
+    """falconx_quote: the base quantity each indicative two-way quote is asked for (required)."""
     poll_s: float = Field(default=1.0, gt=0, le=3600)
     """Polling sources: seconds between requests."""
     timeout_s: float = Field(default=5.0, gt=0, le=60)
@@ -47,6 +49,8 @@ class SourceConfig(_Section):
             raise ValueError("url is required for an http_json source")
         if self.kind == "coinbase_prime_l2" and not self.venue:
             raise ValueError("venue (a coinbase_prime venue, for its credentials) is required for coinbase_prime_l2")
+        if self.kind == "falconx_quote" and (not self.venue or self.quote_quantity is None):
+            raise ValueError("venue (a falconx venue) and quote_quantity are required for falconx_quote")
         if self.kind == "fix_broker" and not self.venue:
             raise ValueError("venue (a brokers.<name> session) is required for fix_broker")
         return self

@@ -17,6 +17,7 @@ from fixgw.marketdata.reference import ReferenceBook, ReferenceState
 from fixgw.marketdata.settings import MarketDataConfig
 from fixgw.sim.crypto_pb import CryptoPbSimulator
 from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
+from fixgw.venues.bridge.falconx.config import FalconXConfig
 
 pytestmark = pytest.mark.timeout(60)
 D = Decimal
@@ -124,3 +125,25 @@ def test_a_silent_source_goes_stale_and_a_bad_signature_never_quotes(sim: Crypto
     failures = [e for e in logs if e["event"] == "marketdata.source_failed"]
     assert {e["source"] for e in failures} >= {"cbp", "binance", "oracle"}
     assert not any("wrong-key" in str(e) or "pp-md" in str(e) for e in logs)   # no secrets in the logs
+
+
+def test_falconx_indicative_two_way_quotes_are_a_signed_source(sim: CryptoPbSimulator) -> None:
+    sim.set_prices({"BTC": "65000.00"})
+    creds = sim.credentials
+    falconx = FalconXConfig(base_url=sim.falconx_url, api_key=SecretStr(creds.access_key),
+                            passphrase=SecretStr(creds.passphrase), secret=SecretStr(creds.signing_key))
+    settings = MarketDataConfig.model_validate({"sources": {"fx": {
+        "kind": "falconx_quote", "venue": "fx", "quote_quantity": "0.5", "poll_s": 0.05,
+        "instruments": {BTC: "BTC-USD"}}}})
+    book = ReferenceBook(settings.policies({}))
+    feeds = MarketDataFeeds(build_sources(settings, {"fx": falconx}), book)
+    feeds.start()
+    try:
+        wait_for(lambda: book.reference(BTC).state is ReferenceState.OK, "a quote")
+        quote = book.reference(BTC).sources[0].quote
+        assert quote.bid is not None and quote.ask is not None and quote.bid < D("65000") < quote.ask
+        assert quote.mid == D("65000") and quote.venue_time is not None
+        assert not [o for o in sim.orders("falconx")["orders"]]               # quotes only, nothing executed
+        assert feeds.errors() == {"fx": 0}
+    finally:
+        feeds.stop()

@@ -41,6 +41,9 @@ def test_sources_make_the_policies_of_their_instruments() -> None:
     ({"defaults": {"max_age_s": "0"}}, "marketdata.defaults.max_age_s"),
     ({"defaults": {"on_no_reference": "guess"}}, "marketdata.defaults.on_no_reference"),
     ({"journal_period_s": -1}, "marketdata.journal_period_s"),
+    ({"sources": {"o": {"kind": "falconx_quote", "venue": "fx", "instruments": {"BTC/USD": "BTC-USD"}}}},
+     "marketdata.sources.o"),                          # no quote_quantity
+    ({"sources": {"o": {"kind": "fix_broker", "instruments": {"AAPL": "AAPL"}}}}, "marketdata.sources.o"),
 ])
 def test_schema_errors_name_their_key(marketdata: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as error:
@@ -53,6 +56,13 @@ def test_a_coinbase_l2_source_needs_a_coinbase_prime_venue() -> None:
     with pytest.raises(ConfigError) as error:
         parse_config({"marketdata": {"sources": {"l2": source}}})
     assert "marketdata.sources.l2.venue: 'nope' is not a coinbase_prime venue under venues" in str(error.value)
+
+
+def test_a_falconx_quote_source_needs_a_falconx_venue() -> None:
+    source = {"kind": "falconx_quote", "venue": "fx", "quote_quantity": "0.1", "instruments": {"BTC/USD": "BTC-USD"}}
+    with pytest.raises(ConfigError) as error:
+        parse_config({"marketdata": {"sources": {"q": source}}})
+    assert "marketdata.sources.q.venue: 'fx' is not a falconx venue under venues" in str(error.value)
 
 
 def test_unknown_instruments_are_named() -> None:
