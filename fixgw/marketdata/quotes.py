@@ -12,9 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fixgw.model.decimals import DecimalFormatError, to_decimal
+from fixgw.model.decimals import SCALE, DecimalFormatError, to_decimal
 
 _TWO = Decimal(2)
+QUANTUM = Decimal(1).scaleb(-SCALE)
 
 
 class MalformedQuote(ValueError):
@@ -42,7 +43,7 @@ class Quote:
     def mid(self) -> Decimal:
         """Mid of bid and ask when both are there, else the one side or the last price given."""
         if self.bid is not None and self.ask is not None:
-            return (self.bid + self.ask) / _TWO
+            return ((self.bid + self.ask) / _TWO).quantize(QUANTUM)   # the canonical scale, as every price
         value = self.last if self.last is not None else (self.bid if self.bid is not None else self.ask)
         assert value is not None  # make_quote refuses a quote without any price
         return value

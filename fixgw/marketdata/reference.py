@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import structlog
 
-from fixgw.marketdata.quotes import MalformedQuote, Quote, make_quote
+from fixgw.marketdata.quotes import QUANTUM, MalformedQuote, Quote, make_quote
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.orders import utc_now
 
@@ -98,7 +98,7 @@ def median(values: list[Decimal]) -> Decimal:
     middle = len(ordered) // 2
     if len(ordered) % 2:
         return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / _TWO
+    return ((ordered[middle - 1] + ordered[middle]) / _TWO).quantize(QUANTUM)
 
 
 def compose(instrument_id: str, quotes: Iterable[Quote], policy: InstrumentPolicy, now: datetime) -> Reference:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, insert, select
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, func, insert, select
 
 from fixgw.store import schema
 from fixgw.store.coltypes import ExactDecimal, UtcMicros
@@ -52,6 +52,16 @@ def write_references(journal: Journal, rows: Iterable[ReferenceRow]) -> int:
     with _typed_errors("write reference prices"), write_transaction(journal.engine) as connection:
         connection.execute(insert(reference_prices), values)
     return len(values)
+
+
+def latest_reference_prices(journal: Journal) -> dict[str, Decimal]:
+    """The newest journaled reference per instrument that had a market price (state ok, not static)."""
+    r = reference_prices
+    usable = (r.c.state == "ok") & r.c.price.is_not(None) & r.c.static.is_(False)
+    latest = select(func.max(r.c.id)).where(usable).group_by(r.c.instrument_id)
+    query = select(r.c.instrument_id, r.c.price).where(r.c.id.in_(latest))
+    with _typed_errors("read reference prices"), journal.engine.connect() as connection:
+        return {str(instrument): price for instrument, price in connection.execute(query)}
 
 
 def read_references(journal: Journal, *, instrument_id: str | None = None, since: datetime | None = None,

@@ -64,6 +64,9 @@ def test_mid_of_bid_and_ask_is_the_source_price() -> None:
     quote = make_quote("a", BTC, T0, bid="99", ask="101.5")
     assert quote.mid == D("100.25")
     assert compose(BTC, [quote], POLICY, T0).price == D("100.25")
+    tiny = make_quote("a", BTC, T0, bid="0.0000000001", ask="0.0000000002")
+    assert tiny.mid == D("0.0000000002")                      # kept at the canonical scale (10 places)
+    assert median([D("0.0000000001"), D("0.0000000004")]) == D("0.0000000002")
 
 
 def test_a_source_is_fresh_up_to_max_age_inclusive() -> None:
