@@ -147,3 +147,23 @@ def test_falconx_indicative_two_way_quotes_are_a_signed_source(sim: CryptoPbSimu
         assert feeds.errors() == {"fx": 0}
     finally:
         feeds.stop()
+
+
+@pytest.mark.parametrize("skew_s", [-20.0, 20.0])
+def test_a_skewed_venue_clock_neither_freezes_nor_kills_the_reference(sim: CryptoPbSimulator, skew_s: float) -> None:
+    """The simulator's clock is off by `skew_s` (its l2_data event_time shows it); freshness is our receive time."""
+    sim.set_prices({"BTC": "65000.00"})
+    sim.set_clock_offset(skew_s)
+    book, feeds = running(sim, config(sim, max_age_s="5"))
+    try:
+        wait_for(lambda: "cbp" in mids(book) and book.reference(BTC).state is ReferenceState.OK, "fresh quotes")
+        quote = next(v.quote for v in book.reference(BTC).sources if v.quote.source == "cbp")
+        assert quote.venue_time is not None
+        assert abs((quote.venue_time - quote.received_at).total_seconds() - skew_s) < 5
+        sim.market(jump={"BTC": "10"})
+        wait_for(lambda: book.reference(BTC).price == D("71500.00") and len(mids(book)) == 3,
+                 "the jump despite the skew")
+        sim.market(silence=["BTC"])
+        wait_for(lambda: book.reference(BTC).state is ReferenceState.STALE, "stale by our clock")
+    finally:
+        feeds.stop()
