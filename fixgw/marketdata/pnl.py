@@ -200,6 +200,9 @@ class PnlBook:
         self._high_water.clear()
         self._last_at.clear()
 
+    def instruments(self) -> set[str]:
+        return {key[1] for key in self._positions}
+
     def lines(self, marks: Mapping[str, Decimal | None], account: str | None = None) -> list[PnlLine]:
         found = []
         for key, position in sorted(self._positions.items()):

@@ -263,12 +263,13 @@ class ReferenceBook:
         now = now or self._clock()
         return [self.reference(instrument_id, now) for instrument_id in self.instruments()]
 
-    def changes(self, now: datetime | None = None) -> list[ReferenceChange]:
+    def changes(self, now: datetime | None = None,
+                references: Iterable[Reference] | None = None) -> list[ReferenceChange]:
         """What changed since the last call: a state other than ok entered or left, a source flagged as
-        diverging. Called periodically (once a second) by whoever raises alerts; the first call reports only
-        states other than ok."""
+        diverging. Called periodically (once a second) by whoever raises alerts (with `references` when it has
+        them already); the first call reports only states other than ok."""
         found: list[ReferenceChange] = []
-        for reference in self.references(now):
+        for reference in references if references is not None else self.references(now):
             instrument = reference.instrument_id
             before = self._seen_states.get(instrument, ReferenceState.OK)
             if reference.state is not before:

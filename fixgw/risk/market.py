@@ -127,8 +127,8 @@ class MarketView:
             self.sync(order)
 
     def marks(self) -> dict[str, Decimal | None]:
-        return {instrument: self.references.reference(instrument).price
-                for instrument in {line.instrument_id for line in self.pnl.lines({})}}
+        """The reference of every instrument P&L holds a position in."""
+        return {instrument: self.references.current(instrument).price for instrument in self.pnl.instruments()}
 
     def _currency(self, instrument_id: str) -> str:
         symbols = self.symbols
@@ -147,13 +147,14 @@ class MarketView:
 
     def tick(self, jump_pct: Decimal | None) -> MarketTick:
         now = self._clock()
-        found = MarketTick(changes=self.references.changes(now))
+        references = self.references.references(now)
+        found = MarketTick(changes=self.references.changes(now, references))
         start = day_start(now, self.marketdata.day_cutoff)
         if start > self.pnl.since:
             self.pnl.roll(start, self.marks())
             self._stopped.clear()
         if jump_pct is not None:
-            for reference in self.references.references(now):
+            for reference in references:
                 if reference.price is None or reference.static:
                     continue
                 before = self._last.get(reference.instrument_id)
