@@ -185,6 +185,8 @@ class ReferenceBook:
         self._versions: dict[str, int] = {}
         """Bumped after every quote an instrument keeps: what the order path's cache is valid for."""
         self._cache: dict[str, tuple[int, Mapping[str, InstrumentPolicy], datetime, Reference]] = {}
+        self._born = clock()
+        """Sources get `max_age` after this to quote before a missing reference is reported."""
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -269,9 +271,13 @@ class ReferenceBook:
         diverging. Called periodically (once a second) by whoever raises alerts (with `references` when it has
         them already); the first call reports only states other than ok."""
         found: list[ReferenceChange] = []
+        now = now or self._clock()
         for reference in references if references is not None else self.references(now):
             instrument = reference.instrument_id
             before = self._seen_states.get(instrument, ReferenceState.OK)
+            policy = self._policies.get(instrument, _UNCONFIGURED)
+            if before is ReferenceState.OK and reference.state in _NOT_YET and now - self._born <= policy.max_age:
+                continue   # starting: the sources have not had their chance to quote yet
             if reference.state is not before:
                 self._seen_states[instrument] = reference.state
                 message = (f"reference price of {instrument} is {reference.state.value}"
@@ -293,4 +299,5 @@ class ReferenceBook:
 
 
 _UNCONFIGURED = InstrumentPolicy()
+_NOT_YET = (ReferenceState.NO_REFERENCE, ReferenceState.STALE)
 _NEVER = datetime.max.replace(tzinfo=UTC)

@@ -156,6 +156,7 @@ class MarketView:
         if jump_pct is not None:
             for reference in references:
                 if reference.price is None or reference.static:
+                    self._last.pop(reference.instrument_id, None)   # a gap: the next price is no jump
                     continue
                 before = self._last.get(reference.instrument_id)
                 self._last[reference.instrument_id] = reference.price

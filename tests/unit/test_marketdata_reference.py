@@ -156,8 +156,9 @@ def test_sources_not_configured_for_the_instrument_are_ignored() -> None:
 def test_changes_report_state_transitions_and_new_divergences_once() -> None:
     now = [T0]
     book = ReferenceBook({BTC: POLICY}, clock=lambda: now[0])
-    first = book.changes()
-    assert [(c.kind, c.detail["state"]) for c in first] == [("state", "no_reference")]
+    assert book.changes() == []                                  # starting: sources get max_age to quote
+    now[0] = T0 + timedelta(seconds=5, microseconds=1)
+    assert [(c.kind, c.detail["state"]) for c in book.changes()] == [("state", "no_reference")]
     for source, price in (("a", "100"), ("b", "100.1"), ("c", "108")):
         book.offer_raw(source, BTC, last=price)
     changes = book.changes()

@@ -159,3 +159,15 @@ def test_the_drawdown_stop_counts_from_the_days_high_water_mark() -> None:
     assert kill is not None and kill.active and "drawdown from the day's high-water mark 301" in kill.reason
     [account] = h.engine.market.snapshot()["accounts"]    # type: ignore[misc]
     assert (account.high_water, account.total) == (D(500), D(199))
+
+
+def test_a_price_after_a_gap_in_the_reference_is_no_jump() -> None:
+    h = harness({"breakers": {"price_jump_pct": "10"}, "defaults": {"price_collar_pct": 0}})
+    quote(h, "binance", "100")
+    h.tick()
+    h.advance(6)                                        # stale: no reference
+    h.tick()
+    quote(h, "binance", "120")
+    h.tick()
+    assert h.new(**btc(price="120")).to_venue
+    assert h.engine.counters.get("breaker_trips") == 0
