@@ -171,3 +171,25 @@ def test_a_price_after_a_gap_in_the_reference_is_no_jump() -> None:
     h.tick()
     assert h.new(**btc(price="120")).to_venue
     assert h.engine.counters.get("breaker_trips") == 0
+
+
+def test_restore_rebuilds_the_days_pnl_from_open_orders_and_closed_fill_groups() -> None:
+    from fixgw.model.orders import FillGroup
+    from fixgw.risk.engine import RiskEngine
+    from fixgw.risk.settings import RiskConfig
+
+    h = harness()
+    quote(h, "binance", "1000")
+    quote(h, "oracle", "1000")
+    open_order = h.open_order(**btc(order_qty="4", price="1000"))
+    h.fill(open_order, "1", "990")                      # an open order with one fill: kept whole by the book
+    closed = FillGroup(account="ACC1", instrument_id=BTC, side=Side.BUY, qty=D(1), price=D(980), count=2,
+                       last_at=h.now, since_day_start=True)
+    yesterday = FillGroup(account="ACC1", instrument_id=BTC, side=Side.BUY, qty=D(5), price=D(1), count=1,
+                          last_at=h.now, since_day_start=False)
+    engine = RiskEngine(RiskConfig(), marketdata=h.engine.market.marketdata, clock=lambda: h.now)
+    engine.restore([open_order], [], [closed, yesterday])
+    lines = {line.venue: line for line in engine.market.pnl.lines({BTC: D(1000)})}
+    # 2 @ 980 from the closed orders (venue unknown after a restart) and 1 @ 990 from the open one at PB
+    assert (lines["(restored)"].position, lines["(restored)"].unrealized) == (D(2), D(40))
+    assert (lines["PB"].position, lines["PB"].unrealized) == (D(1), D(10))
