@@ -168,8 +168,9 @@ class ReferenceChange:
 class ReferenceBook:
     """The latest quote of every (instrument, source) and the policy of each instrument.
 
-    Feed threads call `offer`/`offer_raw`; the router thread calls `reference` on the order path. Each quote
-    is one dict assignment (atomic under the GIL), so no lock is taken on either path.
+    Feed threads call `offer`/`offer_raw`; the router thread calls `current` on the order path; displays call
+    `reference`/`references` from any thread. Each quote is one dict assignment (atomic under the GIL), so no
+    lock is taken on either path.
     """
 
     def __init__(self, policies: Mapping[str, InstrumentPolicy], *,
@@ -210,8 +211,8 @@ class ReferenceBook:
         held = by_source.get(quote.source)
         if held is None or quote.received_at >= held.received_at:
             by_source[quote.source] = quote
-            self._versions[quote.instrument_id] = next(self._sequence)   # after the quote: a reader never caches
-            # a version whose quote it did not see
+            # Bumped after the quote is in: no reader caches a version whose quote it did not see.
+            self._versions[quote.instrument_id] = next(self._sequence)
 
     def offer_raw(self, source: str, instrument_id: str, *, bid: Any = None, ask: Any = None, last: Any = None,
                   venue_time: datetime | None = None) -> Quote | None:
