@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
+from fixgw.marketdata.settings import MarketDataConfig, venue_source_errors
 from fixgw.model.enums import OrdType
 from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
@@ -244,6 +245,8 @@ class GatewayConfig(_EnvironmentFirst):
     alerts: AlertsConfig = AlertsConfig()
     risk: RiskConfig = RiskConfig()
     """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
+    marketdata: MarketDataConfig = MarketDataConfig()
+    """Reference-price sources and policies, P&L day cut-off (fixgw/marketdata/settings.py)."""
     recon: ReconConfig = ReconConfig()
     """Scheduled reconciliation: end of day per venue, intraday drift (fixgw/recon/settings.py)."""
     dropcopy: dict[str, DropCopySessionConfig] = Field(default_factory=dict)
@@ -310,6 +313,10 @@ class GatewayConfig(_EnvironmentFirst):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
+        errors += venue_source_errors(self.marketdata, self.venues)
+        errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a broker session under brokers"
+                   for name, source in self.marketdata.sources.items()
+                   if source.kind == "fix_broker" and source.venue not in self.brokers]
         if errors:
             raise ValueError("; ".join(errors))
         return self

@@ -15,6 +15,7 @@ import structlog
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
+from fixgw.marketdata.fix_source import MD_MESSAGE_TYPES, FixMarketData
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
@@ -50,6 +51,8 @@ class FixBrokerVenue(Venue):
         self.username = username
         self.password = password
         self._sent: OrderedDict[int, tuple[str, str]] = OrderedDict()
+        self.market_data: FixMarketData | None = None
+        """A market-data subscription riding this session (its dialect supports 35=V), set by the gateway."""
 
     @property
     def connected(self) -> bool:
@@ -93,6 +96,10 @@ class FixBrokerVenue(Venue):
     def on_logon(self) -> None:
         self._logged_on = True
         log.info("broker.logon", venue=self.name)
+        if self.market_data is not None:
+            request = self.market_data.request()
+            fix.Session.sendToTarget(fields_to_message(request, begin_string=self.codec.begin_string),
+                                     self.session_id)
         if self._listener is not None:
             self._listener.on_connectivity(self.name, True)
 
@@ -134,6 +141,9 @@ class FixBrokerVenue(Venue):
         msg_type = next((value for tag, value in fields if tag == 35), "")
         if msg_type == "j":
             self.on_reject(fields)
+            return
+        if self.market_data is not None and msg_type in MD_MESSAGE_TYPES:
+            self.market_data.on_message(fields)   # prices, not order flow: not journaled as messages
             return
         self._tap(self.name, "in", msg_type, fields)
         try:

@@ -25,6 +25,7 @@ from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
 from fixgw.logs import error_text
+from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
@@ -140,6 +141,10 @@ class Gateway:
             venue = build_venue(FIX_BROKER_KIND, name, broker, context)
             assert isinstance(venue, FixBrokerVenue)
             brokers[name] = venue
+        for name, source in config.marketdata.sources.items():
+            if source.kind == "fix_broker" and source.venue in brokers:
+                brokers[source.venue].market_data = FixMarketData(name, source.instruments,
+                                                                  self.risk.engine.market.references)
         rest = {name: build_venue(section.kind, name, section, context) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}

@@ -152,6 +152,8 @@ class Dialect(_Frozen):
     """MsgType -> tags required on decode beyond the data dictionary's."""
     defaults: dict[str, dict[int, str]] = Field(default_factory=dict)
     """MsgType -> tag -> value added on encode when the message lacks the tag (e.g. HandlInst 21=1)."""
+    market_data: bool = False
+    """The broker answers MarketDataRequest (35=V) with 35=W / 35=X (fixgw/fix/marketdata.py, top of book)."""
 
     @field_validator("begin_strings")
     @classmethod

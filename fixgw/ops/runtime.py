@@ -20,6 +20,7 @@ from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
 from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
+from fixgw.ops.marketdata import MarketDataCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
@@ -47,6 +48,7 @@ class OpsRuntime:
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
         self.metrics.add_collector(TransferCollector(lambda: gateway.journal))
+        self.metrics.add_collector(MarketDataCollector(self))
         self.started_at = time.time()
         self.recon_board = ReconBoard(self.metrics)
         self.alert_engine = AlertEngine(config.alerts, self.started_at)

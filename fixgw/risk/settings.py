@@ -44,6 +44,11 @@ class AccountRisk(OrderLimits):
     """Open plus filled notional of the account per UTC day."""
     restricted: list[str] = Field(default_factory=list)
     """Instrument ids (globs) this account may not trade."""
+    max_daily_loss: Dec | None = Field(default=None, gt=0)
+    """The day's loss (realized + unrealized - fees, since marketdata.day_cutoff) above which the account's kill
+    switch is set (open orders cancelled) and an alert fires; once a day."""
+    max_drawdown: Dec | None = Field(default=None, gt=0)
+    """The same for the fall from the day's high-water mark of that P&L."""
 
 
 class EmsRisk(OrderLimits):
