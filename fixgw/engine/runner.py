@@ -238,6 +238,8 @@ class Runner:
             self.core.on_venue_cancel_reject(args[0], args[1], fx)
         elif kind == "venue_unknown":
             self.core.on_venue_outcome_unknown(args[0], args[1], args[2], args[3], fx)
+        elif kind == "venue_refused":
+            self.core.on_venue_refused(args[0], args[1], args[2], args[3], fx)
         elif kind == "venue_connectivity":
             if args[1]:
                 self.core.on_venue_connected(args[0], fx)
@@ -334,6 +336,9 @@ class Runner:
                 venue.send_replace(command)
             elif isinstance(command, StatusRequest):
                 venue.send_status_request(command)
+        except MessageRejected as exc:
+            # Raised while encoding (the venue's dialect cannot carry it): certain, and nothing left.
+            self._queue.put(_Item("venue_refused", (venue_name, order_id, type(command).__name__, exc.text)))
         except Exception as exc:
             log.exception("venue.send_failed", venue=venue_name, order_id=order_id, error=repr(exc))
             cl_ord_id = getattr(command, "cl_ord_id", "")

@@ -47,6 +47,8 @@ class Observation:
     risk: RiskState | None = None
     open_recon_breaks: int = 0
     clock_skew: dict[str, float] = field(default_factory=dict)
+    unanswered_orders: int = 0
+    """Orders the EMS heard nothing of within `risk.max_unanswered_s` that are still not settled."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class AlertEngine:
             conditions[("recon_breaks", "all")] = _Condition(
                 "error", f"{obs.open_recon_breaks} open reconciliation break(s)",
                 {"open_breaks": str(obs.open_recon_breaks)})
+        if obs.unanswered_orders > 0:
+            conditions[("unanswered_orders", "all")] = _Condition(
+                "error", f"{obs.unanswered_orders} order(s) without an answer from their venue",
+                {"orders": str(obs.unanswered_orders)})
         for session, skew in obs.clock_skew.items():
             if abs(skew) > self.config.clock_skew_max_s:
                 conditions[("clock_skew", session)] = _Condition(

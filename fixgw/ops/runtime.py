@@ -123,7 +123,8 @@ class OpsRuntime:
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
-                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew))
+                           open_recon_breaks=metrics.open_recon_break_count(), clock_skew=dict(metrics.clock_skew),
+                           unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())))
 
     def evaluate_alerts(self) -> list[Alert]:
         """One evaluation: log and dispatch every transition (the ops thread calls this periodically)."""

@@ -104,3 +104,5 @@ class RiskConfig(_Section):
     asset_classes: dict[AssetClass, AssetClassRisk] = Field(default_factory=dict)
     venues: dict[str, VenueRisk] = Field(default_factory=dict)
     breakers: BreakerConfig = BreakerConfig()
+    max_unanswered_s: float = Field(default=30.0, gt=0, le=3600)
+    """An order the EMS has heard nothing of this long gets its best known state (39=A, Text) and an alert."""

@@ -39,7 +39,17 @@ from fixgw.router.routing import RouteTable
 log = structlog.get_logger("fixgw.router")
 
 IN_FLIGHT = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN, OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE)
+OPENING = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
 STATUS_RETRY_SECONDS = 5.0
+MAX_UNANSWERED_SECONDS = 30.0
+
+UNANSWERED_EVENT = "unanswered"
+"""Order event (and alert kind): the EMS had no report of the order within `max_unanswered_s`."""
+NOT_CARRIED_EVENT = "not_carried"
+"""Order event: the venue's dialect could not carry a command, so nothing of it left."""
+
+AlertRaiser = Callable[..., object]
+"""(kind, scope, message, **detail): logs the `alert` event and hands it to the alert sinks (risk/telemetry.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,8 @@ class RouterCore:
         checks: Sequence[PreTradeCheck] = (),
         replace_checks: Sequence[ReplaceCheck] = (),
         observer: RouterObserver | None = None,
+        max_unanswered_s: float = MAX_UNANSWERED_SECONDS,
+        alert: AlertRaiser | None = None,
     ) -> None:
         self.book = book
         self.routes = routes
@@ -93,7 +105,14 @@ class RouterCore:
         self.replace_checks = list(replace_checks)
         self.observer = observer
         """Told of every order event as it is recorded (risk state); see `effects()`."""
+        self.max_unanswered_s = max_unanswered_s
+        self.alert = alert
         self._resent: set[str] = set()
+        # Routed orders the EMS has heard nothing of yet -> the tick that first saw them (None: not yet seen).
+        self._unanswered: dict[str, datetime | None] = {
+            order.order_id: None for order in book.open_orders() if order.status in OPENING}
+        self.overdue: dict[str, Order] = {}
+        """Orders still unsettled after `max_unanswered_s` (the ops `unanswered_orders` rule counts them)."""
         self._last_status_query: dict[str, datetime] = {}
         # Open orders that have been UNKNOWN (a refused cancel can return one there): all on_tick looks at.
         self._maybe_unknown: dict[str, Order] = {
@@ -128,6 +147,7 @@ class RouterCore:
         outbound_id = self._next_venue_id(order)
         order.venue_cl_ord_id = outbound_id
         fx.touch(order, "route", venue=venue, venue_cl_ord_id=outbound_id, rule=rule)
+        self._unanswered[order.order_id] = None
         fx.to_venue.append((venue, command.model_copy(update={"cl_ord_id": outbound_id}), order.order_id))
         return order
 
@@ -491,7 +511,26 @@ class RouterCore:
             if order.status in IN_FLIGHT:
                 self._query_venue(order, fx)
 
+    def on_venue_refused(self, venue: str, order_id: str, command: str, text: str, fx: Effects) -> None:
+        """The venue's dialect could not carry a command: nothing left, so it is refused now (Denied, not Unknown)."""
+        order = self.book.get(order_id, recall=True)
+        if order is None:
+            return
+        text = f"{venue} cannot carry this {command}: {text}"
+        fx.touch(order, NOT_CARRIED_EVENT, venue=venue, command=command, text=text)
+        log.warning("venue.command_not_carried", venue=venue, order_id=order_id, command=command, text=text)
+        if command == "NewOrder" and order.status is OrdStatus.PENDING_NEW:
+            self._deny(order, Denial(OrdRejReason.BROKER_OPTION, text), fx)
+        elif command == "NewOrder" and order.status is OrdStatus.UNKNOWN:
+            apply(order, OrderEvent.REJECT)
+            order.text = text
+            fx.touch(order, "reject", text=text)
+            self._emit(order, ExecType.REJECTED, fx, text=text, reason=OrdRejReason.BROKER_OPTION)
+        elif command in ("CancelOrder", "ReplaceOrder") and order.pending is not None:
+            self._on_request_rejected(order, CxlRejReason.OTHER, text, fx)
+
     def on_tick(self, now: datetime, fx: Effects) -> None:
+        self._answer_overdue(now, fx)
         for order in list(self._maybe_unknown.values()):  # not the whole book: it holds every order of the day
             if not order.is_open:
                 del self._maybe_unknown[order.order_id]
@@ -501,6 +540,33 @@ class RouterCore:
             last = self._last_status_query.get(order.order_id)
             if last is None or (now - last).total_seconds() >= STATUS_RETRY_SECONDS:
                 self._query_venue(order, fx, now)
+
+    def _answer_overdue(self, now: datetime, fx: Effects) -> None:
+        """Invariant 7: an order the EMS has heard nothing of for `max_unanswered_s` gets its best known state
+        (39=A while pending or unknown) with Text, and an operator gets an alert."""
+        for order_id, since in list(self._unanswered.items()):
+            order = self.book.get(order_id)
+            if order is None or order.status not in OPENING:
+                del self._unanswered[order_id]
+                self.overdue.pop(order_id, None)
+                continue
+            if since is None:
+                self._unanswered[order_id] = now  # measured on the tick's clock, like the status retries
+                continue
+            waited = (now - since).total_seconds()
+            if order_id in self.overdue or waited < self.max_unanswered_s:
+                continue
+            self.overdue[order_id] = order
+            venue = order.venue or "?"
+            state = "outcome unknown" if order.status is OrdStatus.UNKNOWN else "not yet acknowledged"
+            text = f"no answer from {venue} for {waited:.0f} s: {state}, status being queried"
+            fx.touch(order, UNANSWERED_EVENT, venue=venue, waited_s=f"{waited:.0f}")
+            self._emit(order, ExecType.PENDING_NEW, fx, text=text)
+            log.warning("order.unanswered", order_id=order_id, session=order.ems_session, cl_ord_id=order.cl_ord_id,
+                        venue=venue, status=order.status.name, waited_s=round(waited))
+            if self.alert is not None:
+                self.alert(UNANSWERED_EVENT, f"order:{order_id}", f"order {order.cl_ord_id} of {order.ems_session} "
+                           f"unanswered by {venue} for {waited:.0f} s", venue=venue, status=order.status.name)
 
     def _query_venue(self, order: Order, fx: Effects, now: datetime | None = None) -> None:
         if order.venue is None or order.venue_cl_ord_id is None:

@@ -850,3 +850,59 @@ def test_expiry_while_a_replace_is_pending_answers_the_replace(exec_type: ExecTy
     assert isinstance(reject, CancelRejectEvent)
     assert (reject.cl_ord_id, reject.response_to) == ("C2", CxlRejResponseTo.REPLACE)
     assert h.order(order_id).status is ord_status
+
+
+# ---------------------------------------------------------------------------------------------- unanswered orders
+
+
+def test_an_order_unanswered_past_the_limit_gets_its_best_known_state_and_an_alert_once() -> None:
+    h = Harness()
+    alerts: list[tuple[Any, ...]] = []
+    h.core.max_unanswered_s = 30
+    h.core.alert = lambda *args, **detail: alerts.append((*args, detail))
+    h.new("C1")
+    h.new("C2")
+    h.call(h.core.on_venue_outcome_unknown, "BRK", "7-2.0", "new", "send timed out")
+    assert h.call(h.core.on_tick, T0).to_ems == []                       # first seen
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=29)).to_ems == []
+    fx = h.call(h.core.on_tick, T0 + timedelta(seconds=30))
+    reports = {report.cl_ord_id: report for _s, report, _o in fx.to_ems}
+    assert set(reports) == {"C1", "C2"}
+    assert isinstance(reports["C1"], ExecutionEvent)
+    assert (reports["C1"].exec_type, reports["C1"].ord_status) == (X.PENDING_NEW, S.PENDING_NEW)
+    assert reports["C2"].ord_status is S.UNKNOWN and "BRK" in (reports["C2"].text or "")
+    assert "unanswered" in event_names(fx)
+    assert sorted(alert[1] for alert in alerts) == ["order:7-1", "order:7-2"]
+    assert set(h.core.overdue) == {"7-1", "7-2"}
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=90)).to_ems == []   # once per order
+    h.ack("7-1")
+    h.call(h.core.on_tick, T0 + timedelta(seconds=91))
+    assert set(h.core.overdue) == {"7-2"}                                # settled: no longer counted
+
+
+def test_an_acknowledged_order_is_never_reported_unanswered() -> None:
+    h = Harness()
+    h.core.max_unanswered_s = 30
+    h.live_order("C1")
+    h.call(h.core.on_tick, T0)
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=60)).to_ems == [] and h.core.overdue == {}
+
+
+def test_a_command_the_venue_cannot_carry_is_denied_not_left_unknown() -> None:
+    h = Harness()
+    h.new("C1")
+    fx = h.call(h.core.on_venue_refused, "BRK", "7-1", "NewOrder", "no VWAP strategy")
+    report = only_er(fx)
+    assert (report.exec_type, report.ord_status) == (X.REJECTED, S.DENIED)
+    assert "no VWAP strategy" in (report.text or "") and "BRK" in (report.text or "")
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=60)).to_venue == []   # no status queries
+
+
+def test_a_cancel_the_venue_cannot_carry_is_refused_with_a_cancel_reject() -> None:
+    h = Harness()
+    h.live_order("C1")
+    h.cancel("C1-X", "C1")
+    fx = h.call(h.core.on_venue_refused, "BRK", "7-1", "CancelOrder", "no such field")
+    [(_s, reject, _o)] = fx.to_ems
+    assert isinstance(reject, CancelRejectEvent) and reject.cl_ord_id == "C1-X"
+    assert h.order("7-1").status is S.NEW
