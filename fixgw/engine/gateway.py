@@ -20,6 +20,7 @@ from fixgw.engine.heap import recovery_heap, release_collector, serving_collecto
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, stored_keys
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
@@ -72,6 +73,7 @@ class Gateway:
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
+        self._ems_settings: fix.SessionSettings | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -140,7 +142,7 @@ class Gateway:
                 sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)
                 self._ems_ids[name] = sid
                 self._ems_begin[name] = ems.begin_string
-            settings = acceptor_settings(config)
+            settings = self._ems_settings = acceptor_settings(config)
             names = {sid.toString(): name for name, sid in self._ems_ids.items()}
             self._ems_app = EmsApplication(names, self.runner.submit_ems, self.runner.ems_session_changed,
                                            logon_check=self.security.check)
@@ -278,18 +280,25 @@ class Gateway:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
 
     def _schedule_replays(self) -> None:
-        """Reports journaled after the last 'handed to QuickFIX' mark may never have left: re-send them."""
+        """Reports journaled after the last 'handed to QuickFIX' mark that QuickFIX's store lacks never left: hand
+        them to QuickFIX now, before anything newer (the EMS gets them, 97=Y, by resend at its logon)."""
         assert self.runner is not None
-        for name in self._ems_ids:
+        for name, sid in self._ems_ids.items():
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
-            replay = []
-            for record in self.journal.iter_messages(session=name, direction="out", since=since):
-                fields = text_to_fields(record.raw)
-                replay.append([*fields, (97, "Y")])
-            if replay:
-                log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat())
-                self.runner.replay_on_logon(name, replay)
+            journaled = [text_to_fields(record.raw)
+                         for record in self.journal.iter_messages(session=name, direction="out", since=since)]
+            if not journaled:
+                continue
+            stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)
+            replay = [[*fields, (97, "Y")] for fields in reports_to_replay(journaled, stored)]
+            log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat(),
+                        already_stored=len(journaled) - len(replay), store_read=stored is not None)
+            self.runner.replay_now(name, replay)
+
+    def _ems_store_dir(self, sid: fix.SessionID) -> Path:
+        assert self._ems_settings is not None
+        return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
     # ------------------------------------------------------------------ state
 
@@ -328,9 +337,10 @@ class Gateway:
             return False
         message = fields_to_message(fields, begin_string=self._ems_begin[session])
         try:
-            return bool(fix.Session.sendToTarget(message, sid))
+            fix.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
         except fix.SessionNotFound:
             return False
+        return True
 
 
 def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:

@@ -69,7 +69,8 @@ class Runner:
         self._stopping = threading.Event()
         self._last_tick = 0.0
         self._sent_marks: dict[str, datetime] = {}
-        self._replay: dict[str, list[list[tuple[int, str]]]] = {}
+        self._mark_held: set[str] = set()
+        """EMS sessions a report could not be handed to: their 'sent through' mark stays where it was."""
         self._pass_markers: list[threading.Event] = []
         self.passes = 0
         self.journal_errors = 0
@@ -91,10 +92,16 @@ class Runner:
     def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
         self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
 
-    def replay_on_logon(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
-        """Reports journaled before a crash but maybe never sent: re-sent (PossResend=Y) at the next logon."""
+    def replay_now(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
+        """Reports journaled before a crash but never handed to QuickFIX: handed to it (PossResend=Y) ahead of
+        anything queued after this call, so the EMS never gets them after a newer state of their orders."""
+        def replay(_core: RouterCore, _fx: Effects) -> None:
+            for fields in messages:
+                if not self.ems_send(session, fields):
+                    log.error("ems.replay_failed", session=session, msg_type=fields[0][1])
+
         if messages:
-            self._queue.put(_Item("call", (lambda _core, _fx: self._replay.__setitem__(session, messages),)))
+            self._queue.put(_Item("call", (replay,)))
 
     def call(self, function: Callable[[RouterCore, Effects], object]) -> None:
         """Run `function(core, effects)` on the owner thread (operator actions, reloads)."""
@@ -209,6 +216,7 @@ class Runner:
         venue_sent = time.perf_counter()
         for session, fields in outbound:
             if not self.ems_send(session, fields):
+                self._mark_held.add(session)  # journaled, never handed: the next start must replay it
                 log.warning("ems.send_failed", session=session, msg_type=fields[0][1])
         if copies is not None:
             copies.send()
@@ -220,7 +228,8 @@ class Runner:
                 log.exception("router.observer_failed", error=repr(exc))
         sent_at = utc_now()
         for session, _fields in outbound:
-            self._sent_marks[session] = sent_at
+            if session not in self._mark_held:
+                self._sent_marks[session] = sent_at
         self.passes += 1
 
     def _handle(self, item: _Item, fx: Effects, messages: list[MessageRecord],
@@ -246,9 +255,6 @@ class Runner:
         elif kind == "ems_session":
             if not args[1]:
                 self.core.on_ems_logout(args[0], fx)
-            else:
-                for fields in self._replay.pop(args[0], []):
-                    self.ems_send(args[0], fields)
         elif kind == "call":
             args[0](self.core, fx)
 

@@ -3,11 +3,16 @@ FIX version, stale replays, brokers that forgot their book, the EMS's business r
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from gateway_stack import EmsSpec, new_order, report, running_stack, status, status_request
 
-from gateway_stack import EmsSpec, new_order, report, running_stack, status
+from fixgw.engine.gateway import Gateway
+from fixgw.engine.runner import SENT_MARK_PREFIX
+from fixgw.sim.fix_client import ReceivedMessage
+from fixgw.store.journal import Journal, JournalBatch
 
 
 def test_vwap_to_a_broker_without_algos_is_rejected_at_once_and_never_queried(tmp_path: Path) -> None:
@@ -43,3 +48,50 @@ def test_algos_from_every_ems_fix_version_reach_the_broker_and_fill(tmp_path: Pa
             assert not any(m.msg_type in ("3", "j") for m in ems.received), f"{spec.name} got a reject"
         assert len(stack.broker.orders) == len(ALGO_EMS)
         assert not any(m.msg_type in ("3", "j") for m in stack.broker.received_requests())
+
+
+FINAL = {"2", "3", "4", "8", "C"}
+
+
+def stale_after_final(messages: list[ReceivedMessage]) -> list[str]:
+    """Reports of an order that arrived after its final one and carry an older (non-final) state."""
+    finished: set[str] = set()
+    stale = []
+    for message in messages:
+        if message.msg_type != "8":
+            continue
+        cl_ord_id, state = message.get(11) or "", message.get(39) or ""
+        if cl_ord_id in finished and state not in FINAL:
+            stale.append(f"{cl_ord_id}: 39={state} 17={message.get(17)} 97={message.get(97)}")
+        if state in FINAL:
+            finished.add(cl_ord_id)
+    return stale
+
+
+@pytest.mark.parametrize("mark_lost", [False, True], ids=["clean-stop", "crash-before-the-mark"])
+def test_a_restart_during_partial_fills_never_replays_an_older_state_after_the_fill(tmp_path: Path,
+                                                                                   mark_lost: bool) -> None:
+    """Reports journaled after the 'handed to QuickFIX' mark are replayed (97=Y) after a restart; a crash leaves the
+    mark behind (it is written a tick after the sends): none of them may arrive after a newer state of its order."""
+    orders = 20
+    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}", ems=[EmsSpec("ems-a", "EMS-A")],
+                       sim_options={"fill_slices": 4, "fill_delay_ms": 250}) as stack:
+        ems = stack.ems()
+        for index in range(orders):
+            ems.send(new_order(f"P{index}", qty="400", price="190.00"))
+        ems.wait_for(lambda m: m.msg_type == "8" and m.get(39) == "1")
+        started = datetime.now(UTC)
+        stack.gateway.stop()                                      # fills still coming
+        if mark_lost:
+            with Journal(stack.config.journal_url) as journal:   # as after kill -9 before the mark was written
+                journal.write(JournalBatch(state={f"{SENT_MARK_PREFIX}ems-a": (started - timedelta(seconds=5))
+                                                  .isoformat()}))
+        stack.gateway = Gateway(stack.config)
+        stack.gateway.start()
+        assert stack.wait(lambda: ems.logon_count == 2 and ems.logged_on, 30)
+        for index in range(orders):
+            report(ems, f"P{index}", status("2"), timeout=30)
+        assert stack.gateway.runner is not None and stack.gateway.runner.drain()
+        ems.send(status_request("P0"))  # a barrier: whatever the gateway sent before its answer arrived before it
+        report(ems, "P0", lambda m: m.get(150) == "I")
+        assert stale_after_final(ems.received) == []
