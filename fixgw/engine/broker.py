@@ -15,7 +15,7 @@ import structlog
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
-from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
     CancelOrder,
@@ -125,6 +125,11 @@ class FixBrokerVenue(Venue):
             self._listener.on_execution(self.name, ExecutionEvent(
                 exec_id=f"{self.name}-reject-{ref_seq}", exec_type=ExecType.REJECTED, ord_status=OrdStatus.REJECTED,
                 cl_ord_id=cl_ord_id, text=text, transact_time=utc_now()))
+        elif msg_type == "H":  # a refused status request: the broker does not know the order (any more)
+            self._listener.on_execution(self.name, ExecutionEvent(
+                exec_id=f"{self.name}-reject-{ref_seq}", exec_type=ExecType.ORDER_STATUS,
+                ord_status=OrdStatus.REJECTED, cl_ord_id=cl_ord_id, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                text=text, transact_time=utc_now(), is_status_response=True))
         elif msg_type in ("F", "G"):
             self._listener.on_cancel_reject(self.name, CancelRejectEvent(
                 cl_ord_id=cl_ord_id, ord_status=OrdStatus.NEW, reason=CxlRejReason.OTHER, text=text,

@@ -42,9 +42,14 @@ IN_FLIGHT = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN, OrdStatus.PENDING_CANCEL,
 OPENING = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
 STATUS_RETRY_SECONDS = 5.0
 MAX_UNANSWERED_SECONDS = 30.0
+UNKNOWN_ORDER_GRACE_SECONDS = 60.0
+STATUS_SWEEP_BATCH = 50
+"""Status requests per tick (1 s) when a venue logs on and every open order there is asked about."""
 
 UNANSWERED_EVENT = "unanswered"
 """Order event (and alert kind): the EMS had no report of the order within `max_unanswered_s`."""
+UNKNOWN_AT_VENUE_EVENT = "unknown_at_venue"
+"""Order event (and alert kind): the venue says it does not know an order it had acknowledged (lost its book)."""
 NOT_CARRIED_EVENT = "not_carried"
 """Order event: the venue's dialect could not carry a command, so nothing of it left."""
 
@@ -93,6 +98,7 @@ class RouterCore:
         replace_checks: Sequence[ReplaceCheck] = (),
         observer: RouterObserver | None = None,
         max_unanswered_s: float = MAX_UNANSWERED_SECONDS,
+        unknown_order_grace_s: float = UNKNOWN_ORDER_GRACE_SECONDS,
         alert: AlertRaiser | None = None,
     ) -> None:
         self.book = book
@@ -106,7 +112,12 @@ class RouterCore:
         self.observer = observer
         """Told of every order event as it is recorded (risk state); see `effects()`."""
         self.max_unanswered_s = max_unanswered_s
+        self.unknown_order_grace_s = unknown_order_grace_s
         self.alert = alert
+        self._sweeps: dict[str, list[str]] = {}
+        """Venue -> open orders still to be asked about since it logged on (STATUS_SWEEP_BATCH per tick)."""
+        self._unknown_at_venue: dict[str, datetime | None] = {}
+        """Acknowledged orders their venue says it does not know -> the tick that first saw that (None: not yet)."""
         self._resent: set[str] = set()
         # Routed orders the EMS has heard nothing of yet -> the tick that first saw them (None: not yet seen).
         self._unanswered: dict[str, datetime | None] = {
@@ -360,6 +371,7 @@ class RouterCore:
             if event.is_status_response:
                 self._on_status_answer(order, event, fx)
             else:
+                self._unknown_at_venue.pop(order.order_id, None)  # a live report: the venue knows the order
                 self._on_report(order, venue, event, fx)
         except FixgwError as exc:
             # The order stays as it was (the state machine validates before mutating); the error is on record.
@@ -506,10 +518,28 @@ class RouterCore:
         log.warning("venue.outcome_unknown", venue=venue, order_id=order.order_id, command=command, reason=reason)
 
     def on_venue_connected(self, venue: str, fx: Effects) -> None:
-        """A venue (re)connected: ask about every order whose state there we are not sure of."""
+        """A venue (re)connected: ask about every open order there, in-flight ones at once, the rest paced (it may
+        have lost its book: an order it acknowledged could be gone)."""
+        sweep = []
         for order in self.book.open_orders(venue=venue):
             if order.status in IN_FLIGHT:
                 self._query_venue(order, fx)
+            else:
+                sweep.append(order.order_id)
+        self._sweeps[venue] = sweep
+        self._continue_sweep(venue, fx)
+
+    def _continue_sweep(self, venue: str, fx: Effects) -> None:
+        sweep = self._sweeps.get(venue)
+        if not sweep or not self.is_connected(venue):
+            return
+        batch, self._sweeps[venue] = sweep[:STATUS_SWEEP_BATCH], sweep[STATUS_SWEEP_BATCH:]
+        for order_id in batch:
+            order = self.book.get(order_id)
+            if order is not None and order.is_open and order.venue == venue:
+                self._query_venue(order, fx)
+        if not self._sweeps[venue]:
+            del self._sweeps[venue]
 
     def on_venue_refused(self, venue: str, order_id: str, command: str, text: str, fx: Effects) -> None:
         """The venue's dialect could not carry a command: nothing left, so it is refused now (Denied, not Unknown)."""
@@ -531,6 +561,9 @@ class RouterCore:
 
     def on_tick(self, now: datetime, fx: Effects) -> None:
         self._answer_overdue(now, fx)
+        self._close_lost_orders(now, fx)
+        for venue in list(self._sweeps):
+            self._continue_sweep(venue, fx)
         for order in list(self._maybe_unknown.values()):  # not the whole book: it holds every order of the day
             if not order.is_open:
                 del self._maybe_unknown[order.order_id]
@@ -568,6 +601,33 @@ class RouterCore:
                 self.alert(UNANSWERED_EVENT, f"order:{order_id}", f"order {order.cl_ord_id} of {order.ems_session} "
                            f"unanswered by {venue} for {waited:.0f} s", venue=venue, status=order.status.name)
 
+    def _lost_at_venue(self, order: Order, event: ExecutionEvent, fx: Effects) -> None:
+        """The venue does not know an order it acknowledged: alert now, close it after `unknown_order_grace_s`
+        unless the venue shows it again (see `_close_lost_orders`)."""
+        if order.order_id in self._unknown_at_venue:
+            return
+        self._unknown_at_venue[order.order_id] = None
+        venue = order.venue or "?"
+        fx.touch(order, UNKNOWN_AT_VENUE_EVENT, venue=venue, text=event.text)
+        log.warning("venue.order_unknown", venue=venue, order_id=order.order_id, status=order.status.name,
+                    text=event.text)
+        if self.alert is not None:
+            self.alert(UNKNOWN_AT_VENUE_EVENT, f"order:{order.order_id}",
+                       f"{venue} does not know order {order.cl_ord_id} of {order.ems_session} "
+                       f"({order.status.name} here): {event.text or 'unknown order'}", venue=venue)
+
+    def _close_lost_orders(self, now: datetime, fx: Effects) -> None:
+        for order_id, since in list(self._unknown_at_venue.items()):
+            order = self.book.get(order_id)
+            if order is None or not order.is_open:
+                del self._unknown_at_venue[order_id]
+            elif since is None:
+                self._unknown_at_venue[order_id] = now  # on the tick's clock, like the status retries
+            elif (now - since).total_seconds() >= self.unknown_order_grace_s:
+                del self._unknown_at_venue[order_id]
+                self._on_canceled(order, fx, text=f"{order.venue} no longer knows the order (its book was lost?): "
+                                                  f"closed after {self.unknown_order_grace_s:g} s")
+
     def _query_venue(self, order: Order, fx: Effects, now: datetime | None = None) -> None:
         if order.venue is None or order.venue_cl_ord_id is None:
             return
@@ -598,6 +658,10 @@ class RouterCore:
         if unknown_at_venue and order.status is OrdStatus.PENDING_CANCEL and order.cum_qty == 0:
             self._on_canceled(order, fx, text="the venue does not know the order")
             return
+        if unknown_at_venue and order.status not in OPENING:
+            self._lost_at_venue(order, event, fx)
+            return
+        self._unknown_at_venue.pop(order.order_id, None)  # the venue knows it after all
         if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
             if status in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED, OrdStatus.PENDING_CANCEL,
                           OrdStatus.PENDING_REPLACE):

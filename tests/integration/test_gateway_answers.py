@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from gateway_stack import EmsSpec, new_order, report, running_stack, status, status_request
+from structlog.testing import capture_logs
 
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.runner import SENT_MARK_PREFIX
+from fixgw.sim.fix_broker import FixBrokerSimulator
 from fixgw.sim.fix_client import ReceivedMessage
 from fixgw.store.journal import Journal, JournalBatch
 
@@ -95,3 +97,26 @@ def test_a_restart_during_partial_fills_never_replays_an_older_state_after_the_f
         ems.send(status_request("P0"))  # a barrier: whatever the gateway sent before its answer arrived before it
         report(ems, "P0", lambda m: m.get(150) == "I")
         assert stale_after_final(ems.received) == []
+
+
+def test_orders_a_restarted_broker_forgot_are_alerted_then_closed_at_the_ems(tmp_path: Path) -> None:
+    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+                       ems=[EmsSpec("ems-a", "EMS-A")]) as stack:
+        stack.broker.auto_fill = False
+        ems = stack.ems()
+        for index in range(3):
+            ems.send(new_order(f"L{index}", qty="100", price="190.00"))
+            report(ems, f"L{index}", status("0"))
+        assert stack.gateway.core is not None
+        stack.gateway.core.unknown_order_grace_s = 1.0
+        with capture_logs() as logs:
+            stack.broker.stop()                                   # restarted without its book
+            stack.broker = FixBrokerSimulator(stack.broker.config)
+            stack.broker.start()
+            for index in range(3):
+                closed = report(ems, f"L{index}", status("4"), timeout=30)
+                assert "no longer knows" in (closed.get(58) or "")
+        alerts = [entry for entry in logs if entry["event"] == "alert" and entry.get("kind") == "unknown_at_venue"]
+        assert len(alerts) == 3
+        queried = [m for m in stack.broker.received_requests() if m.msg_type == "H"]
+        assert len(queried) == 3

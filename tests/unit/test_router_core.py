@@ -40,7 +40,14 @@ from fixgw.model.orders import (
 )
 from fixgw.model.state import Order
 from fixgw.router.book import OrderBook
-from fixgw.router.core import STATUS_RETRY_SECONDS, Denial, EmsPolicy, PreTradeCheck, RouterCore
+from fixgw.router.core import (
+    STATUS_RETRY_SECONDS,
+    STATUS_SWEEP_BATCH,
+    Denial,
+    EmsPolicy,
+    PreTradeCheck,
+    RouterCore,
+)
 from fixgw.router.effects import Effects, EmsReport
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
@@ -764,7 +771,7 @@ def test_status_answer_unknown_order_for_a_pending_new_resubmits_once_with_the_s
     assert h.status_answer("7-1", S.REJECTED, **answer).to_venue == []      # exactly once
 
 
-def test_venue_reconnect_queries_in_flight_orders_only() -> None:
+def test_venue_reconnect_queries_every_open_order_there() -> None:
     h = Harness()
     h.new("P1")                                                   # 7-1 PENDING_NEW
     h.live_order("N1")                                            # 7-2 NEW
@@ -781,7 +788,8 @@ def test_venue_reconnect_queries_in_flight_orders_only() -> None:
     queried = {(venue, command.cl_ord_id) for venue, command, _oid in fx.to_venue
                if isinstance(command, StatusRequest)}
     assert len(fx.to_venue) == len(queried)
-    assert queried == {("BRK", "7-1.0"), ("BRK", "7-3.0"), ("BRK", "7-5.0"), ("BRK", "7-6.0")}
+    # NEW 7-2 too: a broker that lost its book would otherwise leave it open here for ever (issue 24).
+    assert queried == {("BRK", "7-1.0"), ("BRK", "7-2.0"), ("BRK", "7-3.0"), ("BRK", "7-5.0"), ("BRK", "7-6.0")}
 
 
 def test_cancel_on_disconnect_only_when_the_sessions_policy_says_so() -> None:
@@ -906,3 +914,48 @@ def test_a_cancel_the_venue_cannot_carry_is_refused_with_a_cancel_reject() -> No
     [(_s, reject, _o)] = fx.to_ems
     assert isinstance(reject, CancelRejectEvent) and reject.cl_ord_id == "C1-X"
     assert h.order("7-1").status is S.NEW
+
+
+# ----------------------------------------------------------------------------------- a venue that lost its book
+
+
+def test_the_status_sweep_after_a_logon_is_paced() -> None:
+    h = Harness(checks=())
+    for index in range(STATUS_SWEEP_BATCH + 5):
+        h.live_order(f"N{index}")
+    first = h.call(h.core.on_venue_connected, "BRK").to_venue
+    assert len(first) == STATUS_SWEEP_BATCH
+    rest = h.call(h.core.on_tick, T0).to_venue
+    assert len(rest) == 5 and all(isinstance(command, StatusRequest) for _v, command, _o in rest)
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=1)).to_venue == []
+
+
+def test_an_acknowledged_order_the_venue_forgot_alerts_then_closes_after_the_grace() -> None:
+    h = Harness()
+    alerts: list[tuple[Any, ...]] = []
+    h.core.alert = lambda *args, **detail: alerts.append((*args, detail))
+    h.core.unknown_order_grace_s = 60
+    order_id = h.live_order("N1")
+    h.trade(order_id, "10", "100.00")
+    unknown = {"ord_rej_reason": OrdRejReason.UNKNOWN_ORDER, "text": "unknown order", "order_id": "NONE"}
+    fx = h.status_answer(order_id, S.REJECTED, **unknown)
+    assert event_names(fx) == ["unknown_at_venue"] and fx.to_ems == [] and fx.to_venue == []
+    assert [alert[:2] for alert in alerts] == [("unknown_at_venue", f"order:{order_id}")]
+    h.status_answer(order_id, S.REJECTED, **unknown)                     # asked again: one alert
+    assert len(alerts) == 1
+    assert h.call(h.core.on_tick, T0).to_ems == []
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=59)).to_ems == []
+    report = only_er(h.call(h.core.on_tick, T0 + timedelta(seconds=60)))
+    assert (report.exec_type, report.ord_status, report.cum_qty) == (X.CANCELED, S.CANCELED, Decimal(10))
+    assert "no longer knows" in (report.text or "")
+
+
+def test_a_live_report_after_an_unknown_order_answer_keeps_the_order_open() -> None:
+    h = Harness()
+    h.core.unknown_order_grace_s = 60
+    order_id = h.live_order("N1")
+    h.status_answer(order_id, S.REJECTED, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text="unknown order")
+    h.call(h.core.on_tick, T0)
+    h.trade(order_id, "10", "100.00")                                     # the venue knows it after all
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=120)).to_ems == []
+    assert h.order(order_id).status is S.PARTIALLY_FILLED
