@@ -11,6 +11,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,8 @@ SENT_MARK_PREFIX = "ems_sent_through:"
 """Journal state key: reports to that EMS session journaled up to this time were handed to QuickFIX."""
 EmsSend = Callable[[str, list[tuple[int, str]]], bool]
 TICK_SECONDS = 1.0
+EXEC_ID_MEMORY = 100_000
+"""How many ExecIDs of reports sent to EMS sessions are remembered to attach an EMS's business reject to its order."""
 RAW_LINGER_SECONDS = 0.005
 
 
@@ -70,6 +73,8 @@ class Runner:
         self._last_tick = 0.0
         self._sent_marks: dict[str, datetime] = {}
         self._mark_held: set[str] = set()
+        self._reported: OrderedDict[str, str] = OrderedDict()
+        """ExecID of a recent report to an EMS -> its order id (an EMS's 35=j names the report it refuses)."""
         """EMS sessions a report could not be handed to: their 'sent through' mark stays where it was."""
         self._pass_markers: list[threading.Event] = []
         self.passes = 0
@@ -263,6 +268,11 @@ class Runner:
                         replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
         msg_type = next((value for tag, value in fields if tag == 35), "")
         messages.append(_record(session, "in", msg_type, fields, at))
+        if msg_type == "j":  # the EMS refuses one of our reports: on record, never answered with a reject of ours
+            values = dict(fields)
+            ref_id = values.get(379, "")
+            self.core.on_ems_business_reject(session, ref_id, self._reported.get(ref_id), values, fx)
+            return
         if msg_type in ("D", "F", "G") and _is_poss_dup(fields):
             cl_ord_id = next((value for tag, value in fields if tag == 11), "")
             if self.core.book.has_ems_cl_ord_id(session, cl_ord_id):
@@ -294,6 +304,10 @@ class Runner:
                 log.error("ems.unknown_session", session=session)
                 continue
             fields = codec.encode_report(report)
+            if order_id is not None and isinstance(report, ExecutionEvent):
+                self._reported[report.exec_id] = order_id
+                if len(self._reported) > EXEC_ID_MEMORY:
+                    self._reported.popitem(last=False)
             record = _record(session, "out", fields[0][1], fields, utc_now())
             record.order_id = order_id
             record.cl_ord_id = report.cl_ord_id

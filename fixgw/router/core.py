@@ -50,6 +50,8 @@ UNANSWERED_EVENT = "unanswered"
 """Order event (and alert kind): the EMS had no report of the order within `max_unanswered_s`."""
 UNKNOWN_AT_VENUE_EVENT = "unknown_at_venue"
 """Order event (and alert kind): the venue says it does not know an order it had acknowledged (lost its book)."""
+EMS_BUSINESS_REJECT_EVENT = "ems_business_reject"
+"""Order event: the EMS refused one of our reports of the order with a BusinessMessageReject (35=j)."""
 NOT_CARRIED_EVENT = "not_carried"
 """Order event: the venue's dialect could not carry a command, so nothing of it left."""
 
@@ -329,6 +331,22 @@ class RouterCore:
                                                 status_response=True), order.order_id))
         if order.status is OrdStatus.UNKNOWN:
             self._query_venue(order, fx)
+
+    def on_ems_business_reject(self, session: str, ref_id: str, order_id: str | None, fields: Mapping[int, str],
+                               fx: Effects) -> None:
+        """The EMS refused a report of ours (35=j): logged and put on record on the order BusinessRejectRefID(379)
+        names (an ExecID we sent, else a ClOrdID of the session). Never answered: a reject of a reject loops."""
+        order = self.book.get(order_id, recall=True) if order_id else None
+        if order is None and ref_id:
+            order = (self.book.find_ems(session, ref_id, recall=True)
+                     or self.book.get(ref_id.partition(":")[0], recall=True))  # fill ExecIDs: <order_id>:<venue's>
+        if order is not None and order.ems_session != session:
+            order = None
+        detail = {"ref_id": ref_id, "ref_msg_type": fields.get(372), "ref_seq_num": fields.get(45),
+                  "reason": fields.get(380), "text": fields.get(58)}
+        log.warning("ems.business_reject", session=session, order_id=order.order_id if order else None, **detail)
+        if order is not None:
+            fx.touch(order, EMS_BUSINESS_REJECT_EVENT, **detail)
 
     def on_ems_logout(self, session: str, fx: Effects) -> None:
         """Cancel-on-disconnect: cancel every open order of the session (reports reach it on its next logon)."""

@@ -120,3 +120,24 @@ def test_orders_a_restarted_broker_forgot_are_alerted_then_closed_at_the_ems(tmp
         assert len(alerts) == 3
         queried = [m for m in stack.broker.received_requests() if m.msg_type == "H"]
         assert len(queried) == 3
+
+
+@pytest.mark.parametrize("ems_name", ["ems-a", "ems-b"], ids=["FIX.4.4", "FIX.4.2"])
+def test_an_ems_business_reject_is_accepted_and_put_on_record_on_its_order(tmp_path: Path, ems_name: str) -> None:
+    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}") as stack:
+        stack.broker.auto_fill = False
+        ems = stack.ems(ems_name)
+        ems.send(new_order("J1", qty="100", price="190.00", handl_inst=ems_name == "ems-b"))
+        ack = report(ems, "J1", status("0"))
+        with capture_logs() as logs:
+            ems.send([(35, "j"), (45, ack.get(34) or ""), (372, "8"), (379, ack.get(17) or ""), (380, "0"),
+                      (58, "our blotter cannot take this report")])
+            ems.send(status_request("J1"))                       # a barrier: answers come in order
+            report(ems, "J1", lambda m: m.get(150) == "I" or m.get(20) == "3")
+        assert not [m for m in ems.received if m.msg_type in ("j", "3")]
+        [entry] = [entry for entry in logs if entry["event"] == "ems.business_reject"]
+        assert entry["ref_id"] == ack.get(17) and entry["order_id"] == ack.get(37)
+        assert stack.gateway.runner is not None and stack.gateway.runner.drain()
+        events = [event for event in stack.gateway.journal.iter_events(order_id=ack.get(37))
+                  if event.event == "ems_business_reject"]
+        assert len(events) == 1 and events[0].detail["text"] == "our blotter cannot take this report"
