@@ -34,7 +34,7 @@ from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
 from fixgw.store.daybook import read_day_book
-from fixgw.store.journal import Journal
+from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
 from fixgw.venues.bridge.registry import build_rest_venue
@@ -42,6 +42,8 @@ from fixgw.venues.bridge.registry import build_rest_venue
 log = structlog.get_logger("fixgw.engine.gateway")
 
 RECOVERY_WINDOW = timedelta(days=1)
+CLEAN_STOP_KEY = "gateway.clean_stop"
+"""Journal state: when the last run stopped cleanly (everything QuickFIX counted journaled); empty while running."""
 
 CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
 """(dialect name, begin string, symbol master, specs dir) -> codec."""
@@ -94,6 +96,8 @@ class Gateway:
         ensure_dirs(config)
         self.journal.open()
         run_id = self.journal.allocate_run_id()
+        clean_stop = self.journal.get_state(CLEAN_STOP_KEY)
+        self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: ""}))  # until this run stops cleanly: a crash
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
         # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
         # (restart time must not grow with history, nor with the day's volume more than it must).
@@ -152,7 +156,10 @@ class Gateway:
             self._acceptor = new_acceptor(self._ems_app, settings, log_factory, tls=config.acceptor.tls is not None)
         if brokers:
             self._build_initiators(brokers)
-        self._recover_sequences(brokers)
+        if clean_stop:
+            log.info("gateway.sequences_kept", reason="clean stop", stopped_at=clean_stop)
+        else:
+            self._recover_sequences(brokers)
         self._schedule_replays()
         for venue in self._own_venues.values():
             venue.start()
@@ -208,11 +215,14 @@ class Gateway:
         self._tls_initiators = []
         for venue in self._own_venues.values():
             venue.stop(timeout / 4)
+        drained = False
         if self.runner is not None:
-            self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
+            drained = self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
             self.runner.stop(timeout / 4)
         if self._dropcopy is not None:
             self._dropcopy.stop()  # last: copies of the final passes are stored for their clients
+        if drained:  # every inbound message QuickFIX counted is journaled: the next start need not rewind
+            self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: utc_now().isoformat()}))
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)

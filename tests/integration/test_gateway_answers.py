@@ -141,3 +141,23 @@ def test_an_ems_business_reject_is_accepted_and_put_on_record_on_its_order(tmp_p
         events = [event for event in stack.gateway.journal.iter_events(order_id=ack.get(37))
                   if event.event == "ems_business_reject"]
         assert len(events) == 1 and events[0].detail["text"] == "our blotter cannot take this report"
+
+
+def test_a_clean_restart_keeps_sequence_numbers_and_asks_for_no_resend(tmp_path: Path) -> None:
+    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+                       ems=[EmsSpec("ems-a", "EMS-A")]) as stack:
+        ems = stack.ems()
+        ems.send(new_order("S1", qty="100", price="190.00"))
+        report(ems, "S1", status("2"))
+        stack.gateway.stop()
+        with capture_logs() as logs:
+            stack.gateway = Gateway(stack.config)
+            stack.gateway.start()
+            assert stack.wait(lambda: stack.gateway.venues_connected().get("equities", False))
+            assert stack.wait(lambda: ems.logon_count == 2 and ems.logged_on, 30)
+            ems.send(new_order("S2", qty="100", price="190.00"))
+            report(ems, "S2", status("2"))
+        assert [entry for entry in logs if entry["event"] == "gateway.sequence_rewound"] == []
+        resend_requests = [entry for entry in logs if entry["event"] == "quickfix.event"
+                           and "ResendRequest" in str(entry.get("text", ""))]
+        assert resend_requests == []
