@@ -17,8 +17,8 @@ from fixgw.sim.fix_client import ReceivedMessage
 from fixgw.store.journal import Journal, JournalBatch
 
 
-def test_vwap_to_a_broker_without_algos_is_rejected_at_once_and_never_queried(tmp_path: Path) -> None:
-    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+def test_vwap_to_a_broker_without_algos_is_rejected_at_once_and_never_queried(tmp_path: Path, journal_url: str) -> None:
+    with running_stack(tmp_path, journal_url=journal_url,
                        ems=[EmsSpec("ems-a", "EMS-A")]) as stack:
         ems = stack.ems()
         ems.send(new_order("V1", qty="100", price="190.25", extra=[(847, "1")]))
@@ -35,9 +35,10 @@ ALGO_EMS = [EmsSpec("ems-42", "EMS-42", "FIX.4.2"), EmsSpec("ems-44", "EMS-44", 
 
 
 @pytest.mark.parametrize("strategy", ["1", "1001"], ids=["VWAP", "TWAP"])
-def test_algos_from_every_ems_fix_version_reach_the_broker_and_fill(tmp_path: Path, strategy: str) -> None:
+def test_algos_from_every_ems_fix_version_reach_the_broker_and_fill(tmp_path: Path, journal_url: str,
+                                                                   strategy: str) -> None:
     """847 values ems-default maps (VWAP 1, TWAP 1001) pass each EMS session's dictionary, and the algo broker's."""
-    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}", broker_begin="FIX.4.4",
+    with running_stack(tmp_path, journal_url=journal_url, broker_begin="FIX.4.4",
                        ems=ALGO_EMS) as stack:
         for spec in ALGO_EMS:
             ems = stack.ems(spec.name)
@@ -71,12 +72,12 @@ def stale_after_final(messages: list[ReceivedMessage]) -> list[str]:
 
 
 @pytest.mark.parametrize("mark_lost", [False, True], ids=["clean-stop", "crash-before-the-mark"])
-def test_a_restart_during_partial_fills_never_replays_an_older_state_after_the_fill(tmp_path: Path,
-                                                                                   mark_lost: bool) -> None:
+def test_a_restart_during_partial_fills_never_replays_an_older_state_after_the_fill(
+        tmp_path: Path, journal_url: str, mark_lost: bool) -> None:
     """Reports journaled after the 'handed to QuickFIX' mark are replayed (97=Y) after a restart; a crash leaves the
     mark behind (it is written a tick after the sends): none of them may arrive after a newer state of its order."""
     orders = 20
-    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}", ems=[EmsSpec("ems-a", "EMS-A")],
+    with running_stack(tmp_path, journal_url=journal_url, ems=[EmsSpec("ems-a", "EMS-A")],
                        sim_options={"fill_slices": 4, "fill_delay_ms": 250}) as stack:
         ems = stack.ems()
         for index in range(orders):
@@ -99,8 +100,8 @@ def test_a_restart_during_partial_fills_never_replays_an_older_state_after_the_f
         assert stale_after_final(ems.received) == []
 
 
-def test_orders_a_restarted_broker_forgot_are_alerted_then_closed_at_the_ems(tmp_path: Path) -> None:
-    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+def test_orders_a_restarted_broker_forgot_are_alerted_then_closed_at_the_ems(tmp_path: Path, journal_url: str) -> None:
+    with running_stack(tmp_path, journal_url=journal_url,
                        ems=[EmsSpec("ems-a", "EMS-A")]) as stack:
         stack.broker.auto_fill = False
         ems = stack.ems()
@@ -123,8 +124,9 @@ def test_orders_a_restarted_broker_forgot_are_alerted_then_closed_at_the_ems(tmp
 
 
 @pytest.mark.parametrize("ems_name", ["ems-a", "ems-b"], ids=["FIX.4.4", "FIX.4.2"])
-def test_an_ems_business_reject_is_accepted_and_put_on_record_on_its_order(tmp_path: Path, ems_name: str) -> None:
-    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}") as stack:
+def test_an_ems_business_reject_is_accepted_and_put_on_record_on_its_order(tmp_path: Path, journal_url: str,
+                                                                           ems_name: str) -> None:
+    with running_stack(tmp_path, journal_url=journal_url) as stack:
         stack.broker.auto_fill = False
         ems = stack.ems(ems_name)
         ems.send(new_order("J1", qty="100", price="190.00", handl_inst=ems_name == "ems-b"))
@@ -143,8 +145,8 @@ def test_an_ems_business_reject_is_accepted_and_put_on_record_on_its_order(tmp_p
         assert len(events) == 1 and events[0].detail["text"] == "our blotter cannot take this report"
 
 
-def test_a_clean_restart_keeps_sequence_numbers_and_asks_for_no_resend(tmp_path: Path) -> None:
-    with running_stack(tmp_path, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+def test_a_clean_restart_keeps_sequence_numbers_and_asks_for_no_resend(tmp_path: Path, journal_url: str) -> None:
+    with running_stack(tmp_path, journal_url=journal_url,
                        ems=[EmsSpec("ems-a", "EMS-A")]) as stack:
         ems = stack.ems()
         ems.send(new_order("S1", qty="100", price="190.00"))
