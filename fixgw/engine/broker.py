@@ -21,6 +21,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -50,6 +51,9 @@ class FixBrokerVenue(Venue):
         self.username = username
         self.password = password
         self._sent: OrderedDict[int, tuple[str, str]] = OrderedDict()
+        self.supports_mass_status = codec.supports_mass_status
+        self._mass_status: dict[str, set[str]] = {}
+        """MassStatusReqID -> our ClOrdIDs its answer has not mentioned yet."""
 
     @property
     def connected(self) -> bool:
@@ -76,6 +80,10 @@ class FixBrokerVenue(Venue):
     def send_status_request(self, request: StatusRequest) -> None:
         self._send(self.codec.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
 
+    def send_mass_status_request(self, request: MassStatusRequest) -> None:
+        self._mass_status[request.mass_status_req_id] = set(request.cl_ord_ids)
+        self._send(self.codec.encode_command(request), request.mass_status_req_id, CommandKind.STATUS)
+
     def _send(self, fields: list[tuple[int, str]], cl_ord_id: str, kind: str) -> None:
         message = fields_to_message(fields, begin_string=self.codec.begin_string)
         # Sent while logged out, QuickFIX stores the message and the broker gets it by resend after logon.
@@ -99,6 +107,7 @@ class FixBrokerVenue(Venue):
     def on_logout(self) -> None:
         was = self._logged_on
         self._logged_on = False
+        self._mass_status.clear()  # its answers are lost with the session: the next logon asks again
         if was:
             log.warning("broker.logout", venue=self.name)
         if self._listener is not None:
@@ -114,6 +123,9 @@ class FixBrokerVenue(Venue):
         values = dict(fields)
         self._tap(self.name, "in", values.get(35, ""), fields)
         ref_seq = values.get(45, "")
+        if values.get(372) == "AF" and self._mass_status:
+            self._mass_status_refused(values.get(58, ""))
+            return
         sent = self._sent.get(int(ref_seq)) if ref_seq.isdigit() else None
         text = f"{'session' if values.get(35) == '3' else 'business'} reject by {self.name}: {values.get(58, '')}"
         log.warning("broker.reject", venue=self.name, ref_seq_num=ref_seq, ref_msg_type=values.get(372),
@@ -141,6 +153,8 @@ class FixBrokerVenue(Venue):
             self.on_reject(fields)
             return
         self._tap(self.name, "in", msg_type, fields)
+        if self._mass_status and msg_type == "8" and self._on_mass_status_report(fields):
+            return
         try:
             event = self.codec.decode_venue(fields)
         except MessageRejected as exc:
@@ -153,6 +167,38 @@ class FixBrokerVenue(Venue):
             self._listener.on_execution(self.name, event)
         elif isinstance(event, CancelRejectEvent):
             self._listener.on_cancel_reject(self.name, event)
+
+
+    def _mass_status_refused(self, text: str) -> None:
+        """The broker does not take OrderMassStatusRequest after all: ask per order, as after a plain logon."""
+        log.warning("broker.mass_status_refused", venue=self.name, text=text)
+        self.supports_mass_status = False
+        self._mass_status.clear()
+        if self._listener is not None and self._logged_on:
+            self._listener.on_connectivity(self.name, True)  # the router asks about each open order in turn
+
+    def _on_mass_status_report(self, fields: list[tuple[int, str]]) -> bool:
+        """Tick off an answer to our OrderMassStatusRequest; at its last (912=Y), every order it left out is one
+        the broker does not know. True when the report names no order (the broker has none) and is done with."""
+        values = dict(fields)
+        request_id = values.get(584)
+        pending = self._mass_status.get(request_id) if request_id else None
+        if pending is None or request_id is None:
+            return False
+        cl_ord_id = values.get(11)
+        if cl_ord_id:
+            pending.discard(cl_ord_id)
+        if values.get(912) == "Y":
+            del self._mass_status[request_id]
+            log.info("broker.mass_status_answered", venue=self.name, request_id=request_id, missing=len(pending))
+            for missing in sorted(pending):
+                if self._listener is not None:
+                    self._listener.on_execution(self.name, ExecutionEvent(
+                        exec_id=f"{self.name}-{request_id}-{missing}", exec_type=ExecType.ORDER_STATUS,
+                        ord_status=OrdStatus.REJECTED, cl_ord_id=missing, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                        text=f"unknown order: not in {self.name}'s answer to OrderMassStatusRequest {request_id}",
+                        transact_time=utc_now(), is_status_response=True))
+        return not cl_ord_id
 
 
 class BrokerApplication(QuietApplication):

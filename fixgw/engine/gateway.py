@@ -132,7 +132,8 @@ class Gateway:
                                ems_policies=policies, is_connected=self._venue_connected,
                                checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk,
                                max_unanswered_s=config.risk.max_unanswered_s,
-                               unknown_order_grace_s=config.risk.unknown_order_grace_s, alert=risk.alerts.raise_alert)
+                               unknown_order_grace_s=config.risk.unknown_order_grace_s, alert=risk.alerts.raise_alert,
+                               mass_status=self._venue_answers_mass_status)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
@@ -312,6 +313,10 @@ class Gateway:
         return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
     # ------------------------------------------------------------------ state
+
+    def _venue_answers_mass_status(self, name: str) -> bool:
+        venue = self.venues.get(name)
+        return venue is not None and venue.supports_mass_status
 
     def _venue_connected(self, name: str) -> bool:
         venue = self.venues.get(name)

@@ -29,6 +29,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -356,6 +357,8 @@ class Runner:
                 venue.send_replace(command)
             elif isinstance(command, StatusRequest):
                 venue.send_status_request(command)
+            elif isinstance(command, MassStatusRequest):
+                venue.send_mass_status_request(command)
         except MessageRejected as exc:
             # Raised while encoding (the venue's dialect cannot carry it): certain, and nothing left.
             self._queue.put(_Item("venue_refused", (venue_name, order_id, type(command).__name__, exc.text)))

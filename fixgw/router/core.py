@@ -24,6 +24,7 @@ from fixgw.model.orders import (
     CancelRejectEvent,
     ExecutionEvent,
     Fill,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -102,6 +103,7 @@ class RouterCore:
         max_unanswered_s: float = MAX_UNANSWERED_SECONDS,
         unknown_order_grace_s: float = UNKNOWN_ORDER_GRACE_SECONDS,
         alert: AlertRaiser | None = None,
+        mass_status: Callable[[str], bool] = lambda _venue: False,
     ) -> None:
         self.book = book
         self.routes = routes
@@ -116,6 +118,8 @@ class RouterCore:
         self.max_unanswered_s = max_unanswered_s
         self.unknown_order_grace_s = unknown_order_grace_s
         self.alert = alert
+        self.mass_status = mass_status
+        """Whether a venue answers OrderMassStatusRequest (one request at logon instead of one per order)."""
         self._sweeps: dict[str, list[str]] = {}
         """Venue -> open orders still to be asked about since it logged on (STATUS_SWEEP_BATCH per tick)."""
         self._unknown_at_venue: dict[str, datetime | None] = {}
@@ -538,13 +542,19 @@ class RouterCore:
     def on_venue_connected(self, venue: str, fx: Effects) -> None:
         """A venue (re)connected: ask about every open order there, in-flight ones at once, the rest paced (it may
         have lost its book: an order it acknowledged could be gone)."""
-        sweep = []
+        acknowledged = []
         for order in self.book.open_orders(venue=venue):
             if order.status in IN_FLIGHT:
                 self._query_venue(order, fx)
             else:
-                sweep.append(order.order_id)
-        self._sweeps[venue] = sweep
+                acknowledged.append(order)
+        if acknowledged and self.mass_status(venue):
+            # One OrderMassStatusRequest: an order its answer leaves out is one the venue does not know.
+            cl_ord_ids = tuple(order.venue_cl_ord_id for order in acknowledged if order.venue_cl_ord_id is not None)
+            fx.to_venue.append((venue, MassStatusRequest(mass_status_req_id=f"MS-{self.ids.exec_id()}",
+                                                         cl_ord_ids=cl_ord_ids), ""))
+            return
+        self._sweeps[venue] = [order.order_id for order in acknowledged]
         self._continue_sweep(venue, fx)
 
     def _continue_sweep(self, venue: str, fx: Effects) -> None:

@@ -49,7 +49,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
-_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H"})
+_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H", "AF"})
 _CALL_TIMEOUT = 5.0
 
 
@@ -285,6 +285,8 @@ class FixBrokerSimulator:
             self._send_all(book.on_cancel_request(session, begin_string, fields))
         elif msg_type == "G":
             self._send_all(book.on_replace_request(session, begin_string, fields))
+        elif msg_type == "AF":
+            self._send_all(book.on_mass_status_request(session, begin_string, fields))
         else:
             self._send_all(book.on_status_request(session, begin_string, fields))
 

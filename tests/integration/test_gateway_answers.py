@@ -3,13 +3,15 @@ FIX version, stale replays, brokers that forgot their book, the EMS's business r
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gateway_stack import EmsSpec, new_order, report, running_stack, status, status_request
+from gateway_stack import EmsSpec, Stack, new_order, report, running_stack, status, status_request
 from structlog.testing import capture_logs
 
+from fixgw.config import DEFAULT_SPECS_DIR
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.runner import SENT_MARK_PREFIX
 from fixgw.sim.fix_broker import FixBrokerSimulator
@@ -163,3 +165,42 @@ def test_a_clean_restart_keeps_sequence_numbers_and_asks_for_no_resend(tmp_path:
         resend_requests = [entry for entry in logs if entry["event"] == "quickfix.event"
                            and "ResendRequest" in str(entry.get("text", ""))]
         assert resend_requests == []
+
+
+def test_a_broker_that_answers_mass_status_gets_one_request_and_its_forgotten_orders_close(
+        tmp_path: Path, journal_url: str) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(DEFAULT_SPECS_DIR, specs)
+    dialect = specs / "dialects" / "generic-broker.toml"
+    dialect.write_text(dialect.read_text(encoding="utf-8").replace("[symbols]", "mass_status = true\n\n[symbols]", 1),
+                       encoding="utf-8")
+    stack = Stack(tmp_path, journal_url=journal_url, broker_begin="FIX.4.4", ems=[EmsSpec("ems-a", "EMS-A")])
+    stack.config = stack.config.model_copy(update={"specs_dir": specs})
+    stack.gateway = Gateway(stack.config)
+    try:
+        stack.start()
+        stack.broker.auto_fill = False
+        ems = stack.ems()
+        for index in range(3):
+            ems.send(new_order(f"M{index}", qty="100", price="190.00"))
+            report(ems, f"M{index}", status("0"))
+        with capture_logs() as logs:                              # a gateway restart: the broker still knows all
+            stack.gateway.stop()
+            stack.gateway = Gateway(stack.config)
+            stack.gateway.start()
+            assert stack.wait(lambda: any(entry["event"] == "broker.mass_status_answered" for entry in logs))
+        [answered] = [entry for entry in logs if entry["event"] == "broker.mass_status_answered"]
+        assert answered["missing"] == 0
+        assert [m.msg_type for m in stack.broker.received_requests()] == ["D", "D", "D", "AF"]
+        assert stack.gateway.core is not None
+        stack.gateway.core.unknown_order_grace_s = 1.0
+        stack.broker.stop()                                       # restarted without its book
+        stack.broker = FixBrokerSimulator(stack.broker.config)
+        stack.broker.start()
+        for index in range(3):
+            closed = report(ems, f"M{index}", status("4"), timeout=30)
+            assert "OrderMassStatusRequest" in (closed.get(58) or "") or "no longer knows" in (closed.get(58) or "")
+        requests = [m.msg_type for m in stack.broker.received_requests()]
+        assert requests == ["AF"]                                 # one request, not one per order
+    finally:
+        stack.close()

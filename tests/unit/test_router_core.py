@@ -34,6 +34,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -91,7 +92,7 @@ def new_order(cl_ord_id: str = "C1", **terms: Any) -> NewOrder:
 
 def assert_persist_before_send(fx: Effects) -> None:
     for venue, command, order_id in fx.to_venue:
-        if isinstance(command, StatusRequest):
+        if isinstance(command, (StatusRequest, MassStatusRequest)):
             continue
         journaled = fx.orders.get(order_id)
         assert journaled is not None, f"{command!r} would leave before its order is journaled"
@@ -959,3 +960,17 @@ def test_a_live_report_after_an_unknown_order_answer_keeps_the_order_open() -> N
     h.trade(order_id, "10", "100.00")                                     # the venue knows it after all
     assert h.call(h.core.on_tick, T0 + timedelta(seconds=120)).to_ems == []
     assert h.order(order_id).status is S.PARTIALLY_FILLED
+
+
+def test_a_venue_that_answers_mass_status_gets_one_request_for_its_acknowledged_orders() -> None:
+    h = Harness()
+    h.core.mass_status = lambda venue: venue == "BRK"
+    h.new("P1")                                                   # 7-1 PENDING_NEW: asked about at once
+    h.live_order("N1")                                            # 7-2 NEW
+    h.trade(h.live_order("N2"), "10", "100.00")                   # 7-3 PARTIALLY_FILLED
+    fx = h.call(h.core.on_venue_connected, "BRK")
+    commands = [command for _venue, command, _oid in fx.to_venue]
+    assert [type(command) for command in commands] == [StatusRequest, MassStatusRequest]
+    assert commands[0].cl_ord_id == "7-1.0"
+    assert commands[1].cl_ord_ids == ("7-2.0", "7-3.0")
+    assert h.call(h.core.on_tick, T0).to_venue == []              # no per-order sweep behind it
