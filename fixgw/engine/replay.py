@@ -22,6 +22,8 @@ log = structlog.get_logger("fixgw.engine.replay")
 Fields = list[tuple[int, str]]
 ReportKey = tuple[str, ...]
 
+HEADER_ENTRY_BYTES = 40
+"""Upper bound of one FileStore header entry ("seq,offset,size ")."""
 ADMIN_SLACK = 1_000
 """Stored messages read beyond the journaled reports in question (logons, heartbeats, resend requests)."""
 
@@ -45,9 +47,13 @@ def store_prefix(store_dir: Path, session_id: fix.SessionID) -> Path:
 
 def stored_keys(prefix: Path, tail: int) -> set[ReportKey] | None:
     """Keys of the last `tail` messages in a FileStore (`.header`: "seq,offset,size " entries; `.body`: the
-    messages); None when the store cannot be read (another node's disk, a reset store)."""
+    messages); None when the store cannot be read (on another node's disk), empty when QuickFIX reset it."""
     try:
-        entries = Path(f"{prefix}.header").read_text(encoding="ascii").split()[-tail:]
+        with Path(f"{prefix}.header").open("rb") as header:
+            header_end = header.seek(0, 2)
+            from_byte = max(0, header_end - tail * HEADER_ENTRY_BYTES)  # the tail only: a day's store can be large
+            header.seek(from_byte)
+            entries = header.read().decode("ascii").split()[1 if from_byte else 0:][-tail:]  # 1st may be partial
         if not entries:
             return set()
         spans = [(int(offset), int(size)) for _seq, offset, size in (entry.split(",") for entry in entries)]
