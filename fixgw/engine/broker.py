@@ -81,8 +81,9 @@ class FixBrokerVenue(Venue):
         self._send(self.codec.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
 
     def send_mass_status_request(self, request: MassStatusRequest) -> None:
+        fields = self.codec.encode_command(request)
         self._mass_status[request.mass_status_req_id] = set(request.cl_ord_ids)
-        self._send(self.codec.encode_command(request), request.mass_status_req_id, CommandKind.STATUS)
+        self._send(fields, request.mass_status_req_id, CommandKind.STATUS)
 
     def _send(self, fields: list[tuple[int, str]], cl_ord_id: str, kind: str) -> None:
         message = fields_to_message(fields, begin_string=self.codec.begin_string)
@@ -167,7 +168,6 @@ class FixBrokerVenue(Venue):
             self._listener.on_execution(self.name, event)
         elif isinstance(event, CancelRejectEvent):
             self._listener.on_cancel_reject(self.name, event)
-
 
     def _mass_status_refused(self, text: str) -> None:
         """The broker does not take OrderMassStatusRequest after all: ask per order, as after a plain logon."""

@@ -304,8 +304,9 @@ class Gateway:
                 continue
             stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)
             replay = [[*fields, (97, "Y")] for fields in reports_to_replay(journaled, stored)]
-            log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat(),
-                        already_stored=len(journaled) - len(replay), store_read=stored is not None)
+            emit = log.warning if replay else log.info
+            emit("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat(),
+                 already_stored=len(journaled) - len(replay), store_read=stored is not None)
             self.runner.replay_now(name, replay)
 
     def _ems_store_dir(self, sid: fix.SessionID) -> Path:

@@ -74,9 +74,9 @@ class Runner:
         self._last_tick = 0.0
         self._sent_marks: dict[str, datetime] = {}
         self._mark_held: set[str] = set()
+        """EMS sessions a report could not be handed to: their 'sent through' mark stays where it was."""
         self._reported: OrderedDict[str, str] = OrderedDict()
         """ExecID of a recent report to an EMS -> its order id (an EMS's 35=j names the report it refuses)."""
-        """EMS sessions a report could not be handed to: their 'sent through' mark stays where it was."""
         self._pass_markers: list[threading.Event] = []
         self.passes = 0
         self.journal_errors = 0
