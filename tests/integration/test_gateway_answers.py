@@ -39,20 +39,24 @@ ALGO_EMS = [EmsSpec("ems-42", "EMS-42", "FIX.4.2"), EmsSpec("ems-44", "EMS-44", 
 @pytest.mark.parametrize("strategy", ["1", "1001"], ids=["VWAP", "TWAP"])
 def test_algos_from_every_ems_fix_version_reach_the_broker_and_fill(tmp_path: Path, journal_url: str,
                                                                    strategy: str) -> None:
-    """847 values ems-default maps (VWAP 1, TWAP 1001) pass each EMS session's dictionary, and the algo broker's."""
+    """847 values ems-default maps (VWAP 1, TWAP 1001) and its StrategyParameters group pass each EMS session's
+    dictionary, and the algo broker's."""
     with running_stack(tmp_path, journal_url=journal_url, broker_begin="FIX.4.4",
                        ems=ALGO_EMS) as stack:
         for spec in ALGO_EMS:
             ems = stack.ems(spec.name)
             cl_ord_id = f"{spec.name}-{strategy}"
-            ems.send(new_order(cl_ord_id, qty="200", price="190.25", extra=[(847, strategy)],
+            window = [(957, "2"), (958, "StartTime"), (959, "19"), (960, "20310314-14:30:00"),
+                      (958, "EndTime"), (959, "19"), (960, "20310314-20:00:00")]  # StrategyParameters group
+            ems.send(new_order(cl_ord_id, qty="200", price="190.25", extra=[(847, strategy), *window],
                                handl_inst=spec.begin_string == "FIX.4.2"))
             new = report(ems, cl_ord_id, status("0"))
             assert new.get(847) in (None, strategy)
             report(ems, cl_ord_id, status("2"))
             assert not any(m.msg_type in ("3", "j") for m in ems.received), f"{spec.name} got a reject"
         assert len(stack.broker.orders) == len(ALGO_EMS)
-        assert not any(m.msg_type in ("3", "j") for m in stack.broker.received_requests())
+        for request in stack.broker.received_requests():
+            assert request.get(958) == "StartTime" and request.get(847) in ("1", "1000"), request
 
 
 FINAL = {"2", "3", "4", "8", "C"}

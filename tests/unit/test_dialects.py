@@ -328,4 +328,7 @@ def test_session_dictionaries_accept_every_value_the_dialect_maps(dialect_name: 
         if strategy_tag is not None and strategy_tag < 5000:
             problems += [f"{begin_string}: tag {strategy_tag} not in MsgType {msg_type}"
                          for msg_type in ("D", "G", "8") if not dictionary.isMsgField(msg_type, strategy_tag)]
+        if dialect.algo is not None and dialect.algo.params == "strategy_parameters":
+            problems += [f"{begin_string}: no StrategyParameters group (957) in MsgType {msg_type}"
+                         for msg_type in ("D", "G", "8") if not dictionary.isGroup(msg_type, 957)]
     assert problems == []
