@@ -8,14 +8,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gateway_stack import EmsSpec, Stack, new_order, report, running_stack, status, status_request
+from gateway_stack import (
+    EmsSpec,
+    Stack,
+    new_order,
+    report,
+    running_stack,
+    stale_after_final,
+    status,
+    status_request,
+)
 from structlog.testing import capture_logs
 
 from fixgw.config import DEFAULT_SPECS_DIR
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.runner import SENT_MARK_PREFIX
 from fixgw.sim.fix_broker import FixBrokerSimulator
-from fixgw.sim.fix_client import ReceivedMessage
 from fixgw.store.journal import Journal, JournalBatch
 
 
@@ -57,24 +65,6 @@ def test_algos_from_every_ems_fix_version_reach_the_broker_and_fill(tmp_path: Pa
         assert len(stack.broker.orders) == len(ALGO_EMS)
         for request in stack.broker.received_requests():
             assert request.get(958) == "StartTime" and request.get(847) in ("1", "1000"), request
-
-
-FINAL = {"2", "3", "4", "8", "C"}
-
-
-def stale_after_final(messages: list[ReceivedMessage]) -> list[str]:
-    """Reports of an order that arrived after its final one and carry an older (non-final) state."""
-    finished: set[str] = set()
-    stale = []
-    for message in messages:
-        if message.msg_type != "8":
-            continue
-        cl_ord_id, state = message.get(11) or "", message.get(39) or ""
-        if cl_ord_id in finished and state not in FINAL:
-            stale.append(f"{cl_ord_id}: 39={state} 17={message.get(17)} 97={message.get(97)}")
-        if state in FINAL:
-            finished.add(cl_ord_id)
-    return stale
 
 
 @pytest.mark.parametrize("mark_lost", [False, True], ids=["clean-stop", "crash-before-the-mark"])
