@@ -131,8 +131,9 @@ class Gateway:
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
                                checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk,
-                               max_unanswered_s=config.risk.max_unanswered_s,
-                               unknown_order_grace_s=config.risk.unknown_order_grace_s, alert=risk.alerts.raise_alert,
+                               max_unanswered=timedelta(seconds=config.risk.max_unanswered_s),
+                               unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
+                               alert=risk.alerts.raise_alert,
                                mass_status=self._venue_answers_mass_status)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)

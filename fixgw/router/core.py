@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Protocol
 
@@ -42,13 +42,13 @@ log = structlog.get_logger("fixgw.router")
 IN_FLIGHT = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN, OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE)
 OPENING = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
 STATUS_RETRY_SECONDS = 5.0
-MAX_UNANSWERED_SECONDS = 30.0
-UNKNOWN_ORDER_GRACE_SECONDS = 60.0
+MAX_UNANSWERED = timedelta(seconds=30)
+UNKNOWN_ORDER_GRACE = timedelta(seconds=60)
 STATUS_SWEEP_BATCH = 50
 """Status requests per tick (1 s) when a venue logs on and every open order there is asked about."""
 
 UNANSWERED_EVENT = "unanswered"
-"""Order event (and alert kind): the EMS had no report of the order within `max_unanswered_s`."""
+"""Order event (and alert kind): the EMS had no report of the order within `max_unanswered`."""
 UNKNOWN_AT_VENUE_EVENT = "unknown_at_venue"
 """Order event (and alert kind): the venue says it does not know an order it had acknowledged (lost its book)."""
 EMS_BUSINESS_REJECT_EVENT = "ems_business_reject"
@@ -100,8 +100,8 @@ class RouterCore:
         checks: Sequence[PreTradeCheck] = (),
         replace_checks: Sequence[ReplaceCheck] = (),
         observer: RouterObserver | None = None,
-        max_unanswered_s: float = MAX_UNANSWERED_SECONDS,
-        unknown_order_grace_s: float = UNKNOWN_ORDER_GRACE_SECONDS,
+        max_unanswered: timedelta = MAX_UNANSWERED,
+        unknown_order_grace: timedelta = UNKNOWN_ORDER_GRACE,
         alert: AlertRaiser | None = None,
         mass_status: Callable[[str], bool] = lambda _venue: False,
     ) -> None:
@@ -115,8 +115,8 @@ class RouterCore:
         self.replace_checks = list(replace_checks)
         self.observer = observer
         """Told of every order event as it is recorded (risk state); see `effects()`."""
-        self.max_unanswered_s = max_unanswered_s
-        self.unknown_order_grace_s = unknown_order_grace_s
+        self.max_unanswered = max_unanswered
+        self.unknown_order_grace = unknown_order_grace
         self.alert = alert
         self.mass_status = mass_status
         """Whether a venue answers OrderMassStatusRequest (one request at logon instead of one per order)."""
@@ -129,7 +129,7 @@ class RouterCore:
         self._unanswered: dict[str, datetime | None] = {
             order.order_id: None for order in book.open_orders() if order.status in OPENING}
         self.overdue: dict[str, Order] = {}
-        """Orders still unsettled after `max_unanswered_s` (the ops `unanswered_orders` rule counts them)."""
+        """Orders still unsettled after `max_unanswered` (the ops `unanswered_orders` rule counts them)."""
         self._last_status_query: dict[str, datetime] = {}
         # Open orders that have been UNKNOWN (a refused cancel can return one there): all on_tick looks at.
         self._maybe_unknown: dict[str, Order] = {
@@ -603,7 +603,7 @@ class RouterCore:
                 self._query_venue(order, fx, now)
 
     def _answer_overdue(self, now: datetime, fx: Effects) -> None:
-        """Invariant 7: an order the EMS has heard nothing of for `max_unanswered_s` gets its best known state
+        """Invariant 7: an order the EMS has heard nothing of for `max_unanswered` gets its best known state
         (39=A while pending or unknown) with Text, and an operator gets an alert."""
         for order_id, since in list(self._unanswered.items()):
             order = self.book.get(order_id)
@@ -614,9 +614,9 @@ class RouterCore:
             if since is None:
                 self._unanswered[order_id] = now  # measured on the tick's clock, like the status retries
                 continue
-            waited = (now - since).total_seconds()
-            if order_id in self.overdue or waited < self.max_unanswered_s:
+            if order_id in self.overdue or now - since < self.max_unanswered:
                 continue
+            waited = (now - since).total_seconds()
             self.overdue[order_id] = order
             venue = order.venue or "?"
             state = "outcome unknown" if order.status is OrdStatus.UNKNOWN else "not yet acknowledged"
@@ -630,7 +630,7 @@ class RouterCore:
                            f"unanswered by {venue} for {waited:.0f} s", venue=venue, status=order.status.name)
 
     def _lost_at_venue(self, order: Order, event: ExecutionEvent, fx: Effects) -> None:
-        """The venue does not know an order it acknowledged: alert now, close it after `unknown_order_grace_s`
+        """The venue does not know an order it acknowledged: alert now, close it after `unknown_order_grace`
         unless the venue shows it again (see `_close_lost_orders`)."""
         if order.order_id in self._unknown_at_venue:
             return
@@ -651,10 +651,10 @@ class RouterCore:
                 del self._unknown_at_venue[order_id]
             elif since is None:
                 self._unknown_at_venue[order_id] = now  # on the tick's clock, like the status retries
-            elif (now - since).total_seconds() >= self.unknown_order_grace_s:
+            elif now - since >= self.unknown_order_grace:
                 del self._unknown_at_venue[order_id]
                 self._on_canceled(order, fx, text=f"{order.venue} no longer knows the order (its book was lost?): "
-                                                  f"closed after {self.unknown_order_grace_s:g} s")
+                                                  f"closed after {self.unknown_order_grace.total_seconds():g} s")
 
     def _query_venue(self, order: Order, fx: Effects, now: datetime | None = None) -> None:
         if order.venue is None or order.venue_cl_ord_id is None:

@@ -105,7 +105,7 @@ def test_orders_a_restarted_broker_forgot_are_alerted_then_closed_at_the_ems(tmp
             ems.send(new_order(f"L{index}", qty="100", price="190.00"))
             report(ems, f"L{index}", status("0"))
         assert stack.gateway.core is not None
-        stack.gateway.core.unknown_order_grace_s = 1.0
+        stack.gateway.core.unknown_order_grace = timedelta(seconds=1)
         with capture_logs() as logs:
             stack.broker.stop()                                   # restarted without its book
             stack.broker = FixBrokerSimulator(stack.broker.config)
@@ -187,7 +187,7 @@ def test_a_broker_that_answers_mass_status_gets_one_request_and_its_forgotten_or
         assert answered["missing"] == 0
         assert [m.msg_type for m in stack.broker.received_requests()] == ["D", "D", "D", "AF"]
         assert stack.gateway.core is not None
-        stack.gateway.core.unknown_order_grace_s = 1.0
+        stack.gateway.core.unknown_order_grace = timedelta(seconds=1)
         stack.broker.stop()                                       # restarted without its book
         stack.broker = FixBrokerSimulator(stack.broker.config)
         stack.broker.start()

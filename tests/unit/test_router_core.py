@@ -867,7 +867,7 @@ def test_expiry_while_a_replace_is_pending_answers_the_replace(exec_type: ExecTy
 def test_an_order_unanswered_past_the_limit_gets_its_best_known_state_and_an_alert_once() -> None:
     h = Harness()
     alerts: list[tuple[Any, ...]] = []
-    h.core.max_unanswered_s = 30
+    h.core.max_unanswered = timedelta(seconds=30)
     h.core.alert = lambda *args, **detail: alerts.append((*args, detail))
     h.new("C1")
     h.new("C2")
@@ -891,7 +891,7 @@ def test_an_order_unanswered_past_the_limit_gets_its_best_known_state_and_an_ale
 
 def test_an_acknowledged_order_is_never_reported_unanswered() -> None:
     h = Harness()
-    h.core.max_unanswered_s = 30
+    h.core.max_unanswered = timedelta(seconds=30)
     h.live_order("C1")
     h.call(h.core.on_tick, T0)
     assert h.call(h.core.on_tick, T0 + timedelta(seconds=60)).to_ems == [] and h.core.overdue == {}
@@ -935,7 +935,7 @@ def test_an_acknowledged_order_the_venue_forgot_alerts_then_closes_after_the_gra
     h = Harness()
     alerts: list[tuple[Any, ...]] = []
     h.core.alert = lambda *args, **detail: alerts.append((*args, detail))
-    h.core.unknown_order_grace_s = 60
+    h.core.unknown_order_grace = timedelta(seconds=60)
     order_id = h.live_order("N1")
     h.trade(order_id, "10", "100.00")
     unknown = {"ord_rej_reason": OrdRejReason.UNKNOWN_ORDER, "text": "unknown order", "order_id": "NONE"}
@@ -953,7 +953,7 @@ def test_an_acknowledged_order_the_venue_forgot_alerts_then_closes_after_the_gra
 
 def test_a_live_report_after_an_unknown_order_answer_keeps_the_order_open() -> None:
     h = Harness()
-    h.core.unknown_order_grace_s = 60
+    h.core.unknown_order_grace = timedelta(seconds=60)
     order_id = h.live_order("N1")
     h.status_answer(order_id, S.REJECTED, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text="unknown order")
     h.call(h.core.on_tick, T0)
