@@ -198,3 +198,20 @@ def test_a_broker_that_answers_mass_status_gets_one_request_and_its_forgotten_or
         assert requests == ["AF"]                                 # one request, not one per order
     finally:
         stack.close()
+
+
+def test_an_order_its_broker_leaves_unanswered_gets_a_pending_status_and_an_alert(tmp_path: Path,
+                                                                                 journal_url: str) -> None:
+    with running_stack(tmp_path, journal_url=journal_url, ems=[EmsSpec("ems-a", "EMS-A")],
+                       sim_options={"ack_delay_ms": 4000}) as stack:          # a broker slower than the deadline
+        assert stack.gateway.core is not None
+        stack.gateway.core.max_unanswered = timedelta(seconds=1)
+        ems = stack.ems()
+        with capture_logs() as logs:
+            ems.send(new_order("W1", qty="100", price="190.00"))
+            pending = report(ems, "W1", status("A"))
+            assert "no answer from equities" in (pending.get(58) or "")
+            report(ems, "W1", status("0"))                                   # the ack still comes through
+        assert [entry["kind"] for entry in logs if entry["event"] == "alert"] == ["unanswered"]
+        received = [m.get(39) for m in ems.received if m.msg_type == "8" and m.get(11) == "W1"]
+        assert received[:2] == ["A", "0"]
