@@ -21,6 +21,7 @@ from fixgw.engine.heap import recovery_heap, release_collector, serving_collecto
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, stored_keys
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
@@ -37,7 +38,7 @@ from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
 from fixgw.store.daybook import read_day_book
 from fixgw.store.engine import display_url
-from fixgw.store.journal import Journal
+from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
 from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
@@ -47,6 +48,8 @@ from fixgw.venues.registry import build_venue
 log = structlog.get_logger("fixgw.engine.gateway")
 
 RECOVERY_WINDOW = timedelta(days=1)
+CLEAN_STOP_KEY = "gateway.clean_stop"
+"""Journal state: when the last run stopped cleanly (everything QuickFIX counted journaled); empty while running."""
 
 
 class StartError(RuntimeError):
@@ -94,6 +97,7 @@ class Gateway:
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
+        self._ems_settings: fix.SessionSettings | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -120,6 +124,8 @@ class Gateway:
         with starting(f"journal {display_url(self.journal.url)}"):
             self.journal.open()
         run_id = self.journal.allocate_run_id()
+        clean_stop = self.journal.get_state(CLEAN_STOP_KEY)
+        self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: ""}))  # until this run stops cleanly: a crash
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
         # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
         # (restart time must not grow with history, nor with the day's volume more than it must).
@@ -155,7 +161,11 @@ class Gateway:
         risk = self.risk.engine
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
-                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk)
+                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk,
+                               max_unanswered=timedelta(seconds=config.risk.max_unanswered_s),
+                               unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
+                               alert=risk.alerts.raise_alert,
+                               mass_status=self._venue_answers_mass_status)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
@@ -170,7 +180,7 @@ class Gateway:
                 sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)
                 self._ems_ids[name] = sid
                 self._ems_begin[name] = ems.begin_string
-            settings = acceptor_settings(config)
+            settings = self._ems_settings = acceptor_settings(config)
             names = {sid.toString(): name for name, sid in self._ems_ids.items()}
             self._ems_app = EmsApplication(names, self.runner.submit_ems, self.runner.ems_session_changed,
                                            logon_check=self.security.check)
@@ -181,7 +191,10 @@ class Gateway:
                                               tls=config.acceptor.tls is not None)
         if brokers:
             self._build_initiators(brokers)
-        self._recover_sequences(brokers)
+        if clean_stop:
+            log.info("gateway.sequences_kept", reason="clean stop", stopped_at=clean_stop)
+        else:
+            self._recover_sequences(brokers)
         self._schedule_replays()
         for venue in self._own_venues.values():
             venue.start()
@@ -246,11 +259,14 @@ class Gateway:
         self._tls_initiators = []
         for venue in self._own_venues.values():
             venue.stop(timeout / 4)
+        drained = False
         if self.runner is not None:
-            self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
+            drained = self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
             self.runner.stop(timeout / 4)
         if self._dropcopy is not None:
             self._dropcopy.stop()  # last: copies of the final passes are stored for their clients
+        if drained:  # every inbound message QuickFIX counted is journaled: the next start need not rewind
+            self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: utc_now().isoformat()}))
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)
@@ -322,20 +338,32 @@ class Gateway:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
 
     def _schedule_replays(self) -> None:
-        """Reports journaled after the last 'handed to QuickFIX' mark may never have left: re-send them."""
+        """Reports journaled after the last 'handed to QuickFIX' mark that QuickFIX's store lacks never left: hand
+        them to QuickFIX now, before anything newer (the EMS gets them, 97=Y, by resend at its logon)."""
         assert self.runner is not None
-        for name in self._ems_ids:
+        for name, sid in self._ems_ids.items():
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
-            replay = []
-            for record in self.journal.iter_messages(session=name, direction="out", since=since):
-                fields = text_to_fields(record.raw)
-                replay.append([*fields, (97, "Y")])
-            if replay:
-                log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat())
-                self.runner.replay_on_logon(name, replay)
+            journaled = [text_to_fields(record.raw)
+                         for record in self.journal.iter_messages(session=name, direction="out", since=since)]
+            if not journaled:
+                continue
+            stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)
+            replay = [[*fields, (97, "Y")] for fields in reports_to_replay(journaled, stored)]
+            emit = log.warning if replay else log.info
+            emit("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat(),
+                 already_stored=len(journaled) - len(replay), store_read=stored is not None)
+            self.runner.replay_now(name, replay)
+
+    def _ems_store_dir(self, sid: fix.SessionID) -> Path:
+        assert self._ems_settings is not None
+        return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
     # ------------------------------------------------------------------ state
+
+    def _venue_answers_mass_status(self, name: str) -> bool:
+        venue = self.venues.get(name)
+        return venue is not None and venue.supports_mass_status
 
     def _venue_connected(self, name: str) -> bool:
         venue = self.venues.get(name)
@@ -377,9 +405,10 @@ class Gateway:
             return False
         message = fields_to_message(fields, begin_string=self._ems_begin[session])
         try:
-            return bool(fix.Session.sendToTarget(message, sid))
+            fix.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
         except fix.SessionNotFound:
             return False
+        return True
 
 
 def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:

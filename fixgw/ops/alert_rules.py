@@ -52,6 +52,8 @@ class Observation:
     """Session or REST venue -> our clock minus theirs, seconds."""
     clock_skew_limits: dict[str, float] = field(default_factory=dict)
     """Per-subject limits (a REST venue's `clock_alert_threshold_s`); others use `clock_skew_max_s`."""
+    unanswered_orders: int = 0
+    """Orders the EMS heard nothing of within `risk.max_unanswered_s` that are still not settled."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class AlertEngine:
             conditions[("transfer_breaks", "all")] = _Condition(
                 "error", f"{obs.transfer_breaks} transfer break(s) in the latest transfer reconciliation",
                 {"breaks": str(obs.transfer_breaks)})
+        if obs.unanswered_orders > 0:
+            conditions[("unanswered_orders", "all")] = _Condition(
+                "error", f"{obs.unanswered_orders} order(s) without an answer from their venue",
+                {"orders": str(obs.unanswered_orders)})
         for session, skew in obs.clock_skew.items():
             limit = obs.clock_skew_limits.get(session, self.config.clock_skew_max_s)
             if abs(skew) > limit:

@@ -141,7 +141,8 @@ class OpsRuntime:
                            refusals_total=metrics.refusals_total, risk=risk,
                            open_recon_breaks=metrics.open_recon_break_count(), clock_skew=skew,
                            clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()},
-                           transfer_breaks=transfer_breaks(self.gateway.journal))
+                           transfer_breaks=transfer_breaks(self.gateway.journal),
+                           unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())))
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no

@@ -109,3 +109,7 @@ class RiskConfig(_Section):
     asset_classes: dict[AssetClass, AssetClassRisk] = Field(default_factory=dict)
     venues: dict[str, VenueRisk] = Field(default_factory=dict)
     breakers: BreakerConfig = BreakerConfig()
+    max_unanswered_s: float = Field(default=30.0, gt=0, le=3600)
+    """An order the EMS has heard nothing of this long gets its best known state (39=A, Text) and an alert."""
+    unknown_order_grace_s: float = Field(default=60.0, ge=0, le=86400)
+    """An acknowledged order its broker says it does not know (lost book) is closed this long after the alert."""

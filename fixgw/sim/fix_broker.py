@@ -50,7 +50,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
-_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H", "V"})
+_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H", "V", "AF"})
 _MD_SIZE = Decimal(100)
 _HALF_SPREAD = Decimal("0.0005")
 _CALL_TIMEOUT = 5.0
@@ -298,6 +298,8 @@ class FixBrokerSimulator:
             self._send_all(book.on_replace_request(session, begin_string, fields))
         elif msg_type == "V":
             self._send_all(self._market_data_request(session, fields))
+        elif msg_type == "AF":
+            self._send_all(book.on_mass_status_request(session, begin_string, fields))
         else:
             self._send_all(book.on_status_request(session, begin_string, fields))
 

@@ -169,3 +169,12 @@ def test_duplicates_are_skipped_and_new_alerts_rate_limited() -> None:
     assert [(body["subject"], body["status"]) for body in receiver.bodies] == [
         ("a", "firing"), ("b", "firing"), ("a", "resolved")]
     assert ("hook", "dropped", "rate_limited") in outcomes
+
+
+def test_unanswered_orders_fire_while_any_is_overdue_and_resolve_when_settled() -> None:
+    engine = AlertEngine(config(), started_at=T0)
+    assert engine.evaluate(obs(0, unanswered_orders=0)) == []
+    fired = engine.evaluate(obs(1, unanswered_orders=2))
+    assert keys(fired) == [("unanswered_orders:all", FIRING)] and fired[0].details == {"orders": "2"}
+    assert engine.evaluate(obs(2, unanswered_orders=1)) == []
+    assert keys(engine.evaluate(obs(3, unanswered_orders=0))) == [("unanswered_orders:all", RESOLVED)]
