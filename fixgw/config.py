@@ -204,6 +204,9 @@ class AlertsConfig(Section):
     """Rejects + denials per new order in the window above which the reject-rate alert fires."""
     reject_rate_min_orders: int = Field(default=10, ge=1)
     clock_skew_max_s: float = Field(default=2.0, gt=0)
+    security_burst_threshold: int = Field(default=20, ge=1)
+    """Refused EMS connections within `security_burst_window_s` that fire `security_burst:all`."""
+    security_burst_window_s: float = Field(default=60.0, gt=0)
     max_per_minute: int = Field(default=20, ge=1)
     """Notifications per sink per minute; beyond it new alerts are dropped (and counted)."""
     delivery_attempts: int = Field(default=5, ge=1, le=20)

@@ -142,7 +142,8 @@ class OpsRuntime:
                            open_recon_breaks=metrics.open_recon_break_count(), clock_skew=skew,
                            clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()},
                            transfer_breaks=transfer_breaks(self.gateway.journal),
-                           unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())))
+                           unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())),
+                           security_failures_total=security_failures(getattr(self.gateway, "security", None)))
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no
@@ -232,3 +233,10 @@ class _AlertsReloader:
             self._ops._next_alerts_config = new.alerts  # picked up by the ops thread
 
         return swap
+
+
+def security_failures(security: Any) -> int:
+    """Refused EMS connections so far (every counter of the authenticator but accepted logons)."""
+    if security is None:
+        return 0
+    return sum(count for event, count in security.snapshot().items() if event != "accepted")
