@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
+from fixgw.margin.settings import MarginConfig
 from fixgw.model.enums import AssetClass, OrdType
 from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
@@ -341,6 +342,8 @@ class GatewayConfig(BaseSettings):
     """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
     retention: RetentionConfig = RetentionConfig()
     """How long the journal keeps reconciled days (`fixgw audit purge`)."""
+    margin: MarginConfig = MarginConfig()
+    """Collateral and margin across the prime brokers (fixgw/margin/settings.py)."""
 
     @classmethod
     def settings_customise_sources(
@@ -413,6 +416,8 @@ class GatewayConfig(BaseSettings):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
+        errors += [f"margin.venues.{name}: not a REST venue under [venues] (known: {sorted(self.venues)})"
+                   for name in self.margin.venues if name not in self.venues]
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -424,6 +429,10 @@ class GatewayConfig(BaseSettings):
     @property
     def symbols_path(self) -> Path:
         return self.symbols_file or self.specs_dir / "symbols.toml"
+
+    @property
+    def haircuts_path(self) -> Path:
+        return self.margin.haircuts_file or self.specs_dir / "margin" / "haircuts.toml"
 
     def dialect_path(self, name: str) -> Path:
         return self.specs_dir / "dialects" / f"{name}.toml"

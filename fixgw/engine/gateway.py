@@ -81,6 +81,8 @@ class Gateway:
         """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
         self.recon: Any = None
         """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
+        self.margin: Any = None
+        """Collateral and margin (fixgw/margin/service.py MarginService) when `margin.enabled`."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -126,9 +128,14 @@ class Gateway:
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
         risk = self.risk.engine
+        margin_checks: list[PreTradeCheck] = []
+        if config.margin.enabled:
+            self.margin = self._margin_service()
+            margin_checks.append(self.margin.check)
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
-                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk)
+                               checks=[risk.check, *margin_checks, *self._checks], replace_checks=[risk.check_replace],
+                               observer=risk)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
@@ -171,6 +178,8 @@ class Gateway:
 
             self.recon = ReconService(config, self.journal)
             self.recon.start()
+        if self.margin is not None:
+            self.margin.start()
         log.info("gateway.started", name=config.name, ems_sessions=len(config.ems), venues=sorted(self.venues),
                  acceptor=f"{config.acceptor.host}:{config.acceptor.port}")
 
@@ -179,6 +188,9 @@ class Gateway:
         if self.recon is not None:
             self.recon.stop()  # no new reconciliation job (a running one finishes on its thread)
             self.recon = None
+        if self.margin is not None:
+            self.margin.stop()
+            self.margin = None
         if self.risk is not None:
             self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:
@@ -216,6 +228,31 @@ class Gateway:
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)
+
+    def _margin_service(self) -> Any:
+        """The margin service, valuing at the risk engine's reference prices and alerting through its sinks."""
+        from fixgw.margin.service import MarginService, load_table
+        from fixgw.risk.control import write_switch
+        from fixgw.risk.switches import KILL, new_switch
+
+        assert self.risk is not None
+        engine = self.risk.engine
+        journal = self.journal
+
+        def price(asset: str, currency: str) -> Any:
+            reference = engine._reference(f"{asset}/{currency}")
+            return None if reference is None else reference.value
+
+        def alert(venue: str, message: str, detail: dict[str, str]) -> None:
+            runner = self.runner
+            if runner is not None:   # alert sinks run on the router thread
+                runner.call(lambda _core, _fx: engine.alerts.raise_alert("margin", venue, message, **detail))
+
+        def pause(venue: str, reason: str) -> None:
+            write_switch(journal, new_switch(KILL, f"venue:{venue}", True, who="margin-drift", reason=reason))
+
+        return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
+                             prices=price, alert=alert, pause=pause)
 
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
         """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""

@@ -23,3 +23,5 @@ class AccountSnapshot:
     """Which reported figure drift compares with ours computed the PB's way (margin_level, margin_equity)."""
     outside_margin: Mapping[str, Decimal] = field(default_factory=dict)
     """Balances the PB holds outside the margin pool (Binance spot wallet): shown, never counted as collateral."""
+    marks: Mapping[str, Decimal] = field(default_factory=dict)
+    """The PB's own market prices per asset in the account currency (Coinbase `market_rates`), when it reports them."""

@@ -18,8 +18,8 @@ request, every number a decimal string:
 How we read them: holdings are the portfolio balances (a negative one, which Prime itself reports as a loan, counts
 as borrowed only when no margin information came back); loans (pm_loans + tf_loans, in units of `symbol`) are
 borrowed amounts; an open margin call is a record with a positive outstanding notional. Prime's margin equity,
-requirement and excess are kept as reported; drift compares our equity computed without haircuts with
-`margin_equity`. Prime does not publish a borrow rate per asset here, so interest uses our kink model.
+requirement and excess are kept as reported, `market_rates` as the PB's marks; drift compares our equity computed
+without haircuts with `margin_equity`. Prime publishes no borrow rate per asset here: interest uses our kink model.
 """
 
 from __future__ import annotations
@@ -81,12 +81,18 @@ def parse_snapshot(venue: str, received_at: datetime, balances: dict[str, Any], 
             reported[f"credit_{key}"] = str(post_trade[key])
     if post_trade.get("frozen"):
         reported["credit_frozen"] = str(post_trade.get("frozen_reason") or "true")
+    marks = {}
+    for row in summary.get("market_rates") or []:
+        try:   # the reference's own example writes "27,123": a thousands separator is tolerated
+            marks[str(row["symbol"]).upper()] = Decimal(str(row["rate"]).replace(",", ""))
+        except (KeyError, ArithmeticError):
+            raise VenueProtocolError(venue, f"margin: unreadable market rate {row!r}") from None
     assets = sorted(set(held) | set(borrowed))
     pool = Pool("cross", tuple(Balance(asset, held.get(asset, Decimal(0)), borrowed.get(asset, Decimal(0)))
                                for asset in assets))
     account = VenueAccount(venue, currency, MarginMode.CROSS, (pool,), margin_call=margin_call)
     return AccountSnapshot(venue, received_at, account, reported, "margin_equity" if "margin_equity" in reported
-                           else None)
+                           else None, marks=marks)
 
 
 async def fetch_snapshot(http: CoinbasePrimeHttp, entity_id: str, received_at: datetime) -> AccountSnapshot:
