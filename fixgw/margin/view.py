@@ -78,8 +78,7 @@ def status_json(as_of: datetime, views: Iterable[VenueView], *, cross_venue_nett
             venue.update(dict.fromkeys(("collateral_value", "liabilities", "equity", "requirement_initial",
                                         "requirement_maintenance", "margin_ratio", "excess",
                                         "liquidation_distance_pct")))
-            venue.update({"venue_reported": dict(view.snapshot.reported) or None, "drift_pct": None, "assets": [],
-                          "error": view.error})
+            venue.update({"venue_reported": dict(view.snapshot.reported) or None, "drift_pct": None, "assets": []})
             venues[view.snapshot.venue] = venue
             continue
         valued.append(figures)

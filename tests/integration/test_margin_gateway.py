@@ -46,7 +46,8 @@ def order(cl_ord_id: str, side: str, qty: str, price: str) -> list[tuple[int, st
             for tag, value in new_order(cl_ord_id, symbol="BTC/USD", side=side, qty=qty, price=price)]
 
 
-def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
     for field, variable in ENV.items():
         monkeypatch.setenv(variable, getattr(sim.credentials, field))
     sim.reset()
@@ -119,7 +120,7 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
         client.stop()
         gateway.stop()
 
-    rows = list(MarginStore_rows(config))
+    rows = list(journaled_rows(config))
     changes = [(r.previous_state, r.state) for r in rows if r.kind == "state_change"]
     assert changes == [("ok", "warn"), ("warn", "reduce_only"), ("reduce_only", "critical")]
     assert sum(1 for r in rows if r.kind == "snapshot") >= 5
@@ -128,10 +129,19 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
 
     path = tmp_path / "gw.toml"
     path.write_text(f'name = "margin-test"\nstate_dir = "{tmp_path / "gw"}"\n')
+    capsys.readouterr()
     assert main(["margin", "status", "--config", str(path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"as_of", "venues", "desk"}
+    assert set(printed["venues"]["cbp"]) == {
+        "mode", "state", "collateral_value", "liabilities", "equity", "requirement_initial",
+        "requirement_maintenance", "margin_ratio", "excess", "liquidation_distance_pct", "venue_reported",
+        "drift_pct", "assets"}
+    assert printed["venues"]["cbp"]["state"] == "critical"
+    assert set(printed["desk"]) == {"collateral_value", "liabilities", "equity", "requirement_maintenance", "excess"}
 
 
-def MarginStore_rows(config: Any) -> Iterator[Any]:  # noqa: N802
+def journaled_rows(config: Any) -> Iterator[Any]:
     from fixgw.store.journal import Journal
 
     journal = Journal(config.journal_url)
