@@ -167,6 +167,16 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
         state: RiskState = on_router(lambda _core, _fx: controls.risk_state())
         return _risk_json(state)
 
+    @app.get("/api/margin", tags=["risk"], dependencies=read,
+             summary="Collateral and margin per venue and for the desk (as `fixgw margin status --json`)")
+    def margin() -> dict[str, Any]:
+        from fixgw.margin.service import read_last
+
+        last = read_last(ops.gateway.journal)
+        if last is None:
+            raise HTTPException(404, "no margin snapshot yet ([margin] enabled?)")
+        return last
+
     @app.post("/api/risk/kill-switch", tags=["risk"], dependencies=write, summary="Engage or clear a kill switch")
     def kill_switch(change: KillSwitchRequest) -> dict[str, Any]:
         controls = controls_or_501()
@@ -240,7 +250,15 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
                       latency=ops.metrics.latency_quantiles(), risk=risk, risk_available=ops.view.controls is not None,
                       alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
                       recon=ops.recon_board.rows(),
-                      transfers=status_line(ops.gateway.journal))
+                      transfers=status_line(ops.gateway.journal),
+                      margin=_margin_lines(ops))
+
+
+def _margin_lines(ops: "OpsRuntime") -> list[str]:
+    from fixgw.margin.report import status_lines
+    from fixgw.margin.service import read_last
+
+    return status_lines(read_last(ops.gateway.journal))
 
 
 class AdminServer:

@@ -46,6 +46,8 @@ class StatusData:
     """The latest scheduled reconciliation result per venue and check (ReconBoard.rows)."""
     transfers: str = ""
     """The latest transfer reconciliation, one line (fixgw.recon.transfers.status)."""
+    margin: Sequence[str] = ()
+    """The latest margin snapshot, one line per venue and one for the desk (fixgw.margin.report)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -105,6 +107,7 @@ def render_status(data: StatusData) -> str:
 <h2>Reconciliation</h2><table id="recon"><tr><th>venue</th><th>check</th><th>day</th><th>at (UTC)</th>
 <th>breaks</th><th>summary</th></tr>{recon}</table>
 <h2>Transfers</h2><div id="transfers">{e(data.transfers or "not reconciled")}</div>
+<h2>Margin</h2><div id="margin">{"<br>".join(e(line) for line in data.margin) or "no margin snapshot"}</div>
 <h2>Latency</h2><table id="latency"><tr><th>hop</th><th>p50</th><th>p95</th><th>p99</th></tr>{latency}</table>
 <h2>Open orders: {data.open_orders if data.open_orders is not None else "?"}</h2>
 <div class="muted">{statuses}</div>

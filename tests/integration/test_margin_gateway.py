@@ -12,18 +12,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from gateway_stack import WAIT, new_order, report
+from prometheus_client.parser import text_string_to_metric_families
 from test_bridge_gateway import ENV, ems_client, wait_until
 
 from fixgw.config import parse_config
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
+from fixgw.ops.runtime import OpsRuntime
 from fixgw.risk.telemetry import Alert
 from fixgw.sim.crypto_pb import CryptoPbSimulator
 from fixgw.store.margin import MarginStore
 
 pytestmark = pytest.mark.timeout(90)
+TOKEN = "margin-admin-token"
 
 HAIRCUTS = """
 [asset.USD]
@@ -65,15 +69,18 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
                            **{field: f"env:{variable}" for field, variable in ENV.items()},
                            "poll_interval_s": 0.1, "timeout_s": 2.0, "retry_base_delay_s": 0.01,
                            "retry_max_delay_s": 0.05}},
-        "routing": {"default": "cbp"},
+        "routing": {"default": "cbp"}, "admin": {"enabled": True, "token": TOKEN, "port": 0},
         "margin": {"enabled": True, "snapshot_s": 0.2, "haircuts_file": str(haircuts), "drift_pause_pct": "100",
                    "venues": {"cbp": {"entity_id": portfolio}}},
     })
     gateway = Gateway(config)
     client = ems_client(tmp_path, port)
     alerts: list[Alert] = []
+    ops: OpsRuntime | None = None
     try:
         gateway.start()
+        ops = OpsRuntime(gateway)
+        ops.start()
         assert gateway.risk is not None
         gateway.risk.engine.alerts.sinks.append(lambda alert: alerts.append(alert) if alert.kind == "margin" else None)
         client.start()
@@ -102,6 +109,17 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
 
         sim.set_prices({"BTC": "56000"})        # 0.96
         assert wait_until(lambda: state() == "critical"), state()
+        with httpx.Client(base_url=ops.admin.url, headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
+            api = admin.get("/api/margin").json()
+            assert api["venues"]["cbp"]["state"] == "critical" and set(api["desk"]) >= {"equity", "excess"}
+            page = admin.get("/status").text
+            assert "Margin" in page and "cbp [cross] CRITICAL" in page
+        samples = {(s.name, s.labels.get("venue")): s.value
+                   for family in text_string_to_metric_families(ops.metrics.render().decode())
+                   for s in family.samples}
+        assert samples[("fixgw_margin_state", "cbp")] == 3 and samples[("fixgw_margin_ratio", "cbp")] < 1.1
+        assert {("fixgw_collateral_value", "cbp"), ("fixgw_margin_excess", "cbp"),
+                ("fixgw_liquidation_distance_pct", "cbp")} <= set(samples)
         sim.set_prices({"BTC": "49000"})        # the simulator's ratio 0.82: it sells half the BTC
         assert wait_until(lambda: bool(sim.margin()["liquidations"]))
         liquidation = sim.margin()["liquidations"][0]
@@ -118,6 +136,8 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
         assert alerts[-1].detail["severity"] == "critical" and "ratio" in alerts[-1].message
     finally:
         client.stop()
+        if ops is not None:
+            ops.stop()
         gateway.stop()
 
     rows = list(journaled_rows(config))
