@@ -140,7 +140,7 @@ def _in_currency(snapshot: AccountSnapshot, settings: MarginVenueConfig) -> Acco
 class MarginService:
     def __init__(self, config: MarginConfig, venues: Mapping[str, Any], journal: Journal, table: MarginTable, *,
                  prices: PriceLookup, alert: AlertHook | None = None, pause: PauseHook | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, fetchers: Mapping[str, Fetcher] | None = None) -> None:
         self.config = config
         self.journal = journal
         self.store = MarginStore(journal)
@@ -149,8 +149,9 @@ class MarginService:
         self._alert = alert
         self._pause = pause
         self._clock = clock
-        self._factories = build_fetchers(venues, config.venues)
-        self._fetchers: dict[str, Fetcher] = {}
+        self._factories = {} if fetchers is not None else build_fetchers(venues, config.venues)
+        self._fetchers: dict[str, Fetcher] = dict(fetchers or {})
+        """Built on the service's loop at the first pull (their HTTP clients belong to that loop)."""
         self._clients: list[Any] = []
         self._history: dict[str, deque[Decimal]] = {}
         self._states: dict[str, MarginState] = {}
