@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fixgw.config import PACKAGE_DIR, GatewayConfig, parse_config
@@ -107,6 +108,8 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     console.print(f"[bold]fixgw demo[/] - state and logs in {state_dir}")
     try:
         crypto.start()
+        # The crypto portfolio is a margin account: 5 BTC bought with 150,000 USD borrowed from the PB.
+        crypto.set_margin("coinbase", "demo-portfolio", balances={"BTC": "5", "USD": "-150000"})
         broker.start()
         gateway.start()
         ems.start()
@@ -155,6 +158,16 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
             held = crypto.orders("coinbase")["orders"]
             steps.append(Step("crypto venue holds exactly one order, filled", len(held) == 1 and all(
                 o["status"] == "FILLED" for o in held), f"{len(held)} order(s) at the simulated Coinbase Prime"))
+        # 7. Margin at the crypto PB after the fill, valued at the PB's marks (`fixgw margin status` prints the same).
+        margin = gateway.margin
+        if margin is not None:
+            from fixgw.margin.report import status_lines
+
+            status = margin.refresh()["venues"].get("crypto", {})
+            lines = status_lines(margin.last)
+            steps.append(Step("margin at the crypto PB", status.get("state") == "ok", lines[0] if lines else "none"))
+            for line in lines:
+                console.print(f"margin: {line}", markup=False)
         assert gateway.runner is not None
         gateway.runner.drain()
         _print_blotter(console, gateway)
@@ -169,7 +182,7 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     table.add_column("result")
     table.add_column("detail")
     for step in steps:
-        table.add_row(step.name, "[green]ok[/]" if step.ok else "[red]FAILED[/]", step.detail)
+        table.add_row(step.name, "[green]ok[/]" if step.ok else "[red]FAILED[/]", escape(step.detail))
     console.print(table)
     console.print(f"gateway log (QuickFIX's session events included): {log_path}; journal: {config.journal_url}; "
                   f"QuickFIX stores: {config.state_dir / 'quickfix'}")
