@@ -185,3 +185,27 @@ def test_cli_stress_revalues_the_journaled_books(journal: Journal, tmp_path: Pat
     assert up["venues"]["pb"]["margin_ratio"] == "1.7063" and up["venues"]["pb"]["state"] == "ok"
     assert result["delta"] == [{"asset": "BTC", "quantity": "10", "notional": "650000"}]
     assert main(["margin", "status", "--config", str(config), "--venue", "nope"]) == 1
+
+
+def test_audit_exports_the_margin_journal(journal: Journal, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from fixgw.cli import main
+
+    desk, alerts, paused = Desk(), [], []
+    margin = service(journal, desk, alerts, paused)
+    try:
+        margin.refresh()
+        desk.price = D(59_000)
+        margin.refresh()
+    finally:
+        margin.stop()
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    capsys.readouterr()
+    assert main(["audit", "margin", "--from", "2026-12-07", "--to", "2026-12-07", "--journal", url,
+                 "--format", "jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["kind"] for r in rows] == ["snapshot", "interest", "snapshot", "state_change"]
+    assert rows[3]["previous_state"] == "ok" and rows[3]["state"] == "warn"
+    assert rows[2]["detail"]["margin_ratio"] == "1.3729"
+    assert main(["audit", "margin", "--from", "2026-12-07", "--to", "2026-12-07", "--journal", url]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("at,venue,kind,state")
