@@ -209,3 +209,26 @@ def test_audit_exports_the_margin_journal(journal: Journal, tmp_path: Path,
     assert rows[2]["detail"]["margin_ratio"] == "1.3729"
     assert main(["audit", "margin", "--from", "2026-12-07", "--to", "2026-12-07", "--journal", url]) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith("at,venue,kind,state")
+
+
+def test_a_volatility_scaled_haircut_follows_the_snapshot_prices(journal: Journal) -> None:
+    from fixgw.model.margin_haircuts import realized_vol_daily
+
+    rule = AssetRule("BTC", haircut=D("0.10"), vol_k=D(3), vol_floor=D("0.05"), vol_cap=D("0.5"),
+                     horizon_days=D(2), maintenance=D("0.10"))
+    desk, alerts, paused = Desk(), [], []
+    margin = service(journal, desk, alerts, paused)
+    margin.table = MarginTable({**TABLE.assets, "BTC": rule})
+    haircuts = []
+    try:
+        for price in ("65000", "65100", "64900", "65000"):
+            desk.price = D(price)
+            lines = {line["asset"]: line for line in margin.refresh()["venues"]["pb"]["assets"]}
+            haircuts.append(lines["BTC"]["haircut"])
+    finally:
+        margin.stop()
+    sigma = realized_vol_daily([D(65_000), D(65_100), D(64_900), D(65_000)], timedelta(seconds=60))
+    assert sigma is not None
+    assert haircuts[:2] == ["0.1", "0.1"]                      # fewer than three prices: the fixed fallback
+    assert haircuts[3] == str(rule.haircut_for(sigma).quantize(D("0.0001")).normalize())
+    assert haircuts[2] != "0.1"
