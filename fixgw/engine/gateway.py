@@ -251,8 +251,13 @@ class Gateway:
         def pause(venue: str, reason: str) -> None:
             write_switch(journal, new_switch(KILL, f"venue:{venue}", True, who="margin-drift", reason=reason))
 
+        def venue_orders(venue: str, session: str, account: str, orders: list[Any]) -> None:
+            runner = self.runner
+            if runner is not None:
+                runner.call(lambda core, fx: book_venue_orders(core, fx, venue, session, account, orders))
+
         return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
-                             prices=price, alert=alert, pause=pause)
+                             prices=price, alert=alert, pause=pause, venue_orders=venue_orders)
 
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
         """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""
@@ -376,6 +381,31 @@ class Gateway:
             return bool(fix.Session.sendToTarget(message, sid))
         except fix.SessionNotFound:
             return False
+
+
+def book_venue_orders(core: RouterCore, fx: Any, venue: str, session: str, account: str, orders: list[Any]) -> None:
+    """Router thread: each listed order the router does not know is the venue's own (a liquidation): booked for
+    the EMS session and filled as the venue reports; ours are left to their own reports."""
+    from fixgw.model.enums import OrdType
+    from fixgw.model.errors import UnknownSymbolError
+    from fixgw.model.orders import Fill
+    from fixgw.venues.bridge.coinbase_prime.mapping import SYMBOL_SCHEME
+
+    for listed in orders:
+        try:
+            instrument = core.symbols.resolve(SYMBOL_SCHEME, listed.symbol, counterparty=venue)
+        except UnknownSymbolError as exc:
+            log.error("gateway.venue_order_unmapped", venue=venue, venue_order_id=listed.venue_order_id, error=str(exc))
+            continue
+        command = NewOrder(cl_ord_id=listed.client_order_id or listed.venue_order_id, instrument_id=instrument.id,
+                           side=listed.side, order_qty=listed.quantity,
+                           ord_type=OrdType.LIMIT if listed.limit_price is not None else OrdType.MARKET,
+                           price=listed.limit_price, time_in_force=TimeInForce.IOC, account=account or None,
+                           transact_time=utc_now())
+        fills = [Fill(exec_id=f.fill_id, venue=venue, qty=f.quantity, price=f.price, time=f.time or utc_now(),
+                      commission=f.commission) for f in listed.fills]
+        core.on_venue_order(venue, session, command, listed.venue_order_id, fills,
+                            f"placed by {venue} itself (e.g. a margin liquidation)", fx)
 
 
 def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:

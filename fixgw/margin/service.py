@@ -53,6 +53,35 @@ Fetcher = Callable[[datetime], Awaitable[AccountSnapshot]]
 
 
 @dataclass(frozen=True, slots=True)
+class VenueFillReport:
+    fill_id: str
+    quantity: Decimal
+    price: Decimal
+    time: datetime | None
+    commission: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrderReport:
+    """An order as the venue lists it, with its fills (what a venue-originated order is booked from)."""
+
+    venue: str
+    client_order_id: str
+    venue_order_id: str
+    symbol: str
+    """In the venue's own scheme (Coinbase `product_id`)."""
+    side: Side
+    quantity: Decimal
+    order_type: str
+    limit_price: Decimal | None
+    fills: tuple[VenueFillReport, ...]
+
+
+OrdersHook = Callable[[str, str, str, list[VenueOrderReport]], None]
+"""(venue, EMS session, account, orders with new fills) -> book those the router does not know (on its thread)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Guard:
     """What the reduce-only check needs of a venue in reduce_only or critical state."""
 
@@ -102,6 +131,26 @@ def _coinbase(section: Any, settings: MarginVenueConfig) -> Callable[[], tuple[F
     return make
 
 
+def coinbase_orders(http: Any) -> Callable[[datetime, dict[str, Decimal]], Awaitable[list[VenueOrderReport]]]:
+    """Orders listed since `since` whose filled quantity grew past what was handed over, with their fills."""
+
+    async def orders(since: datetime, handed: dict[str, Decimal]) -> list[VenueOrderReport]:
+        found = []
+        for order in await http.list_orders(since):
+            if order.filled_quantity <= handed.get(order.id, Decimal(0)):
+                continue
+            fills = await http.order_fills(order.id)
+            found.append(VenueOrderReport(
+                http.config.name, order.client_order_id, order.id, order.product_id,
+                Side.BUY if order.side == "BUY" else Side.SELL, order.base_quantity or order.filled_quantity,
+                order.type, order.limit_price,
+                tuple(VenueFillReport(f.id, f.filled_quantity, f.price, f.time, f.commission) for f in fills)))
+            handed[order.id] = order.filled_quantity
+        return found
+
+    return orders
+
+
 def _binance(section: Any, settings: MarginVenueConfig) -> Callable[[], tuple[Fetcher, Any]]:
     def make() -> tuple[Fetcher, Any]:
         from fixgw.venues.bridge.binance.account import fetch_snapshot
@@ -140,7 +189,8 @@ def _in_currency(snapshot: AccountSnapshot, settings: MarginVenueConfig) -> Acco
 class MarginService:
     def __init__(self, config: MarginConfig, venues: Mapping[str, Any], journal: Journal, table: MarginTable, *,
                  prices: PriceLookup, alert: AlertHook | None = None, pause: PauseHook | None = None,
-                 clock: Callable[[], datetime] = utc_now, fetchers: Mapping[str, Fetcher] | None = None) -> None:
+                 clock: Callable[[], datetime] = utc_now, fetchers: Mapping[str, Fetcher] | None = None,
+                 venue_orders: OrdersHook | None = None) -> None:
         self.config = config
         self.journal = journal
         self.store = MarginStore(journal)
@@ -152,6 +202,10 @@ class MarginService:
         self._factories = {} if fetchers is not None else build_fetchers(venues, config.venues)
         self._fetchers: dict[str, Fetcher] = dict(fetchers or {})
         """Built on the service's loop at the first pull (their HTTP clients belong to that loop)."""
+        self._venue_orders = venue_orders
+        self._order_listers: dict[str, Any] = {}
+        self._handed: dict[str, dict[str, Decimal]] = {}
+        self._since = clock() - timedelta(seconds=config.snapshot_s)
         self._clients: list[Any] = []
         self._history: dict[str, deque[Decimal]] = {}
         self._states: dict[str, MarginState] = {}
@@ -201,6 +255,7 @@ class MarginService:
         with self._lock:
             now = self._clock()
             snapshots = self._loop.run_until_complete(self._pull(now))
+            self._relay_venue_orders()
             views = [self._value(snapshot) for snapshot in snapshots]
             status = status_json(now, views, cross_venue_netting=self.config.cross_venue_netting)
             rows = self._rows(now, views, status)
@@ -212,12 +267,28 @@ class MarginService:
                            if view.state in (MarginState.REDUCE_ONLY, MarginState.CRITICAL)}
             return status
 
+    def _relay_venue_orders(self) -> None:
+        """Hand every listed order with new fills to the router, which books the venue's own (liquidations)."""
+        if self._venue_orders is None:
+            return
+        for name, lister in self._order_listers.items():
+            settings = self.config.venues[name]
+            try:
+                found = self._loop.run_until_complete(lister(self._since, self._handed.setdefault(name, {})))
+            except Exception as exc:  # the next snapshot asks again
+                log.warning("margin.venue_orders_unreadable", venue=name, error=repr(exc))
+                continue
+            if found:
+                self._venue_orders(name, settings.report_to, settings.account, found)
+
     async def _pull(self, now: datetime) -> list[AccountSnapshot]:
         if not self._fetchers:
             for name, make in self._factories.items():
                 fetch, client = make()
                 self._fetchers[name] = fetch
                 self._clients.append(client)
+                if self.config.venues[name].report_to and hasattr(client, "list_orders"):
+                    self._order_listers[name] = coinbase_orders(client)
         names = sorted(self._fetchers)
         results = await asyncio.gather(*(self._fetchers[name](now) for name in names), return_exceptions=True)
         snapshots = []

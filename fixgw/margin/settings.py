@@ -24,6 +24,10 @@ class MarginVenueConfig(_Section):
     """The account currency every figure is stated in (Binance: USDT)."""
     entity_id: str = ""
     """Coinbase Prime: the entity whose margin information is read (`GET /v1/entities/{entity_id}/margin`)."""
+    report_to: str = ""
+    """An EMS session that hears of orders the venue placed itself in our account (its liquidations), booked under
+    `account`; empty: they are not relayed (Coinbase Prime venues only)."""
+    account: str = ""
     warn: Dec = Decimal("1.5")
     reduce_only: Dec = Decimal("1.25")
     critical: Dec = Decimal("1.1")

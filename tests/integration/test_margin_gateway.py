@@ -1,7 +1,8 @@
 """Margin end to end: a running gateway with [margin] on a Coinbase Prime venue of the crypto-PB simulator and a
 real EMS over FIX. A price walk drives the desk ok -> warn -> reduce_only -> critical -> the venue's liquidation,
-alerts come once per state change in that order, a reduce-only denial reaches the EMS with the ratio in Text
-while a reducing order passes, and the snapshots are journaled and readable by `fixgw margin status --json`."""
+alerts come once per state change in that order, a reduce-only denial reaches the EMS with the ratio in Text while
+a reducing order passes, the venue's liquidation reaches the EMS and the drop copy, and the snapshots are
+journaled and readable by `fixgw margin status --json`, /api/margin, the status page and the metrics."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from fixgw.engine.quickfix_support import free_port
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.risk.telemetry import Alert
 from fixgw.sim.crypto_pb import CryptoPbSimulator
+from fixgw.sim.fix_client import FixClient
 from fixgw.store.margin import MarginStore
 
 pytestmark = pytest.mark.timeout(90)
@@ -61,7 +63,7 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
     sim.set_margin("coinbase", portfolio, balances={"BTC": "10", "USD": "-450000"}, borrow_rate="0")
     haircuts = tmp_path / "haircuts.toml"
     haircuts.write_text(HAIRCUTS)
-    port = free_port()
+    port, dc_port = free_port(), free_port()
     config = parse_config({
         "name": "margin-test", "state_dir": str(tmp_path / "gw"), "acceptor": {"port": port},
         "ems": {"ems-a": {"target_comp_id": "EMS-A", "allowed_accounts": ["ACC1"]}},
@@ -70,11 +72,14 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
                            "poll_interval_s": 0.1, "timeout_s": 2.0, "retry_base_delay_s": 0.01,
                            "retry_max_delay_s": 0.05}},
         "routing": {"default": "cbp"}, "admin": {"enabled": True, "token": TOKEN, "port": 0},
+        "dropcopy": {"compliance": {"target_comp_id": "COMPLIANCE", "port": dc_port}},
         "margin": {"enabled": True, "snapshot_s": 0.2, "haircuts_file": str(haircuts), "drift_pause_pct": "100",
-                   "venues": {"cbp": {"entity_id": portfolio}}},
+                   "venues": {"cbp": {"entity_id": portfolio, "report_to": "ems-a", "account": "ACC1"}}},
     })
     gateway = Gateway(config)
     client = ems_client(tmp_path, port)
+    compliance = FixClient(port=dc_port, begin_string="FIX.4.4", sender_comp_id="COMPLIANCE", target_comp_id="FIXGW",
+                           store_dir=tmp_path / "dc")
     alerts: list[Alert] = []
     ops: OpsRuntime | None = None
     try:
@@ -84,7 +89,8 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
         assert gateway.risk is not None
         gateway.risk.engine.alerts.sinks.append(lambda alert: alerts.append(alert) if alert.kind == "margin" else None)
         client.start()
-        assert client.wait_logged_on(WAIT)
+        compliance.start()
+        assert client.wait_logged_on(WAIT) and compliance.wait_logged_on(WAIT)
 
         def state() -> str | None:
             last = gateway.margin.last if gateway.margin is not None else None
@@ -131,11 +137,19 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
             return lines["BTC"]["quantity"] if "BTC" in lines else None
 
         assert wait_until(lambda: btc_held() == "4.95"), btc_held()
+        # the liquidation reaches the EMS as an order of the venue's own, filled, and the drop copy
+        liquidated = report(client, liquidation["client_order_id"], lambda m: m.get(39) == "2")
+        assert liquidated.get(54) == "2" and Decimal(liquidated.get(14) or "0") == Decimal("4.95")
+        assert liquidated.get(1) == "ACC1"
+        copied = compliance.wait_for(lambda m: m.msg_type == "8" and m.get(150) == "F"
+                                     and m.get(11) == liquidation["client_order_id"], WAIT)
+        assert Decimal(copied.get(32) or "0") == Decimal("4.95")
         assert [(a.detail["previous"], a.detail["state"]) for a in alerts] == [
             ("ok", "warn"), ("warn", "reduce_only"), ("reduce_only", "critical")]
         assert alerts[-1].detail["severity"] == "critical" and "ratio" in alerts[-1].message
     finally:
         client.stop()
+        compliance.stop()
         if ops is not None:
             ops.stop()
         gateway.stop()
