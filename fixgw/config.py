@@ -416,8 +416,8 @@ class GatewayConfig(BaseSettings):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
-        errors += [f"margin.venues.{name}: not a REST venue under [venues] (known: {sorted(self.venues)})"
-                   for name in self.margin.venues if name not in self.venues]
+        errors += [f"margin.venues.{name}: not a venue under [venues] or [brokers] (known: {sorted(venues)})"
+                   for name in self.margin.venues if name not in venues]
         errors += [f"margin.venues.{name}.report_to: unknown EMS session {margin.report_to!r}"
                    for name, margin in self.margin.venues.items()
                    if margin.report_to and margin.report_to not in self.ems]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +241,7 @@ class Gateway:
         journal = self.journal
 
         def price(asset: str, currency: str) -> Any:
-            reference = engine._reference(f"{asset}/{currency}")
+            reference = engine._reference(f"{asset}/{currency}") or engine._reference(asset)   # BTC/USD; AAPL
             return None if reference is None else reference.value
 
         def alert(venue: str, message: str, detail: dict[str, str]) -> None:
@@ -257,7 +258,8 @@ class Gateway:
                 runner.call(lambda core, fx: book_venue_orders(core, fx, venue, session, account, orders))
 
         return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
-                             prices=price, alert=alert, pause=pause, venue_orders=venue_orders)
+                             prices=price, alert=alert, pause=pause, venue_orders=venue_orders,
+                             brokers={name: partial(self._venue, name) for name in self.config.brokers})
 
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
         """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""
@@ -337,6 +339,9 @@ class Gateway:
                 self.runner.replay_on_logon(name, replay)
 
     # ------------------------------------------------------------------ state
+
+    def _venue(self, name: str) -> Venue | None:
+        return self.venues.get(name)
 
     def _venue_connected(self, name: str) -> bool:
         venue = self.venues.get(name)

@@ -26,15 +26,34 @@ def check_margin(config: Any) -> list[Problem]:
     if not margin.venues:
         problems.append(("margin.venues", "margin is enabled but no venue is listed"))
     try:
-        build_fetchers(config.venues, margin.venues)
+        build_fetchers(config.venues, margin.venues, {name: lambda: None for name in config.brokers})
     except ValueError as exc:
         key, _, reason = str(exc).partition(": ")
         problems.append((key, reason))
     for name, venue in margin.venues.items():
+        if name in config.brokers:
+            if not venue.account:
+                problems.append((f"margin.venues.{name}.account",
+                                 "a FIX broker's positions are asked for one Account(1)"))
+            problems.extend(_dialect_problems(config, name))
         if isinstance(config.venues.get(name), CoinbasePrimeConfig) and not venue.entity_id:
             problems.append((f"margin.venues.{name}.entity_id",
                              "Coinbase Prime margin needs the entity id (GET /v1/entities/{entity_id}/margin)"))
     return problems
+
+
+def _dialect_problems(config: Any, name: str) -> list[Problem]:
+    from fixgw.fix.dialect import DialectConfigError, load_dialect
+
+    broker = config.brokers[name]
+    try:
+        dialect = load_dialect(config.dialect_path(broker.dialect))
+    except (DialectConfigError, OSError):
+        return []   # the dialect check names that problem
+    if not dialect.account_data:
+        return [(f"margin.venues.{name}", f"broker {name}'s dialect {broker.dialect} does not answer "
+                                          f"RequestForPositions / CollateralInquiry (account_data = true)")]
+    return []
 
 
 def summary_lines(config: Any) -> list[str]:

@@ -96,16 +96,21 @@ def load_table(path: Any) -> MarginTable:
         return MarginTable.from_mapping(tomllib.load(handle))
 
 
-def build_fetchers(venues: Mapping[str, Any], settings: Mapping[str, MarginVenueConfig]) -> dict[str, Any]:
-    """One fetcher factory per margin venue, from its REST venue section (called on the service's loop)."""
+def build_fetchers(venues: Mapping[str, Any], settings: Mapping[str, MarginVenueConfig],
+                   brokers: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
+    """One fetcher factory per margin venue, from its REST venue section or its FIX broker session (`brokers`:
+    name -> the live FixBrokerVenue); called on the service's loop."""
+    from fixgw.margin.fix_source import fix_broker_factory
     from fixgw.venues.bridge.binance.config import BinanceConfig
     from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
     from fixgw.venues.bridge.falconx.config import FalconXConfig
 
     factories: dict[str, Any] = {}
     for name, venue_settings in settings.items():
-        section = venues[name]
-        if isinstance(section, CoinbasePrimeConfig):
+        section = venues.get(name)
+        if brokers is not None and name in brokers:
+            factories[name] = fix_broker_factory(name, brokers[name], venue_settings)
+        elif isinstance(section, CoinbasePrimeConfig):
             factories[name] = _coinbase(section, venue_settings)
         elif isinstance(section, BinanceConfig):
             factories[name] = _binance(section, venue_settings)
@@ -190,7 +195,8 @@ class MarginService:
     def __init__(self, config: MarginConfig, venues: Mapping[str, Any], journal: Journal, table: MarginTable, *,
                  prices: PriceLookup, alert: AlertHook | None = None, pause: PauseHook | None = None,
                  clock: Callable[[], datetime] = utc_now, fetchers: Mapping[str, Fetcher] | None = None,
-                 venue_orders: OrdersHook | None = None) -> None:
+                 venue_orders: OrdersHook | None = None,
+                 brokers: Mapping[str, Callable[[], Any]] | None = None) -> None:
         self.config = config
         self.journal = journal
         self.store = MarginStore(journal)
@@ -199,7 +205,7 @@ class MarginService:
         self._alert = alert
         self._pause = pause
         self._clock = clock
-        self._factories = {} if fetchers is not None else build_fetchers(venues, config.venues)
+        self._factories = {} if fetchers is not None else build_fetchers(venues, config.venues, brokers)
         self._fetchers: dict[str, Fetcher] = dict(fetchers or {})
         """Built on the service's loop at the first pull (their HTTP clients belong to that loop)."""
         self._venue_orders = venue_orders
@@ -319,7 +325,7 @@ class MarginService:
                 sigma = realized_vol_daily(list(history), interval)
                 if sigma is not None:
                     sigmas[asset] = sigma
-        return value_venue(snapshot, prices, self.table, sigmas, settings.thresholds)
+        return value_venue(snapshot, prices, self.table, sigmas, settings.thresholds, settings.asset_class)
 
     def _rows(self, now: datetime, views: list[VenueView], status: dict[str, Any]) -> list[MarginRow]:
         rows = []

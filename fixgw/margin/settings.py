@@ -28,6 +28,10 @@ class MarginVenueConfig(_Section):
     """An EMS session that hears of orders the venue placed itself in our account (its liquidations), booked under
     `account`; empty: they are not relayed (Coinbase Prime venues only)."""
     account: str = ""
+    """The account the venue's own orders are booked under; a FIX broker: the Account(1) positions are asked for."""
+    asset_class: str = "crypto"
+    """The class (haircuts.toml [class.*]) of assets the haircut table does not list: a FIX equities broker's
+    symbols are `equity`."""
     warn: Dec = Decimal("1.5")
     reduce_only: Dec = Decimal("1.25")
     critical: Dec = Decimal("1.1")

@@ -54,8 +54,8 @@ class VenueView:
 
 
 def value_venue(snapshot: AccountSnapshot, prices: Mapping[str, Decimal], table: MarginTable,
-                sigmas: Mapping[str, Decimal], thresholds: Thresholds) -> VenueView:
-    valuation = Valuation(prices, table, sigmas)
+                sigmas: Mapping[str, Decimal], thresholds: Thresholds, asset_class: str = "crypto") -> VenueView:
+    valuation = Valuation(prices, table, sigmas, default_class=asset_class)
     try:
         figures = account_figures(snapshot.account, valuation, thresholds)
         drift = None
@@ -129,7 +129,7 @@ def book_json(view: VenueView) -> dict[str, Any]:
             "prices": {asset: fmt_decimal(p) for asset, p in view.valuation.prices.items()},
             "sigmas": {asset: fmt_decimal(s) for asset, s in view.valuation.sigmas.items()},
             "thresholds": [fmt_decimal(view.thresholds.warn), fmt_decimal(view.thresholds.reduce_only),
-                           fmt_decimal(view.thresholds.critical)]}
+                           fmt_decimal(view.thresholds.critical)], "asset_class": view.valuation.default_class}
 
 
 def view_from_json(data: Mapping[str, Any], table: MarginTable) -> VenueView:
@@ -141,4 +141,5 @@ def view_from_json(data: Mapping[str, Any], table: MarginTable) -> VenueView:
                                dict(data["reported"]), data.get("drift_measure"))
     thresholds = Thresholds(*(Decimal(t) for t in data["thresholds"]))
     return value_venue(snapshot, {a: Decimal(p) for a, p in data["prices"].items()}, table,
-                       {a: Decimal(s) for a, s in data["sigmas"].items()}, thresholds)
+                       {a: Decimal(s) for a, s in data["sigmas"].items()}, thresholds,
+                       data.get("asset_class", "crypto"))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
-from fixgw.model.margin_haircuts import MarginTable
+from fixgw.model.margin_haircuts import AssetRule, MarginTable
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -96,6 +96,11 @@ class Valuation:
     table: MarginTable
     sigmas: Mapping[str, Decimal] = field(default_factory=dict)
     vol_multiplier: Decimal = _ONE
+    default_class: str = "crypto"
+    """The asset class of assets the table does not list (a FIX equities broker: equity)."""
+
+    def rule(self, asset: str) -> AssetRule:
+        return self.table.rule(asset, self.default_class)
 
     def price(self, asset: str, currency: str) -> Decimal:
         if asset == currency:
@@ -106,11 +111,11 @@ class Valuation:
         return found
 
     def haircut(self, asset: str) -> Decimal:
-        return self.table.rule(asset).haircut_for(self.sigmas.get(asset), self.vol_multiplier)
+        return self.rule(asset).haircut_for(self.sigmas.get(asset), self.vol_multiplier)
 
     def moved(self, factor: Decimal, currency: str) -> Valuation:
         """Every non-cash price times `factor` (cash stays at face value)."""
-        moved = {asset: (price if asset == currency or self.table.rule(asset).cash else price * factor)
+        moved = {asset: (price if asset == currency or self.rule(asset).cash else price * factor)
                  for asset, price in self.prices.items()}
         return replace(self, prices=moved)
 
@@ -199,7 +204,7 @@ def pool_figures(pool: Pool, currency: str, valuation: Valuation, *, with_distan
     collateral = liabilities = initial = maintenance = _ZERO
     lines: list[AssetLine] = []
     for balance in pool.balances:
-        rule = valuation.table.rule(balance.asset)
+        rule = valuation.rule(balance.asset)
         price = valuation.price(balance.asset, currency)
         cash = rule.cash or balance.asset == currency
         haircut = valuation.haircut(balance.asset) if balance.asset != currency else _ZERO

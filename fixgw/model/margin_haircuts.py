@@ -79,12 +79,13 @@ class MarginTable:
     assets: Mapping[str, AssetRule] = field(default_factory=dict)
     classes: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
-    def rule(self, asset: str) -> AssetRule:
+    def rule(self, asset: str, default_class: str = "crypto") -> AssetRule:
+        """The asset's entry; an unlisted asset takes `default_class`'s rates (the venue's asset class)."""
         found = self.assets.get(asset)
         if found is not None:
             return found
-        defaults = self.classes.get("crypto", {})
-        return AssetRule(asset, haircut=defaults.get("haircut", _ZERO),
+        defaults = self.classes.get(default_class, {})
+        return AssetRule(asset, default_class, haircut=defaults.get("haircut", _ZERO),
                          maintenance=defaults.get("maintenance", _ZERO), initial=defaults.get("initial", _ZERO))
 
     @classmethod

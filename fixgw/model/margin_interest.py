@@ -71,12 +71,13 @@ def pb_way(account: VenueAccount, valuation: Valuation, reported: Mapping[str, s
            measure: str) -> tuple[Decimal | None, Decimal | None]:
     """(ours, theirs) for the PB's headline `measure`, computed its way:
     - `margin_level` (Binance): total asset value / total liability value, no haircuts;
-    - `margin_equity` (Coinbase Prime): asset value less loans and short collateral, no haircuts."""
+    - `margin_equity` (Coinbase Prime) / `total_net_value` (FIX CollateralReport): asset value less loans and
+      shorts, no haircuts."""
     assets, liabilities = gross_assets_and_liabilities(account.pools, account.currency, valuation)
     theirs_text = reported.get(measure)
     theirs = Decimal(theirs_text) if theirs_text not in (None, "") else None
     if measure == "margin_level":
         return (assets / liabilities if liabilities else None), theirs
-    if measure == "margin_equity":
+    if measure in ("margin_equity", "total_net_value"):   # Coinbase; a FIX broker's CollateralReport TotalNetValue
         return assets - liabilities, theirs
     raise ValueError(f"unknown PB measure {measure!r}")

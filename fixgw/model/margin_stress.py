@@ -27,7 +27,7 @@ class Shock:
     def apply(self, valuation: Valuation, currency: str) -> Valuation:
         prices: dict[str, Decimal] = {}
         for asset, price in valuation.prices.items():
-            if asset == currency or valuation.table.rule(asset).cash:
+            if asset == currency or valuation.rule(asset).cash:
                 prices[asset] = price
                 continue
             move = self.moves_pct.get(asset, self.moves_pct.get(ALL_ASSETS, Decimal(0)))
@@ -91,7 +91,7 @@ def deltas(accounts: Iterable[VenueAccount], valuations: Mapping[str, Valuation]
         valuation = valuations[account.venue]
         for pool in account.pools:
             for balance in pool.balances:
-                if balance.asset == account.currency or valuation.table.rule(balance.asset).cash:
+                if balance.asset == account.currency or valuation.rule(balance.asset).cash:
                     continue
                 price = valuation.price(balance.asset, account.currency)
                 quantity[balance.asset] = quantity.get(balance.asset, Decimal(0)) + balance.net

@@ -45,3 +45,16 @@ def test_a_bad_haircut_table_names_the_entry(tmp_path: Path, capsys: pytest.Capt
     code, out = check(tmp_path, VENUE + f'[margin]\nenabled = true\nhaircuts_file = "{table}"\n'
                       '[margin.venues.cbp]\nentity_id = "e1"\n', capsys)
     assert code == 1 and "margin.haircuts_file" in out and "asset.BTC.haircut" in out, out
+
+
+def test_a_fix_broker_margin_venue_needs_an_account_and_a_dialect_that_answers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    brokers = ('[brokers.eq]\ntarget_comp_id = "B"\nport = 9100\nbegin_string = "FIX.4.4"\n'
+               'dialect = "DIALECT"\n[margin]\nenabled = true\n[margin.venues.eq]\nasset_class = "equity"\n')
+    code, out = check(tmp_path, brokers.replace("DIALECT", "generic-broker"), capsys)
+    assert code == 1 and "margin.venues.eq.account" in out, out
+    code, out = check(tmp_path, brokers.replace("DIALECT", "fix42-broker").replace("FIX.4.4", "FIX.4.2")
+                      + 'account = "ACC1"\n', capsys)
+    assert code == 1 and "account_data = true" in out, out
+    code, out = check(tmp_path, brokers.replace("DIALECT", "generic-broker") + 'account = "ACC1"\n', capsys)
+    assert code == 0, out
