@@ -316,7 +316,7 @@ class MarginService:
                 asset = balance.asset
                 if asset == currency or asset in prices:
                     continue
-                price = snapshot.marks.get(asset) or self._prices(asset, currency)
+                price = self._prices(asset, currency) or snapshot.marks.get(asset)
                 if price is None:
                     continue
                 prices[asset] = price

@@ -1,8 +1,8 @@
 """margin_snapshots: the margin service's journal - per venue, every snapshot's figures, every margin state change,
 the daily interest accrual and drift pauses (fixgw/store/margin.py).
 
-Revision ID: margin_snapshots
-Revises: 0004_transfers
+Revision ID: 0006_margin_snapshots
+Revises: 0005_reference_prices
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "margin_snapshots"
-down_revision = "0004_transfers"
+revision = "0006_margin_snapshots"
+down_revision = "0005_reference_prices"
 branch_labels = None
 depends_on = None
 
