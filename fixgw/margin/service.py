@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import structlog
@@ -97,43 +98,29 @@ def load_table(path: Any) -> MarginTable:
 
 
 def build_fetchers(venues: Mapping[str, Any], settings: Mapping[str, MarginVenueConfig],
-                   brokers: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
-    """One fetcher factory per margin venue, from its REST venue section or its FIX broker session (`brokers`:
-    name -> the live FixBrokerVenue); called on the service's loop."""
+                   brokers: Mapping[str, Callable[[], Any]] | None = None, symbols: Any = None) -> dict[str, Any]:
+    """One fetcher factory per margin venue: its venue plugin's `account` hook for a `[venues]` section, the
+    RequestForPositions / CollateralInquiry reader for a FIX broker session (`brokers`: name -> the live venue)."""
     from fixgw.margin.fix_source import fix_broker_factory
-    from fixgw.venues.bridge.binance.config import BinanceConfig
-    from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
-    from fixgw.venues.bridge.falconx.config import FalconXConfig
+    from fixgw.venues.registry import plugin_for
 
     factories: dict[str, Any] = {}
     for name, venue_settings in settings.items():
         section = venues.get(name)
         if brokers is not None and name in brokers:
             factories[name] = fix_broker_factory(name, brokers[name], venue_settings)
-        elif isinstance(section, CoinbasePrimeConfig):
-            factories[name] = _coinbase(section, venue_settings)
-        elif isinstance(section, BinanceConfig):
-            factories[name] = _binance(section, venue_settings)
-        elif isinstance(section, FalconXConfig):
-            factories[name] = _falconx(section, venue_settings)
-        else:
+            continue
+        hook = plugin_for(section.kind).account if section is not None else None
+        if hook is None:
             raise ValueError(f"margin.venues.{name}: no account-data source for this venue kind")
+        factories[name] = partial(_reader, hook, section, symbols, venue_settings)
     return factories
 
 
-def _coinbase(section: Any, settings: MarginVenueConfig) -> Callable[[], tuple[Fetcher, Any]]:
-    def make() -> tuple[Fetcher, Any]:
-        from fixgw.venues.bridge.coinbase_prime.account import fetch_snapshot
-        from fixgw.venues.bridge.coinbase_prime.http import CoinbasePrimeHttp
-
-        http = CoinbasePrimeHttp(section)
-
-        async def fetch(now: datetime) -> AccountSnapshot:
-            snapshot = await fetch_snapshot(http, settings.entity_id, now)
-            return _in_currency(snapshot, settings)
-
-        return fetch, http
-    return make
+def _reader(hook: Callable[[Any, Any], Any], section: Any, symbols: Any,
+            settings: MarginVenueConfig) -> tuple[Fetcher, Any]:
+    make: Callable[[MarginVenueConfig], tuple[Fetcher, Any]] = hook(section, symbols)
+    return make(settings)
 
 
 def coinbase_orders(http: Any) -> Callable[[datetime, dict[str, Decimal]], Awaitable[list[VenueOrderReport]]]:
@@ -154,41 +141,6 @@ def coinbase_orders(http: Any) -> Callable[[datetime, dict[str, Decimal]], Await
         return found
 
     return orders
-
-
-def _binance(section: Any, settings: MarginVenueConfig) -> Callable[[], tuple[Fetcher, Any]]:
-    def make() -> tuple[Fetcher, Any]:
-        from fixgw.venues.bridge.binance.account import fetch_snapshot
-        from fixgw.venues.bridge.binance.http import BinanceHttp
-
-        http = BinanceHttp(section)
-
-        async def fetch(now: datetime) -> AccountSnapshot:
-            return await fetch_snapshot(http, settings.margin_mode, now, settings.currency)
-
-        return fetch, http
-    return make
-
-
-def _falconx(section: Any, settings: MarginVenueConfig) -> Callable[[], tuple[Fetcher, Any]]:
-    def make() -> tuple[Fetcher, Any]:
-        from fixgw.venues.bridge.falconx.account import fetch_snapshot
-        from fixgw.venues.bridge.falconx.http import FalconXHttp
-
-        http = FalconXHttp(section)
-
-        async def fetch(now: datetime) -> AccountSnapshot:
-            return _in_currency(await fetch_snapshot(http, now), settings)
-
-        return fetch, http
-    return make
-
-
-def _in_currency(snapshot: AccountSnapshot, settings: MarginVenueConfig) -> AccountSnapshot:
-    from dataclasses import replace
-
-    account = replace(snapshot.account, currency=settings.currency, mode=settings.margin_mode)
-    return replace(snapshot, account=account)
 
 
 class MarginService:

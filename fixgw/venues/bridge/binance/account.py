@@ -101,3 +101,16 @@ async def fetch_snapshot(http: BinanceHttp, mode: MarginMode, received_at: datet
         return parse_isolated(http.config.name, received_at, isolated, spot, currency)
     margin = await http.client.send(VenueRequest("GET", CROSS, "margin_account"))
     return parse_cross(http.config.name, received_at, margin, spot, currency)
+
+
+def account_reader(section: Any, symbols: Any = None) -> Any:
+    """The venue plugin's `account` hook: (margin settings with currency, margin_mode) -> (fetch, http)."""
+
+    def make(settings: Any) -> tuple[Any, BinanceHttp]:
+        http = BinanceHttp(section)
+
+        async def fetch(now: datetime) -> AccountSnapshot:
+            return await fetch_snapshot(http, settings.margin_mode, now, settings.currency)
+
+        return fetch, http
+    return make

@@ -24,6 +24,7 @@ without haircuts with `margin_equity`. Prime publishes no borrow rate per asset 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -103,3 +104,19 @@ async def fetch_snapshot(http: CoinbasePrimeHttp, entity_id: str, received_at: d
         margin = await http.client.send(VenueRequest("GET", f"/v1/entities/{entity_id}/margin", "entity_margin"))
     credit = await http._get("/credit", "portfolio_credit")
     return parse_snapshot(http.config.name, received_at, balances, margin, credit)
+
+
+def account_reader(section: Any, symbols: Any = None) -> Any:
+    """The venue plugin's `account` hook: (margin settings with entity_id, currency, margin_mode) -> (fetch, http);
+    called on the margin service's loop, which owns the HTTP client."""
+
+    def make(settings: Any) -> tuple[Any, CoinbasePrimeHttp]:
+        http = CoinbasePrimeHttp(section)
+
+        async def fetch(now: datetime) -> AccountSnapshot:
+            snapshot = await fetch_snapshot(http, settings.entity_id, now)
+            account = replace(snapshot.account, currency=settings.currency, mode=settings.margin_mode)
+            return replace(snapshot, account=account)
+
+        return fetch, http
+    return make

@@ -11,8 +11,10 @@ uses our kink model.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from fixgw.model.margin import Balance, MarginMode, Pool, VenueAccount
 from fixgw.model.margin_snapshot import AccountSnapshot
@@ -34,3 +36,18 @@ def parse_snapshot(venue: str, received_at: datetime, rows: Iterable[WireBalance
 
 async def fetch_snapshot(http: FalconXHttp, received_at: datetime) -> AccountSnapshot:
     return parse_snapshot(http.config.name, received_at, await http.balances())
+
+
+def account_reader(section: Any, symbols: Any = None) -> Any:
+    """The venue plugin's `account` hook: (margin settings with currency, margin_mode) -> (fetch, http)."""
+
+    def make(settings: Any) -> tuple[Any, FalconXHttp]:
+        http = FalconXHttp(section)
+
+        async def fetch(now: datetime) -> AccountSnapshot:
+            snapshot = await fetch_snapshot(http, now)
+            account = replace(snapshot.account, currency=settings.currency, mode=settings.margin_mode)
+            return replace(snapshot, account=account)
+
+        return fetch, http
+    return make
