@@ -28,10 +28,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 @margin_app.command("status")
 def status(config_path: ConfigOption, venue: VenueOption = None, as_json: JsonOption = False) -> None:
     """Collateral, liabilities, equity, requirements, margin ratio, excess and liquidation distance per venue."""
-    from fixgw.margin.service import LAST_STATE
+    from fixgw.margin.report import interest_line
+    from fixgw.margin.service import INTEREST_STATE, LAST_STATE
 
     with _journal(config_path) as journal:
         text = journal.get_state(LAST_STATE)
+        interest_text = journal.get_state(INTEREST_STATE)
+    interest = json.loads(interest_text) if interest_text else None
     if not text:
         raise _fail("no margin snapshot journaled yet (is [margin] enabled on a running gateway?)")
     last = json.loads(text)
@@ -53,6 +56,9 @@ def status(config_path: ConfigOption, venue: VenueOption = None, as_json: JsonOp
         for line in figures["assets"]:
             console.print(f"  {line['asset']}: {line['quantity']} @ {line['price']} haircut {line['haircut']} "
                           f"-> {line['value']}", markup=False)
+        accrued = interest_line(name, interest)
+        if accrued is not None:
+            console.print(f"  {accrued}", markup=False)
     desk = last["desk"]
     console.print(f"desk: collateral {desk['collateral_value']}, liabilities {desk['liabilities']}, equity "
                   f"{desk['equity']}, maintenance {desk['requirement_maintenance']}, excess {desk['excess']}",

@@ -15,7 +15,17 @@ from fixgw.margin.service import read_last
 from fixgw.model.margin import STATE_ORDER, MarginState
 
 
-def status_lines(last: dict[str, Any] | None) -> list[str]:
+def interest_line(venue: str, interest: dict[str, Any] | None) -> str | None:
+    """"interest 2026-12-07: USD 90000 borrowed at 20% (model) -> 49.3150684932" for a venue's latest accrual."""
+    detail = (interest or {}).get(venue)
+    if not detail or not detail.get("accruals"):
+        return None
+    parts = [f"{a['asset']} {a['borrowed']} borrowed at {Decimal(a['annual_rate']) * 100:f}% ({a['source']}) -> "
+             f"{a['accrued']}" for a in detail["accruals"]]
+    return f"interest {detail['day']}: " + "; ".join(parts)
+
+
+def status_lines(last: dict[str, Any] | None, interest: dict[str, Any] | None = None) -> list[str]:
     if last is None:
         return []
     lines = []
@@ -25,6 +35,9 @@ def status_lines(last: dict[str, Any] | None) -> list[str]:
                      f"equity {venue['equity']}, excess {venue['excess']}, liquidation "
                      f"{'-' if distance is None else distance + '%'} away, drift vs PB "
                      f"{'-' if venue['drift_pct'] is None else venue['drift_pct'] + '%'}")
+        accrued = interest_line(name, interest)
+        if accrued is not None:
+            lines.append(f"{name} {accrued}")
     desk = last["desk"]
     lines.append(f"desk: equity {desk['equity']}, maintenance {desk['requirement_maintenance']}, excess "
                  f"{desk['excess']} (as of {last['as_of']})")

@@ -40,6 +40,8 @@ log = structlog.get_logger("fixgw.margin")
 
 LAST_STATE = "margin.last"
 BOOKS_STATE = "margin.books"
+INTEREST_STATE = "margin.interest"
+"""The latest daily accrual per venue: {venue: {"day", "accruals": [{asset, borrowed, annual_rate, ...}]}}."""
 ALERT_KIND = "margin"
 WHO = "margin"
 _RATIO = Decimal("0.0001")
@@ -218,8 +220,11 @@ class MarginService:
             status = status_json(now, views, cross_venue_netting=self.config.cross_venue_netting)
             rows = self._rows(now, views, status)
             self.store.record(rows)
-            self.journal.write(JournalBatch(state={
-                LAST_STATE: json.dumps(status), BOOKS_STATE: json.dumps([book_json(view) for view in views])}))
+            state = {LAST_STATE: json.dumps(status), BOOKS_STATE: json.dumps([book_json(view) for view in views])}
+            interest = {row.venue: row.detail for row in rows if row.kind == "interest"}
+            if interest:
+                state[INTEREST_STATE] = json.dumps(interest)
+            self.journal.write(JournalBatch(state=state))
             self.views, self.last = views, status
             self.guards = {view.snapshot.venue: self._guard(view) for view in views
                            if view.state in (MarginState.REDUCE_ONLY, MarginState.CRITICAL)}
@@ -369,10 +374,10 @@ class MarginService:
                       f"{fmt_decimal(guard.threshold)}; only orders reducing the {base} position there are accepted")
 
 
-def read_last(journal: Any) -> dict[str, Any] | None:
-    """The latest published status JSON (any process on the journal), or None."""
+def read_last(journal: Any, key: str = LAST_STATE) -> dict[str, Any] | None:
+    """The latest published status JSON (or `key`'s: INTEREST_STATE) of any process on the journal, or None."""
     try:
-        text = journal.get_state(LAST_STATE)
+        text = journal.get_state(key)
         return json.loads(text) if text else None
     except Exception:  # a closed or unreachable journal: the page and the scrape go on without margin
         return None

@@ -178,6 +178,15 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
             raise HTTPException(404, "no margin snapshot yet ([margin] enabled?)")
         return last
 
+    @app.post("/api/margin/refresh", tags=["risk"], dependencies=write,
+              summary="Pull every margin venue's account data now, value and journal it; answers the new status")
+    def margin_refresh() -> dict[str, Any]:
+        service = getattr(ops.gateway, "margin", None)
+        if service is None:
+            raise HTTPException(501, "no margin service in this gateway ([margin] enabled = false)")
+        result: dict[str, Any] = service.refresh()
+        return result
+
     @app.post("/api/risk/kill-switch", tags=["risk"], dependencies=write, summary="Engage or clear a kill switch")
     def kill_switch(change: KillSwitchRequest) -> dict[str, Any]:
         controls = controls_or_501()
@@ -282,9 +291,9 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
 
 def _margin_lines(ops: "OpsRuntime") -> list[str]:
     from fixgw.margin.report import status_lines
-    from fixgw.margin.service import read_last
+    from fixgw.margin.service import INTEREST_STATE, read_last
 
-    return status_lines(read_last(ops.gateway.journal))
+    return status_lines(read_last(ops.gateway.journal), read_last(ops.gateway.journal, INTEREST_STATE))
 
 
 class AdminServer:

@@ -118,6 +118,8 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
         with httpx.Client(base_url=ops.admin.url, headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
             api = admin.get("/api/margin").json()
             assert api["venues"]["cbp"]["state"] == "critical" and set(api["desk"]) >= {"equity", "excess"}
+            fresh = admin.post("/api/margin/refresh").json()       # on demand: pulled, valued and journaled now
+            assert fresh["venues"]["cbp"]["state"] == "critical" and fresh["as_of"] > api["as_of"]
             page = admin.get("/status").text
             assert "Margin" in page and "cbp [cross] CRITICAL" in page
         samples = {(s.name, s.labels.get("venue")): s.value

@@ -232,3 +232,23 @@ def test_a_volatility_scaled_haircut_follows_the_snapshot_prices(journal: Journa
     assert haircuts[:2] == ["0.1", "0.1"]                      # fewer than three prices: the fixed fallback
     assert haircuts[3] == str(rule.haircut_for(sigma).quantize(D("0.0001")).normalize())
     assert haircuts[2] != "0.1"
+
+
+def test_cli_status_shows_each_venues_interest(journal: Journal, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from fixgw.cli import main
+
+    desk, alerts, paused = Desk(), [], []
+    margin = service(journal, desk, alerts, paused)
+    try:
+        margin.refresh()
+    finally:
+        margin.stop()
+    config = tmp_path / "gw.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n')
+    capsys.readouterr()
+    assert main(["margin", "status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    # USD 450,000 borrowed at the kink model's 5% (U measured against no line: base rate only)
+    assert "pb [cross] OK: ratio 2.0769" in out
+    assert "interest 2026-12-07: USD 450000 borrowed at 5.00% (model) -> 61.6438356164" in out
