@@ -252,3 +252,21 @@ def test_cli_status_shows_each_venues_interest(journal: Journal, tmp_path: Path,
     # USD 450,000 borrowed at the kink model's 5% (U measured against no line: base rate only)
     assert "pb [cross] OK: ratio 2.0769" in out
     assert "interest 2026-12-07: USD 450000 borrowed at 5.00% (model) -> 61.6438356164" in out
+
+
+def test_the_recon_drift_check_also_breaches_on_the_margin_drift(journal: Journal) -> None:
+    from fixgw.model.instruments import SymbolMaster
+    from fixgw.recon.drift import DriftCheck
+    from fixgw.recon.rest_source import Balances
+    from fixgw.store.journal import JournalBatch
+
+    repo = Path(__file__).resolve().parents[2]
+    symbols = SymbolMaster.from_toml((repo / "specs" / "symbols.toml").read_text(encoding="utf-8"))
+    check = DriftCheck(journal, symbols, D("0.5"), pause=False)
+    balances = Balances({"USD": D(1000)}, {}, datetime(2026, 12, 7, tzinfo=UTC))
+    assert check.check("pb", balances) is None               # the baseline
+    reading = check.check("pb", balances)
+    assert reading is not None and not reading.breached      # holdings agree, no margin figures yet
+    journal.write(JournalBatch(state={LAST_STATE: json.dumps({"venues": {"pb": {"drift_pct": "0.9901"}}})}))
+    reading = check.check("pb", balances)
+    assert reading is not None and reading.breached and "margin figure 0.9901%" in reading.describe()
