@@ -14,14 +14,12 @@ import tomllib
 from collections.abc import Mapping
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -30,12 +28,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
 from fixgw.ha.settings import HaConfig
-from fixgw.model.enums import AssetClass, OrdType
+from fixgw.margin.settings import MarginConfig
+from fixgw.marketdata.settings import MarketDataConfig, venue_source_errors
+from fixgw.model.enums import OrdType
 from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
-from fixgw.venues.bridge.binance.config import BinanceConfig
-from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
-from fixgw.venues.bridge.falconx.config import FalconXConfig
+from fixgw.router.rules import RoutingConfig
+from fixgw.secretref import CredentialPath, Secret
+from fixgw.venues.registry import VenueSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
@@ -43,52 +43,6 @@ DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
 ENV_PREFIX = "FIXGW_"
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
 QuickfixValue = str | int | bool
-
-
-class SecretReferenceError(ValueError):
-    pass
-
-
-def resolve_secret(value: Any) -> Any:
-    """Turn `env:NAME`, `file:PATH` or `cred:NAME` into the secret's value; anything else passes as is."""
-    if isinstance(value, SecretStr) or not isinstance(value, str):
-        return value
-    scheme, _, ref = value.partition(":")
-    if scheme == "env" and ref:
-        if ref not in os.environ:
-            raise SecretReferenceError(f"environment variable {ref} is not set")
-        return os.environ[ref]
-    if scheme == "file" and ref:
-        try:
-            return Path(ref).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise SecretReferenceError(f"cannot read secret file {ref}: {exc.strerror}") from None
-    if scheme == "cred" and ref:
-        directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not directory:
-            raise SecretReferenceError(f"credential {ref}: CREDENTIALS_DIRECTORY is not set (not under systemd?)")
-        try:
-            return (Path(directory) / ref).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError:
-            raise SecretReferenceError(f"credential {ref} not found in $CREDENTIALS_DIRECTORY") from None
-    return value
-
-
-Secret = Annotated[SecretStr, BeforeValidator(resolve_secret)]
-
-
-def resolve_path_reference(value: Any) -> Any:
-    """`cred:NAME` names a file among the systemd credentials ($CREDENTIALS_DIRECTORY/NAME); other paths pass."""
-    if isinstance(value, str) and value.startswith("cred:"):
-        directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not directory:
-            raise SecretReferenceError(f"credential {value[5:]}: CREDENTIALS_DIRECTORY is not set (not under systemd?)")
-        return Path(directory) / value[5:]
-    return value
-
-
-CredentialPath = Annotated[Path, BeforeValidator(resolve_path_reference)]
-"""A file path, or `cred:NAME` for a systemd credential file (e.g. a TLS private key)."""
 
 
 class Section(BaseModel):
@@ -191,66 +145,6 @@ class BrokerSessionConfig(Section):
     """TLS to this broker (an initiator of its own); None: plain TCP."""
 
 
-# REST prime brokers (`venues.<name>`): the bridge's own venue configs, with credentials as secret references.
-# The section key is the venue's name (routing destination); `kind` says which adapter serves it.
-
-
-class CoinbasePrimeVenueConfig(CoinbasePrimeConfig):
-    kind: Literal["coinbase_prime"]
-    access_key: Secret
-    passphrase: Secret
-    signing_key: Secret
-
-
-class FalconXVenueConfig(FalconXConfig):
-    kind: Literal["falconx"]
-    api_key: Secret
-    passphrase: Secret
-    secret: Secret
-
-
-class BinanceVenueConfig(BinanceConfig):
-    kind: Literal["binance"]
-    api_key: Secret
-    secret_key: Secret
-
-
-RestVenueSection = Annotated[
-    CoinbasePrimeVenueConfig | FalconXVenueConfig | BinanceVenueConfig, Field(discriminator="kind")
-]
-REST_VENUE_KINDS = ("coinbase_prime", "falconx", "binance")
-
-
-class RouteMatch(Section):
-    ems_session: list[str] | None = None
-    account: list[str] | None = None
-    symbol: str | None = None
-    """A glob over the canonical instrument id, e.g. "*/USD" or "AAPL"."""
-    instrument: list[str] | None = None
-    asset_class: list[AssetClass] | None = None
-    ord_type: list[OrdType] | None = None
-
-
-class RouteRule(Section):
-    name: str
-    match: RouteMatch = RouteMatch()
-    destination: str
-    backup: str | None = None
-    """Used for NEW orders when the destination is not logged on; live orders stay where they are."""
-
-
-class RoutingConfig(Section):
-    rules: list[RouteRule] = Field(default_factory=list)
-    default: str | None = None
-    """Where an order goes when no rule matches; without it such orders are denied."""
-
-    def destinations(self) -> set[str]:
-        names = {rule.destination for rule in self.rules} | {r.backup for r in self.rules if r.backup}
-        if self.default:
-            names.add(self.default)
-        return names
-
-
 class AdminConfig(Section):
     """The admin HTTP server (health, readiness, metrics, blotter, controls, status page)."""
 
@@ -312,6 +206,9 @@ class AlertsConfig(Section):
     """Rejects + denials per new order in the window above which the reject-rate alert fires."""
     reject_rate_min_orders: int = Field(default=10, ge=1)
     clock_skew_max_s: float = Field(default=2.0, gt=0)
+    security_burst_threshold: int = Field(default=20, ge=1)
+    """Refused EMS connections within `security_burst_window_s` that fire `security_burst:all`."""
+    security_burst_window_s: float = Field(default=60.0, gt=0)
     max_per_minute: int = Field(default=20, ge=1)
     """Notifications per sink per minute; beyond it new alerts are dropped (and counted)."""
     delivery_attempts: int = Field(default=5, ge=1, le=20)
@@ -346,13 +243,15 @@ class GatewayConfig(_EnvironmentFirst):
     acceptor: AcceptorConfig = AcceptorConfig()
     ems: dict[str, EmsSessionConfig] = Field(default_factory=dict)
     brokers: dict[str, BrokerSessionConfig] = Field(default_factory=dict)
-    venues: dict[str, RestVenueSection] = Field(default_factory=dict)
-    """REST prime brokers reached through the bridge; they route like FIX brokers."""
+    venues: dict[str, VenueSettings] = Field(default_factory=dict)
+    """Venues of a plugin kind (REST prime brokers, ...: fixgw/venues/registry.py); they route like FIX brokers."""
     routing: RoutingConfig = RoutingConfig()
     admin: AdminConfig = AdminConfig()
     alerts: AlertsConfig = AlertsConfig()
     risk: RiskConfig = RiskConfig()
     """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
+    marketdata: MarketDataConfig = MarketDataConfig()
+    """Reference-price sources and policies, P&L day cut-off (fixgw/marketdata/settings.py)."""
     recon: ReconConfig = ReconConfig()
     """Scheduled reconciliation: end of day per venue, intraday drift (fixgw/recon/settings.py)."""
     dropcopy: dict[str, DropCopySessionConfig] = Field(default_factory=dict)
@@ -361,6 +260,8 @@ class GatewayConfig(_EnvironmentFirst):
     """How long the journal keeps reconciled days (`fixgw audit purge`)."""
     ha: HaConfig = HaConfig()
     """Active/standby pair on one PostgreSQL journal (fixgw/ha/settings.py)."""
+    margin: MarginConfig = MarginConfig()
+    """Collateral and margin across the prime brokers (fixgw/margin/settings.py)."""
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -421,6 +322,15 @@ class GatewayConfig(_EnvironmentFirst):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
+        errors += venue_source_errors(self.marketdata, self.venues)
+        errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a broker session under brokers"
+                   for name, source in self.marketdata.sources.items()
+                   if source.kind == "fix_broker" and source.venue not in self.brokers]
+        errors += [f"margin.venues.{name}: not a venue under [venues] or [brokers] (known: {sorted(venues)})"
+                   for name in self.margin.venues if name not in venues]
+        errors += [f"margin.venues.{name}.report_to: unknown EMS session {margin.report_to!r}"
+                   for name, margin in self.margin.venues.items()
+                   if margin.report_to and margin.report_to not in self.ems]
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -443,6 +353,10 @@ class GatewayConfig(_EnvironmentFirst):
     def symbols_path(self) -> Path:
         return self.symbols_file or self.specs_dir / "symbols.toml"
 
+    @property
+    def haircuts_path(self) -> Path:
+        return self.margin.haircuts_file or self.specs_dir / "margin" / "haircuts.toml"
+
     def dialect_path(self, name: str) -> Path:
         return self.specs_dir / "dialects" / f"{name}.toml"
 
@@ -460,8 +374,6 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = list(error["loc"])
-        if len(loc) > 2 and loc[0] == "venues" and loc[2] in REST_VENUE_KINDS:
-            del loc[2]  # the union's tag: the user wrote venues.<name>.<key>
         key = ".".join(str(part) for part in loc) or "(top level)"
         reason = "unknown key (not a setting)" if error["type"] == "extra_forbidden" else error["msg"]
         reason = reason.removeprefix("Value error, ")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from fixgw.config import GatewayConfig
+from fixgw.venues.registry import plugin_for
 
 Problem = tuple[str, str]
 
@@ -81,14 +82,8 @@ def _check_rest_venues(config: GatewayConfig) -> list[Problem]:
     except Exception:
         symbols = None  # reported by _check_symbols
     for name, venue in config.venues.items():
-        if not venue.base_url.startswith(("http://", "https://")):
-            problems.append((f"venues.{name}.base_url", f"not an http(s) URL: {venue.base_url!r}"))
-        ws_url = getattr(venue, "ws_url", None)
-        if ws_url and not ws_url.startswith(("ws://", "wss://")):
-            problems.append((f"venues.{name}.ws_url", f"not a ws(s) URL: {ws_url!r}"))
-        if symbols is not None and not any(venue.kind in instrument.symbols for instrument in symbols):
-            problems.append((f"venues.{name}.kind", f"no instrument in {config.symbols_path} has a "
-                                                    f"{venue.kind!r} symbol: nothing could trade there"))
+        check = plugin_for(venue.kind).check
+        problems += check(name, venue, symbols) if check is not None else []
     return problems
 
 
@@ -122,9 +117,22 @@ def _check_recon(config: GatewayConfig) -> list[Problem]:
     return check_recon(config)
 
 
+def _check_marketdata(config: GatewayConfig) -> list[Problem]:
+    from fixgw.marketdata.configcheck import check_marketdata
+
+    return check_marketdata(config)
+
+
+def _check_margin(config: GatewayConfig) -> list[Problem]:
+    from fixgw.margin.configcheck import check_margin
+
+    return check_margin(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
                                                           _check_rest_venues, _check_security, _check_ops,
-                                                          _check_dropcopy, _check_risk, _check_recon, _check_journal]
+                                                          _check_dropcopy, _check_risk, _check_recon, _check_journal,
+                                                          _check_marketdata, _check_margin]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
@@ -148,11 +156,18 @@ def summarize(config: GatewayConfig) -> list[str]:
     for name, broker in config.brokers.items():
         lines.append(f"  broker {name}: {broker.begin_string} {broker.sender_comp_id}->{broker.target_comp_id} "
                      f"at {broker.host}:{broker.port}, dialect {broker.dialect}")
-    for name, venue in config.venues.items():
-        lines.append(f"  REST venue {name}: {venue.kind} at {venue.base_url}, DAY orders: {venue.day_orders}")
+    for venue in config.venues.values():
+        summary = plugin_for(venue.kind).summary
+        lines.append(f"  {summary(venue) if summary is not None else f'venue {venue.name}: {venue.kind}'}")
     from fixgw.dropcopy.configcheck import summary_lines
 
     lines.extend(summary_lines(config))
+    from fixgw.marketdata.configcheck import summary_lines as marketdata_lines
+
+    lines.extend(marketdata_lines(config))
+    from fixgw.margin.configcheck import summary_lines as margin_summary
+
+    lines.extend(margin_summary(config))
     lines.append(f"routing: {len(config.routing.rules)} rule(s), default {config.routing.default or '(none: deny)'}")
     for rule in config.routing.rules:
         backup = f", backup {rule.backup}" if rule.backup else ""

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from fixgw.engine.heap import recovery_heap, release_collector, serving_collecto
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, stored_keys
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
 from fixgw.logs import error_text
+from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
@@ -37,14 +40,18 @@ from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
 from fixgw.store.daybook import read_day_book
 from fixgw.store.engine import display_url
-from fixgw.store.journal import Journal
+from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
-from fixgw.venues.bridge.registry import build_rest_venue
+from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
+from fixgw.venues.plugin import BuildContext
+from fixgw.venues.registry import build_venue
 
 log = structlog.get_logger("fixgw.engine.gateway")
 
 RECOVERY_WINDOW = timedelta(days=1)
+CLEAN_STOP_KEY = "gateway.clean_stop"
+"""Journal state: when the last run stopped cleanly (everything QuickFIX counted journaled); empty while running."""
 
 
 class StartError(RuntimeError):
@@ -93,6 +100,7 @@ class Gateway:
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
         self._broker_app: BrokerApplication | None = None
+        self._ems_settings: fix.SessionSettings | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -104,6 +112,8 @@ class Gateway:
         """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
         self.ha: HaHooks | None = None
         """Set before start on an HA node that took the lease: session continuity and the send gate."""
+        self.margin: Any = None
+        """Collateral and margin (fixgw/margin/service.py MarginService) when `margin.enabled`."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -121,6 +131,8 @@ class Gateway:
         with starting(f"journal {display_url(self.journal.url)}"):
             self.journal.open()
         run_id = self.journal.allocate_run_id()
+        clean_stop = self.journal.get_state(CLEAN_STOP_KEY)
+        self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: ""}))  # until this run stops cleanly: a crash
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
         # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
         # (restart time must not grow with history, nor with the day's volume more than it must).
@@ -136,14 +148,17 @@ class Gateway:
             del day
         ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
+        context = BuildContext(symbols, config.specs_dir, self._codec_factory, self._tap)
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
-            codec = self._codec_factory(broker.dialect, broker.begin_string, symbols, config.specs_dir)
-            brokers[name] = FixBrokerVenue(
-                name, session_id(broker.begin_string, broker.sender_comp_id, broker.target_comp_id), codec,
-                tap=self._tap, username=broker.username,
-                password=broker.password.get_secret_value() if broker.password else None)
-        rest = {name: build_rest_venue(section, symbols) for name, section in config.venues.items()}
+            venue = build_venue(FIX_BROKER_KIND, name, broker, context)
+            assert isinstance(venue, FixBrokerVenue)
+            brokers[name] = venue
+        for name, source in config.marketdata.sources.items():
+            if source.kind == "fix_broker" and source.venue in brokers:
+                brokers[source.venue].market_data = FixMarketData(name, source.instruments,
+                                                                  self.risk.engine.market.references)
+        rest = {name: build_venue(section.kind, name, section, context) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
         self._adopt_open_orders(book)
@@ -151,9 +166,17 @@ class Gateway:
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
         risk = self.risk.engine
+        margin_checks: list[PreTradeCheck] = []
+        if config.margin.enabled:
+            self.margin = self._margin_service()
+            margin_checks.append(self.margin.check)
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
-                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk)
+                               checks=[risk.check, *margin_checks, *self._checks], replace_checks=[risk.check_replace],
+                               observer=risk, max_unanswered=timedelta(seconds=config.risk.max_unanswered_s),
+                               unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
+                               alert=risk.alerts.raise_alert,
+                               mass_status=self._venue_answers_mass_status)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
@@ -172,7 +195,7 @@ class Gateway:
                 sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)
                 self._ems_ids[name] = sid
                 self._ems_begin[name] = ems.begin_string
-            settings = acceptor_settings(config)
+            settings = self._ems_settings = acceptor_settings(config)
             names = {sid.toString(): name for name, sid in self._ems_ids.items()}
             self._ems_app = EmsApplication(names, self.runner.submit_ems, self.runner.ems_session_changed,
                                            logon_check=self.security.check)
@@ -184,7 +207,10 @@ class Gateway:
                                               tls=config.acceptor.tls is not None)
         if brokers:
             self._build_initiators(brokers)
-        self._recover_sequences(brokers)
+        if clean_stop:
+            log.info("gateway.sequences_kept", reason="clean stop", stopped_at=clean_stop)
+        else:
+            self._recover_sequences(brokers)
         if self.ha is not None:
             self.ha.gate(self._ems_app, self._broker_app, getattr(self._dropcopy, "_application", None))
         self._schedule_replays()
@@ -208,6 +234,8 @@ class Gateway:
 
             self.recon = ReconService(config, self.journal)
             self.recon.start()
+        if self.margin is not None:
+            self.margin.start()
         log.info("gateway.started", name=config.name, ems_sessions=len(config.ems), venues=sorted(self.venues),
                  acceptor=f"{config.acceptor.host}:{config.acceptor.port}")
 
@@ -216,6 +244,9 @@ class Gateway:
         if self.recon is not None:
             self.recon.stop()  # no new reconciliation job (a running one finishes on its thread)
             self.recon = None
+        if self.margin is not None:
+            self.margin.stop()
+            self.margin = None
         if self.risk is not None:
             self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:
@@ -251,14 +282,48 @@ class Gateway:
         self._tls_initiators = []
         for venue in self._own_venues.values():
             venue.stop(timeout / 4)
+        drained = False
         if self.runner is not None:
-            self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
+            drained = self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
             self.runner.stop(timeout / 4)
         if self._dropcopy is not None:
             self._dropcopy.stop()  # last: copies of the final passes are stored for their clients
+        if drained:  # every inbound message QuickFIX counted is journaled: the next start need not rewind
+            self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: utc_now().isoformat()}))
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)
+
+    def _margin_service(self) -> Any:
+        """The margin service, valuing at the risk engine's reference prices and alerting through its sinks."""
+        from fixgw.margin.service import MarginService, load_table
+        from fixgw.risk.control import write_switch
+        from fixgw.risk.switches import KILL, new_switch
+
+        assert self.risk is not None
+        engine = self.risk.engine
+        journal = self.journal
+
+        def price(asset: str, currency: str) -> Any:
+            reference = engine._reference(f"{asset}/{currency}") or engine._reference(asset)   # BTC/USD; AAPL
+            return None if reference is None else reference.value
+
+        def alert(venue: str, message: str, detail: dict[str, str]) -> None:
+            runner = self.runner
+            if runner is not None:   # alert sinks run on the router thread
+                runner.call(lambda _core, _fx: engine.alerts.raise_alert("margin", venue, message, **detail))
+
+        def pause(venue: str, reason: str) -> None:
+            write_switch(journal, new_switch(KILL, f"venue:{venue}", True, who="margin-drift", reason=reason))
+
+        def venue_orders(venue: str, session: str, account: str, orders: list[Any]) -> None:
+            runner = self.runner
+            if runner is not None:
+                runner.call(lambda core, fx: book_venue_orders(core, fx, venue, session, account, orders))
+
+        return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
+                             prices=price, alert=alert, pause=pause, venue_orders=venue_orders,
+                             brokers={name: partial(self._venue, name) for name in self.config.brokers})
 
     def _acceptor_name(self) -> str:
         return f"EMS acceptor {self.config.acceptor.host}:{self.config.acceptor.port}"
@@ -342,20 +407,35 @@ class Gateway:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
 
     def _schedule_replays(self) -> None:
-        """Reports journaled after the last 'handed to QuickFIX' mark may never have left: re-send them."""
+        """Reports journaled after the last 'handed to QuickFIX' mark that QuickFIX's store lacks never left: hand
+        them to QuickFIX now, before anything newer (the EMS gets them, 97=Y, by resend at its logon)."""
         assert self.runner is not None
-        for name in self._ems_ids:
+        for name, sid in self._ems_ids.items():
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
-            replay = []
-            for record in self.journal.iter_messages(session=name, direction="out", since=since):
-                fields = text_to_fields(record.raw)
-                replay.append([*fields, (97, "Y")])
-            if replay:
-                log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat())
-                self.runner.replay_on_logon(name, replay)
+            journaled = [text_to_fields(record.raw)
+                         for record in self.journal.iter_messages(session=name, direction="out", since=since)]
+            if not journaled:
+                continue
+            stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)
+            replay = [[*fields, (97, "Y")] for fields in reports_to_replay(journaled, stored)]
+            emit = log.warning if replay else log.info
+            emit("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat(),
+                 already_stored=len(journaled) - len(replay), store_read=stored is not None)
+            self.runner.replay_now(name, replay)
+
+    def _ems_store_dir(self, sid: fix.SessionID) -> Path:
+        assert self._ems_settings is not None
+        return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
     # ------------------------------------------------------------------ state
+
+    def _venue(self, name: str) -> Venue | None:
+        return self.venues.get(name)
+
+    def _venue_answers_mass_status(self, name: str) -> bool:
+        venue = self.venues.get(name)
+        return venue is not None and venue.supports_mass_status
 
     def _venue_connected(self, name: str) -> bool:
         venue = self.venues.get(name)
@@ -397,9 +477,35 @@ class Gateway:
             return False
         message = fields_to_message(fields, begin_string=self._ems_begin[session])
         try:
-            return bool(fix.Session.sendToTarget(message, sid))
+            fix.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
         except fix.SessionNotFound:
             return False
+        return True
+
+
+def book_venue_orders(core: RouterCore, fx: Any, venue: str, session: str, account: str, orders: list[Any]) -> None:
+    """Router thread: each listed order the router does not know is the venue's own (a liquidation): booked for
+    the EMS session and filled as the venue reports; ours are left to their own reports."""
+    from fixgw.model.enums import OrdType
+    from fixgw.model.errors import UnknownSymbolError
+    from fixgw.model.orders import Fill
+    from fixgw.venues.bridge.coinbase_prime.mapping import SYMBOL_SCHEME
+
+    for listed in orders:
+        try:
+            instrument = core.symbols.resolve(SYMBOL_SCHEME, listed.symbol, counterparty=venue)
+        except UnknownSymbolError as exc:
+            log.error("gateway.venue_order_unmapped", venue=venue, venue_order_id=listed.venue_order_id, error=str(exc))
+            continue
+        command = NewOrder(cl_ord_id=listed.client_order_id or listed.venue_order_id, instrument_id=instrument.id,
+                           side=listed.side, order_qty=listed.quantity,
+                           ord_type=OrdType.LIMIT if listed.limit_price is not None else OrdType.MARKET,
+                           price=listed.limit_price, time_in_force=TimeInForce.IOC, account=account or None,
+                           transact_time=utc_now())
+        fills = [Fill(exec_id=f.fill_id, venue=venue, qty=f.quantity, price=f.price, time=f.time or utc_now(),
+                      commission=f.commission) for f in listed.fills]
+        core.on_venue_order(venue, session, command, listed.venue_order_id, fills,
+                            f"placed by {venue} itself (e.g. a margin liquidation)", fx)
 
 
 def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:

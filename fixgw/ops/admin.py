@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from fixgw import __version__
+from fixgw.ops import marketdata as marketdata_view
 from fixgw.ops.controls import RiskState
 from fixgw.ops.status_page import StatusData, render_status
 from fixgw.ops.view import BlotterFilter, RouterUnavailable, call_on_router
@@ -171,6 +172,25 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
         state: RiskState = on_router(lambda _core, _fx: controls.risk_state())
         return _risk_json(state)
 
+    @app.get("/api/margin", tags=["risk"], dependencies=read,
+             summary="Collateral and margin per venue and for the desk (as `fixgw margin status --json`)")
+    def margin() -> dict[str, Any]:
+        from fixgw.margin.service import read_last
+
+        last = read_last(ops.gateway.journal)
+        if last is None:
+            raise HTTPException(404, "no margin snapshot yet ([margin] enabled?)")
+        return last
+
+    @app.post("/api/margin/refresh", tags=["risk"], dependencies=write,
+              summary="Pull every margin venue's account data now, value and journal it; answers the new status")
+    def margin_refresh() -> dict[str, Any]:
+        service = getattr(ops.gateway, "margin", None)
+        if service is None:
+            raise HTTPException(501, "no margin service in this gateway ([margin] enabled = false)")
+        result: dict[str, Any] = service.refresh()
+        return result
+
     @app.post("/api/risk/kill-switch", tags=["risk"], dependencies=write, summary="Engage or clear a kill switch")
     def kill_switch(change: KillSwitchRequest) -> dict[str, Any]:
         controls = controls_or_501()
@@ -203,6 +223,25 @@ def create_app(ops: "OpsRuntime") -> FastAPI:
             raise HTTPException(400, str(exc)) from None
         log.warning("admin.breaker_reset", breaker=name, actor=change.actor, reason=change.reason)
         return _risk_json(state)
+
+    @app.get("/api/prices", tags=["marketdata"], dependencies=read,
+             summary="Reference price per instrument: its state and every source with bid/ask/mid/age")
+    def reference_prices() -> dict[str, Any]:
+        found = marketdata_view.prices(ops.gateway)
+        if found is None:
+            raise HTTPException(501, "no reference prices in this gateway")
+        return found
+
+    @app.get("/api/pnl", tags=["marketdata"], dependencies=read,
+             summary="The day's P&L per account (totals, high-water mark, drawdown) and per instrument and venue")
+    def pnl(account: str | None = None) -> dict[str, Any]:
+        try:
+            found = marketdata_view.pnl(ops.gateway, account)
+        except RouterUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        if found is None:
+            raise HTTPException(501, "no P&L in this gateway")
+        return found
 
     @app.post("/api/reload", tags=["config"], dependencies=write, response_model=ReloadOut,
               summary="Re-read the configuration file (as SIGHUP does); all or nothing")
@@ -239,12 +278,26 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
         by_status, open_orders, risk = book.by_status, book.open_orders, book.risk
     except RouterUnavailable as exc:
         open_rows, by_status, open_orders, risk, error = [], {}, None, None, str(exc)
+    prices = marketdata_view.prices(ops.gateway)
+    try:
+        day = marketdata_view.pnl(ops.gateway)
+    except RouterUnavailable:
+        day = None
     return StatusData(name=ops.config.name, ready=ready, sessions=ops.view.sessions(), open_orders=open_orders,
                       by_status=by_status, open_rows=open_rows, refusals=list(ops.metrics.recent_refusals),
                       latency=ops.metrics.latency_quantiles(), risk=risk, risk_available=ops.view.controls is not None,
                       alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
                       recon=ops.recon_board.rows(),
-                      transfers=status_line(ops.gateway.journal), ha=_ha_line(ops))
+                      transfers=status_line(ops.gateway.journal),
+                      prices=prices["instruments"] if prices else (), pnl=day["accounts"] if day else (),
+                      margin=_margin_lines(ops), ha=_ha_line(ops))
+
+
+def _margin_lines(ops: "OpsRuntime") -> list[str]:
+    from fixgw.margin.report import status_lines
+    from fixgw.margin.service import INTEREST_STATE, read_last
+
+    return status_lines(read_last(ops.gateway.journal), read_last(ops.gateway.journal, INTEREST_STATE))
 
 
 def _ha_line(ops: "OpsRuntime") -> str:

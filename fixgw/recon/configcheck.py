@@ -13,7 +13,7 @@ Problem = tuple[str, str]
 def check_recon(config: GatewayConfig) -> list[Problem]:
     from zoneinfo import ZoneInfo
 
-    from fixgw.recon.service import crontab_trigger
+    from fixgw.recon.cron import crontab_trigger
     from fixgw.recon.settlement import CalendarError, load_calendars
     from fixgw.recon.sources import SourceError
     from fixgw.recon.statement import find_mapping

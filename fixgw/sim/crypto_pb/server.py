@@ -158,6 +158,15 @@ class CryptoPbSimulator:
     def set_prices(self, prices: dict[str, Decimal | str]) -> None:
         self._control("POST", "/prices", {k: str(v) for k, v in prices.items()})
 
+    def market(self, **settings: Any) -> dict[str, Any]:
+        """The price process: vol_bps, step_s, seed, jump {asset: pct}, freeze/thaw/silence/resume [assets]."""
+        result: dict[str, Any] = self._control("POST", "/market", settings)
+        return result
+
+    @property
+    def oracle_url(self) -> str:
+        return f"{self.base_url}/_sim/oracle"
+
     def set_clock_offset(self, offset_s: float) -> None:
         self._control("POST", "/clock", {"offset_s": offset_s})
 
@@ -166,6 +175,15 @@ class CryptoPbSimulator:
 
     def reset(self) -> None:
         self._control("POST", "/reset")
+
+    def set_margin(self, venue: str, account: str, **settings: Any) -> dict[str, Any]:
+        """Make (venue, account) a margin account: balances, ratios and rates (fixgw.sim.crypto_pb.margin)."""
+        result: dict[str, Any] = self._control("POST", "/margin", {"venue": venue, "account": account, **settings})
+        return result
+
+    def margin(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._control("GET", "/margin")
+        return result
 
 
 def _dumps_control(payload: dict[str, Any]) -> str:

@@ -2,7 +2,7 @@
 FIX messages with their sequence numbers, so the standby can resume every session (fixgw/ha).
 
 Revision ID: ha_lease_session_out
-Revises: 0004_transfers
+Revises: 0006_margin_snapshots
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ha_lease_session_out"
-down_revision = "0004_transfers"
+down_revision = "0006_margin_snapshots"
 branch_labels = None
 depends_on = None
 
