@@ -217,12 +217,13 @@ class HaHooks:
         self.on_fenced = on_fenced
 
     def before_engines(self, quickfix_dir: Path, ems: Iterable[tuple[str, fix.SessionID]],
-                       brokers: Iterable[tuple[str, fix.SessionID]]) -> None:
+                       brokers: Iterable[tuple[str, fix.SessionID]],
+                       dropcopy: Iterable[tuple[str, fix.SessionID]] = ()) -> None:
         """Before QuickFIX opens any store: write this node's stores from PostgreSQL, start recording what is
-        sent. Drop-copy stores are emptied (their clients ask for what they miss by sequence number)."""
+        sent."""
         self.continuity.rebuild(quickfix_dir / "ems-store", "acceptor", ems)
         self.continuity.rebuild(quickfix_dir / "broker-store", "initiator", brokers)
-        self.continuity.rebuild(quickfix_dir / "dropcopy-store", "dropcopy", [])
+        self.continuity.rebuild(quickfix_dir / "dropcopy-store", "dropcopy", dropcopy)
         # Yesterday's material is kept a day for inspection, then goes: no session resumes from it.
         self.continuity.ledger.purge_before(utc_day_start(utc_now()) - timedelta(days=1))
         self.recorder.start()

@@ -24,7 +24,7 @@ from fixgw.config import GatewayConfig
 from fixgw.dropcopy.copies import COPY_BEGIN_STRING, COPY_DIALECT, DROPCOPY_SESSION, CopyBuilder, CopyFilter
 from fixgw.dropcopy.feed import DropCopyFeed
 from fixgw.dropcopy.settings import DropCopySessionConfig
-from fixgw.engine.qflog import StructlogLogFactory
+from fixgw.engine.qflog import OutgoingRecorder, StructlogLogFactory
 from fixgw.engine.quickfix_support import (
     QuietApplication,
     build_session_settings,
@@ -85,6 +85,8 @@ class DropCopyAcceptor:
         self._logon_timeout_s = config.acceptor.logon_timeout_s
         self.logged_on: set[str] = set()
         self._replays: list[threading.Thread] = []
+        self.recorder: OutgoingRecorder | None = None
+        """HA: records what the drop-copy sessions send (fixgw/engine/continuity.py), set before start."""
 
     def start(self) -> None:
         Path(self.state_dir / "dropcopy-store").mkdir(parents=True, exist_ok=True)
@@ -92,7 +94,7 @@ class DropCopyAcceptor:
         ensure_new_sessions(settings)
         # Not QuickFIX's FileLog: it would write a client's Logon credentials in clear (fixgw/engine/qflog.py).
         names = {key: state.name for key, state in self._sessions.items()}
-        log_factory = StructlogLogFactory("dropcopy", names, messages=self._debug_messages)
+        log_factory = StructlogLogFactory("dropcopy", names, messages=self._debug_messages, recorder=self.recorder)
         store = fix.FileStoreFactory(settings)
         self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
                                     self._application, store, log_factory)

@@ -185,7 +185,11 @@ class Gateway:
         if self.ha is not None:
             self.runner.on_fenced = self.ha.on_fenced
             self.ha.before_engines(config.state_dir / "quickfix", self._ems_sessions(),
-                                   [(name, venue.session_id) for name, venue in brokers.items()])
+                                   [(name, venue.session_id) for name, venue in brokers.items()],
+                                   [(name, session_id(s.begin_string, s.sender_comp_id, s.target_comp_id))
+                                    for name, s in config.dropcopy.items()])
+            if self._dropcopy is not None:
+                self._dropcopy.recorder = self.ha.recorder.outgoing
         self.runner.start()
         self.risk.start(self.runner, self.core)
         log.info("gateway.recovered", run_id=run_id, orders=len(book), open_orders=len(book.open_orders()),

@@ -64,6 +64,7 @@ class Node:
     log: Path
     port: int
     admin_port: int
+    dropcopy_port: int
     process: subprocess.Popen[bytes] | None = None
     exits: list[int] = field(default_factory=list)
 
@@ -124,10 +125,16 @@ class HaPair:
                              store_dir=root / "ems-store", heartbeat_interval=1,
                              extra_settings={"SocketConnectHost1": "127.0.0.1", "SocketConnectPort1": str(b.port),
                                              "ReconnectInterval": "1", "LogonTimeout": "2"})
+        # A compliance client of the drop copy, which knows both nodes too.
+        self.compliance = FixClient(port=a.dropcopy_port, begin_string="FIX.4.4", sender_comp_id="COMPLIANCE",
+                                    target_comp_id="FIXGW", store_dir=root / "dc-store", heartbeat_interval=1,
+                                    extra_settings={"SocketConnectHost1": "127.0.0.1",
+                                                    "SocketConnectPort1": str(b.dropcopy_port),
+                                                    "ReconnectInterval": "1", "LogonTimeout": "2"})
         self._engine = create_engine(journal_url, poolclass=NullPool)
 
     def _node(self, name: str, *, debug: bool) -> Node:
-        port, admin_port = free_port(), free_port()
+        port, admin_port, dropcopy_port = free_port(), free_port(), free_port()
         config = self.root / f"node-{name}.toml"
         config.write_text(f"""
 name = "ha-{name}"
@@ -159,8 +166,11 @@ dialect = "fix42-broker"
 quickfix = {{ ReconnectInterval = 1, HeartBtInt = 1 }}
 [routing]
 default = "equities"
+[dropcopy.compliance]
+target_comp_id = "COMPLIANCE"
+port = {dropcopy_port}
 """)
-        return Node(name, config, self.root / f"node-{name}.log", port, admin_port)
+        return Node(name, config, self.root / f"node-{name}.log", port, admin_port, dropcopy_port)
 
     def lease(self) -> LeaseState:
         return read_state(self._engine, "fixgw")
@@ -181,11 +191,14 @@ default = "equities"
         assert wait_until(lambda: bool(self.nodes["b"].events("ha.standby")), timeout), (
             self.nodes["a"].tail() + self.nodes["b"].tail())
         self.ems.start()
+        self.compliance.start()
         assert self.ems.wait_logged_on(timeout), self.nodes["a"].tail()
+        assert self.compliance.wait_logged_on(timeout), self.nodes["a"].tail()
         assert self.broker.wait_logged_on(1, timeout)
 
     def stop(self) -> None:
         self.ems.stop()
+        self.compliance.stop()
         for node in self.nodes.values():
             if node.alive():
                 node.signal(signal.SIGCONT)

@@ -55,11 +55,18 @@ def send_orders(pair: HaPair, prefix: str, count: int, *, at: int, action) -> No
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def sequence_numbers(pair: HaPair) -> tuple[int, int]:
-    """(EMS's next expected from the gateway, broker's next expected from the gateway)."""
+def sequence_numbers(pair: HaPair) -> tuple[int, int, int]:
+    """The next MsgSeqNum each peer expects from the gateway: EMS, broker, drop-copy client."""
     ems = fix.Session.lookupSession(pair.ems.session_id)
     broker = fix.Session.lookupSession(fix.SessionID("FIX.4.2", "BROKER", "FIXGW"))
-    return int(ems.getExpectedTargetNum()), int(broker.getExpectedTargetNum())
+    compliance = fix.Session.lookupSession(pair.compliance.session_id)
+    return (int(ems.getExpectedTargetNum()), int(broker.getExpectedTargetNum()),
+            int(compliance.getExpectedTargetNum()))
+
+
+def numbered_on(before: tuple[int, ...], after: tuple[int, ...]) -> bool:
+    """Every session's numbers went on (a gap fill at most), none started again from 1."""
+    return all(later > earlier for earlier, later in zip(before, after, strict=True))
 
 
 def assert_outcome(pair: HaPair, prefix: str, count: int) -> None:
@@ -100,11 +107,13 @@ def test_kill_9_of_the_active_under_load(pair: HaPair) -> None:
     send_orders(pair, "K", ORDERS, at=moment, action=kill)
     assert a.wait(10) == -signal.SIGKILL
     assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
-    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
+    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != []
+                      and pair.compliance.logged_on, WAIT), b.tail()
     assert_outcome(pair, "K", ORDERS)
     after = sequence_numbers(pair)
-    assert after[0] > before[0] and after[1] > before[1], (before, after)  # numbered on, never from 1 again
-    assert [e["session"] for e in b.events("ha.session_resumed")] == ["acceptor:ems-a", "initiator:equities"]
+    assert numbered_on(before, after), (before, after)
+    assert [e["session"] for e in b.events("ha.session_resumed")] == ["acceptor:ems-a", "initiator:equities",
+                                                                     "dropcopy:compliance"]
     assert pair.lease().epoch == 2
     ha = b.admin("/api/ha").json()
     assert (ha["enabled"], ha["role"], ha["epoch"], ha["holder"]) == (True, "active", 2, "b")
@@ -125,7 +134,8 @@ def test_paused_active_is_fenced_and_sends_nothing(pair: HaPair) -> None:
 
     send_orders(pair, "S", 20, at=8, action=pause)
     assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
-    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
+    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != []
+                      and pair.compliance.logged_on, WAIT), b.tail()
     resumed = time.time()
     a.signal(signal.SIGCONT)
     assert a.wait(20) == 3, a.tail()  # EXIT_FENCED
@@ -136,7 +146,7 @@ def test_paused_active_is_fenced_and_sends_nothing(pair: HaPair) -> None:
     assert sent_after == []  # QuickFIX logs a message just before the socket write: none was about to leave
     assert_outcome(pair, "S", 20)
     after = sequence_numbers(pair)
-    assert after[0] > before[0] and after[1] > before[1], (before, after)
+    assert numbered_on(before, after), (before, after)
 
 
 def test_planned_step_down_under_load_loses_nothing(pair: HaPair, capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,14 +161,15 @@ def test_planned_step_down_under_load_loses_nothing(pair: HaPair, capsys: pytest
     assert codes == [0]
     assert a.wait(30) == 0, a.tail()
     assert wait_until(lambda: pair.active() == "b", LEASE_S + 10), b.tail()
-    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != [], WAIT), b.tail()
+    assert wait_until(lambda: pair.ems.logged_on and pair.broker.logged_on_sessions() != []
+                      and pair.compliance.logged_on, WAIT), b.tail()
     assert_outcome(pair, "P", ORDERS)
     capsys.readouterr()
     assert cli_main(["ha", "status", "--config", str(a.config), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["active"], status["epoch"]) == ("b", 2)
     after = sequence_numbers(pair)
-    assert after[0] > before[0] and after[1] > before[1], (before, after)
+    assert numbered_on(before, after), (before, after)
 
 
 def _iso(at: float) -> str:
