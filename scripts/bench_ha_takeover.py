@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Takeover time of an HA pair: kill -9 (or SIGSTOP past its lease, --mode stop) of the active at a random moment
 under load (200 orders/s), until every session is logged on at the new active (the EMS through its alternate
-address, the broker session). N trials,
+address, the broker and drop-copy sessions). N trials,
 each on a fresh PostgreSQL schema; a table on stdout and JSON in bench-results/ha-takeover-<mode>.json.
 
     FIXGW_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -38,7 +38,7 @@ def trial(base: str, seed: int, mode: str) -> dict[str, float]:
         try:
             pair.start()
             a = pair.nodes["a"]
-            logons = pair.ems.logon_count
+            logons, dc_logons = pair.ems.logon_count, pair.compliance.logon_count
             moment = rng.randrange(10, ORDERS - 10)
             killed = killed_wall = 0.0
             period, next_at = 1.0 / RATE, time.monotonic()
@@ -57,11 +57,13 @@ def trial(base: str, seed: int, mode: str) -> dict[str, float]:
                     marks["lease"] = now
                 if "ems" not in marks and pair.ems.logon_count > logons and pair.ems.logged_on:
                     marks["ems"] = now
+                if "dropcopy" not in marks and pair.compliance.logon_count > dc_logons and pair.compliance.logged_on:
+                    marks["dropcopy"] = now
                 if "broker" not in marks and pair.nodes["b"].events("broker.logon"):
                     # The new active's own log: the simulator may not have noticed the old connection close yet.
                     logon = pair.nodes["b"].events("broker.logon")[0]["timestamp"]
                     marks["broker"] = killed + (_wall(str(logon)) - killed_wall)
-                return len(marks) == 3
+                return len(marks) == 4
 
             if not wait_until(seen, LEASE_S + 30):
                 raise RuntimeError(f"no takeover within {LEASE_S + 30} s: {marks}\n{pair.nodes['b'].tail()}")
@@ -70,8 +72,9 @@ def trial(base: str, seed: int, mode: str) -> dict[str, float]:
                 if a.wait(30) != 3:
                     raise RuntimeError(f"the paused node did not exit fenced:\n{a.tail()}")
             return {"lease_s": marks["lease"] - killed, "ems_s": marks["ems"] - killed,
-                    "broker_s": marks["broker"] - killed,
-                    "all_sessions_s": max(marks["ems"], marks["broker"]) - killed, "killed_after_order": moment}
+                    "broker_s": marks["broker"] - killed, "dropcopy_s": marks["dropcopy"] - killed,
+                    "all_sessions_s": max(marks["ems"], marks["broker"], marks["dropcopy"]) - killed,
+                    "killed_after_order": moment}
         finally:
             pair.stop()
 
@@ -99,9 +102,10 @@ def main() -> int:
         results.append(result)
         print(f"trial {number + 1:2d}: killed after order {result['killed_after_order']:2.0f}; lease taken "
               f"{result['lease_s']:.3f} s, broker logged on {result['broker_s']:.3f} s, EMS logged on "
-              f"{result['ems_s']:.3f} s, all sessions {result['all_sessions_s']:.3f} s", flush=True)
+              f"{result['ems_s']:.3f} s, drop copy {result['dropcopy_s']:.3f} s, all sessions "
+              f"{result['all_sessions_s']:.3f} s", flush=True)
     summary = {}
-    for key in ("lease_s", "broker_s", "ems_s", "all_sessions_s"):
+    for key in ("lease_s", "broker_s", "ems_s", "dropcopy_s", "all_sessions_s"):
         values = sorted(r[key] for r in results)
         summary[key] = {"min": values[0], "median": statistics.median(values), "max": values[-1]}
     print(f"{'':16s} {'min':>7s} {'median':>7s} {'max':>7s}")
