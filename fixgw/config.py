@@ -257,6 +257,8 @@ class AdminConfig(Section):
     """0 picks a free port (tests)."""
     token: Secret | None = None
     """Bearer token (a secret reference: env:/file:/cred:); required when enabled."""
+    read_only_tokens: list[Secret] = Field(default_factory=list)
+    """Tokens (secret references) that read everything (API, status page, console) and change nothing."""
     required_sessions: list[str] | None = None
     """Sessions that must be logged on for /readyz; default every broker session and REST venue."""
     stop_timeout_s: float = Field(default=20.0, gt=0, le=600)

@@ -60,6 +60,7 @@ EVENT_CATEGORIES: dict[str, str] = {
     E.VENUE_REPORT_IGNORED: "exception", E.PROTOCOL_ERROR: "exception",
     E.KILL_SET: "control", E.KILL_CLEARED: "control", E.BREAKER_TRIPPED: "control", E.BREAKER_RESET: "control",
     E.RAMP_LIFTED: "control", E.RAMP_RESTORED: "control", E.RISK_RELOADED: "control", E.RELOAD_REQUESTED: "control",
+    E.CONTROL_REFUSED: "control",
 }
 """A name this table does not know (a newer gateway's journal) is "other"."""
 

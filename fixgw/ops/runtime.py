@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import structlog
 
 from fixgw.config import AlertsConfig, GatewayConfig
-from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
+from fixgw.ops.alert_rules import FIRING, RESOLVED, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
 from fixgw.ops.live import LiveCollector, bridge_stats, venue_clock_skew
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
@@ -33,6 +34,7 @@ log = structlog.get_logger("fixgw.ops")
 CLIENT_ROLES = ("ems", "dropcopy")
 """Sessions our clients open (and close at the end of their day): neither required for readiness nor watched by
 default."""
+RESOLVED_KEPT = 20
 ROUTER_SILENCE_S = 10.0
 """The router loop turns at least every ~2 s when healthy; silent longer than this it is wedged."""
 
@@ -52,6 +54,8 @@ class OpsRuntime:
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)
         self.last_reload: ReloadResult | None = None
+        self.resolved_alerts: deque[Alert] = deque(maxlen=RESOLVED_KEPT)
+        """The latest resolutions, newest first (the console's "recently resolved")."""
         self._next_alerts_config: AlertsConfig | None = None
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -162,6 +166,8 @@ class OpsRuntime:
             emit = log.warning if alert.status == FIRING else log.info
             emit(f"alert.{alert.status}", alert=alert.key, severity=alert.severity, summary=alert.summary)
             self.dispatcher.submit(alert)
+            if alert.status == RESOLVED:
+                self.resolved_alerts.appendleft(alert)
         return transitions
 
     def firing_alerts(self) -> list[Alert]:
