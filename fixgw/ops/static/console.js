@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const HOUR = 3600;
+  const MIN_WINDOW = 300;
   const PAGE = 50;
   const RECONNECT_MS = 2000;
   const EXTRA_EVERY_MS = 5000;
@@ -58,10 +59,15 @@
     return node;
   }
   // series: [{name, points: [[t, value|null], ...]}]; thresholds: [{name, value, color}]
+  // The time axis spans the data held, at least MIN_WINDOW and at most an hour, ending now.
   function drawChart(container, series, options) {
-    const opts = Object.assign({height: 150, unit: "", thresholds: [], window: HOUR}, options || {});
-    const width = 600, height = opts.height, left = 44, right = 8, top = 6, bottom = 16;
-    const now = Date.now() / 1000, from = now - opts.window;
+    const opts = Object.assign({height: 150, unit: "", thresholds: []}, options || {});
+    const now = Date.now() / 1000;
+    let first = now;
+    for (const s of series) if (s.points.length && s.points[0][0] < first) first = s.points[0][0];
+    opts.window = opts.window || Math.min(HOUR, Math.max(MIN_WINDOW, now - first));
+    const width = Math.max(240, opts.width || container.clientWidth || 600), height = opts.height;
+    const left = 44, right = 8, top = 6, bottom = 16, from = now - opts.window;
     let max = 0;
     for (const s of series) for (const [t, v] of s.points) if (t >= from && v !== null && v > max) max = v;
     for (const t of opts.thresholds) if (t.value > max) max = t.value;
@@ -75,7 +81,7 @@
     const span = max - min, top_ = max + span * 0.08, bottom_ = opts.autoMin ? min - span * 0.08 : min;
     const x = (t) => left + (width - left - right) * (t - from) / opts.window;
     const y = (v) => top + (height - top - bottom) * (1 - (v - bottom_) / (top_ - bottom_));
-    const root = svg("svg", {viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img"});
+    const root = svg("svg", {viewBox: `0 0 ${width} ${height}`, width, height, role: "img"});
     root.append(svg("rect", {x: left, y: top, width: width - left - right, height: height - top - bottom,
                              fill: "#fbfbfd", stroke: "#e1e4ea"}));
     for (const frac of [0, 0.5, 1]) {
@@ -84,7 +90,8 @@
       label.textContent = format(value);
       root.append(label);
     }
-    for (const [t, text] of [[from, "-60 min"], [from + opts.window / 2, "-30 min"], [now, "now"]]) {
+    const minutes = (seconds) => `-${Math.round(seconds / 60)} min`;
+    for (const [t, text] of [[from, minutes(opts.window)], [from + opts.window / 2, minutes(opts.window / 2)], [now, "now"]]) {
       const label = svg("text", {x: x(t), y: height - 3, "text-anchor": t === from ? "start" : t === now ? "end" : "middle",
                                  "font-size": 10, fill: "#666"});
       label.textContent = text;
@@ -104,6 +111,8 @@
       }
       if (d) root.append(svg("path", {d, fill: "none", stroke: color, "stroke-width": 1.6,
                                        "stroke-dasharray": s.dashed ? "4 2" : ""}));
+      const tail = s.points.length ? s.points[s.points.length - 1] : null;
+      if (tail && tail[1] !== null && tail[0] >= from) root.append(svg("circle", {cx: x(tail[0]), cy: y(tail[1]), r: 2.2, fill: color}));
       const item = el("span"); const swatch = el("i"); swatch.style.background = color;
       item.append(swatch, `${s.name} ${last === null ? "-" : format(last) + opts.unit}`);
       legend.append(item);
@@ -191,7 +200,8 @@
     }
     const charts = Object.entries(store).slice(0, 12).map(([name, s]) => {
       const holder = el("div");
-      drawChart(holder, [{name, points: s.points}], {height: 70, thresholds: s.thresholds, autoMin: kind === "prices"});
+      drawChart(holder, [{name, points: s.points}], {height: 70, width: box.clientWidth, thresholds: s.thresholds,
+                                                     autoMin: kind === "prices"});
       return holder;
     });
     box.replaceChildren(...(charts.length ? charts : [el("p", "no data yet", "muted")]));
