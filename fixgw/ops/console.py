@@ -159,7 +159,7 @@ class Console:
                 for name, count in requests.items():
                     point["venues"][name] = {"rate": max(0, count - previous[3].get(name, count)) / elapsed,
                                              "limit": venues[name].usage.rate}
-                self._message_rates = {key: max(0.0, count - previous[4].get(key, count)) / elapsed
+                self._message_rates = {key: max(0.0, count - previous[4].get(key, 0.0)) / elapsed
                                        for key, count in messages.items()}
             self._previous = (now, orders, refusals, requests, messages)
             self.history.append(point)

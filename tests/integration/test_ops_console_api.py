@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from fixgw.model.events import EventName
 from fixgw.ops.console import ActionRefused, ControlRequest, token_id
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.risk.switches import AUDIT_ORDER_ID
+from fixgw.store.recon import BreakRecord, ReconRunRecord, ReconStore
 
 READ_ONLY = "test-read-only-token"
 KILL_GLOBAL = {"action": "kill_set", "scope": "global", "operator": "alice", "reason": "runaway algo",
@@ -141,7 +143,8 @@ def test_an_action_through_the_console_takes_the_cli_path_and_the_gateway_applie
 
 def test_refused_actions_change_nothing_and_are_journaled(running: tuple[Stack, OpsRuntime]) -> None:
     _stack, ops = running
-    with browser_login(ops) as (browser, csrf), browser_login(ops, READ_ONLY) as (reader, reader_csrf), admin_client(ops, token=None) as anonymous, admin_client(ops, token=READ_ONLY) as ro, \
+    with browser_login(ops) as (browser, csrf), browser_login(ops, READ_ONLY) as (reader, reader_csrf), \
+            admin_client(ops, token=None) as anonymous, admin_client(ops, token=READ_ONLY) as ro, \
             admin_client(ops, token="forged") as forged:
         assert reader_csrf == "" and 'data-role="read"' in reader.get("/console").text
         attempts = [
@@ -173,3 +176,54 @@ def test_refused_actions_change_nothing_and_are_journaled(running: tuple[Stack, 
     assert all(TOKEN not in json.dumps(r) and READ_ONLY not in json.dumps(r) for r in found)
     assert all(reason in r["why"] for r, (_, _, reason) in zip(found, attempts, strict=True))
     assert [r["who"] for r in found][-4:-2] == ["alice", "alice"]
+
+
+def test_the_charts_history_counts_orders_and_rejects_per_second(running: tuple[Stack, OpsRuntime]) -> None:
+    stack, ops = running
+    console = ops.admin.console
+    console.sample()  # the baseline the next point is measured from
+    ems = stack.ems()
+    for n in range(3):
+        ems.send(new_order(f"H{n}", qty="100"))
+        report(ems, f"H{n}", status("2"))
+    ems.send(new_order("H9", account="ACC9"))
+    report(ems, "H9", status("8"))
+    point = console.sample()
+    assert point["orders_per_s"] > 0 and point["rejects_per_s"] > 0
+    assert point["latency"]["ems_to_venue"]["p99"] >= point["latency"]["ems_to_venue"]["p50"] > 0
+    with admin_client(ops) as client:
+        history = client.get("/api/console/history").json()
+    assert history[-1] == point and len(history) >= 2
+    sessions = {s["name"]: s for s in console.sessions()}
+    assert sessions["ems-a"]["in_per_s"] > 0 and sessions["equities"]["out_per_s"] > 0
+
+
+def test_the_recon_panel_shows_the_latest_run_per_venue_and_links_its_breaks(
+        running: tuple[Stack, OpsRuntime]) -> None:
+    _stack, ops = running
+    store = ReconStore(ops.gateway.journal)
+    at = datetime.now(UTC)
+    store.record_run(ReconRunRecord("r1", "2026-12-06", "equities", "statement", at, at, "clean", {"breaks": 0}), [])
+    store.record_run(ReconRunRecord("r2", "2026-12-07", "equities", "statement", at, at, "breaks",
+                                    {"breaks": 1}),
+                     [BreakRecord("trade", "missing_at_broker", "T1", "our fill is not in the statement", {})])
+    with admin_client(ops) as client:
+        runs = ops.admin.console.recon_runs()
+        assert [(r["venue"], r["run_id"], r["breaks"]) for r in runs] == [("equities", "r2", 1)]
+        found = client.get(runs[0]["report"]).json()
+        assert client.get("/api/recon/runs/nope").status_code == 404
+    assert [(b["kind"], b["ref"]) for b in found["breaks"]] == [("missing_at_broker", "T1")]
+
+
+def test_alerts_firing_then_recently_resolved(running: tuple[Stack, OpsRuntime]) -> None:
+    stack, ops = running
+    with admin_client(ops) as client:
+        assert client.post("/console/actions", json=KILL_GLOBAL).status_code == 200  # the bearer needs no CSRF
+        assert stack.wait(lambda: bool(ops.evaluate_alerts() or "kill_switch:global" in
+                                       {a.key for a in ops.firing_alerts()}))
+        clear = {**KILL_GLOBAL, "action": "kill_clear"}
+        assert client.post("/console/actions", json=clear).status_code == 200
+        assert stack.wait(lambda: bool(ops.evaluate_alerts() or ops.resolved_alerts))
+    snapshot = ops.admin.console.snapshot()
+    assert snapshot["alerts"]["firing"] == []
+    assert [a["key"] for a in snapshot["alerts"]["resolved"]] == ["kill_switch:global"]
