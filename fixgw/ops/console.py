@@ -35,6 +35,7 @@ HISTORY_STEP_S = 5.0
 HISTORY_POINTS = 720
 """One hour of samples, one every HISTORY_STEP_S."""
 RECON_CACHE_S = 10.0
+RECENT_REJECTS = 10
 REFUSALS_JOURNALED_PER_MIN = 30
 """Refused attempts journaled per minute at most; beyond that they are logged only (a flood fills no journal)."""
 MAX_NAME = 64
@@ -240,7 +241,7 @@ class Console:
                        "resolved": [_alert(a) for a in ops.resolved_alerts]},
             "recon": {"runs": recon_runs, "checks": ops.recon_board.rows()},
             "refusals": [{"at": at, "kind": kind, "reason": reason, "order_id": order_id, "text": text}
-                         for at, kind, reason, order_id, text in reversed(ops.metrics.recent_refusals)][:20],
+                         for at, kind, reason, order_id, text in reversed(ops.metrics.recent_refusals)][:RECENT_REJECTS],
             "point": history[-1] if history else None,
         }
 
