@@ -3,12 +3,11 @@ against a gateway with real EMS and broker sessions on loopback.
 
 `scripts/test` installs chromium and chromium-driver when missing (scripts/ensure-browser); without them this test
 fails, it never skips. Selenium Manager is never asked for a driver: the Service names /usr/bin/chromedriver.
-Set FIXGW_CONSOLE_SCREENSHOT=path to keep the screenshot (docs/console.png is made that way).
+docs/console.png is made by scripts/console_screenshot.py.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -141,8 +140,6 @@ def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> 
     ems_a.send(new_order("K1"))
     assert "kill" in report(ems_a, "K1", status("8")).get(58).lower()
     wait(driver, lambda d: "K1" in text(d, "#blotter") and "DENIED" in text(d, "#blotter"), "the denial")
-    if os.environ.get("FIXGW_CONSOLE_SCREENSHOT"):
-        driver.save_screenshot(os.environ["FIXGW_CONSOLE_SCREENSHOT"])
     assert control(driver, "kill_clear", "global", "global").startswith("done: kill switch cleared for global")
     wait(driver, lambda d: "KILL SWITCH" not in text(d, "#banners") and "ENGAGED" not in text(d, "#risk"),
          "the kill switch shown cleared")
