@@ -240,8 +240,8 @@ class Console:
             "alerts": {"firing": [_alert(a) for a in ops.firing_alerts()],
                        "resolved": [_alert(a) for a in ops.resolved_alerts]},
             "recon": {"runs": recon_runs, "checks": ops.recon_board.rows()},
-            "refusals": [{"at": at, "kind": kind, "reason": reason, "order_id": order_id, "text": text}
-                         for at, kind, reason, order_id, text in reversed(ops.metrics.recent_refusals)][:RECENT_REJECTS],
+            "refusals": [{"at": at, "kind": kind, "reason": reason, "order_id": order_id, "text": text} for
+                         at, kind, reason, order_id, text in reversed(ops.metrics.recent_refusals)][:RECENT_REJECTS],
             "point": history[-1] if history else None,
         }
 
