@@ -158,6 +158,10 @@ def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> 
     restarted.start()
     ops.admin = restarted
     wait(driver, lambda d: text(d, "#conn") == "live", "reconnected")
+    # The page's CSRF token was bound to the server that is gone: stale, refused, nothing changes.
+    assert "refused (HTTP 403): missing or stale CSRF token" in control(driver, "kill_set", "global", "global")
+    risk = ops.view.book().risk
+    assert risk is not None and not risk.any_engaged
 
     # A read-only token sees everything and no controls.
     driver.get(f"{ops.admin.url}/console?token={READ_ONLY}")
