@@ -22,15 +22,14 @@ def health(
     """Ask the running gateway's admin server whether it is ready. Exit 0 ready, 1 not ready or unreachable."""
     import httpx
 
-    from fixgw.config import ConfigError, load_config
+    from fixgw.config import ConfigError, load_admin_config
 
     try:
-        config = load_config(config_path)
+        name, admin = load_admin_config(config_path)  # not the venues' or brokers' secrets: not needed here
     except ConfigError as exc:
         for key, reason in exc.problems:
             typer.echo(f"{config_path}: {key}: {reason}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
-    admin = config.admin
     if not admin.enabled or admin.token is None:
         typer.echo("the admin server is not enabled in this configuration ([admin] enabled = true)", err=True)
         raise typer.Exit(EXIT_FAILURE)
@@ -44,10 +43,10 @@ def health(
         typer.echo(f"{url}: unreachable ({type(exc).__name__})", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
     if body.get("ready"):
-        typer.echo(f"{config.name}: ready")
+        typer.echo(f"{name}: ready")
         raise typer.Exit(EXIT_OK)
     down = ", ".join(body.get("sessions_down") or []) or "-"
-    typer.echo(f"{config.name}: not ready (journal open: {body.get('journal_open')}, "
+    typer.echo(f"{name}: not ready (journal open: {body.get('journal_open')}, "
                f"router alive: {body.get('router_alive')}, sessions down: {down})")
     raise typer.Exit(EXIT_FAILURE)
 

@@ -14,14 +14,12 @@ import tomllib
 from collections.abc import Mapping
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -29,64 +27,20 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
-from fixgw.model.enums import AssetClass, OrdType
+from fixgw.marketdata.settings import MarketDataConfig, venue_source_errors
+from fixgw.model.enums import OrdType
 from fixgw.recon.settings import ReconConfig
 from fixgw.risk.settings import RiskConfig
-from fixgw.venues.bridge.binance.config import BinanceConfig
-from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
-from fixgw.venues.bridge.falconx.config import FalconXConfig
+from fixgw.router.rules import RoutingConfig
+from fixgw.secretref import CredentialPath, Secret
+from fixgw.venues.registry import VenueSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
 
+ENV_PREFIX = "FIXGW_"
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
 QuickfixValue = str | int | bool
-
-
-class SecretReferenceError(ValueError):
-    pass
-
-
-def resolve_secret(value: Any) -> Any:
-    """Turn `env:NAME`, `file:PATH` or `cred:NAME` into the secret's value; anything else passes as is."""
-    if isinstance(value, SecretStr) or not isinstance(value, str):
-        return value
-    scheme, _, ref = value.partition(":")
-    if scheme == "env" and ref:
-        if ref not in os.environ:
-            raise SecretReferenceError(f"environment variable {ref} is not set")
-        return os.environ[ref]
-    if scheme == "file" and ref:
-        try:
-            return Path(ref).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise SecretReferenceError(f"cannot read secret file {ref}: {exc.strerror}") from None
-    if scheme == "cred" and ref:
-        directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not directory:
-            raise SecretReferenceError(f"credential {ref}: CREDENTIALS_DIRECTORY is not set (not under systemd?)")
-        try:
-            return (Path(directory) / ref).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError:
-            raise SecretReferenceError(f"credential {ref} not found in $CREDENTIALS_DIRECTORY") from None
-    return value
-
-
-Secret = Annotated[SecretStr, BeforeValidator(resolve_secret)]
-
-
-def resolve_path_reference(value: Any) -> Any:
-    """`cred:NAME` names a file among the systemd credentials ($CREDENTIALS_DIRECTORY/NAME); other paths pass."""
-    if isinstance(value, str) and value.startswith("cred:"):
-        directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not directory:
-            raise SecretReferenceError(f"credential {value[5:]}: CREDENTIALS_DIRECTORY is not set (not under systemd?)")
-        return Path(directory) / value[5:]
-    return value
-
-
-CredentialPath = Annotated[Path, BeforeValidator(resolve_path_reference)]
-"""A file path, or `cred:NAME` for a systemd credential file (e.g. a TLS private key)."""
 
 
 class Section(BaseModel):
@@ -100,8 +54,9 @@ class LogConfig(Section):
 
 
 class JournalConfig(Section):
-    url: str | None = None
-    """SQLAlchemy URL; default sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
+    url: Secret | None = None
+    """SQLAlchemy URL, or a secret reference to one (it may hold the database password); default
+    sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
     max_batch: int = Field(default=512, ge=1, le=100_000)
     """Most router work items journaled in one group commit."""
 
@@ -188,66 +143,6 @@ class BrokerSessionConfig(Section):
     """TLS to this broker (an initiator of its own); None: plain TCP."""
 
 
-# REST prime brokers (`venues.<name>`): the bridge's own venue configs, with credentials as secret references.
-# The section key is the venue's name (routing destination); `kind` says which adapter serves it.
-
-
-class CoinbasePrimeVenueConfig(CoinbasePrimeConfig):
-    kind: Literal["coinbase_prime"]
-    access_key: Secret
-    passphrase: Secret
-    signing_key: Secret
-
-
-class FalconXVenueConfig(FalconXConfig):
-    kind: Literal["falconx"]
-    api_key: Secret
-    passphrase: Secret
-    secret: Secret
-
-
-class BinanceVenueConfig(BinanceConfig):
-    kind: Literal["binance"]
-    api_key: Secret
-    secret_key: Secret
-
-
-RestVenueSection = Annotated[
-    CoinbasePrimeVenueConfig | FalconXVenueConfig | BinanceVenueConfig, Field(discriminator="kind")
-]
-REST_VENUE_KINDS = ("coinbase_prime", "falconx", "binance")
-
-
-class RouteMatch(Section):
-    ems_session: list[str] | None = None
-    account: list[str] | None = None
-    symbol: str | None = None
-    """A glob over the canonical instrument id, e.g. "*/USD" or "AAPL"."""
-    instrument: list[str] | None = None
-    asset_class: list[AssetClass] | None = None
-    ord_type: list[OrdType] | None = None
-
-
-class RouteRule(Section):
-    name: str
-    match: RouteMatch = RouteMatch()
-    destination: str
-    backup: str | None = None
-    """Used for NEW orders when the destination is not logged on; live orders stay where they are."""
-
-
-class RoutingConfig(Section):
-    rules: list[RouteRule] = Field(default_factory=list)
-    default: str | None = None
-    """Where an order goes when no rule matches; without it such orders are denied."""
-
-    def destinations(self) -> set[str]:
-        names = {rule.destination for rule in self.rules} | {r.backup for r in self.rules if r.backup}
-        if self.default:
-            names.add(self.default)
-        return names
-
-
 class AdminConfig(Section):
     """The admin HTTP server (health, readiness, metrics, blotter, controls, status page)."""
 
@@ -311,13 +206,31 @@ class AlertsConfig(Section):
     """Rejects + denials per new order in the window above which the reject-rate alert fires."""
     reject_rate_min_orders: int = Field(default=10, ge=1)
     clock_skew_max_s: float = Field(default=2.0, gt=0)
+    security_burst_threshold: int = Field(default=20, ge=1)
+    """Refused EMS connections within `security_burst_window_s` that fire `security_burst:all`."""
+    security_burst_window_s: float = Field(default=60.0, gt=0)
     max_per_minute: int = Field(default=20, ge=1)
     """Notifications per sink per minute; beyond it new alerts are dropped (and counted)."""
     delivery_attempts: int = Field(default=5, ge=1, le=20)
     delivery_timeout_s: float = Field(default=5.0, gt=0)
 
 
-class GatewayConfig(BaseSettings):
+class _EnvironmentFirst(BaseSettings):
+    """FIXGW_<SECTION>__<KEY> environment variables over the file's values (passed as init values)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+
+class GatewayConfig(_EnvironmentFirst):
     model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     name: str = "fixgw"
@@ -330,31 +243,21 @@ class GatewayConfig(BaseSettings):
     acceptor: AcceptorConfig = AcceptorConfig()
     ems: dict[str, EmsSessionConfig] = Field(default_factory=dict)
     brokers: dict[str, BrokerSessionConfig] = Field(default_factory=dict)
-    venues: dict[str, RestVenueSection] = Field(default_factory=dict)
-    """REST prime brokers reached through the bridge; they route like FIX brokers."""
+    venues: dict[str, VenueSettings] = Field(default_factory=dict)
+    """Venues of a plugin kind (REST prime brokers, ...: fixgw/venues/registry.py); they route like FIX brokers."""
     routing: RoutingConfig = RoutingConfig()
     admin: AdminConfig = AdminConfig()
     alerts: AlertsConfig = AlertsConfig()
     risk: RiskConfig = RiskConfig()
     """Pre-trade risk limits, venue rules, circuit breakers (fixgw/risk/settings.py)."""
+    marketdata: MarketDataConfig = MarketDataConfig()
+    """Reference-price sources and policies, P&L day cut-off (fixgw/marketdata/settings.py)."""
     recon: ReconConfig = ReconConfig()
     """Scheduled reconciliation: end of day per venue, intraday drift (fixgw/recon/settings.py)."""
     dropcopy: dict[str, DropCopySessionConfig] = Field(default_factory=dict)
     """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
     retention: RetentionConfig = RetentionConfig()
     """How long the journal keeps reconciled days (`fixgw audit purge`)."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment beats the file (passed as init values).
-        return env_settings, init_settings
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -415,13 +318,20 @@ class GatewayConfig(BaseSettings):
         errors = [f"risk.venues.{name}: unknown venue (known: {sorted(venues)})"
                   for name in self.risk.venues if name not in venues]
         errors += [f"risk.ems.{name}: unknown EMS session" for name in self.risk.ems if name not in self.ems]
+        errors += venue_source_errors(self.marketdata, self.venues)
+        errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a broker session under brokers"
+                   for name, source in self.marketdata.sources.items()
+                   if source.kind == "fix_broker" and source.venue not in self.brokers]
         if errors:
             raise ValueError("; ".join(errors))
         return self
 
     @property
     def journal_url(self) -> str:
-        return self.journal.url or f"sqlite:///{self.state_dir / 'journal.db'}"
+        """The resolved journal URL (it may carry a password: show it through fixgw.store.engine.display_url)."""
+        if self.journal.url is not None:
+            return self.journal.url.get_secret_value()
+        return f"sqlite:///{self.state_dir / 'journal.db'}"
 
     @property
     def symbols_path(self) -> Path:
@@ -444,18 +354,27 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = list(error["loc"])
-        if len(loc) > 2 and loc[0] == "venues" and loc[2] in REST_VENUE_KINDS:
-            del loc[2]  # the union's tag: the user wrote venues.<name>.<key>
         key = ".".join(str(part) for part in loc) or "(top level)"
         reason = "unknown key (not a setting)" if error["type"] == "extra_forbidden" else error["msg"]
         reason = reason.removeprefix("Value error, ")
         if key == "(top level)" and all(": " in part for part in reason.split("; ")):
             for part in reason.split("; "):  # cross-checks: "key: reason; key: reason"
                 sub_key, _, sub_reason = part.partition(": ")
-                problems.append((sub_key, sub_reason))
+                problems.append((sub_key, _with_source(sub_key, sub_reason)))
             continue
-        problems.append((key, reason))
+        problems.append((key, _with_source(key, reason)))
     return problems
+
+
+def _with_source(key: str, reason: str) -> str:
+    """The reason, naming the FIXGW_* environment variable that set the key (or a table above it), if one did."""
+    parts = key.split(".")
+    given = {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}
+    for end in range(len(parts), 0, -1):
+        name = given.get(ENV_PREFIX + "__".join(parts[:end]).upper())
+        if name is not None:
+            return f"{reason} (set by environment variable {name})"
+    return reason
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -483,14 +402,35 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path | None = None, sourc
         raise ConfigError(_problems(exc), source) from None
 
 
-def load_config(path: Path) -> GatewayConfig:
-    """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([("(syntax)", str(exc))], str(path)) from None
-    return parse_config(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
+    return parse_config(_read_toml(path), base_dir=path.resolve().parent, source=str(path))
+
+
+class _AdminSettings(_EnvironmentFirst):
+    model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="ignore", frozen=True)
+
+    name: str = "fixgw"
+    admin: AdminConfig = AdminConfig()
+
+
+def load_admin_config(path: Path) -> tuple[str, AdminConfig]:
+    """Only the gateway's name and [admin] section of a config file (with FIXGW_ADMIN__* overrides): what a tool
+    talking to the running gateway needs, without resolving every other secret of the file."""
+    data = _read_toml(path)
+    try:
+        settings = _AdminSettings(**{key: data[key] for key in ("name", "admin") if key in data})
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc), str(path)) from None
+    return settings.name, settings.admin

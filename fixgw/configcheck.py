@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from fixgw.config import GatewayConfig
+from fixgw.venues.registry import plugin_for
 
 Problem = tuple[str, str]
 
@@ -45,12 +48,27 @@ def _check_dialects(config: GatewayConfig) -> list[Problem]:
 
 
 def _check_state_dir(config: GatewayConfig) -> list[Problem]:
+    """The state dir exists and is writable, or can be created (its nearest existing parent is writable)."""
     target = config.state_dir
     probe = target
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        return [("state_dir", f"{probe} is not a directory")]
+        return [("state_dir", f"{target}: cannot be created, {probe} is not a directory")]
+    if not os.access(probe, os.W_OK | os.X_OK):  # also false on a read-only or immutable folder, even for root
+        return [("state_dir", f"{target} is not writable" if probe == target
+                 else f"{target}: cannot be created, {probe} is not writable")]
+    return []
+
+
+def _check_journal(config: GatewayConfig) -> list[Problem]:
+    from fixgw.store.engine import journal_url
+
+    try:
+        journal_url(config.journal_url)
+    except Exception as exc:  # the URL's text is not shown: it may hold the password
+        reason = str(exc) if isinstance(exc, ValueError) and "unsupported" in str(exc) else "not a database URL"
+        return [("journal.url", f"{reason} (sqlite:///path/journal.db or postgresql+psycopg://user@host/db)")]
     return []
 
 
@@ -64,14 +82,8 @@ def _check_rest_venues(config: GatewayConfig) -> list[Problem]:
     except Exception:
         symbols = None  # reported by _check_symbols
     for name, venue in config.venues.items():
-        if not venue.base_url.startswith(("http://", "https://")):
-            problems.append((f"venues.{name}.base_url", f"not an http(s) URL: {venue.base_url!r}"))
-        ws_url = getattr(venue, "ws_url", None)
-        if ws_url and not ws_url.startswith(("ws://", "wss://")):
-            problems.append((f"venues.{name}.ws_url", f"not a ws(s) URL: {ws_url!r}"))
-        if symbols is not None and not any(venue.kind in instrument.symbols for instrument in symbols):
-            problems.append((f"venues.{name}.kind", f"no instrument in {config.symbols_path} has a "
-                                                    f"{venue.kind!r} symbol: nothing could trade there"))
+        check = plugin_for(venue.kind).check
+        problems += check(name, venue, symbols) if check is not None else []
     return problems
 
 
@@ -105,9 +117,16 @@ def _check_recon(config: GatewayConfig) -> list[Problem]:
     return check_recon(config)
 
 
+def _check_marketdata(config: GatewayConfig) -> list[Problem]:
+    from fixgw.marketdata.configcheck import check_marketdata
+
+    return check_marketdata(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
                                                           _check_rest_venues, _check_security, _check_ops,
-                                                          _check_dropcopy, _check_risk, _check_recon]
+                                                          _check_dropcopy, _check_risk, _check_recon, _check_journal,
+                                                          _check_marketdata]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
@@ -118,8 +137,10 @@ def deep_check(config: GatewayConfig) -> list[Problem]:
 
 
 def summarize(config: GatewayConfig) -> list[str]:
+    from fixgw.store.engine import display_url
+
     lines = [
-        f"gateway {config.name}: state in {config.state_dir}, journal {_safe_url(config.journal_url)}",
+        f"gateway {config.name}: state in {config.state_dir}, journal {display_url(config.journal_url)}",
         f"EMS acceptor on {config.acceptor.host}:{config.acceptor.port} with {len(config.ems)} session(s)",
     ]
     for name, ems in config.ems.items():
@@ -129,23 +150,66 @@ def summarize(config: GatewayConfig) -> list[str]:
     for name, broker in config.brokers.items():
         lines.append(f"  broker {name}: {broker.begin_string} {broker.sender_comp_id}->{broker.target_comp_id} "
                      f"at {broker.host}:{broker.port}, dialect {broker.dialect}")
-    for name, venue in config.venues.items():
-        lines.append(f"  REST venue {name}: {venue.kind} at {venue.base_url}, DAY orders: {venue.day_orders}")
+    for venue in config.venues.values():
+        summary = plugin_for(venue.kind).summary
+        lines.append(f"  {summary(venue) if summary is not None else f'venue {venue.name}: {venue.kind}'}")
     from fixgw.dropcopy.configcheck import summary_lines
 
     lines.extend(summary_lines(config))
+    from fixgw.marketdata.configcheck import summary_lines as marketdata_lines
+
+    lines.extend(marketdata_lines(config))
     lines.append(f"routing: {len(config.routing.rules)} rule(s), default {config.routing.default or '(none: deny)'}")
     for rule in config.routing.rules:
         backup = f", backup {rule.backup}" if rule.backup else ""
         lines.append(f"  rule {rule.name} -> {rule.destination}{backup}")
+    lines += [_risk_line(config), _admin_line(config), _alerts_line(config), _recon_line(config)]
     return lines
 
 
-def _safe_url(url: str) -> str:
-    # Never print a password embedded in a database URL.
-    from sqlalchemy.engine import make_url
+def _risk_line(config: GatewayConfig) -> str:
+    risk = config.risk
+    if not risk.enabled:
+        return "risk: disabled (no pre-trade checks)"
+    limits = ", ".join(f"{key} {value}" for key, value in risk.defaults.model_dump(exclude_none=True).items()
+                       if not isinstance(value, list | bool)) or "none"
+    scopes = [(len(risk.accounts), "account"), (len(risk.ems), "EMS session"), (len(risk.instruments), "instrument"),
+              (len(risk.asset_classes), "asset class"), (len(risk.venues), "venue")]
+    scoped = ", ".join(f"{count} {what}(s)" for count, what in scopes if count) or "none"
+    restricted = f", {len(risk.restricted)} restricted instrument(s)" if risk.restricted else ""
+    return f"risk: on; defaults {limits}; own limits for {scoped}{restricted}"
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparseable URL)"
+
+def _admin_line(config: GatewayConfig) -> str:
+    admin = config.admin
+    if not admin.enabled:
+        return "admin: disabled (no health, metrics or controls over HTTP)"
+    required = ", ".join(admin.required_sessions) if admin.required_sessions is not None else "every venue"
+    return f"admin: on {admin.host}:{admin.port} (bearer token), ready when logged on: {required}"
+
+
+def _alerts_line(config: GatewayConfig) -> str:
+    alerts = config.alerts
+    if not alerts.sinks:
+        return "alerts: no sink (alerts are only logged)"
+    # Only the host of a webhook: its path and query hold the key (Slack, PagerDuty URLs).
+    sinks = ", ".join(f"{name} ({sink.kind} to {urlsplit(sink.url.get_secret_value()).hostname or '?'})"
+                      for name, sink in alerts.sinks.items())
+    return f"alerts: {sinks}; evaluated every {alerts.evaluate_every_s:g} s"
+
+
+def _recon_line(config: GatewayConfig) -> str:
+    from fixgw.recon.sources import SourceError
+    from fixgw.recon.wiring import source_kind, venue_names
+
+    recon = config.recon
+    if not recon.enabled:
+        return "recon: not scheduled (`fixgw recon` runs on demand)"
+    sources = []
+    for venue in venue_names(config):
+        try:
+            sources.append(f"{venue} ({source_kind(config, venue)})")
+        except SourceError:
+            sources.append(f"{venue} (no source)")
+    drift = f", drift every {recon.drift.every_minutes} min" if recon.drift.enabled else ""
+    return f"recon: end of day at '{recon.eod_cron}' {recon.timezone}: {', '.join(sources) or 'no venue'}{drift}"

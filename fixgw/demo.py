@@ -42,6 +42,10 @@ def demo_config(state_dir: Path, acceptor_port: int, broker_port: int, crypto_ur
     data["acceptor"]["port"] = acceptor_port
     data["brokers"]["equities"]["port"] = broker_port
     data["venues"]["crypto"]["base_url"] = crypto_url
+    sources = data["marketdata"]["sources"]
+    sources["binance-book"]["url"] = f"{crypto_url}/binance"
+    sources["crypto-l2"]["url"] = crypto_url.replace("http://", "ws://") + "/ws"
+    sources["oracle"]["url"] = f"{crypto_url}/_sim/oracle"
     return parse_config(data, source=str(DEMO_CONFIG))
 
 
@@ -62,8 +66,41 @@ def _now() -> str:
 
 
 def _order(cl_ord_id: str, symbol: str, side: str, qty: str, price: str) -> list[tuple[int, str]]:
+    """A limit order; a market order without `price`."""
+    priced = [(40, "2"), (44, price)] if price else [(40, "1")]
     return [(35, "D"), (11, cl_ord_id), (1, EMS_ACCOUNT), (55, symbol), (54, side), (60, _now()), (38, qty),
-            (40, "2"), (44, price), (59, "0")]
+            *priced, (59, "0")]
+
+
+def _wait_for_reference(gateway: object, instrument_id: str) -> Decimal | None:
+    import time
+
+    market = gateway.risk.engine.market  # type: ignore[attr-defined]
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        price: Decimal | None = market.reference(instrument_id).price
+        if price is not None:
+            return price
+        time.sleep(0.05)
+    return None
+
+
+def _reference_line(gateway: object, instrument_id: str) -> str:
+    reference = gateway.risk.engine.market.reference(instrument_id)  # type: ignore[attr-defined]
+    sources = ", ".join(f"{v.quote.source} {_d(v.quote.mid)}" for v in reference.sources if v.fresh)
+    return (f"reference price {instrument_id}: {_d(reference.price) or '-'} ({reference.state.value}; "
+            f"{sources or reference.why})")
+
+
+def _pnl_line(gateway: object, account: str) -> str:
+    from fixgw.ops.view import call_on_router
+
+    market = gateway.risk.engine.market  # type: ignore[attr-defined]
+    totals = call_on_router(gateway.runner, lambda _core, _fx: market.snapshot(account)["accounts"])  # type: ignore[attr-defined]
+    return "; ".join(f"P&L today {a.account}: total {_d(a.total)} {a.currency} (realized {_d(a.realized)}, "
+                     f"unrealized {_d(a.unrealized)}, fees {_d(a.fees)}, drawdown {_d(a.drawdown)}"
+                     + (f"; no reference for {', '.join(a.unpriced)}: not valued)" if a.unpriced else ")")
+                     for a in totals) or f"P&L today {account}: no fills"
 
 
 def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
@@ -155,9 +192,18 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
             held = crypto.orders("coinbase")["orders"]
             steps.append(Step("crypto venue holds exactly one order, filled", len(held) == 1 and all(
                 o["status"] == "FILLED" for o in held), f"{len(held)} order(s) at the simulated Coinbase Prime"))
+        # 7. A market order is valued at the reference price (market data, never our own fills): it needs one.
+        reference = _wait_for_reference(gateway, "BTC/USD")
+        steps.append(Step("reference price from market data", reference is not None,
+                          _reference_line(gateway, "BTC/USD")))
+        ems.send(_order("DEMO-7", "BTC/USD", "2", "0.25", ""))
+        expect("crypto market order valued at the reference, filled", "DEMO-7", lambda m: m.get(39) == "2",
+               "ExecutionReport Filled (39=2)")
         assert gateway.runner is not None
         gateway.runner.drain()
         _print_blotter(console, gateway)
+        console.print(_reference_line(gateway, "BTC/USD"))
+        console.print(_pnl_line(gateway, EMS_ACCOUNT))
     finally:
         ems.stop()
         gateway.stop()

@@ -15,12 +15,14 @@ import structlog
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
-from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus
+from fixgw.marketdata.fix_source import MD_MESSAGE_TYPES, FixMarketData
+from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -50,6 +52,11 @@ class FixBrokerVenue(Venue):
         self.username = username
         self.password = password
         self._sent: OrderedDict[int, tuple[str, str]] = OrderedDict()
+        self.market_data: FixMarketData | None = None
+        """A market-data subscription riding this session (its dialect supports 35=V), set by the gateway."""
+        self.supports_mass_status = codec.supports_mass_status
+        self._mass_status: dict[str, set[str]] = {}
+        """MassStatusReqID -> our ClOrdIDs its answer has not mentioned yet."""
 
     @property
     def connected(self) -> bool:
@@ -76,6 +83,11 @@ class FixBrokerVenue(Venue):
     def send_status_request(self, request: StatusRequest) -> None:
         self._send(self.codec.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
 
+    def send_mass_status_request(self, request: MassStatusRequest) -> None:
+        fields = self.codec.encode_command(request)
+        self._mass_status[request.mass_status_req_id] = set(request.cl_ord_ids)
+        self._send(fields, request.mass_status_req_id, CommandKind.STATUS)
+
     def _send(self, fields: list[tuple[int, str]], cl_ord_id: str, kind: str) -> None:
         message = fields_to_message(fields, begin_string=self.codec.begin_string)
         # Sent while logged out, QuickFIX stores the message and the broker gets it by resend after logon.
@@ -93,12 +105,17 @@ class FixBrokerVenue(Venue):
     def on_logon(self) -> None:
         self._logged_on = True
         log.info("broker.logon", venue=self.name)
+        if self.market_data is not None:
+            request = self.market_data.request()
+            fix.Session.sendToTarget(fields_to_message(request, begin_string=self.codec.begin_string),
+                                     self.session_id)
         if self._listener is not None:
             self._listener.on_connectivity(self.name, True)
 
     def on_logout(self) -> None:
         was = self._logged_on
         self._logged_on = False
+        self._mass_status.clear()  # its answers are lost with the session: the next logon asks again
         if was:
             log.warning("broker.logout", venue=self.name)
         if self._listener is not None:
@@ -114,6 +131,9 @@ class FixBrokerVenue(Venue):
         values = dict(fields)
         self._tap(self.name, "in", values.get(35, ""), fields)
         ref_seq = values.get(45, "")
+        if values.get(372) == "AF" and self._mass_status:
+            self._mass_status_refused(values.get(58, ""))
+            return
         sent = self._sent.get(int(ref_seq)) if ref_seq.isdigit() else None
         text = f"{'session' if values.get(35) == '3' else 'business'} reject by {self.name}: {values.get(58, '')}"
         log.warning("broker.reject", venue=self.name, ref_seq_num=ref_seq, ref_msg_type=values.get(372),
@@ -125,6 +145,11 @@ class FixBrokerVenue(Venue):
             self._listener.on_execution(self.name, ExecutionEvent(
                 exec_id=f"{self.name}-reject-{ref_seq}", exec_type=ExecType.REJECTED, ord_status=OrdStatus.REJECTED,
                 cl_ord_id=cl_ord_id, text=text, transact_time=utc_now()))
+        elif msg_type == "H":  # a refused status request: the broker does not know the order (any more)
+            self._listener.on_execution(self.name, ExecutionEvent(
+                exec_id=f"{self.name}-reject-{ref_seq}", exec_type=ExecType.ORDER_STATUS,
+                ord_status=OrdStatus.REJECTED, cl_ord_id=cl_ord_id, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                text=text, transact_time=utc_now(), is_status_response=True))
         elif msg_type in ("F", "G"):
             self._listener.on_cancel_reject(self.name, CancelRejectEvent(
                 cl_ord_id=cl_ord_id, ord_status=OrdStatus.NEW, reason=CxlRejReason.OTHER, text=text,
@@ -135,7 +160,12 @@ class FixBrokerVenue(Venue):
         if msg_type == "j":
             self.on_reject(fields)
             return
+        if self.market_data is not None and msg_type in MD_MESSAGE_TYPES:
+            self.market_data.on_message(fields)   # prices, not order flow: not journaled as messages
+            return
         self._tap(self.name, "in", msg_type, fields)
+        if self._mass_status and msg_type == "8" and self._on_mass_status_report(fields):
+            return
         try:
             event = self.codec.decode_venue(fields)
         except MessageRejected as exc:
@@ -148,6 +178,37 @@ class FixBrokerVenue(Venue):
             self._listener.on_execution(self.name, event)
         elif isinstance(event, CancelRejectEvent):
             self._listener.on_cancel_reject(self.name, event)
+
+    def _mass_status_refused(self, text: str) -> None:
+        """The broker does not take OrderMassStatusRequest after all: ask per order, as after a plain logon."""
+        log.warning("broker.mass_status_refused", venue=self.name, text=text)
+        self.supports_mass_status = False
+        self._mass_status.clear()
+        if self._listener is not None and self._logged_on:
+            self._listener.on_connectivity(self.name, True)  # the router asks about each open order in turn
+
+    def _on_mass_status_report(self, fields: list[tuple[int, str]]) -> bool:
+        """Tick off an answer to our OrderMassStatusRequest; at its last (912=Y), every order it left out is one
+        the broker does not know. True when the report names no order (the broker has none) and is done with."""
+        values = dict(fields)
+        request_id = values.get(584)
+        pending = self._mass_status.get(request_id) if request_id else None
+        if pending is None or request_id is None:
+            return False
+        cl_ord_id = values.get(11)
+        if cl_ord_id:
+            pending.discard(cl_ord_id)
+        if values.get(912) == "Y":
+            del self._mass_status[request_id]
+            log.info("broker.mass_status_answered", venue=self.name, request_id=request_id, missing=len(pending))
+            for missing in sorted(pending):
+                if self._listener is not None:
+                    self._listener.on_execution(self.name, ExecutionEvent(
+                        exec_id=f"{self.name}-{request_id}-{missing}", exec_type=ExecType.ORDER_STATUS,
+                        ord_status=OrdStatus.REJECTED, cl_ord_id=missing, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                        text=f"unknown order: not in {self.name}'s answer to OrderMassStatusRequest {request_id}",
+                        transact_time=utc_now(), is_status_response=True))
+        return not cl_ord_id
 
 
 class BrokerApplication(QuietApplication):

@@ -8,6 +8,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -15,11 +16,14 @@ from fixgw.model.orders import (
 
 Fields = list[tuple[int, str]]
 EmsCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+BrokerCommand = EmsCommand | MassStatusRequest
 
 
 class SessionCodec(Protocol):
     begin_string: str
     symbol_scheme: str
+    supports_mass_status: bool
+    """The counterparty answers OrderMassStatusRequest (35=AF): its dialect says so and its FIX version has it."""
 
     def decode_ems(self, fields: Fields) -> EmsCommand:
         """An EMS's D/F/G/H as a canonical command; MessageRejected when it must be refused."""
@@ -30,8 +34,8 @@ class SessionCodec(Protocol):
     def encode_report(self, report: ExecutionEvent | CancelRejectEvent) -> Fields:
         """An ExecutionReport / OrderCancelReject body for the EMS."""
 
-    def encode_command(self, command: EmsCommand) -> Fields:
-        """A D/F/G/H body for a broker."""
+    def encode_command(self, command: BrokerCommand) -> Fields:
+        """A D/F/G/H/AF body for a broker."""
 
     def decode_venue(self, fields: Fields) -> ExecutionEvent | CancelRejectEvent | None:
         """A broker's 8/9 as a canonical event (None for messages we do not act on)."""

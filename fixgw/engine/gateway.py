@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,12 @@ from fixgw.engine.heap import recovery_heap, release_collector, serving_collecto
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
 from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, stored_keys
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.logs import error_text
+from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.model.enums import TimeInForce
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
@@ -33,14 +37,35 @@ from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
 from fixgw.store.daybook import read_day_book
-from fixgw.store.journal import Journal
+from fixgw.store.engine import display_url
+from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
-from fixgw.venues.bridge.registry import build_rest_venue
+from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
+from fixgw.venues.plugin import BuildContext
+from fixgw.venues.registry import build_venue
 
 log = structlog.get_logger("fixgw.engine.gateway")
 
 RECOVERY_WINDOW = timedelta(days=1)
+CLEAN_STOP_KEY = "gateway.clean_stop"
+"""Journal state: when the last run stopped cleanly (everything QuickFIX counted journaled); empty while running."""
+
+
+class StartError(RuntimeError):
+    """A start step failed: the message names what in one line (state dir, journal, acceptor host:port, ...)."""
+
+
+@contextmanager
+def starting(what: str) -> Iterator[None]:
+    """Turn a failure of this step into a StartError naming `what` (QuickFIX's own errors print no cause)."""
+    try:
+        yield
+    except StartError:
+        raise
+    except Exception as exc:
+        raise StartError(f"{what}: {error_text(exc, innermost=True)}") from exc
+
 
 CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
 """(dialect name, begin string, symbol master, specs dir) -> codec."""
@@ -72,6 +97,7 @@ class Gateway:
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
+        self._ems_settings: fix.SessionSettings | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -92,10 +118,14 @@ class Gateway:
             require_bindable_host("acceptor.host", config.acceptor.host)
         for name, section in config.dropcopy.items():
             require_bindable_host(f"dropcopy.{name}.host", section.host)
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        ensure_dirs(config)
-        self.journal.open()
+        with starting(f"state dir {config.state_dir}"):
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+            ensure_dirs(config)
+        with starting(f"journal {display_url(self.journal.url)}"):
+            self.journal.open()
         run_id = self.journal.allocate_run_id()
+        clean_stop = self.journal.get_state(CLEAN_STOP_KEY)
+        self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: ""}))  # until this run stops cleanly: a crash
         symbols = SymbolMaster.from_toml(config.symbols_path.read_text(encoding="utf-8"))
         # Open orders whole; today's closed ones as ClOrdIDs and grouped fills; the rest of the record on demand
         # (restart time must not grow with history, nor with the day's volume more than it must).
@@ -111,14 +141,17 @@ class Gateway:
             del day
         ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
+        context = BuildContext(symbols, config.specs_dir, self._codec_factory, self._tap)
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
-            codec = self._codec_factory(broker.dialect, broker.begin_string, symbols, config.specs_dir)
-            brokers[name] = FixBrokerVenue(
-                name, session_id(broker.begin_string, broker.sender_comp_id, broker.target_comp_id), codec,
-                tap=self._tap, username=broker.username,
-                password=broker.password.get_secret_value() if broker.password else None)
-        rest = {name: build_rest_venue(section, symbols) for name, section in config.venues.items()}
+            venue = build_venue(FIX_BROKER_KIND, name, broker, context)
+            assert isinstance(venue, FixBrokerVenue)
+            brokers[name] = venue
+        for name, source in config.marketdata.sources.items():
+            if source.kind == "fix_broker" and source.venue in brokers:
+                brokers[source.venue].market_data = FixMarketData(name, source.instruments,
+                                                                  self.risk.engine.market.references)
+        rest = {name: build_venue(section.kind, name, section, context) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
         self._adopt_open_orders(book)
@@ -128,7 +161,11 @@ class Gateway:
         risk = self.risk.engine
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
-                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk)
+                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk,
+                               max_unanswered=timedelta(seconds=config.risk.max_unanswered_s),
+                               unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
+                               alert=risk.alerts.raise_alert,
+                               mass_status=self._venue_answers_mass_status)
         self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
@@ -143,27 +180,35 @@ class Gateway:
                 sid = session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id)
                 self._ems_ids[name] = sid
                 self._ems_begin[name] = ems.begin_string
-            settings = acceptor_settings(config)
+            settings = self._ems_settings = acceptor_settings(config)
             names = {sid.toString(): name for name, sid in self._ems_ids.items()}
             self._ems_app = EmsApplication(names, self.runner.submit_ems, self.runner.ems_session_changed,
                                            logon_check=self.security.check)
             # Not QuickFIX's FileLog: it writes Logon passwords in clear (fixgw/engine/qflog.py).
             log_factory = StructlogLogFactory("acceptor", names, self.security, messages=config.log.level == "DEBUG")
-            self._acceptor = new_acceptor(self._ems_app, settings, log_factory, tls=config.acceptor.tls is not None)
+            with starting(self._acceptor_name()):
+                self._acceptor = new_acceptor(self._ems_app, settings, log_factory,
+                                              tls=config.acceptor.tls is not None)
         if brokers:
             self._build_initiators(brokers)
-        self._recover_sequences(brokers)
+        if clean_stop:
+            log.info("gateway.sequences_kept", reason="clean stop", stopped_at=clean_stop)
+        else:
+            self._recover_sequences(brokers)
         self._schedule_replays()
         for venue in self._own_venues.values():
             venue.start()
-        if self._initiator is not None:
-            self._initiator.start()
-        for initiator in self._tls_initiators:
-            initiator.start()
+        # Our listening ports first: one taken fails the start before any broker got a Logon from us.
         if self._dropcopy is not None:
-            self._dropcopy.start()
+            ports = sorted({f"{s.host}:{s.port}" for s in config.dropcopy.values()})
+            with starting(f"drop-copy acceptor {', '.join(ports)}"):
+                self._dropcopy.start()
         if self._acceptor is not None:
-            self._acceptor.start()
+            with starting(self._acceptor_name()):
+                self._acceptor.start()
+        for initiator in filter(None, [self._initiator, *self._tls_initiators]):
+            with starting(f"broker sessions {', '.join(sorted(brokers))}"):
+                initiator.start()
         self._started = True
         serving_collector()  # fixgw/engine/heap.py
         if config.recon.enabled:
@@ -182,7 +227,13 @@ class Gateway:
         if self.risk is not None:
             self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:
-            # A failed start may have built QuickFIX objects or the router thread: release them all the same.
+            # A failed start may have started some of it (REST venues, acceptors): stop each (stopping what never
+            # started does nothing) before dropping it - destroying a running QuickFIX engine ends in SIGSEGV.
+            for engine in (self._acceptor, self._initiator, *self._tls_initiators):
+                if engine is not None:
+                    engine.stop()
+            for venue in self._own_venues.values():
+                venue.stop(timeout / 4)
             self._acceptor = self._initiator = None
             self._tls_initiators = []
             if self.runner is not None:
@@ -208,14 +259,20 @@ class Gateway:
         self._tls_initiators = []
         for venue in self._own_venues.values():
             venue.stop(timeout / 4)
+        drained = False
         if self.runner is not None:
-            self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
+            drained = self.runner.drain(timeout / 4)  # journal what arrived while the sessions logged out
             self.runner.stop(timeout / 4)
         if self._dropcopy is not None:
             self._dropcopy.stop()  # last: copies of the final passes are stored for their clients
+        if drained:  # every inbound message QuickFIX counted is journaled: the next start need not rewind
+            self.journal.write(JournalBatch(state={CLEAN_STOP_KEY: utc_now().isoformat()}))
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)
+
+    def _acceptor_name(self) -> str:
+        return f"EMS acceptor {self.config.acceptor.host}:{self.config.acceptor.port}"
 
     def _build_initiators(self, brokers: Mapping[str, FixBrokerVenue]) -> None:
         """Build (not start) one initiator for the plain-TCP brokers and one per TLS broker."""
@@ -281,20 +338,32 @@ class Gateway:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
 
     def _schedule_replays(self) -> None:
-        """Reports journaled after the last 'handed to QuickFIX' mark may never have left: re-send them."""
+        """Reports journaled after the last 'handed to QuickFIX' mark that QuickFIX's store lacks never left: hand
+        them to QuickFIX now, before anything newer (the EMS gets them, 97=Y, by resend at its logon)."""
         assert self.runner is not None
-        for name in self._ems_ids:
+        for name, sid in self._ems_ids.items():
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
-            replay = []
-            for record in self.journal.iter_messages(session=name, direction="out", since=since):
-                fields = text_to_fields(record.raw)
-                replay.append([*fields, (97, "Y")])
-            if replay:
-                log.warning("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat())
-                self.runner.replay_on_logon(name, replay)
+            journaled = [text_to_fields(record.raw)
+                         for record in self.journal.iter_messages(session=name, direction="out", since=since)]
+            if not journaled:
+                continue
+            stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)
+            replay = [[*fields, (97, "Y")] for fields in reports_to_replay(journaled, stored)]
+            emit = log.warning if replay else log.info
+            emit("gateway.replay_scheduled", session=name, messages=len(replay), since=since.isoformat(),
+                 already_stored=len(journaled) - len(replay), store_read=stored is not None)
+            self.runner.replay_now(name, replay)
+
+    def _ems_store_dir(self, sid: fix.SessionID) -> Path:
+        assert self._ems_settings is not None
+        return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
     # ------------------------------------------------------------------ state
+
+    def _venue_answers_mass_status(self, name: str) -> bool:
+        venue = self.venues.get(name)
+        return venue is not None and venue.supports_mass_status
 
     def _venue_connected(self, name: str) -> bool:
         venue = self.venues.get(name)
@@ -336,9 +405,10 @@ class Gateway:
             return False
         message = fields_to_message(fields, begin_string=self._ems_begin[session])
         try:
-            return bool(fix.Session.sendToTarget(message, sid))
+            fix.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
         except fix.SessionNotFound:
             return False
+        return True
 
 
 def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:

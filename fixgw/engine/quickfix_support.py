@@ -206,10 +206,10 @@ def fields_to_message(
     The fields are written out as FIX text and parsed by QuickFIX with a data dictionary (the bundled one
     for `begin_string` unless `data_dictionary` is given, which for FIXT.1.1 is the application one) and
     validation off, so:
-    - repeating groups known to the dictionary (453 parties, 957 strategy parameters in FIX 5.0 SP2, ...)
-      keep their entries in the given order; the fields of a group the dictionary does not know (957 in
-      stock FIX 4.4) are kept but sorted by tag, which scrambles its entries: extend the XML, or a copy of
-      the dictionary with DataDictionary.addGroup, and pass that;
+    - repeating groups known to the dictionary (453 parties, 957 strategy parameters, ...) keep their
+      entries in the given order; the fields of a group the dictionary does not know (453 in FIX 4.2; 957 in
+      stock FIX 4.4, which specs/fix adds) are kept but sorted by tag, which scrambles its entries: extend
+      the XML, or a copy of the dictionary with DataDictionary.addGroup, and pass that;
     - other body fields end up in ascending tag order (QuickFIX's own serialisation), unknown tags kept;
     - header fields in the list (e.g. 49/56/34/52/115/128) go to the header; the session fills
       BeginString, SenderCompID, TargetCompID, MsgSeqNum and SendingTime when the message is sent;

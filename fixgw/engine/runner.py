@@ -11,6 +11,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -45,6 +47,8 @@ SENT_MARK_PREFIX = "ems_sent_through:"
 """Journal state key: reports to that EMS session journaled up to this time were handed to QuickFIX."""
 EmsSend = Callable[[str, list[tuple[int, str]]], bool]
 TICK_SECONDS = 1.0
+EXEC_ID_MEMORY = 100_000
+"""How many ExecIDs of reports sent to EMS sessions are remembered to attach an EMS's business reject to its order."""
 RAW_LINGER_SECONDS = 0.005
 
 
@@ -69,7 +73,10 @@ class Runner:
         self._stopping = threading.Event()
         self._last_tick = 0.0
         self._sent_marks: dict[str, datetime] = {}
-        self._replay: dict[str, list[list[tuple[int, str]]]] = {}
+        self._mark_held: set[str] = set()
+        """EMS sessions a report could not be handed to: their 'sent through' mark stays where it was."""
+        self._reported: OrderedDict[str, str] = OrderedDict()
+        """ExecID of a recent report to an EMS -> its order id (an EMS's 35=j names the report it refuses)."""
         self._pass_markers: list[threading.Event] = []
         self.passes = 0
         self.journal_errors = 0
@@ -91,10 +98,16 @@ class Runner:
     def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
         self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
 
-    def replay_on_logon(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
-        """Reports journaled before a crash but maybe never sent: re-sent (PossResend=Y) at the next logon."""
+    def replay_now(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
+        """Reports journaled before a crash but never handed to QuickFIX: handed to it (PossResend=Y) ahead of
+        anything queued after this call, so the EMS never gets them after a newer state of their orders."""
+        def replay(_core: RouterCore, _fx: Effects) -> None:
+            for fields in messages:
+                if not self.ems_send(session, fields):
+                    log.error("ems.replay_failed", session=session, msg_type=fields[0][1])
+
         if messages:
-            self._queue.put(_Item("call", (lambda _core, _fx: self._replay.__setitem__(session, messages),)))
+            self._queue.put(_Item("call", (replay,)))
 
     def call(self, function: Callable[[RouterCore, Effects], object]) -> None:
         """Run `function(core, effects)` on the owner thread (operator actions, reloads)."""
@@ -209,6 +222,7 @@ class Runner:
         venue_sent = time.perf_counter()
         for session, fields in outbound:
             if not self.ems_send(session, fields):
+                self._mark_held.add(session)  # journaled, never handed: the next start must replay it
                 log.warning("ems.send_failed", session=session, msg_type=fields[0][1])
         if copies is not None:
             copies.send()
@@ -220,7 +234,8 @@ class Runner:
                 log.exception("router.observer_failed", error=repr(exc))
         sent_at = utc_now()
         for session, _fields in outbound:
-            self._sent_marks[session] = sent_at
+            if session not in self._mark_held:
+                self._sent_marks[session] = sent_at
         self.passes += 1
 
     def _handle(self, item: _Item, fx: Effects, messages: list[MessageRecord],
@@ -238,15 +253,14 @@ class Runner:
             self.core.on_venue_cancel_reject(args[0], args[1], fx)
         elif kind == "venue_unknown":
             self.core.on_venue_outcome_unknown(args[0], args[1], args[2], args[3], fx)
+        elif kind == "venue_refused":
+            self.core.on_venue_refused(args[0], args[1], args[2], args[3], fx)
         elif kind == "venue_connectivity":
             if args[1]:
                 self.core.on_venue_connected(args[0], fx)
         elif kind == "ems_session":
             if not args[1]:
                 self.core.on_ems_logout(args[0], fx)
-            else:
-                for fields in self._replay.pop(args[0], []):
-                    self.ems_send(args[0], fields)
         elif kind == "call":
             args[0](self.core, fx)
 
@@ -255,6 +269,11 @@ class Runner:
                         replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
         msg_type = next((value for tag, value in fields if tag == 35), "")
         messages.append(_record(session, "in", msg_type, fields, at))
+        if msg_type == "j":  # the EMS refuses one of our reports: on record, never answered with a reject of ours
+            values = dict(fields)
+            ref_id = values.get(379, "")
+            self.core.on_ems_business_reject(session, ref_id, self._reported.get(ref_id), values, fx)
+            return
         if msg_type in ("D", "F", "G") and _is_poss_dup(fields):
             cl_ord_id = next((value for tag, value in fields if tag == 11), "")
             if self.core.book.has_ems_cl_ord_id(session, cl_ord_id):
@@ -286,6 +305,10 @@ class Runner:
                 log.error("ems.unknown_session", session=session)
                 continue
             fields = codec.encode_report(report)
+            if order_id is not None and isinstance(report, ExecutionEvent):
+                self._reported[report.exec_id] = order_id
+                if len(self._reported) > EXEC_ID_MEMORY:
+                    self._reported.popitem(last=False)
             record = _record(session, "out", fields[0][1], fields, utc_now())
             record.order_id = order_id
             record.cl_ord_id = report.cl_ord_id
@@ -334,6 +357,11 @@ class Runner:
                 venue.send_replace(command)
             elif isinstance(command, StatusRequest):
                 venue.send_status_request(command)
+            elif isinstance(command, MassStatusRequest):
+                venue.send_mass_status_request(command)
+        except MessageRejected as exc:
+            # Raised while encoding (the venue's dialect cannot carry it): certain, and nothing left.
+            self._queue.put(_Item("venue_refused", (venue_name, order_id, type(command).__name__, exc.text)))
         except Exception as exc:
             log.exception("venue.send_failed", venue=venue_name, order_id=order_id, error=repr(exc))
             cl_ord_id = getattr(command, "cl_ord_id", "")

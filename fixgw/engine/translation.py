@@ -9,7 +9,7 @@ from pathlib import Path
 
 import structlog
 
-from fixgw.engine.codec import EmsCommand, Fields
+from fixgw.engine.codec import BrokerCommand, EmsCommand, Fields
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import load_dialect
@@ -31,6 +31,7 @@ class DialectCodec:
         self.codec = codec
         self.begin_string = begin_string
         self.symbol_scheme = codec.symbol_scheme
+        self.supports_mass_status = codec.dialect.mass_status and not codec.is_fix42
 
     @classmethod
     def create(cls, dialect: str, begin_string: str, symbols: SymbolMaster, specs_dir: Path) -> DialectCodec:
@@ -51,7 +52,7 @@ class DialectCodec:
     def encode_report(self, report: ExecutionEvent | CancelRejectEvent) -> Fields:
         return encode(report, self.codec)
 
-    def encode_command(self, command: EmsCommand) -> Fields:
+    def encode_command(self, command: BrokerCommand) -> Fields:
         return encode(command, self.codec)
 
     def decode_venue(self, fields: Fields) -> ExecutionEvent | CancelRejectEvent | None:

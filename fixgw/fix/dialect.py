@@ -148,10 +148,14 @@ class Dialect(_Frozen):
     passthrough: tuple[int, ...] = ()
     """Custom tags kept in NewOrder.custom_fields on decode; only these may be sent to this counterparty."""
     algo: AlgoConfig | None = None
+    mass_status: bool = False
+    """The broker answers OrderMassStatusRequest (35=AF, all orders): one request instead of one per order at logon."""
     required: dict[str, tuple[int, ...]] = Field(default_factory=dict)
     """MsgType -> tags required on decode beyond the data dictionary's."""
     defaults: dict[str, dict[int, str]] = Field(default_factory=dict)
     """MsgType -> tag -> value added on encode when the message lacks the tag (e.g. HandlInst 21=1)."""
+    market_data: bool = False
+    """The broker answers MarketDataRequest (35=V) with 35=W / 35=X (fixgw/fix/marketdata.py, top of book)."""
 
     @field_validator("begin_strings")
     @classmethod

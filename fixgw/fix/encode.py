@@ -25,6 +25,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -104,6 +105,12 @@ def encode_replace(replace: ReplaceOrder, codec: Codec) -> Fields:
         fields.append((59, codec.encode_enum(codec.tif_out, 59, replace.time_in_force)))
     fields.append((60, _time(replace.transact_time, codec)))
     return _with_defaults(fields, "G", codec)
+
+
+def encode_mass_status_request(request: MassStatusRequest, codec: Codec) -> Fields:
+    if codec.is_fix42 or not codec.dialect.mass_status:
+        raise DialectMappingError(codec.name, 35, "AF", inbound=False, detail="no OrderMassStatusRequest")
+    return [(35, "AF"), (584, request.mass_status_req_id), (585, "7")]  # 585=7: status of all orders
 
 
 def encode_status_request(request: StatusRequest, codec: Codec) -> Fields:
@@ -216,6 +223,7 @@ _ENCODERS: Final[dict[type[Any], Callable[[Any, Codec], Fields]]] = {
     CancelOrder: encode_cancel,
     ReplaceOrder: encode_replace,
     StatusRequest: encode_status_request,
+    MassStatusRequest: encode_mass_status_request,
     ExecutionEvent: encode_execution,
     CancelRejectEvent: encode_cancel_reject,
     BusinessReject: encode_business_reject,

@@ -36,6 +36,10 @@ class EventName(StrEnum):
     STATUS_MISMATCH = "status_mismatch"                  # a status answer disagrees with our quantities
     VENUE_REPORT_IGNORED = "venue_report_ignored"        # a report that changes nothing (e.g. a status report)
     PROTOCOL_ERROR = "protocol_error"                    # a report the state machine refuses
+    NOT_CARRIED = "not_carried"                          # the venue's dialect cannot carry a command: nothing left
+    UNANSWERED = "unanswered"                            # the EMS heard nothing within max_unanswered (and alert)
+    UNKNOWN_AT_VENUE = "unknown_at_venue"                # the venue forgot an order it had acknowledged (and alert)
+    EMS_BUSINESS_REJECT = "ems_business_reject"          # the EMS refused one of our reports (35=j)
     # Risk-control audit rows (order id "risk"): who changed a control, when and why.
     KILL_SET = "kill_set"
     KILL_CLEARED = "kill_cleared"

@@ -137,6 +137,14 @@ class StatusRequest(_Value):
     order_id: str | None = None
 
 
+class MassStatusRequest(_Value):
+    """OrderMassStatusRequest (35=AF) for every order at a venue; `cl_ord_ids` are the outbound ClOrdIDs we hold
+    open there (one the answer leaves out is one the venue does not know)."""
+
+    mass_status_req_id: str = Field(min_length=1)
+    cl_ord_ids: tuple[str, ...] = ()
+
+
 class ExecutionEvent(_Value):
     """An ExecutionReport in canonical form, in either direction.
 

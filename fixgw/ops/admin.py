@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import StreamingResponse
 
 from fixgw import __version__
+from fixgw.ops import marketdata as marketdata_view
 from fixgw.ops.console import ActionRefused, Console, ControlRequest, token_id
 from fixgw.ops.controls import RiskState
 from fixgw.ops.status_page import StatusData, render_status
@@ -287,6 +288,25 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
         log.warning("admin.breaker_reset", breaker=name, actor=change.actor, reason=change.reason)
         return _risk_json(state)
 
+    @app.get("/api/prices", tags=["marketdata"], dependencies=read,
+             summary="Reference price per instrument: its state and every source with bid/ask/mid/age")
+    def reference_prices() -> dict[str, Any]:
+        found = marketdata_view.prices(ops.gateway)
+        if found is None:
+            raise HTTPException(501, "no reference prices in this gateway")
+        return found
+
+    @app.get("/api/pnl", tags=["marketdata"], dependencies=read,
+             summary="The day's P&L per account (totals, high-water mark, drawdown) and per instrument and venue")
+    def pnl(account: str | None = None) -> dict[str, Any]:
+        try:
+            found = marketdata_view.pnl(ops.gateway, account)
+        except RouterUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        if found is None:
+            raise HTTPException(501, "no P&L in this gateway")
+        return found
+
     @app.post("/api/reload", tags=["config"], dependencies=write, response_model=ReloadOut,
               summary="Re-read the configuration file (as SIGHUP does); all or nothing")
     def reload() -> JSONResponse:
@@ -407,12 +427,18 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
         by_status, open_orders, risk = book.by_status, book.open_orders, book.risk
     except RouterUnavailable as exc:
         open_rows, by_status, open_orders, risk, error = [], {}, None, None, str(exc)
+    prices = marketdata_view.prices(ops.gateway)
+    try:
+        day = marketdata_view.pnl(ops.gateway)
+    except RouterUnavailable:
+        day = None
     return StatusData(name=ops.config.name, ready=ready, sessions=ops.view.sessions(), open_orders=open_orders,
                       by_status=by_status, open_rows=open_rows, refusals=list(ops.metrics.recent_refusals),
                       latency=ops.metrics.latency_quantiles(), risk=risk, risk_available=ops.view.controls is not None,
                       alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
                       recon=ops.recon_board.rows(),
-                      transfers=status_line(ops.gateway.journal))
+                      transfers=status_line(ops.gateway.journal),
+                      prices=prices["instruments"] if prices else (), pnl=day["accounts"] if day else ())
 
 
 class AdminServer:

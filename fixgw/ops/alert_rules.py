@@ -52,6 +52,10 @@ class Observation:
     """Session or REST venue -> our clock minus theirs, seconds."""
     clock_skew_limits: dict[str, float] = field(default_factory=dict)
     """Per-subject limits (a REST venue's `clock_alert_threshold_s`); others use `clock_skew_max_s`."""
+    unanswered_orders: int = 0
+    """Orders the EMS heard nothing of within `risk.max_unanswered_s` that are still not settled."""
+    security_failures_total: int = 0
+    """EMS connections refused so far: logons refused, TLS handshakes failed, connections closed without a Logon."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class AlertEngine:
         self._seen_up: set[str] = set()
         self._open_since: float | None = None
         self._samples: deque[tuple[float, int, int]] = deque()
+        self._security: deque[tuple[float, int]] = deque()
 
     def evaluate(self, obs: Observation) -> list[Alert]:
         self.evaluations += 1
@@ -94,6 +99,11 @@ class AlertEngine:
             conditions[("transfer_breaks", "all")] = _Condition(
                 "error", f"{obs.transfer_breaks} transfer break(s) in the latest transfer reconciliation",
                 {"breaks": str(obs.transfer_breaks)})
+        if obs.unanswered_orders > 0:
+            conditions[("unanswered_orders", "all")] = _Condition(
+                "error", f"{obs.unanswered_orders} order(s) without an answer from their venue",
+                {"orders": str(obs.unanswered_orders)})
+        self._security_burst(obs, conditions)
         for session, skew in obs.clock_skew.items():
             limit = obs.clock_skew_limits.get(session, self.config.clock_skew_max_s)
             if abs(skew) > limit:
@@ -114,6 +124,20 @@ class AlertEngine:
             transitions.append(Alert(was.rule, was.subject, RESOLVED, was.severity, f"resolved: {was.summary}", at,
                                      was.details))
         return transitions
+
+    def _security_burst(self, obs: Observation, conditions: dict[tuple[str, str], _Condition]) -> None:
+        """Refused connections (bad logons, failed TLS handshakes, no Logon in time) over the window: a scan,
+        a password-guessing run or a misconfigured client; each is logged as a `security.*` event too."""
+        window = self.config.security_burst_window_s
+        samples = self._security
+        samples.append((obs.now, obs.security_failures_total))
+        while len(samples) > 1 and samples[1][0] <= obs.now - window:
+            samples.popleft()
+        failures = obs.security_failures_total - samples[0][1]
+        if failures >= self.config.security_burst_threshold:
+            conditions[("security_burst", "all")] = _Condition(
+                "error", f"{failures} refused EMS connection(s) in the last {window:g} s (logons refused, TLS "
+                         "handshakes failed, no Logon in time)", {"failures": str(failures)})
 
     def _sessions(self, obs: Observation, conditions: dict[tuple[str, str], _Condition]) -> None:
         for name, up in obs.sessions.items():

@@ -138,12 +138,12 @@ class Console:
     def sample(self) -> dict[str, Any]:
         """One point of the charts: latency p50/p99 per hop (ms), orders and rejects per second, REST venue request
         rate against its limit; also updates session rates and logon times."""
-        from fixgw.ops.live import bridge_stats
+        from fixgw.ops.live import venue_statistics
 
         metrics = self.ops.metrics
         now = time.time()
         orders, refusals = metrics.new_orders_total, metrics.refusals_total
-        venues = {s.venue: s for s in bridge_stats(getattr(self.ops.gateway, "venues", {}) or {})}
+        venues = {s.venue: s for s in venue_statistics(getattr(self.ops.gateway, "venues", {}) or {})}
         requests = {name: s.requests for name, s in venues.items()}
         messages = _message_counts(metrics)
         point: dict[str, Any] = {"t": round(now, 3), "latency": {}, "orders_per_s": 0.0, "rejects_per_s": 0.0,

@@ -18,8 +18,10 @@ from typing import Any
 import structlog
 
 from fixgw.config import GatewayConfig
+from fixgw.logs import error_text
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.ops.sdnotify import Notifier
+from fixgw.ops.statelock import StateDirError, StateDirLock
 
 log = structlog.get_logger("fixgw.run")
 
@@ -55,22 +57,35 @@ class Daemon:
         self._stop.set()
 
     def run(self, gateway: Any) -> int:
-        """Start `gateway`, serve until a stop signal, stop it. Returns the exit code."""
+        """Lock the state dir, start `gateway`, serve until a stop signal, stop it. Returns the exit code."""
         self.notifier.status("starting: opening the journal, configuring sessions")
+        lock = StateDirLock(self.config.state_dir)
         try:
-            gateway.start()
-            self.ops = OpsRuntime(gateway, config_path=self.config_path)
-            self.ops.start()
-        except Exception as exc:
-            log.critical("gateway.start_failed", error=repr(exc))
-            self.notifier.stopping(f"start failed: {exc!r}")
-            if self.ops is not None:
-                self.ops.stop()
-            gateway.stop()
-            return EXIT_FAILURE
-        self.notifier.ready(self._status_line())
-        self._serve()
-        return self._shutdown(gateway)
+            lock.acquire()  # before anything touches the state dir: a second process stops here
+        except StateDirError as exc:
+            return self._start_failed(str(exc))
+        try:
+            try:
+                gateway.start()
+                self.ops = OpsRuntime(gateway, config_path=self.config_path)
+                self.ops.start()
+            except Exception as exc:
+                code = self._start_failed(error_text(exc))
+                if self.ops is not None:
+                    self.ops.stop()
+                gateway.stop()
+                return code
+            self.notifier.ready(self._status_line())
+            self._serve()
+            return self._shutdown(gateway)
+        finally:
+            lock.release()
+
+    def _start_failed(self, reason: str) -> int:
+        """One line naming what failed (port, path, session): the log's and systemd's status."""
+        log.critical("gateway.start_failed", error=reason)
+        self.notifier.stopping(f"start failed: {reason}")
+        return EXIT_FAILURE
 
     def _serve(self) -> None:
         assert self.ops is not None

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -13,73 +10,34 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from fixgw.ops.view import RouterUnavailable
-from fixgw.venues.bridge.common.http import VenueHttpClient
-from fixgw.venues.bridge.common.ratelimit import RateLimitUsage
+from fixgw.venues.base import Venue
+from fixgw.venues.plugin import VenueStats
+from fixgw.venues.registry import venue_stats
 
 if TYPE_CHECKING:
     from fixgw.ops.runtime import OpsRuntime
 
 log = structlog.get_logger("fixgw.ops.live")
-BRIDGE_READ_TIMEOUT_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class BridgeStats:
-    venue: str
-    usage: RateLimitUsage
-    requests: int
-    retries: int
-    unknown_outcomes: int
-    clock_offset_s: float
-    clock_samples: int
-    """Clock readings taken (0: the offset is not measured yet)."""
-    clock_alert_threshold_s: float
-    """The venue's `clock_alert_threshold_s`."""
-
-
-def bridge_stats(venues: Mapping[str, Any]) -> list[BridgeStats]:
-    """Rate-limit usage and retry counts of every REST venue, read on the venue's own event loop."""
-    found: list[BridgeStats] = []
+def venue_statistics(venues: Mapping[str, Venue]) -> list[VenueStats]:
+    """Rate-limit usage and request counts of every venue whose kind reports them (its plugin's stats hook)."""
+    found: list[VenueStats] = []
     for name, venue in venues.items():
-        client = getattr(getattr(getattr(venue, "adapter", None), "http", None), "client", None)
-        if not isinstance(client, VenueHttpClient):
-            continue
-        loop = getattr(venue, "_loop", None)
         try:
-            stats = _on_loop(loop, lambda c=client, n=name: _read(n, c))
+            stats = venue_stats(venue)
         except Exception as exc:
             log.warning("metrics.bridge_read_failed", venue=name, error=repr(exc))
             continue
-        found.append(stats)
+        if stats is not None:
+            found.append(stats)
     return found
 
 
-def _read(name: str, client: VenueHttpClient) -> BridgeStats:
-    return BridgeStats(name, client.bucket.usage(), client.stats.requests, client.stats.retries,
-                       client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
-                       client.clock.alert_threshold_s)
-
-
-def venue_clock_skew(stats: list[BridgeStats]) -> dict[str, tuple[float, float]]:
+def venue_clock_skew(stats: list[VenueStats]) -> dict[str, tuple[float, float]]:
     """REST venue -> (our clock minus the venue's, the venue's alert threshold), where measured; the sign is the
     FIX sessions' (receive time minus SendingTime: positive when the venue's clock is behind)."""
     return {s.venue: (-s.clock_offset_s, s.clock_alert_threshold_s) for s in stats if s.clock_samples}
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop | None, read: Any) -> BridgeStats:
-    # The bucket refills itself when read: read it on the loop that owns it, never beside it.
-    if loop is None or not loop.is_running():
-        return read()  # type: ignore[no-any-return]
-    future: Future[BridgeStats] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(read())
-        except Exception as exc:
-            future.set_exception(exc)
-
-    loop.call_soon_threadsafe(run)
-    return future.result(BRIDGE_READ_TIMEOUT_S)
 
 
 class LiveCollector(Collector):
@@ -109,7 +67,7 @@ class LiveCollector(Collector):
             yield _counter("fixgw_journal_write_errors", "Failed journal commits (retried)", runner.journal_errors)
         yield from self._book()
         yield from self._security(getattr(ops.gateway, "security", None))
-        venues = bridge_stats(getattr(ops.gateway, "venues", {}) or {})
+        venues = venue_statistics(getattr(ops.gateway, "venues", {}) or {})
         skew = GaugeMetricFamily("fixgw_clock_skew_seconds", "Our clock minus the counterparty's: receive time "
                                  "minus SendingTime (FIX), or the REST venue's measured clock offset, negated",
                                  labels=["session"])
@@ -160,7 +118,7 @@ class LiveCollector(Collector):
             yield from (switches, breakers)
 
     @staticmethod
-    def _bridge(found: list[BridgeStats]) -> Iterator[Metric]:
+    def _bridge(found: list[VenueStats]) -> Iterator[Metric]:
         labels = ["venue", "key"]
         available = GaugeMetricFamily("fixgw_ratelimit_available_tokens", "Tokens left in the bucket", labels=labels)
         burst = GaugeMetricFamily("fixgw_ratelimit_burst_tokens", "Bucket size (our share of the venue's burst)",

@@ -3,12 +3,11 @@
 Counters and histograms are updated on the router thread (a few label lookups per pass); everything that
 describes the present (sessions, orders by status, rate-limit buckets, kill switches) is read at scrape time
 from a snapshot. Latency per hop is both a Prometheus histogram (for Grafana's histogram_quantile) and a
-window of recent samples whose p50/p95/p99 the status page and `fixgw_hop_latency_quantile_seconds` show.
+last minute's HdrHistogram whose p50/p95/p99 the status page and `fixgw_hop_latency_quantile_seconds` show.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import Counter as Tally
@@ -17,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -32,7 +32,9 @@ QUANTILES = (0.5, 0.95, 0.99)
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                    1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
-WINDOW_SAMPLES = 4096
+WINDOW_S = 60.0
+WINDOW_SLICES = 6
+_LOWEST_US, _HIGHEST_US, _DIGITS = 1, 60_000_000, 3
 SKEW_SAMPLE_S = 1.0
 """Clock skew is read from at most one inbound message per session per second."""
 
@@ -45,23 +47,41 @@ _VENUE_EVENT_KINDS = ("venue_execution", "venue_cancel_reject")
 
 
 class LatencyWindow:
-    """The most recent samples of one hop; percentiles by nearest rank."""
+    """One hop's latency over the last minute, every sample: an HdrHistogram per time slice (1 us to 1 min,
+    3 significant digits), merged when read; a slice leaves the window whole. Constant memory at any rate."""
 
-    def __init__(self, size: int = WINDOW_SAMPLES) -> None:
-        self._samples: deque[float] = deque(maxlen=size)
+    def __init__(self, window_s: float = WINDOW_S, slices: int = WINDOW_SLICES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._slice_s = window_s / slices
+        self._count = slices
+        self._clock = clock
+        self._slices: deque[tuple[int, HdrHistogram]] = deque()
         self._lock = threading.Lock()
 
-    def add(self, seconds: float) -> None:
+    def add(self, seconds: float, count: int = 1) -> None:
+        micros = min(max(round(seconds * 1_000_000), _LOWEST_US), _HIGHEST_US)
+        index = int(self._clock() // self._slice_s)
         with self._lock:
-            self._samples.append(seconds)
+            if not self._slices or self._slices[-1][0] != index:  # a new slice: old ones may leave
+                self._expire()
+                self._slices.append((index, HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)))
+            self._slices[-1][1].record_value(micros, count)
 
     def quantiles(self, qs: tuple[float, ...] = QUANTILES) -> dict[float, float] | None:
+        merged = HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
         with self._lock:
-            ordered = sorted(self._samples)
-        if not ordered:
+            self._expire()
+            for _index, histogram in self._slices:
+                merged.add(histogram)
+        if merged.get_total_count() == 0:
             return None
-        last = len(ordered) - 1
-        return {q: ordered[min(last, max(0, math.ceil(q * len(ordered)) - 1))] for q in qs}
+        return {q: merged.get_value_at_percentile(q * 100) / 1_000_000 for q in qs}
+
+    def _expire(self) -> int:
+        index = int(self._clock() // self._slice_s)
+        while self._slices and self._slices[0][0] <= index - self._count:
+            self._slices.popleft()
+        return index
 
 
 class GatewayMetrics:
@@ -175,7 +195,7 @@ class GatewayMetrics:
         window = self.windows[hop]
         for _ in range(count):
             histogram.observe(seconds)
-            window.add(seconds)
+        window.add(seconds, count)
 
     # ------------------------------------------------------------------ for other components
 
@@ -199,7 +219,7 @@ class GatewayMetrics:
 
 
 class QuantileCollector(Collector):
-    """p50/p95/p99 of the recent samples of each hop, as gauges."""
+    """p50/p95/p99 of each hop over the last minute, as gauges."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self._metrics = metrics
@@ -209,7 +229,7 @@ class QuantileCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily("fixgw_hop_latency_quantile_seconds",
-                                   f"Latency per hop over the last {WINDOW_SAMPLES} samples",
+                                   f"Latency per hop over the last {WINDOW_S:g} seconds",
                                    labels=["hop", "quantile"])
         for hop, quantiles in self._metrics.latency_quantiles().items():
             for q, value in (quantiles or {}).items():

@@ -20,7 +20,8 @@ import structlog
 from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.ops.alert_rules import FIRING, RESOLVED, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
-from fixgw.ops.live import LiveCollector, bridge_stats, venue_clock_skew
+from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
+from fixgw.ops.marketdata import MarketDataCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
 from fixgw.ops.reload import Apply, ReloadResult, reload_config
@@ -49,6 +50,7 @@ class OpsRuntime:
         self.metrics.add_collector(LiveCollector(self))
         self.metrics.add_collector(QuantileCollector(self.metrics))
         self.metrics.add_collector(TransferCollector(lambda: gateway.journal))
+        self.metrics.add_collector(MarketDataCollector(self))
         self.started_at = time.time()
         self.recon_board = ReconBoard(self.metrics)
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
@@ -136,14 +138,16 @@ class OpsRuntime:
         except RouterUnavailable as exc:
             log.warning("alerts.no_book_snapshot", error=str(exc))
         metrics = self.metrics
-        venues = venue_clock_skew(bridge_stats(getattr(self.gateway, "venues", {}) or {}))
+        venues = venue_clock_skew(venue_statistics(getattr(self.gateway, "venues", {}) or {}))
         skew = {**metrics.clock_skew, **{venue: seconds for venue, (seconds, _) in venues.items()}}
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
                            refusals_total=metrics.refusals_total, risk=risk,
                            open_recon_breaks=metrics.open_recon_break_count(), clock_skew=skew,
                            clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()},
-                           transfer_breaks=transfer_breaks(self.gateway.journal))
+                           transfer_breaks=transfer_breaks(self.gateway.journal),
+                           unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())),
+                           security_failures_total=security_failures(getattr(self.gateway, "security", None)))
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no
@@ -235,3 +239,10 @@ class _AlertsReloader:
             self._ops._next_alerts_config = new.alerts  # picked up by the ops thread
 
         return swap
+
+
+def security_failures(security: Any) -> int:
+    """Refused EMS connections so far (every counter of the authenticator but accepted logons)."""
+    if security is None:
+        return 0
+    return sum(count for event, count in security.snapshot().items() if event != "accepted")

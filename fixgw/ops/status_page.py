@@ -46,6 +46,10 @@ class StatusData:
     """The latest scheduled reconciliation result per venue and check (ReconBoard.rows)."""
     transfers: str = ""
     """The latest transfer reconciliation, one line (fixgw.recon.transfers.status)."""
+    prices: Sequence[dict[str, Any]] = ()
+    """Reference prices (fixgw/marketdata/report.py price_row)."""
+    pnl: Sequence[dict[str, Any]] = ()
+    """The day's P&L per account (fixgw/marketdata/report.py account_row)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -88,6 +92,14 @@ def render_status(data: StatusData) -> str:
                     '<span class="down">FAILED</span>' if r["failed"] else
                     f'<span class="down">{r["open_breaks"]} OPEN</span>' if r["open_breaks"] else "clean",
                     e(r["summary"])] for r in data.recon), "no scheduled reconciliation result since start", 6)
+    prices = _rows(([e(p["instrument"]), e(p["state"]) if p["state"] == "ok" else f'<span class="down">{e(p["state"])}'
+                     '</span>', f'<span class="num">{e(p["price"] or "-")}</span>' + (" static" if p["static"] else ""),
+                     e(p["age_s"] or "-"), e(", ".join(s["source"] + (" (diverged)" if s["flagged"] else "")
+                                                       for s in p["sources"] if s["fresh"])), e(p["why"])]
+                    for p in data.prices), "no reference prices", 6)
+    pnl = _rows(([e(a["account"] or "-"), e(a["currency"])] + [f'<span class="num">{e(a[kind])}</span>' for kind in
+                                                              ("realized", "unrealized", "fees", "total", "drawdown")]
+                 for a in data.pnl), "no fills today", 7)
     banner = ('<div class="banner ok">READY</div>' if data.ready else '<div class="banner bad">NOT READY</div>')
     if engaged:
         banner += '<div class="banner bad">KILL SWITCH ENGAGED</div>'
@@ -100,6 +112,10 @@ def render_status(data: StatusData) -> str:
 <h2>Sessions</h2><table id="sessions"><tr><th>session</th><th>role</th><th>state</th><th>next out seq</th>
 <th>next in seq</th></tr>{sessions}</table>
 <h2>Kill switches and breakers</h2>{risk}
+<h2>Reference prices</h2><table id="prices"><tr><th>instrument</th><th>state</th><th>reference</th><th>age s</th>
+<th>fresh sources</th><th>why</th></tr>{prices}</table>
+<h2>P&amp;L (day)</h2><table id="pnl"><tr><th>account</th><th>ccy</th><th>realized</th><th>unrealized</th><th>fees</th>
+<th>total</th><th>drawdown</th></tr>{pnl}</table>
 <h2>Firing alerts</h2><table id="alerts"><tr><th>severity</th><th>alert</th><th>summary</th><th>since</th></tr>
 {alerts}</table>
 <h2>Reconciliation</h2><table id="recon"><tr><th>venue</th><th>check</th><th>day</th><th>at (UTC)</th>

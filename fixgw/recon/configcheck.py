@@ -3,6 +3,8 @@ sources that fit the venue, drift venues that report balances, transfer venues t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fixgw.config import GatewayConfig
 
 Problem = tuple[str, str]
@@ -11,11 +13,11 @@ Problem = tuple[str, str]
 def check_recon(config: GatewayConfig) -> list[Problem]:
     from zoneinfo import ZoneInfo
 
-    from fixgw.recon.service import crontab_trigger
+    from fixgw.recon.cron import crontab_trigger
     from fixgw.recon.settlement import CalendarError, load_calendars
     from fixgw.recon.sources import SourceError
     from fixgw.recon.statement import find_mapping
-    from fixgw.recon.wiring import recon_specs, source_kind
+    from fixgw.recon.wiring import recon_specs, source_kind, statement_folder
 
     recon = config.recon
     problems: list[Problem] = []
@@ -42,6 +44,7 @@ def check_recon(config: GatewayConfig) -> list[Problem]:
             kind = source_kind(config, name)
             if kind == "statement":
                 find_mapping(recon_specs(config), name, settings.mapping)
+                problems.extend(_statement_folder_problems(config, name, statement_folder(config, name)))
             elif kind == "rest" and name not in config.venues:
                 problems.append((f"recon.venues.{name}.source", "'rest' needs a REST venue of that name (venues.*)"))
             elif kind == "fix" and name not in config.brokers:
@@ -55,3 +58,15 @@ def check_recon(config: GatewayConfig) -> list[Problem]:
         if name not in config.venues:
             problems.append(("recon.transfers.venues", f"{name!r} is not a REST venue: only those list transfers"))
     return problems
+
+
+def _statement_folder_problems(config: GatewayConfig, venue: str, folder: Path | None) -> list[Problem]:
+    """A scheduled run reads each day's statement from the folder: without one it could only fail."""
+    if not config.recon.enabled:
+        return []  # on demand, `fixgw recon --statement FILE` needs no folder
+    key = f"recon.venues.{venue}.statement_dir"
+    if folder is None:
+        return [(key, "a statement source needs the folder its statements are dropped in (recon.enabled)")]
+    if not folder.is_dir():
+        return [(key, f"{folder} does not exist" if not folder.exists() else f"{folder} is not a directory")]
+    return []

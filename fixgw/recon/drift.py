@@ -1,4 +1,4 @@
-"""Intraday drift: our holdings at a venue against the venue's own balances, valued at the last prices.
+"""Intraday drift: our holdings at a venue against the venue's own balances, valued at the reference prices.
 
 Ours = a baseline of the venue's balances (taken when none exists, and again after every clean end-of-day
 run) plus the cash flows of our fills since; margin usage = what our open orders hold (buys: leaves x price in
@@ -159,7 +159,7 @@ class DriftCheck:
                         commission=row.commission)
                   for row in self.store.iter_fills(venue=venue, since=baseline.at) if row.exec_id not in voided]
         ours = cash_from_trades(trades, self._legs, baseline.total)
-        prices = asset_prices(self.symbols, self.store.last_fill_prices())
+        prices = self.prices()
         ours_held = theirs_held = None
         if self.compare_margin and now.held:
             open_orders = [o for o in self.journal.load_orders(open_only=True) if o.venue == venue]
@@ -174,6 +174,13 @@ class DriftCheck:
         bound.warning("alert", kind=ALERT_KIND, scope=scope or f"venue:{venue}", paused=paused is not None,
                       message=f"{venue}: {reading.describe()}", unpriced=reading.unpriced)
         return reading
+
+    def prices(self) -> dict[str, Decimal]:
+        """Per asset: the newest journaled reference price (market data, README "Reference prices and P&L"),
+        else the last fill's price where no reference was ever journaled for the instrument."""
+        from fixgw.store.references import latest_reference_prices
+
+        return asset_prices(self.symbols, {**self.store.last_fill_prices(), **latest_reference_prices(self.journal)})
 
     def _legs(self, instrument_id: str) -> tuple[str, str | None, Decimal]:
         try:

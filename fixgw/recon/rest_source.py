@@ -1,8 +1,7 @@
-"""A REST prime broker's side, read from its own fills and balances endpoints through the bridge adapters
-(`fixgw/venues/bridge/<venue>/http.py`): the fills of every order we hold at the venue for the day, plus
-(Coinbase Prime, FalconX) every order the venue lists for the day, so a trade we never heard of shows up.
-Binance has no day listing in the bridge client: its side is the fills of our own orders only.
-Balances (asset -> total, and the part held for open orders) feed the intraday drift check."""
+"""A venue's side read from its own record through its plugin's recon reader (`VenuePlugin.recon_reader`, e.g.
+the REST bridge's fills and balances endpoints): the fills of every order we hold at the venue for the day,
+plus every filled order the venue lists for the day where it has such a listing, so a trade we never heard of
+shows up. Balances (asset -> total, and the part held for open orders) feed the intraday drift check."""
 
 from __future__ import annotations
 
@@ -12,19 +11,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fixgw.model.enums import OrdStatus, Side
+from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.recon.records import BrokerSide, Trade
 from fixgw.recon.sources import Progress, ReconWindow, SourceError
 from fixgw.store.recon import ReconStore
-from fixgw.venues.bridge.common.adapter import VenueAdapter
-from fixgw.venues.bridge.common.errors import BridgeError
-from fixgw.venues.bridge.common.settings import RestVenueConfig
-from fixgw.venues.bridge.common.views import VenueFill, VenueOrderView
-from fixgw.venues.bridge.registry import build_rest_venue
-
-_SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
+from fixgw.venues.bridge.common.views import VenueFill
+from fixgw.venues.plugin import ReconReader, VenueReadError, VenueSection
+from fixgw.venues.registry import plugin_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +41,23 @@ class Balances:
     at: datetime
 
 
+def has_own_record(section: VenueSection) -> bool:
+    """True when the venue's kind can be read for reconciliation (`source = "rest"`) and the drift check."""
+    return plugin_for(section.kind).recon_reader is not None
+
+
 class RestSource:
-    def __init__(self, section: RestVenueConfig, symbols: SymbolMaster, store: ReconStore) -> None:
+    def __init__(self, section: VenueSection, symbols: SymbolMaster, store: ReconStore) -> None:
+        reader = plugin_for(section.kind).recon_reader
+        if reader is None:
+            raise SourceError(f"{section.name}: a {section.kind} venue has no record of its own to read")
         self.section = section
         self.symbols = symbols
         self.store = store
         self.venue = section.name
-        self.kind = str(getattr(section, "kind", type(section).__name__))
+        self.kind = section.kind
         self.description = f"rest:{self.venue} ({self.kind} fills endpoints)"
+        self._reader = reader
 
     def load(self, window: ReconWindow, progress: Progress | None = None) -> BrokerSide:
         trades: list[Trade] = self._run(self._trades(window, progress))
@@ -68,22 +72,22 @@ class RestSource:
     def _run(self, work: Any) -> Any:
         try:
             return asyncio.run(work)
-        except BridgeError as exc:
+        except VenueReadError as exc:
             raise SourceError(f"{self.venue}: {exc}") from None
 
-    def _adapter(self) -> VenueAdapter:
-        return build_rest_venue(self.section, self.symbols).adapter
+    def _open(self) -> ReconReader:
+        return self._reader(self.section, self.symbols)
 
     async def _trades(self, window: ReconWindow, progress: Progress | None) -> list[Trade]:
-        adapter = self._adapter()
+        reader = self._open()
         try:
             refs = {ref.venue_order_id: ref for ref in self._our_orders(window)}
-            for ref in await self._listed_orders(adapter, window):
-                refs.setdefault(ref.venue_order_id, ref)
+            for listed in await reader.listed_orders(window.start, window.end):
+                refs.setdefault(listed.venue_order_id, VenueOrderRef(listed.venue_order_id, listed.client_order_id,
+                                                                     listed.instrument, listed.side))
             trades: list[Trade] = []
             for count, ref in enumerate(refs.values(), 1):
-                view = VenueOrderView(ref.venue_order_id, ref.client_order_id, OrdStatus.NEW, Decimal(0))
-                for fill in await adapter.fills(view, ref.instrument):
+                for fill in await reader.fills(ref.venue_order_id, ref.client_order_id, ref.instrument):
                     at = fill.time or window.start
                     if window.start <= at < window.end:
                         trades.append(self._trade(fill, ref, at))
@@ -91,7 +95,7 @@ class RestSource:
                     progress(count)
             return trades
         finally:
-            await adapter.aclose()
+            await reader.aclose()
 
     def _trade(self, fill: VenueFill, ref: VenueOrderRef, at: datetime) -> Trade:
         return Trade(fill.trade_id, ref.instrument.id, ref.side, fill.qty, fill.price, at.astimezone(UTC),
@@ -111,50 +115,10 @@ class RestSource:
                                       order.account))
         return refs
 
-    async def _listed_orders(self, adapter: Any, window: ReconWindow) -> list[VenueOrderRef]:
-        """The venue's own list of the day's orders, where its client has one."""
-        http = getattr(adapter, "http", None)
-        refs: list[VenueOrderRef] = []
-        if self.kind == "coinbase_prime" and http is not None:
-            for order in await http.list_orders(window.start):
-                instrument = self._instrument(order.product_id)
-                side = _SIDES.get(order.side)
-                if instrument is not None and side is not None and order.filled_quantity > 0:
-                    refs.append(VenueOrderRef(order.id, order.client_order_id, instrument, side))
-        elif self.kind == "falconx" and http is not None:
-            for answer in await http.list_orders(window.start, window.end):
-                pair = answer.token_pair
-                instrument = self._instrument(f"{pair.base_token}/{pair.quote_token}") if pair else None
-                side = _SIDES.get(answer.side_executed or "")
-                if instrument is not None and side is not None and answer.fx_quote_id and answer.is_filled:
-                    refs.append(VenueOrderRef(answer.fx_quote_id, answer.client_order_id or "", instrument, side))
-        return refs
-
-    def _instrument(self, symbol: str) -> Instrument | None:
-        try:
-            return self.symbols.resolve(self.kind, symbol)
-        except UnknownSymbolError:
-            return None
-
     async def _balances(self) -> Balances:
-        adapter = self._adapter()
-        http: Any = getattr(adapter, "http", None)
-        total: dict[str, Decimal] = {}
-        held: dict[str, Decimal] = {}
+        reader = self._open()
         try:
-            if self.kind == "coinbase_prime":
-                for row in await http.balances():
-                    total[row.symbol.upper()] = row.amount
-                    held[row.symbol.upper()] = row.holds or Decimal(0)
-            elif self.kind == "falconx":
-                for row in await http.balances():
-                    total[row.token.upper()] = total.get(row.token.upper(), Decimal(0)) + row.balance
-            elif self.kind == "binance":
-                for row in (await http.account()).balances:
-                    total[row.asset.upper()] = row.free + row.locked
-                    held[row.asset.upper()] = row.locked
-            else:
-                raise SourceError(f"{self.venue}: no balances endpoint known for {self.kind}")
+            balances = await reader.balances()
         finally:
-            await adapter.aclose()
-        return Balances(total, held, datetime.now(UTC))
+            await reader.aclose()
+        return Balances(balances.total, balances.held, datetime.now(UTC))

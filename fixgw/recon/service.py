@@ -12,7 +12,6 @@ with coalesce=True, max_instances=1 and misfire_grace_time = catch_up_hours.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from fixgw.config import GatewayConfig
 from fixgw.logs import get_logger
+from fixgw.recon.cron import crontab_trigger
 from fixgw.recon.results import DRIFT, EOD, ReconListener, ReconResult
 from fixgw.recon.settings import TradingHours
 from fixgw.store.journal import Journal
@@ -38,17 +38,6 @@ TRANSFERS = "transfers"
 """The job of `recon.transfers` (scheduled and caught up like a venue's end-of-day run)."""
 EodRun = Callable[[str, date], object]
 """(venue, day) -> anything: one end-of-day reconciliation (a ReconOutcome is published to listeners)."""
-
-
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def crontab_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
-    """A standard crontab expression (weekday 0 or 7 = Sunday, 1 = Monday) as an APScheduler 3 trigger, whose own
-    `from_crontab` counts weekdays from Monday = 0: weekday numbers are turned into names first."""
-    minute, hour, day, month, weekday = expr.split()
-    named = re.sub(r"(?<![*/\d])([0-7])(?!\d)", lambda m: _DAY_NAMES[int(m.group(1))], weekday)
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=named, timezone=timezone)
 
 
 def latest_fire_time(trigger: CronTrigger, now: datetime, lookback: timedelta) -> datetime | None:

@@ -1,13 +1,16 @@
 """Settlement dates: T+n business days of the instrument's cycle (`Instrument.settlement_cycle`: US equities
-T+1, crypto T+0, per instrument when set) on the holiday calendar of its asset class (`specs/recon/calendars/`)."""
+T+1, crypto T+0, per instrument when set) on the holiday calendar of its asset class (`specs/recon/calendars/`:
+the `holidays` package's market calendars, so no year runs out, plus any closures typed in)."""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+from holidays import HolidayBase, financial_holidays, list_supported_financial
 
 from fixgw.model.enums import AssetClass
 from fixgw.model.errors import UnknownSymbolError
@@ -37,9 +40,22 @@ class Calendar:
     weekends: bool
     """True: Saturdays and Sundays are not business days."""
     holidays: frozenset[date]
+    """Closures beyond the markets' own (a national day of mourning not yet in the package, ...)."""
+    markets: tuple[str, ...] = ()
+    """Financial calendars of the `holidays` package whose holidays do not settle ("XNYS", "XFED", ...)."""
+    _closed: HolidayBase | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.markets:  # the union of the markets' holidays, for any year asked (the package computes them)
+            closed = HolidayBase()
+            for market in self.markets:
+                closed += financial_holidays(market)
+            object.__setattr__(self, "_closed", closed)
 
     def is_business_day(self, day: date) -> bool:
-        return not (self.weekends and day.weekday() >= 5) and day not in self.holidays
+        if (self.weekends and day.weekday() >= 5) or day in self.holidays:
+            return False
+        return self._closed is None or day not in self._closed
 
     def add_business_days(self, day: date, count: int) -> date:
         """`count` business days after `day` (T+count); T+0 is the day itself."""
@@ -56,8 +72,13 @@ _EVERY_DAY = Calendar(EVERY_DAY_NAME, False, frozenset())
 def load_calendar(path: Path) -> Calendar:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        holidays = frozenset(date.fromisoformat(text) for text in data.get("holidays", []))
-        return Calendar(str(data.get("name", path.stem)), bool(data.get("weekends", True)), holidays)
+        extra = frozenset(date.fromisoformat(text) for text in data.get("holidays", []))
+        markets = tuple(str(code) for code in data.get("markets", []))
+        unknown = [code for code in markets if code not in list_supported_financial()]
+        if unknown:
+            raise ValueError(f"unknown market calendar {', '.join(unknown)} (a `holidays` financial code: XNYS, "
+                             "XFED, XLON, ...)")
+        return Calendar(str(data.get("name", path.stem)), bool(data.get("weekends", True)), extra, markets)
     except (OSError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise CalendarError(f"calendar {path}: {exc}") from None
 

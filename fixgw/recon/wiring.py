@@ -61,12 +61,16 @@ def source_kind(config: GatewayConfig, venue: str, *, statement: Path | None = N
                       f"(--statement, or recon.venues.{venue}.statement_dir)")
 
 
+def statement_folder(config: GatewayConfig, venue: str) -> Path | None:
+    """Where `venue`'s statements are dropped (relative statement_dir: under state_dir); None when not set."""
+    return _under_state(config, venue_settings(config, venue).statement_dir)
+
+
 def statement_path(config: GatewayConfig, venue: str, day: date) -> Path:
     settings = venue_settings(config, venue)
-    if settings.statement_dir is None:
+    folder = statement_folder(config, venue)
+    if folder is None:
         raise SourceError(f"{venue}: no statement file given (--statement) and no recon.venues.{venue}.statement_dir")
-    folder = _under_state(config, settings.statement_dir)
-    assert folder is not None
     return folder / settings.statement_file.format(venue=venue, date=day.isoformat(), yyyymmdd=day.strftime("%Y%m%d"))
 
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import structlog
 
+from fixgw.marketdata.settings import MarketDataConfig
 from fixgw.model.decimals import ZERO, fmt_decimal
 from fixgw.model.enums import OrdRejReason, OrdType, Side
 from fixgw.model.events import EventName
@@ -31,8 +32,9 @@ from fixgw.model.orders import Fill, FillGroup, NewOrder, ReplaceOrder, utc_now
 from fixgw.model.state import Order
 from fixgw.risk.exposure import Exposure, Price
 from fixgw.risk.limits import Limit, OrderRules, RiskRules
+from fixgw.risk.market import MarketView
 from fixgw.risk.settings import RiskConfig
-from fixgw.risk.switches import BREAKER, KILL, Switch, SwitchBoard, supersede
+from fixgw.risk.switches import BREAKER, KILL, Switch, SwitchBoard, new_switch, supersede
 from fixgw.risk.telemetry import Alerts, RiskCounters
 from fixgw.router.core import Denial, RouterCore
 from fixgw.router.effects import Effects, OrderEventRecord
@@ -57,9 +59,11 @@ _SAME_EXPOSURE = frozenset({EventName.ACK, EventName.CANCEL_REQUESTED, EventName
 
 
 class RiskEngine:
-    def __init__(self, config: RiskConfig, *, clock: Callable[[], datetime] = utc_now,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: RiskConfig, *, marketdata: MarketDataConfig | None = None,
+                 clock: Callable[[], datetime] = utc_now, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rules = RiskRules(config)
+        self.market = MarketView(config, marketdata or MarketDataConfig(), clock)
+        """Reference prices (market data, never our fills) and the day's P&L (fixgw/risk/market.py)."""
         self.switches = SwitchBoard()
         self.counters = RiskCounters()
         self.alerts = Alerts(self.counters)
@@ -90,18 +94,13 @@ class RiskEngine:
         `adopt` each such order that is read back later)."""
         for switch in switches:
             self.switches.apply(switch)
-        now = self._clock()
-        # Journaled fills carry the venue's time only: a clock running ahead must not make one outrank later prices.
+        closed_fills = list(closed_fills)
         for group in closed_fills:
-            self.exposure.note_price(group.instrument_id, group.price, "last trade", min(group.last_at, now),
-                                     group.last_at)
             if group.since_day_start:
                 self.exposure.add_closed_fills(group.account, group.instrument_id, group.side,
                                                group.qty * group.count, group.qty * group.price * group.count)
         orders = list(orders)
-        for order in orders:
-            for fill in order.fills.values():
-                self.exposure.note_price(order.instrument_id, fill.price, "last trade", min(fill.time, now), fill.time)
+        self.market.restore(orders, [group for group in closed_fills if group.since_day_start])
         for order in orders:
             if order.venue is None:
                 continue
@@ -121,6 +120,7 @@ class RiskEngine:
     def set_rules(self, rules: RiskRules) -> None:
         """Swap the limits (a reload); called on the router thread, so no check ever sees half of each."""
         self.rules = rules
+        self.market.set_risk(rules.config)
 
     # ------------------------------------------------------------------ pre-trade checks (hot path)
 
@@ -184,6 +184,10 @@ class RiskEngine:
         if (limit := rules.max_order_qty) is not None and qty > limit.value:
             return "max_order_qty", _LIMITED, f"max_order_qty: order qty {_num(qty)} exceeds limit {_lim(limit)}"
         reference = self._reference(instrument.id, rules)
+        if reference is None and ord_type is OrdType.MARKET and self.market.has_live_sources(instrument.id):
+            return ("no_reference_price", OrdRejReason.OTHER,
+                    f"no reference price for {instrument.id}: {self.market.reference(instrument.id).why} "
+                    f"(marketdata on_no_reference = deny)")
         if reference is not None:
             refusal = self._price_checks(instrument, side, price, stop_price, reference, rules)
             if refusal is not None:
@@ -196,7 +200,8 @@ class RiskEngine:
             if rules.values_orders or ramp_cap is not None:
                 return ("no_reference_price", OrdRejReason.OTHER,
                         f"cannot value a {ord_type.name} order in {instrument.id} for the notional limits: "
-                        f"no price and no reference price (set risk.instruments.{instrument.id}.reference_price)")
+                        f"no price and no reference price ({self.market.reference(instrument.id).why}; set "
+                        f"risk.instruments.{instrument.id}.reference_price or a marketdata source)")
             return None
         notional = qty * valuation
         if (limit := rules.max_order_notional) is not None and notional > limit.value:
@@ -299,16 +304,9 @@ class RiskEngine:
                 f"ago, window {window_ms} ms (risk.duplicate_window_ms)")
 
     def _reference(self, instrument_id: str, rules: OrderRules | None = None) -> Price | None:
-        """Last trade or venue price, whichever is newer; else the configured reference price."""
-        market = self.exposure.price(instrument_id)
-        if market is not None:
-            return market
-        if rules is not None:
-            configured = rules.reference_price
-        else:
-            section = self.config.instruments.get(instrument_id)
-            configured = section.reference_price if section is not None else None
-        return None if configured is None else Price(configured, "configured", self._clock())
+        """The composite reference (fixgw/marketdata/reference.py): market data, else the static price when the
+        instrument's policy allows; never our own fills."""
+        return self.market.price(instrument_id)
 
     # ------------------------------------------------------------------ router observer
 
@@ -334,6 +332,9 @@ class RiskEngine:
             fill = order.fills.get(detail.get("exec_id", ""))
             if fill is not None:
                 self._on_trade(order, fill)
+                self.market.fill(order, fill.exec_id)
+        elif event in (EventName.TRADE_CANCEL, EventName.TRADE_CORRECT):
+            self.market.sync(order)
         elif event == EventName.ACK:
             self._venue_answer(order.venue, rejected=False)
         elif event == EventName.REJECT:
@@ -364,8 +365,7 @@ class RiskEngine:
                 self._recent.popitem(last=False)
 
     def _on_trade(self, order: Order, fill: Fill) -> None:
-        before = self._reference(order.instrument_id)
-        self.note_price(order.instrument_id, fill.price, "last trade", venue_at=fill.time)
+        before = self._reference(order.instrument_id)   # fills never move it (DESIGN.md invariant 9)
         threshold = self.config.slippage_alert_bps
         if threshold is None or order.ord_type is not OrdType.MARKET:
             return
@@ -380,15 +380,15 @@ class RiskEngine:
                 f"the reference {_num(reference)} (alert above {_num(threshold)} bps)",
                 order_id=order.order_id, venue=fill.venue, exec_id=fill.exec_id, account=order.account or "")
 
-    def note_price(self, instrument_id: str, price: Decimal, source: str = "venue", *,
-                   venue_at: datetime | None = None) -> None:
-        """A market price (a trade, or a venue's price from the bridge), received now; on the router thread
-        (`runner.call`). Our receive time orders prices; the venue's time (`venue_at`) is kept as data.
-
-        Trips the instrument's breaker when it moves more than `breakers.price_jump_pct` from the reference.
+    def note_price(self, instrument_id: str, price: Decimal, source: str = "venue",
+                   at: datetime | None = None) -> None:
+        """A venue's market price offered as the market-data source `source` (a malformed one is dropped); on the
+        router thread. Trips the instrument's breaker when it is more than `breakers.price_jump_pct` from the
+        reference before it (the once-a-second tick watches the composite the same way).
         """
         before = self._reference(instrument_id)
-        self.exposure.note_price(instrument_id, price, source, self._clock(), venue_at)
+        if self.market.references.offer_raw(source, instrument_id, last=price, venue_time=at) is None:
+            return
         jump = self.config.breakers.price_jump_pct
         if jump is None or before is None or not before.value:
             return
@@ -481,10 +481,32 @@ class RiskEngine:
         return True
 
     def on_tick(self, core: RouterCore, fx: Effects) -> None:
-        """Once a second on the router thread: a new day, kill-switch cancels, queued journal rows."""
+        """Once a second on the router thread: a new day, market data and P&L stops, kill-switch cancels, queued
+        journal rows."""
         self.exposure.roll_day(self._clock().date())
+        self._market_tick(core, fx)
         self._sweep(core, fx)
         self._flush(fx)
+
+    def _market_tick(self, core: RouterCore, fx: Effects) -> None:
+        self.market.symbols = core.symbols
+        found = self.market.tick(self.config.breakers.price_jump_pct)
+        for change in found.changes:
+            kind = "reference_price" if change.kind == "state" else "price_divergence"
+            self.counters.incr(f"reference.{change.kind}")
+            self.alerts.raise_alert(kind, f"instrument:{change.instrument_id}", change.message, **change.detail)
+        for jump in found.jumps:
+            self._trip(f"instrument:{jump.instrument_id}",
+                       f"price jump: the reference moved {_pct(jump.move_pct)}% in a second, {_num(jump.before)} "
+                       f"to {_num(jump.after)}")
+        for stop in found.stops:
+            self.counters.incr(f"pnl_stops.{stop.limit}")
+            self.alerts.raise_alert("pnl_stop", f"account:{stop.account}", stop.message, account=stop.account,
+                                    limit=stop.limit, value=_num(stop.value), currency=stop.currency)
+            kill = self.switches.get(KILL, f"account:{stop.account}")
+            if kill is None or not kill.active:
+                self.set_switch(new_switch(KILL, f"account:{stop.account}", True, who=GATEWAY, reason=stop.message,
+                                           cancel_open=True, at=self._clock()), core, fx)
 
     def _sweep(self, core: RouterCore, fx: Effects) -> None:
         """Cancel every open order under a kill switch set with cancel_open (retried while it stays open)."""

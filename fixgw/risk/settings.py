@@ -44,6 +44,11 @@ class AccountRisk(OrderLimits):
     """Open plus filled notional of the account per UTC day."""
     restricted: list[str] = Field(default_factory=list)
     """Instrument ids (globs) this account may not trade."""
+    max_daily_loss: Dec | None = Field(default=None, gt=0)
+    """The day's loss (realized + unrealized - fees, since marketdata.day_cutoff) above which the account's kill
+    switch is set (open orders cancelled) and an alert fires; once a day."""
+    max_drawdown: Dec | None = Field(default=None, gt=0)
+    """The same for the fall from the day's high-water mark of that P&L."""
 
 
 class EmsRisk(OrderLimits):
@@ -104,3 +109,7 @@ class RiskConfig(_Section):
     asset_classes: dict[AssetClass, AssetClassRisk] = Field(default_factory=dict)
     venues: dict[str, VenueRisk] = Field(default_factory=dict)
     breakers: BreakerConfig = BreakerConfig()
+    max_unanswered_s: float = Field(default=30.0, gt=0, le=3600)
+    """An order the EMS has heard nothing of this long gets its best known state (39=A, Text) and an alert."""
+    unknown_order_grace_s: float = Field(default=60.0, ge=0, le=86400)
+    """An acknowledged order its broker says it does not know (lost book) is closed this long after the alert."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from fixgw.model.orders import (
     CancelRejectEvent,
     ExecutionEvent,
     Fill,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -40,7 +41,15 @@ from fixgw.router.routing import RouteTable
 log = structlog.get_logger("fixgw.router")
 
 IN_FLIGHT = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN, OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE)
+OPENING = (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
 STATUS_RETRY_SECONDS = 5.0
+MAX_UNANSWERED = timedelta(seconds=30)
+UNKNOWN_ORDER_GRACE = timedelta(seconds=60)
+STATUS_SWEEP_BATCH = 50
+"""Status requests per tick (1 s) when a venue logs on and every open order there is asked about."""
+
+AlertRaiser = Callable[..., object]
+"""(kind, scope, message, **detail): logs the `alert` event and hands it to the alert sinks (risk/telemetry.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,10 @@ class RouterCore:
         checks: Sequence[PreTradeCheck] = (),
         replace_checks: Sequence[ReplaceCheck] = (),
         observer: RouterObserver | None = None,
+        max_unanswered: timedelta = MAX_UNANSWERED,
+        unknown_order_grace: timedelta = UNKNOWN_ORDER_GRACE,
+        alert: AlertRaiser | None = None,
+        mass_status: Callable[[str], bool] = lambda _venue: False,
     ) -> None:
         self.book = book
         self.routes = routes
@@ -94,7 +107,21 @@ class RouterCore:
         self.replace_checks = list(replace_checks)
         self.observer = observer
         """Told of every order event as it is recorded (risk state); see `effects()`."""
+        self.max_unanswered = max_unanswered
+        self.unknown_order_grace = unknown_order_grace
+        self.alert = alert
+        self.mass_status = mass_status
+        """Whether a venue answers OrderMassStatusRequest (one request at logon instead of one per order)."""
+        self._sweeps: dict[str, list[str]] = {}
+        """Venue -> open orders still to be asked about since it logged on (STATUS_SWEEP_BATCH per tick)."""
+        self._unknown_at_venue: dict[str, datetime | None] = {}
+        """Acknowledged orders their venue says it does not know -> the tick that first saw that (None: not yet)."""
         self._resent: set[str] = set()
+        # Routed orders the EMS has heard nothing of yet -> the tick that first saw them (None: not yet seen).
+        self._unanswered: dict[str, datetime | None] = {
+            order.order_id: None for order in book.open_orders() if order.status in OPENING}
+        self.overdue: dict[str, Order] = {}
+        """Orders still unsettled after `max_unanswered` (the ops `unanswered_orders` rule counts them)."""
         self._last_status_query: dict[str, datetime] = {}
         # Open orders that have been UNKNOWN (a refused cancel can return one there): all on_tick looks at.
         self._maybe_unknown: dict[str, Order] = {
@@ -129,6 +156,7 @@ class RouterCore:
         outbound_id = self._next_venue_id(order)
         order.venue_cl_ord_id = outbound_id
         fx.touch(order, EventName.ROUTE, venue=venue, venue_cl_ord_id=outbound_id, rule=rule)
+        self._unanswered[order.order_id] = None
         fx.to_venue.append((venue, command.model_copy(update={"cl_ord_id": outbound_id}), order.order_id))
         return order
 
@@ -301,6 +329,22 @@ class RouterCore:
         if order.status is OrdStatus.UNKNOWN:
             self._query_venue(order, fx)
 
+    def on_ems_business_reject(self, session: str, ref_id: str, order_id: str | None, fields: Mapping[int, str],
+                               fx: Effects) -> None:
+        """The EMS refused a report of ours (35=j): logged and put on record on the order BusinessRejectRefID(379)
+        names (an ExecID we sent, else a ClOrdID of the session). Never answered: a reject of a reject loops."""
+        order = self.book.get(order_id, recall=True) if order_id else None
+        if order is None and ref_id:
+            order = (self.book.find_ems(session, ref_id, recall=True)
+                     or self.book.get(ref_id.partition(":")[0], recall=True))  # fill ExecIDs: <order_id>:<venue's>
+        if order is not None and order.ems_session != session:
+            order = None
+        detail = {"ref_id": ref_id, "ref_msg_type": fields.get(372), "ref_seq_num": fields.get(45),
+                  "reason": fields.get(380), "text": fields.get(58)}
+        log.warning("ems.business_reject", session=session, order_id=order.order_id if order else None, **detail)
+        if order is not None:
+            fx.touch(order, EventName.EMS_BUSINESS_REJECT, **detail)
+
     def on_ems_logout(self, session: str, fx: Effects) -> None:
         """Cancel-on-disconnect: cancel every open order of the session (reports reach it on its next logon)."""
         if not self.ems_policies.get(session, EmsPolicy()).cancel_on_disconnect:
@@ -342,6 +386,7 @@ class RouterCore:
             if event.is_status_response:
                 self._on_status_answer(order, event, fx)
             else:
+                self._unknown_at_venue.pop(order.order_id, None)  # a live report: the venue knows the order
                 self._on_report(order, venue, event, fx)
         except FixgwError as exc:
             # The order stays as it was (the state machine validates before mutating); the error is on record.
@@ -490,12 +535,58 @@ class RouterCore:
         log.warning("venue.outcome_unknown", venue=venue, order_id=order.order_id, command=command, reason=reason)
 
     def on_venue_connected(self, venue: str, fx: Effects) -> None:
-        """A venue (re)connected: ask about every order whose state there we are not sure of."""
+        """A venue (re)connected: ask about every open order there, in-flight ones at once, the rest paced (it may
+        have lost its book: an order it acknowledged could be gone)."""
+        acknowledged = []
         for order in self.book.open_orders(venue=venue):
             if order.status in IN_FLIGHT:
                 self._query_venue(order, fx)
+            else:
+                acknowledged.append(order)
+        if acknowledged and self.mass_status(venue):
+            # One OrderMassStatusRequest: an order its answer leaves out is one the venue does not know.
+            cl_ord_ids = tuple(order.venue_cl_ord_id for order in acknowledged if order.venue_cl_ord_id is not None)
+            fx.to_venue.append((venue, MassStatusRequest(mass_status_req_id=f"MS-{self.ids.exec_id()}",
+                                                         cl_ord_ids=cl_ord_ids), ""))
+            return
+        self._sweeps[venue] = [order.order_id for order in acknowledged]
+        self._continue_sweep(venue, fx)
+
+    def _continue_sweep(self, venue: str, fx: Effects) -> None:
+        sweep = self._sweeps.get(venue)
+        if not sweep or not self.is_connected(venue):
+            return
+        batch, self._sweeps[venue] = sweep[:STATUS_SWEEP_BATCH], sweep[STATUS_SWEEP_BATCH:]
+        for order_id in batch:
+            order = self.book.get(order_id)
+            if order is not None and order.is_open and order.venue == venue:
+                self._query_venue(order, fx)
+        if not self._sweeps[venue]:
+            del self._sweeps[venue]
+
+    def on_venue_refused(self, venue: str, order_id: str, command: str, text: str, fx: Effects) -> None:
+        """The venue's dialect could not carry a command: nothing left, so it is refused now (Denied, not Unknown)."""
+        order = self.book.get(order_id, recall=True)
+        if order is None:
+            return
+        text = f"{venue} cannot carry this {command}: {text}"
+        fx.touch(order, EventName.NOT_CARRIED, venue=venue, command=command, text=text)
+        log.warning("venue.command_not_carried", venue=venue, order_id=order_id, command=command, text=text)
+        if command == "NewOrder" and order.status is OrdStatus.PENDING_NEW:
+            self._deny(order, Denial(OrdRejReason.BROKER_OPTION, text), fx)
+        elif command == "NewOrder" and order.status is OrdStatus.UNKNOWN:
+            apply(order, OrderEvent.REJECT)
+            order.text = text
+            fx.touch(order, EventName.REJECT, text=text)
+            self._emit(order, ExecType.REJECTED, fx, text=text, reason=OrdRejReason.BROKER_OPTION)
+        elif command in ("CancelOrder", "ReplaceOrder") and order.pending is not None:
+            self._on_request_rejected(order, CxlRejReason.OTHER, text, fx)
 
     def on_tick(self, now: datetime, fx: Effects) -> None:
+        self._answer_overdue(now, fx)
+        self._close_lost_orders(now, fx)
+        for venue in list(self._sweeps):
+            self._continue_sweep(venue, fx)
         for order in list(self._maybe_unknown.values()):  # not the whole book: it holds every order of the day
             if not order.is_open:
                 del self._maybe_unknown[order.order_id]
@@ -505,6 +596,60 @@ class RouterCore:
             last = self._last_status_query.get(order.order_id)
             if last is None or (now - last).total_seconds() >= STATUS_RETRY_SECONDS:
                 self._query_venue(order, fx, now)
+
+    def _answer_overdue(self, now: datetime, fx: Effects) -> None:
+        """Invariant 7: an order the EMS has heard nothing of for `max_unanswered` gets its best known state
+        (39=A while pending or unknown) with Text, and an operator gets an alert."""
+        for order_id, since in list(self._unanswered.items()):
+            order = self.book.get(order_id)
+            if order is None or order.status not in OPENING:
+                del self._unanswered[order_id]
+                self.overdue.pop(order_id, None)
+                continue
+            if since is None:
+                self._unanswered[order_id] = now  # measured on the tick's clock, like the status retries
+                continue
+            if order_id in self.overdue or now - since < self.max_unanswered:
+                continue
+            waited = (now - since).total_seconds()
+            self.overdue[order_id] = order
+            venue = order.venue or "?"
+            state = "outcome unknown" if order.status is OrdStatus.UNKNOWN else "not yet acknowledged"
+            text = f"no answer from {venue} for {waited:.0f} s: {state}, status being queried"
+            fx.touch(order, EventName.UNANSWERED, venue=venue, waited_s=f"{waited:.0f}")
+            self._emit(order, ExecType.PENDING_NEW, fx, text=text)
+            log.warning("order.unanswered", order_id=order_id, session=order.ems_session, cl_ord_id=order.cl_ord_id,
+                        venue=venue, status=order.status.name, waited_s=round(waited))
+            if self.alert is not None:
+                self.alert(EventName.UNANSWERED, f"order:{order_id}", f"order {order.cl_ord_id} of {order.ems_session} "
+                           f"unanswered by {venue} for {waited:.0f} s", venue=venue, status=order.status.name)
+
+    def _lost_at_venue(self, order: Order, event: ExecutionEvent, fx: Effects) -> None:
+        """The venue does not know an order it acknowledged: alert now, close it after `unknown_order_grace`
+        unless the venue shows it again (see `_close_lost_orders`)."""
+        if order.order_id in self._unknown_at_venue:
+            return
+        self._unknown_at_venue[order.order_id] = None
+        venue = order.venue or "?"
+        fx.touch(order, EventName.UNKNOWN_AT_VENUE, venue=venue, text=event.text)
+        log.warning("venue.order_unknown", venue=venue, order_id=order.order_id, status=order.status.name,
+                    text=event.text)
+        if self.alert is not None:
+            self.alert(EventName.UNKNOWN_AT_VENUE, f"order:{order.order_id}",
+                       f"{venue} does not know order {order.cl_ord_id} of {order.ems_session} "
+                       f"({order.status.name} here): {event.text or 'unknown order'}", venue=venue)
+
+    def _close_lost_orders(self, now: datetime, fx: Effects) -> None:
+        for order_id, since in list(self._unknown_at_venue.items()):
+            order = self.book.get(order_id)
+            if order is None or not order.is_open:
+                del self._unknown_at_venue[order_id]
+            elif since is None:
+                self._unknown_at_venue[order_id] = now  # on the tick's clock, like the status retries
+            elif now - since >= self.unknown_order_grace:
+                del self._unknown_at_venue[order_id]
+                self._on_canceled(order, fx, text=f"{order.venue} no longer knows the order (its book was lost?): "
+                                                  f"closed after {self.unknown_order_grace.total_seconds():g} s")
 
     def _query_venue(self, order: Order, fx: Effects, now: datetime | None = None) -> None:
         if order.venue is None or order.venue_cl_ord_id is None:
@@ -536,6 +681,10 @@ class RouterCore:
         if unknown_at_venue and order.status is OrdStatus.PENDING_CANCEL and order.cum_qty == 0:
             self._on_canceled(order, fx, text="the venue does not know the order")
             return
+        if unknown_at_venue and order.status not in OPENING:
+            self._lost_at_venue(order, event, fx)
+            return
+        self._unknown_at_venue.pop(order.order_id, None)  # the venue knows it after all
         if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN):
             if status in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED, OrdStatus.PENDING_CANCEL,
                           OrdStatus.PENDING_REPLACE):

@@ -16,6 +16,7 @@ from fixgw.model.orders import (
     CancelRejectEvent,
     ExecutionEvent,
     Fill,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -23,7 +24,7 @@ from fixgw.model.orders import (
 )
 from fixgw.model.state import Order
 
-VenueCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+VenueCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest | MassStatusRequest
 EmsReport = ExecutionEvent | CancelRejectEvent
 
 
@@ -52,7 +53,7 @@ class Effects:
     to_ems: list[tuple[str, EmsReport, str | None]] = field(default_factory=list)
     """(EMS session, report, order_id) - sent after the journal commit."""
     to_venue: list[tuple[str, VenueCommand, str]] = field(default_factory=list)
-    """(venue, command, order_id) - sent after the journal commit."""
+    """(venue, command, order_id) - sent after the journal commit (order_id "" for a MassStatusRequest)."""
     state: dict[str, str] = field(default_factory=dict)
     observer: RouterObserver | None = None
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fixgw.config import RouteRule, RoutingConfig
 from fixgw.model.enums import OrdType
 from fixgw.model.instruments import Instrument
+from fixgw.router.rules import RouteRule, RoutingConfig
 
 
 @dataclass(frozen=True, slots=True)

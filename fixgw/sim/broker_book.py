@@ -320,6 +320,22 @@ class BrokerBook:
         exec_type = order.status if order.legacy else "I"
         return [self._report(order, exec_type=exec_type, exec_trans_type="3", extra=extra)]
 
+    def on_mass_status_request(self, session: str, begin_string: str, fields: Fields) -> list[Reply]:
+        """OrderMassStatusRequest (35=AF): one status report (150=I, 584) per order of the session, the last with
+        LastRptRequested(912)=Y; with none, one order-less report saying so."""
+        request = _Request(fields)
+        tag = [(584, request.text(584))]
+        orders = [order for order in self._orders.values() if order.session == session]
+        if not orders:
+            return [Reply(session, [
+                (35, "8"), (37, _NO_ORDER_ID), (17, self._next_exec_id()), (150, "I"), (39, REJECTED), (55, "[N/A]"),
+                (54, "1"), (151, "0"), (14, "0"), (6, "0"), (60, _transact_time()), (58, "no orders"), *tag,
+                (911, "0"), (912, "Y")])]
+        total = [(911, str(len(orders)))]
+        return [self._report(order, exec_type="I", exec_trans_type="3",
+                             extra=[*tag, *total, (912, "Y" if index == len(orders) - 1 else "N")])
+                for index, order in enumerate(orders)]
+
     def _target_order(self, session: str, request: _Request) -> tuple[_Order | None, tuple[str, str] | None]:
         """The order a cancel/replace refers to, and why it cannot be changed (None if it can)."""
         orig, cl_ord_id = request.text(41), request.text(11)

@@ -33,7 +33,7 @@ sim_app.command("crypto-pb")(crypto_pb)
 
 @sim_app.command("fix-broker")
 def fix_broker(
-    port: Annotated[int, typer.Option(help="Port to accept FIX sessions on (QuickFIX binds every interface).")] = 9878,
+    port: Annotated[int, typer.Option(help="Port to accept FIX sessions on (QuickFIX binds every interface).")] = 9879,
     host: Annotated[str, typer.Option(help="Address clients should use (shown in the banner).")] = "127.0.0.1",
     sender_comp_id: Annotated[str, typer.Option(help="The broker's CompID.")] = "BROKER",
     target_comp_id: Annotated[

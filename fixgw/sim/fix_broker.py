@@ -34,6 +34,7 @@ from fixgw.engine.quickfix_support import (
     request_logout,
     text_to_fields,
 )
+from fixgw.fix import marketdata as md
 from fixgw.sim.broker_book import (
     BrokerBook,
     BrokerRules,
@@ -49,7 +50,9 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
-_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H"})
+_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H", "V", "AF"})
+_MD_SIZE = Decimal(100)
+_HALF_SPREAD = Decimal("0.0005")
 _CALL_TIMEOUT = 5.0
 
 
@@ -104,6 +107,10 @@ class FixBrokerSimulator:
         self._session_ids: dict[str, fix.SessionID] = {}
         self._logged_on: set[str] = set()
         self._requests: list[ReceivedMessage] = []
+        self._market: dict[str, tuple[Decimal, Decimal]] = {}
+        """Best bid and offer per symbol the simulator publishes (worker thread)."""
+        self._subscriptions: dict[tuple[str, str], list[str]] = {}
+        """(session, MDReqID) -> symbols subscribed with 35=V."""
         settings = self._settings()
         ensure_new_sessions(settings)
         store: fix.MessageStoreFactory = (
@@ -248,6 +255,10 @@ class FixBrokerSimulator:
         """Correct an execution's quantity and price; returns the correction's ExecID."""
         return self._on_worker(lambda: self._send_with_id(self._book.correct(exec_id, _decimal(qty), _decimal(price))))
 
+    def set_market_price(self, symbol: str, mid: Decimal | str | int) -> None:
+        """Move `symbol`'s top of book to `mid` +- 5 bps; subscribers get a 35=X."""
+        self._on_worker(lambda: self._move_market(symbol, _decimal(mid)))
+
     def _on_worker(self, task: Callable[[], T]) -> T:
         if self._scheduler is None:
             raise RuntimeError("the simulator is not running")
@@ -285,8 +296,36 @@ class FixBrokerSimulator:
             self._send_all(book.on_cancel_request(session, begin_string, fields))
         elif msg_type == "G":
             self._send_all(book.on_replace_request(session, begin_string, fields))
+        elif msg_type == "V":
+            self._send_all(self._market_data_request(session, fields))
+        elif msg_type == "AF":
+            self._send_all(book.on_mass_status_request(session, begin_string, fields))
         else:
             self._send_all(book.on_status_request(session, begin_string, fields))
+
+    def _top(self, symbol: str) -> tuple[Decimal, Decimal]:
+        top = self._market.get(symbol)
+        if top is None:
+            top = self._market[symbol] = _around(self.config.reference_price)
+        return top
+
+    def _market_data_request(self, session: str, fields: list[tuple[int, str]]) -> list[Reply]:
+        """35=V: a snapshot (35=W) per symbol now, and a 35=X whenever its top moves (until unsubscribed)."""
+        req_id, kind, symbols = md.requested_symbols(fields)
+        if kind == md.UNSUBSCRIBE:
+            self._subscriptions.pop((session, req_id), None)
+            return []
+        if not symbols:
+            return [Reply(session, md.request_reject(req_id, "no symbol requested"))]
+        if kind == md.SNAPSHOT_AND_UPDATES:
+            self._subscriptions[(session, req_id)] = symbols
+        return [Reply(session, md.snapshot(req_id, symbol, *self._top(symbol), _MD_SIZE)) for symbol in symbols]
+
+    def _move_market(self, symbol: str, mid: Decimal) -> None:
+        bid, offer = self._market[symbol] = _around(mid)
+        self._send_all([Reply(session, md.incremental(req_id, symbol, bid, offer, _MD_SIZE))
+                        for (session, req_id), symbols in self._subscriptions.items() if symbol in symbols
+                        and session in self._logged_on])
 
     def _schedule_fill(self, order_id: str) -> None:
         if self._scheduler is not None:
@@ -371,6 +410,11 @@ def _decimal(value: Decimal | str | int) -> Decimal:
     if isinstance(value, float):
         raise TypeError("give quantities and prices as str, int or Decimal, never float")
     return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _around(mid: Decimal) -> tuple[Decimal, Decimal]:
+    cent = Decimal("0.01")
+    return (mid * (1 - _HALF_SPREAD)).quantize(cent), (mid * (1 + _HALF_SPREAD)).quantize(cent)
 
 
 def _id_prefix() -> str:

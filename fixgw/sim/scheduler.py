@@ -6,8 +6,8 @@ delays are scheduled, never slept in a QuickFIX or HTTP callback thread.
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import contextlib
+import sched
 import threading
 import time
 from collections.abc import Callable
@@ -22,24 +22,21 @@ T = TypeVar("T")
 
 
 class Scheduler:
-    """Runs submitted callables on one thread, ordered by due time then submission order."""
+    """Runs submitted callables on one thread, ordered by due time then submission order (stdlib `sched`)."""
 
     def __init__(self, name: str) -> None:
-        self._queue: list[tuple[float, int, Callable[[], object]]] = []
-        self._sequence = itertools.count()
-        self._condition = threading.Condition()
+        self._wake = threading.Event()
+        self._events = sched.scheduler(time.monotonic, self._sleep)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def call_later(self, delay_seconds: float, task: Callable[[], object]) -> None:
         """Run `task` on the worker after `delay_seconds`; exceptions are logged, not raised."""
-        due = time.monotonic() + max(delay_seconds, 0.0)
-        with self._condition:
-            if self._stopping:
-                return
-            heapq.heappush(self._queue, (due, next(self._sequence), task))
-            self._condition.notify()
+        if self._stopping:
+            return
+        self._events.enter(max(delay_seconds, 0.0), 0, _logged, (task,))
+        self._wake.set()
 
     def call(self, task: Callable[[], T], timeout: float = 5.0) -> T:
         """Run `task` on the worker now and return its result (or raise its exception) in the caller."""
@@ -55,32 +52,37 @@ class Scheduler:
             except BaseException as error:  # handed to the caller, who re-raises it
                 future.set_exception(error)
 
-        with self._condition:
-            if self._stopping:
-                raise RuntimeError("scheduler is stopped")
-            heapq.heappush(self._queue, (time.monotonic(), next(self._sequence), run))
-            self._condition.notify()
+        if self._stopping:
+            raise RuntimeError("scheduler is stopped")
+        self._events.enter(0.0, 0, run)
+        self._wake.set()
         return future.result(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Drop pending work, let the running task finish and join the thread (bounded)."""
-        with self._condition:
-            self._stopping = True
-            self._queue.clear()
-            self._condition.notify()
+        self._stopping = True
+        for event in self._events.queue:
+            with contextlib.suppress(ValueError):  # ran meanwhile
+                self._events.cancel(event)
+        self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
+    def _sleep(self, seconds: float) -> None:
+        # sched sleeps until the earliest event; new work wakes it early, and it looks at the queue again.
+        if self._wake.wait(seconds):
+            self._wake.clear()
+
     def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._stopping and (not self._queue or self._queue[0][0] > time.monotonic()):
-                    wait = self._queue[0][0] - time.monotonic() if self._queue else None
-                    self._condition.wait(wait)
-                if self._stopping:
-                    return
-                _, _, task = heapq.heappop(self._queue)
-            try:
-                task()
-            except Exception:
-                log.exception("scheduled_task_failed", task=getattr(task, "__qualname__", repr(task)))
+        while not self._stopping:
+            self._events.run(blocking=True)  # returns when nothing is due any more
+            if not self._stopping:
+                self._wake.wait()
+                self._wake.clear()
+
+
+def _logged(task: Callable[[], object]) -> None:
+    try:
+        task()
+    except Exception:
+        log.exception("scheduled_task_failed", task=getattr(task, "__qualname__", repr(task)))

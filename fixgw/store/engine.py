@@ -13,14 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "journal_alembic_version"
 """Alembic's revision table for the journal, named so other fixgw schemas in the same database keep their own."""
+log = structlog.get_logger("fixgw.store")
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "fixgw_write"
 
@@ -33,6 +37,14 @@ def journal_url(url: str | URL) -> URL:
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ValueError(f"unsupported journal database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     return parsed
+
+
+def display_url(url: str | URL) -> str:
+    """The URL as it may be printed: password masked; never raises (an unparseable URL is not shown at all)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
 
 
 def make_engine(url: str | URL) -> Engine:
@@ -108,4 +120,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """`alembic upgrade head` on this engine, in one transaction, one process at a time."""
     with write_transaction(engine) as connection:
         lock_for_migration(connection)
+        before = _revision(connection)
         command.upgrade(alembic_config(connection), revision)
+        after = _revision(connection)
+    # Alembic's INFO lines are held back (fixgw.logs): this says it instead - only in a process that configured
+    # logging (unconfigured structlog prints to stdout, where a CLI's output or a child's answer goes).
+    if after != before and structlog.is_configured():
+        log.info("journal.migrated", from_revision=before, to_revision=after)
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()

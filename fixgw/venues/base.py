@@ -17,6 +17,7 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
@@ -51,6 +52,8 @@ class Venue(ABC):
     """A destination orders can be routed to."""
 
     name: str
+    kind: str = ""
+    """The plugin kind that built it (`fixgw/venues/registry.py`): which hooks serve it."""
     symbol_scheme: str = "canonical"
     """Which symbol scheme of the symbol master this venue speaks."""
 
@@ -78,6 +81,13 @@ class Venue(ABC):
     @abstractmethod
     def send_cancel(self, cancel: CancelOrder) -> None:
         """Request a cancel."""
+
+    supports_mass_status: bool = False
+    """The venue answers OrderMassStatusRequest: the router sends one at logon instead of one request per order."""
+
+    def send_mass_status_request(self, request: MassStatusRequest) -> None:
+        """Ask the status of every order (only called when `supports_mass_status`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no mass status request")
 
     @abstractmethod
     def send_replace(self, replace: ReplaceOrder) -> None:

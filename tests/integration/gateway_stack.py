@@ -173,3 +173,21 @@ def running_stack(tmp: Path, **kwargs: Any) -> Iterator[Stack]:
         yield stack.start()
     finally:
         stack.close()
+
+
+FINAL = {"2", "3", "4", "8", "C"}
+
+
+def stale_after_final(messages: list[ReceivedMessage]) -> list[str]:
+    """Reports of an order that arrived after its final one and carry an older (non-final) state."""
+    finished: set[str] = set()
+    stale = []
+    for message in messages:
+        if message.msg_type != "8":
+            continue
+        cl_ord_id, state = message.get(11) or "", message.get(39) or ""
+        if cl_ord_id in finished and state not in FINAL:
+            stale.append(f"{cl_ord_id}: 39={state} 17={message.get(17)} 97={message.get(97)}")
+        if state in FINAL:
+            finished.add(cl_ord_id)
+    return stale

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from gateway_stack import WAIT, new_order
+from gateway_stack import WAIT, new_order, stale_after_final
 
 from fixgw.engine.quickfix_support import free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
@@ -102,6 +102,7 @@ def test_kill_9_with_orders_in_flight(tmp_path: Path, journal_url: str) -> None:
             cl_ord_id = key.split(":")[0]
             per_order[cl_ord_id] = per_order.get(cl_ord_id, Decimal(0)) + qty
         assert per_order == {f"K{i}": Decimal(300) for i in range(ORDERS)}
+        assert stale_after_final(ems.received) == []  # no replayed older state after an order's fill
     finally:
         ems.stop()
         gateway.send_signal(signal.SIGTERM)

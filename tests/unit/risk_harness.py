@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from fixgw.config import RouteMatch, RouteRule, RoutingConfig
+from fixgw.marketdata.settings import MarketDataConfig
 from fixgw.model.enums import AssetClass, ExecType, OrdStatus, OrdType, Side
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import ExecutionEvent, NewOrder, ReplaceOrder
@@ -20,6 +20,7 @@ from fixgw.router.core import EmsPolicy, RouterCore
 from fixgw.router.effects import Effects
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
+from fixgw.router.rules import RouteMatch, RouteRule, RoutingConfig
 
 D = Decimal
 T0 = datetime(2031, 3, 14, 15, 9, 26, tzinfo=UTC)
@@ -33,11 +34,12 @@ ROUTING = RoutingConfig(rules=[RouteRule(name="crypto", match=RouteMatch(asset_c
 
 
 class RiskHarness:
-    def __init__(self, risk: dict[str, Any] | None = None) -> None:
+    def __init__(self, risk: dict[str, Any] | None = None, marketdata: dict[str, Any] | None = None) -> None:
         self.now = T0
         self.mono = 1000.0
-        self.engine = RiskEngine(RiskConfig.model_validate(risk or {}), clock=lambda: self.now,
-                                 monotonic=lambda: self.mono)
+        self.engine = RiskEngine(RiskConfig.model_validate(risk or {}),
+                                 marketdata=MarketDataConfig.model_validate(marketdata or {}),
+                                 clock=lambda: self.now, monotonic=lambda: self.mono)
         self.book = OrderBook()
         self.core = RouterCore(book=self.book, routes=RouteTable(ROUTING), ids=IdFactory(run_id=3),
                                symbols=SymbolMaster([AAPL, GME, BTC]), ems_policies={"EMS2": EmsPolicy()},

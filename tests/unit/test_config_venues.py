@@ -8,15 +8,12 @@ from typing import Any
 import pytest
 
 from fixgw.cli import main
-from fixgw.config import (
-    BinanceVenueConfig,
-    CoinbasePrimeVenueConfig,
-    ConfigError,
-    FalconXVenueConfig,
-    parse_config,
-)
+from fixgw.config import ConfigError, parse_config
 from fixgw.configcheck import deep_check, summarize
 from fixgw.demo import CRYPTO_CREDENTIAL_ENV, DEMO_CONFIG
+from fixgw.venues.bridge.binance.plugin import BinanceSection
+from fixgw.venues.bridge.coinbase_prime.plugin import CoinbasePrimeSection
+from fixgw.venues.bridge.falconx.plugin import FalconXSection
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +41,12 @@ def problems(venues: dict[str, Any], **extra: Any) -> dict[str, str]:
 
 def test_each_kind_builds_its_venue_config_named_by_its_key() -> None:
     loaded = config({"cbp": COINBASE, "fx": FALCONX, "bn": BINANCE})
-    assert isinstance(loaded.venues["cbp"], CoinbasePrimeVenueConfig)
-    assert isinstance(loaded.venues["fx"], FalconXVenueConfig)
-    assert isinstance(loaded.venues["bn"], BinanceVenueConfig)
+    assert isinstance(loaded.venues["cbp"], CoinbasePrimeSection)
+    assert isinstance(loaded.venues["fx"], FalconXSection)
+    assert isinstance(loaded.venues["bn"], BinanceSection)
     assert [venue.name for venue in loaded.venues.values()] == ["cbp", "fx", "bn"]
     cbp = loaded.venues["cbp"]
-    assert cbp.access_key.get_secret_value() == "value-of-T_KEY"  # type: ignore[union-attr]
+    assert cbp.access_key.get_secret_value() == "value-of-T_KEY"  # type: ignore[attr-defined]
     assert "value-of" not in repr(loaded) and "value-of" not in str(cbp)
     assert cbp.day_orders == "reject"
 

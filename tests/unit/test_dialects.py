@@ -291,3 +291,44 @@ def test_security_ids_carry_valid_check_digits() -> None:
             assert int(isin[-1]) == _isin_check_digit(isin[:-1]), isin
             cusip = instrument.security_ids.get("cusip")
             assert cusip is None or isin[2:11] == cusip
+
+
+def _wire_codes(dialect_name: str) -> list[tuple[int, str]]:
+    """Every (tag, value) a dialect maps: its algo strategies and its enum re-codings."""
+    from fixgw.fix.dialect import ENUM_FIELDS
+
+    dialect = load_dialects()[dialect_name]
+    codes: list[tuple[int, str]] = []
+    if dialect.algo is not None:
+        codes += [(dialect.algo.strategy_tag, code) for code in dialect.algo.strategies.values()]
+    for field, entries in dialect.enums.items():
+        for wire in entries.values():
+            codes += [(ENUM_FIELDS[field][1], code) for code in ([wire] if isinstance(wire, str) else wire)]
+    return codes
+
+
+@pytest.mark.parametrize("dialect_name", sorted(load_dialects()))
+def test_session_dictionaries_accept_every_value_the_dialect_maps(dialect_name: str) -> None:
+    """QuickFIX validates against specs/fix before we see a message: a value the dialect maps but the dictionary
+    does not know is refused at the session level (35=3 on 847=1001 from a FIX 4.4 EMS, issue 24)."""
+    from fixgw.engine.quickfix_support import load_data_dictionary
+
+    dialect = load_dialects()[dialect_name]
+    problems = []
+    for begin_string in dialect.begin_strings:
+        dictionary = load_data_dictionary(begin_string)
+        for tag, code in _wire_codes(dialect_name):
+            if tag >= 5000 and not dictionary.isField(tag):
+                continue  # a custom tag: not validated (ValidateUserDefinedFields=N)
+            if not dictionary.isField(tag):
+                problems.append(f"{begin_string}: tag {tag} undefined")
+            elif dictionary.hasFieldValue(tag) and not dictionary.isFieldValue(tag, code):
+                problems.append(f"{begin_string}: {tag}={code} not an allowed value")
+        strategy_tag = dialect.algo.strategy_tag if dialect.algo else None
+        if strategy_tag is not None and strategy_tag < 5000:
+            problems += [f"{begin_string}: tag {strategy_tag} not in MsgType {msg_type}"
+                         for msg_type in ("D", "G", "8") if not dictionary.isMsgField(msg_type, strategy_tag)]
+        if dialect.algo is not None and dialect.algo.params == "strategy_parameters":
+            problems += [f"{begin_string}: no StrategyParameters group (957) in MsgType {msg_type}"
+                         for msg_type in ("D", "G", "8") if not dictionary.isGroup(msg_type, 957)]
+    assert problems == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -62,3 +63,48 @@ def test_stdlib_logging_goes_through_redaction() -> None:
     output = stream.getvalue()
     assert "connect with" in output
     assert "topsecret" not in output
+
+
+def test_decimals_render_plainly_never_in_exponent_notation() -> None:
+    from decimal import Decimal
+
+    stream = capture()
+    get_logger().info("fill", cum_qty=Decimal("0E-10"), notional=Decimal("0E+11"), cap=Decimal("1E+11"),
+                      detail={"px": Decimal("1.50000"), "legs": [Decimal("-0.000"), Decimal("0.0000001")]})
+    (entry,) = lines(stream)
+    assert (entry["cum_qty"], entry["notional"], entry["cap"]) == ("0", "0", "100000000000")
+    assert entry["detail"] == {"px": "1.5", "legs": ["0", "0.0000001"]}
+
+
+def test_journal_migration_is_one_event_of_ours_not_alembics_chatter(tmp_path: Path) -> None:
+    from fixgw.store import Journal
+
+    stream = capture()
+    with Journal(f"sqlite:///{tmp_path / 'journal.db'}"):
+        pass
+    with Journal(f"sqlite:///{tmp_path / 'journal.db'}"):
+        pass  # already at head: nothing to say
+    (entry,) = lines(stream)
+    assert entry["event"] == "journal.migrated" and entry["from_revision"] is None and entry["to_revision"]
+
+
+def test_url_secrets_are_masked_in_any_text() -> None:
+    stream = capture()
+    get_logger().info("x", note="GET https://svc:pa55@api.example/v1?apikey=k3y&limit=5&signature=s1g",
+                      dsn="postgresql+psycopg://fixgw:dbpa55@db/fixgw")
+    (entry,) = lines(stream)
+    assert entry["note"] == "GET https://svc:***@api.example/v1?apikey=***&limit=5&signature=***"
+    assert entry["dsn"] == "postgresql+psycopg://fixgw:***@db/fixgw"
+
+
+def test_url_and_header_printing_loggers_stay_quiet_even_at_debug() -> None:
+    import logging
+
+    from fixgw.logs import QUIET_LOGGERS
+
+    stream = capture("DEBUG")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(f"{name}.client").info("GET https://venue.example/orders Authorization: Bearer k")
+        logging.getLogger(name).warning("still heard")
+    assert [e["event"] for e in lines(stream)] == ["still heard"] * len(QUIET_LOGGERS)
+    assert "websockets" in QUIET_LOGGERS and "httpx" in QUIET_LOGGERS

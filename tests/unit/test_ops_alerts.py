@@ -169,3 +169,42 @@ def test_duplicates_are_skipped_and_new_alerts_rate_limited() -> None:
     assert [(body["subject"], body["status"]) for body in receiver.bodies] == [
         ("a", "firing"), ("b", "firing"), ("a", "resolved")]
     assert ("hook", "dropped", "rate_limited") in outcomes
+
+
+def test_unanswered_orders_fire_while_any_is_overdue_and_resolve_when_settled() -> None:
+    engine = AlertEngine(config(), started_at=T0)
+    assert engine.evaluate(obs(0, unanswered_orders=0)) == []
+    fired = engine.evaluate(obs(1, unanswered_orders=2))
+    assert keys(fired) == [("unanswered_orders:all", FIRING)] and fired[0].details == {"orders": "2"}
+    assert engine.evaluate(obs(2, unanswered_orders=1)) == []
+    assert keys(engine.evaluate(obs(3, unanswered_orders=0))) == [("unanswered_orders:all", RESOLVED)]
+
+
+def test_a_burst_of_refused_connections_fires_once_and_resolves_when_it_stops() -> None:
+    """[field] 20: failed TLS handshakes, refused logons and silent connections are counted; a burst alerts."""
+    engine = AlertEngine(config(security_burst_threshold=5, security_burst_window_s=60), started_at=T0)
+    assert engine.evaluate(obs(0, security_failures_total=3)) == []        # what came before the first look
+    assert engine.evaluate(obs(30, security_failures_total=7)) == []       # 4 in 30 s: below the threshold
+    fired = engine.evaluate(obs(40, security_failures_total=8))            # 5 within the window
+    assert keys(fired) == [("security_burst:all", FIRING)]
+    assert fired[0].details == {"failures": "5"}
+    assert engine.evaluate(obs(50, security_failures_total=9)) == []       # once
+    assert keys(engine.evaluate(obs(200, security_failures_total=9))) == [("security_burst:all", RESOLVED)]
+
+
+def test_a_slow_trickle_of_refused_connections_is_no_burst() -> None:
+    engine = AlertEngine(config(security_burst_threshold=5, security_burst_window_s=60), started_at=T0)
+    for minute in range(10):   # 2 a minute for ten minutes: 20 in all, never 5 within a minute
+        assert engine.evaluate(obs(minute * 60, security_failures_total=minute * 2)) == []
+
+
+def test_security_failures_count_everything_but_accepted_logons() -> None:
+    from fixgw.ops.runtime import security_failures
+
+    class Authenticator:
+        @staticmethod
+        def snapshot() -> dict[str, int]:
+            return {"accepted": 40, "refused_bad_password": 3, "tls_handshake_failed": 5, "logon_timeout": 2}
+
+    assert security_failures(Authenticator()) == 10
+    assert security_failures(None) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fixgw.engine.observe import PassRecord
@@ -61,12 +62,28 @@ def test_a_pass_is_counted_and_timed() -> None:
                                                                  ("deny", "UNKNOWN_ACCOUNT", "O2")]
 
 
-def test_latency_window_percentiles_by_nearest_rank() -> None:
-    window = LatencyWindow(size=1000)
+def test_latency_window_percentiles_within_hdrhistogram_precision() -> None:
+    window = LatencyWindow(clock=lambda: 1000.0)
     assert window.quantiles() is None
     for value in range(1, 101):
         window.add(value / 1000)
-    assert window.quantiles() == {0.5: 0.05, 0.95: 0.095, 0.99: 0.099}
+    found = window.quantiles()
+    assert found is not None and found.keys() == {0.5, 0.95, 0.99}
+    for q, nearest_rank in {0.5: 0.05, 0.95: 0.095, 0.99: 0.099}.items():
+        assert abs(found[q] - nearest_rank) <= nearest_rank / 1000  # 3 significant digits
+
+
+def test_latency_window_forgets_samples_older_than_a_minute() -> None:
+    now = [0.0]
+    window = LatencyWindow(window_s=60.0, slices=6, clock=lambda: now[0])
+    window.add(0.5, count=10)
+    now[0] = 30.0
+    window.add(0.001)
+    assert window.quantiles() == pytest.approx({0.5: 0.5, 0.95: 0.5, 0.99: 0.5}, rel=1e-3)
+    now[0] = 61.0  # the first slice left the window; the later sample stays
+    assert window.quantiles() == pytest.approx({0.5: 0.001, 0.95: 0.001, 0.99: 0.001}, rel=1e-3)
+    now[0] = 91.0
+    assert window.quantiles() is None
 
 
 def test_sending_time_parsing() -> None:

@@ -37,7 +37,7 @@ NEW_ORDER = [
     (44, "101.25"),
     (59, "0"),
 ]
-NEW_ORDER_50 = [*NEW_ORDER, *STRATEGY]  # StrategyParametersGrp exists in FIX 5.0 SP2, not in FIX 4.4
+NEW_ORDER_50 = [*NEW_ORDER, *STRATEGY]  # StrategyParametersGrp: FIX 5.0 SP2 (and our FIX 4.2/4.4 dictionaries)
 
 
 def body_of(fields: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -141,33 +141,32 @@ def test_round_trip_preserves_every_field_and_group_entry(begin_string: str, ord
 
 
 def test_group_unknown_to_the_dictionary_collapses_unless_the_dictionary_is_extended() -> None:
-    """Documented limit: FIX 4.4 has no 957 group, so its fields are kept but sorted by tag."""
-    order = [*NEW_ORDER, *STRATEGY]
-    scrambled = body_of(message_to_fields(fields_to_message(order, begin_string=FIX44)))
+    """Documented limit: FIX 4.2 has no Parties group (453), so its fields are kept but sorted by tag."""
+    order = [*NEW_ORDER, (21, "1")]
+    scrambled = body_of(message_to_fields(fields_to_message(order, begin_string=FIX42)))
     assert sorted(scrambled) == sorted(order)
-    start = scrambled.index((957, "2"))
-    assert scrambled[start : start + 7] == [
-        (957, "2"),
-        (958, "Urgency"),
-        (958, "MaxPctVol"),
-        (959, "14"),
-        (959, "11"),
-        (960, "High"),
-        (960, "0.15"),
-    ]
+    assert [field for field in scrambled if field[0] in (447, 448, 452, 453)] == [
+        (447, "D"), (447, "D"), (448, "TRADER1"), (448, "DESK-A"), (452, "11"), (452, "3"), (453, "2")]
 
-    extended = fix.DataDictionary(load_data_dictionary(FIX44))  # a copy: the cached one stays stock
+    extended = fix.DataDictionary(load_data_dictionary(FIX42))  # a copy: the cached one stays stock
     members = fix.DataDictionary()
-    for tag in (958, 959, 960):
+    for tag in (448, 447, 452):
         members.addField(tag)
         members.addMsgField("D", tag)
-    extended.addField(957)
-    extended.addMsgField("D", 957)
-    extended.addGroup("D", 957, 958, members)
+    extended.addField(453)
+    extended.addMsgField("D", 453)
+    extended.addGroup("D", 453, 448, members)
     kept = message_to_fields(fields_to_message(order, extended))
+    start = kept.index((453, "2"))
+    assert kept[start : start + 7] == PARTIES
+    assert not load_data_dictionary(FIX42).isGroup("D", 453)
+
+
+def test_fix44_orders_keep_their_strategy_parameters_group() -> None:
+    """specs/fix/FIX44.xml carries StrategyParameters (957) on orders, as the dialects send algo parameters."""
+    kept = body_of(message_to_fields(fields_to_message([*NEW_ORDER, *STRATEGY], begin_string=FIX44)))
     start = kept.index((957, "2"))
     assert kept[start : start + 7] == STRATEGY
-    assert not load_data_dictionary(FIX44).isGroup("D", 957)
 
 
 def test_group_is_readable_through_the_quickfix_group_api() -> None:

@@ -13,7 +13,7 @@ from fixgw.model.enums import Side
 from fixgw.model.instruments import SymbolMaster
 from fixgw.recon.matching import TradeMatcher, cash_from_trades, match_holdings, positions_from_trades
 from fixgw.recon.records import BreakKind, Category, Tolerances, Trade
-from fixgw.recon.settlement import Calendar, SettlementRules, load_calendars
+from fixgw.recon.settlement import Calendar, CalendarError, SettlementRules, load_calendars
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -148,3 +148,17 @@ def test_settlement_dates_follow_the_cycle_and_the_holiday_calendar() -> None:
     assert rules.settle_date("NOT-LISTED", date(2026, 11, 21)) == date(2026, 11, 21)
     calendar = Calendar("x", True, frozenset({date(2026, 11, 23)}))
     assert calendar.add_business_days(date(2026, 11, 20), 2) == date(2026, 11, 25)
+
+
+def test_the_settlement_calendar_does_not_run_out_of_years() -> None:
+    symbols = SymbolMaster.from_toml((REPO / "specs" / "symbols.toml").read_text(encoding="utf-8"))
+    rules = SettlementRules(symbols, load_calendars(REPO / "specs" / "recon" / "calendars"))
+    assert rules.settle_date("AAPL", date(2028, 11, 22)) == date(2028, 11, 24)      # over Thanksgiving 2028
+    assert rules.settle_date("AAPL", date(2031, 10, 10)) == date(2031, 10, 14)      # Columbus Day 2031 (Fed)
+    assert rules.settle_date("AAPL", date(2035, 3, 22)) == date(2035, 3, 26)        # Good Friday 2035 (NYSE)
+
+
+def test_an_unknown_market_calendar_is_named(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('name = "bad"\nmarkets = ["XNYS", "NOPE"]\n', encoding="utf-8")
+    with pytest.raises(CalendarError, match="NOPE"):
+        load_calendars(tmp_path)

@@ -272,13 +272,14 @@ def test_collar_trips_is_no_longer_a_setting() -> None:
         RiskConfig.model_validate({"breakers": {"collar_trips": True}})
 
 
-def test_last_trade_is_the_reference_after_a_fill() -> None:
+def test_fills_never_move_the_reference() -> None:
+    """DESIGN.md invariant 9: an outlier fill (or our own last trade) is not a reference price."""
     h = RiskHarness(COLLAR)
     h.filled_order("10", "100")
     order = h.open_order(order_qty="10", price="104")
-    h.fill(order, "10", "104")          # last trade 104: the configured 100 no longer counts
-    assert h.new(price="114.4").to_venue
-    assert "reference 104 (last trade)" in denial_text(h.new(price="114.41"))
+    h.fill(order, "10", "104")
+    assert h.new(price="110").to_venue
+    assert "reference 100 (configured)" in denial_text(h.new(price="114.4"))
 
 
 def test_disabled_risk_checks_nothing() -> None:

@@ -40,3 +40,14 @@ def test_check_config_finds_unknown_instruments_and_untradable_accounts(tmp_path
     config = parse_config({"state_dir": str(tmp_path), "ems": ems,
                            "risk": {"instruments": {"AAPL": {}, "NOPE": {}}, "accounts": {"A1": {}, "A2": {}}}})
     assert [key for key, _ in check_risk(config)] == ["risk.instruments.NOPE", "risk.accounts.A2"]
+
+
+def test_answer_deadlines_are_positive_seconds() -> None:
+    from pydantic import ValidationError
+
+    from fixgw.risk.settings import RiskConfig
+
+    assert (RiskConfig().max_unanswered_s, RiskConfig().unknown_order_grace_s) == (30.0, 60.0)
+    for key, value in (("max_unanswered_s", 0), ("unknown_order_grace_s", -1)):
+        with pytest.raises(ValidationError, match=key):
+            RiskConfig(**{key: value})

@@ -11,8 +11,8 @@ import pytest
 from risk_harness import T0, RiskHarness, denial_text
 
 from fixgw.config import parse_config
-from fixgw.model.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType
-from fixgw.model.orders import CancelOrder, CancelRejectEvent, ExecutionEvent
+from fixgw.model.enums import CxlRejResponseTo, OrdStatus, OrdType
+from fixgw.model.orders import CancelOrder, CancelRejectEvent
 from fixgw.model.state import Order
 from fixgw.risk.control import RiskControl, read_switches, write_switch
 from fixgw.risk.engine import RiskEngine
@@ -192,14 +192,17 @@ def test_a_spike_in_the_reject_rate_trips_the_venue_and_a_reset_starts_afresh() 
     assert h.new().to_venue
 
 
-def test_a_price_jump_trips_the_instrument() -> None:
+def test_a_fill_far_away_trips_nothing_and_a_venue_price_jump_trips_the_instrument() -> None:
     h = RiskHarness({"breakers": {"price_jump_pct": "20"}, "defaults": {"price_collar_pct": 0}})
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("100"), "venue"))
     h.filled_order("10", "100")
-    h.filled_order("10", "119")                       # 19% from 100
+    order = h.open_order(price="143")
+    h.fill(order, "10", "143")                        # an outlier fill: not a price jump, not a reference
     assert h.new(price="119").to_venue
-    order = h.open_order(price="119")
-    h.fill(order, "10", "143")                        # 20.17% from 119
-    assert "price jump: last trade 143" in denial_text(h.new(price="143"))
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("119"), "venue"))   # 19% from 100
+    assert h.new(price="119").to_venue
+    h.call(lambda _fx: h.engine.note_price("AAPL", D("143"), "venue"))   # 20.17% from 119
+    assert "price jump: venue 143" in denial_text(h.new(price="143"))
     assert h.engine.counters.get("alerts.circuit_breaker") == 1
 
 
@@ -266,7 +269,7 @@ def test_restore_rebuilds_exposure_prices_and_switches() -> None:
     engine = RiskEngine(config, clock=lambda: T0)
     engine.restore(h.book, [kill])
     assert engine.exposure.account("ACC1").used == 30000 + 20200
-    assert engine.exposure.price("AAPL").value == 101            # type: ignore[union-attr]
+    assert engine.market.price("AAPL") is None                   # our fills are not a reference
     assert engine.switches.kill_for("EMS1", "ACC2", "BRK") == kill
 
 
@@ -361,19 +364,18 @@ def _order_ids(orders: list[Order]) -> list[str]:
     return [o.order_id for o in orders]
 
 
-def test_a_fill_stamped_by_a_venue_clock_running_ahead_does_not_freeze_the_reference() -> None:
+def test_a_venue_price_stamped_by_a_clock_running_ahead_does_not_freeze_the_reference() -> None:
+    """[field] 15: prices are ordered by our receive time; a venue clock 45 s ahead must not make its price outrank
+    the later ones (which then looked like a 10% jump from a frozen reference). Fills never move it at all."""
     h = RiskHarness({"breakers": {"price_jump_pct": "10"}, "defaults": {"price_collar_pct": 0}})
-    skewed = h.open_order(order_qty="10", price="100")
     ahead = h.now + timedelta(seconds=45)   # the venue's clock is 45 s ahead of ours
-    assert skewed.venue is not None
-    h.call(h.core.on_venue_execution, skewed.venue, ExecutionEvent(
-        exec_id="SKEW-1", exec_type=ExecType.TRADE, ord_status=OrdStatus.FILLED, cl_ord_id=skewed.venue_cl_ord_ids[-1],
-        order_id="B-SKEW", transact_time=ahead, last_qty="10", last_px="100", cum_qty="10"))
-    first = h.engine.exposure.price("AAPL")
-    assert first is not None and (first.at, first.venue_at) == (h.now, ahead)   # ordered by receipt, venue time kept
-    for price in ("104", "108", "110", "110.05"):   # the market moves on; the last step is 0.05%
+    h.engine.note_price("AAPL", D("100"), "venue", ahead)
+    first = h.engine._reference("AAPL")
+    assert first is not None and first.value == D("100")
+    for price in ("104", "108", "110", "110.05"):   # the market moves on, stamped by our clock; the last step is 0.05%
         h.advance(1)
-        h.filled_order("10", price)
-    reference = h.engine.exposure.price("AAPL")
+        h.engine.note_price("AAPL", D(price), "venue")
+    h.filled_order("10", "150")   # an outlier fill of ours: not a reference price
+    reference = h.engine._reference("AAPL")
     assert reference is not None and reference.value == D("110.05")
     assert not h.engine.counters.get("alerts.circuit_breaker")

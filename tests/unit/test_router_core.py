@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixgw.config import RouteMatch, RouteRule, RoutingConfig
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import (
     AssetClass,
@@ -34,16 +33,25 @@ from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
     ExecutionEvent,
+    MassStatusRequest,
     NewOrder,
     ReplaceOrder,
     StatusRequest,
 )
 from fixgw.model.state import Order
 from fixgw.router.book import OrderBook
-from fixgw.router.core import STATUS_RETRY_SECONDS, Denial, EmsPolicy, PreTradeCheck, RouterCore
+from fixgw.router.core import (
+    STATUS_RETRY_SECONDS,
+    STATUS_SWEEP_BATCH,
+    Denial,
+    EmsPolicy,
+    PreTradeCheck,
+    RouterCore,
+)
 from fixgw.router.effects import Effects, EmsReport
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
+from fixgw.router.rules import RouteMatch, RouteRule, RoutingConfig
 
 D = Decimal
 S = OrdStatus
@@ -84,7 +92,7 @@ def new_order(cl_ord_id: str = "C1", **terms: Any) -> NewOrder:
 
 def assert_persist_before_send(fx: Effects) -> None:
     for venue, command, order_id in fx.to_venue:
-        if isinstance(command, StatusRequest):
+        if isinstance(command, (StatusRequest, MassStatusRequest)):
             continue
         journaled = fx.orders.get(order_id)
         assert journaled is not None, f"{command!r} would leave before its order is journaled"
@@ -764,7 +772,7 @@ def test_status_answer_unknown_order_for_a_pending_new_resubmits_once_with_the_s
     assert h.status_answer("7-1", S.REJECTED, **answer).to_venue == []      # exactly once
 
 
-def test_venue_reconnect_queries_in_flight_orders_only() -> None:
+def test_venue_reconnect_queries_every_open_order_there() -> None:
     h = Harness()
     h.new("P1")                                                   # 7-1 PENDING_NEW
     h.live_order("N1")                                            # 7-2 NEW
@@ -781,7 +789,8 @@ def test_venue_reconnect_queries_in_flight_orders_only() -> None:
     queried = {(venue, command.cl_ord_id) for venue, command, _oid in fx.to_venue
                if isinstance(command, StatusRequest)}
     assert len(fx.to_venue) == len(queried)
-    assert queried == {("BRK", "7-1.0"), ("BRK", "7-3.0"), ("BRK", "7-5.0"), ("BRK", "7-6.0")}
+    # NEW 7-2 too: a broker that lost its book would otherwise leave it open here for ever (issue 24).
+    assert queried == {("BRK", "7-1.0"), ("BRK", "7-2.0"), ("BRK", "7-3.0"), ("BRK", "7-5.0"), ("BRK", "7-6.0")}
 
 
 def test_cancel_on_disconnect_only_when_the_sessions_policy_says_so() -> None:
@@ -850,3 +859,118 @@ def test_expiry_while_a_replace_is_pending_answers_the_replace(exec_type: ExecTy
     assert isinstance(reject, CancelRejectEvent)
     assert (reject.cl_ord_id, reject.response_to) == ("C2", CxlRejResponseTo.REPLACE)
     assert h.order(order_id).status is ord_status
+
+
+# ---------------------------------------------------------------------------------------------- unanswered orders
+
+
+def test_an_order_unanswered_past_the_limit_gets_its_best_known_state_and_an_alert_once() -> None:
+    h = Harness()
+    alerts: list[tuple[Any, ...]] = []
+    h.core.max_unanswered = timedelta(seconds=30)
+    h.core.alert = lambda *args, **detail: alerts.append((*args, detail))
+    h.new("C1")
+    h.new("C2")
+    h.call(h.core.on_venue_outcome_unknown, "BRK", "7-2.0", "new", "send timed out")
+    assert h.call(h.core.on_tick, T0).to_ems == []                       # first seen
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=29)).to_ems == []
+    fx = h.call(h.core.on_tick, T0 + timedelta(seconds=30))
+    reports = {report.cl_ord_id: report for _s, report, _o in fx.to_ems}
+    assert set(reports) == {"C1", "C2"}
+    assert isinstance(reports["C1"], ExecutionEvent)
+    assert (reports["C1"].exec_type, reports["C1"].ord_status) == (X.PENDING_NEW, S.PENDING_NEW)
+    assert reports["C2"].ord_status is S.UNKNOWN and "BRK" in (reports["C2"].text or "")
+    assert "unanswered" in event_names(fx)
+    assert sorted(alert[1] for alert in alerts) == ["order:7-1", "order:7-2"]
+    assert set(h.core.overdue) == {"7-1", "7-2"}
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=90)).to_ems == []   # once per order
+    h.ack("7-1")
+    h.call(h.core.on_tick, T0 + timedelta(seconds=91))
+    assert set(h.core.overdue) == {"7-2"}                                # settled: no longer counted
+
+
+def test_an_acknowledged_order_is_never_reported_unanswered() -> None:
+    h = Harness()
+    h.core.max_unanswered = timedelta(seconds=30)
+    h.live_order("C1")
+    h.call(h.core.on_tick, T0)
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=60)).to_ems == [] and h.core.overdue == {}
+
+
+def test_a_command_the_venue_cannot_carry_is_denied_not_left_unknown() -> None:
+    h = Harness()
+    h.new("C1")
+    fx = h.call(h.core.on_venue_refused, "BRK", "7-1", "NewOrder", "no VWAP strategy")
+    report = only_er(fx)
+    assert (report.exec_type, report.ord_status) == (X.REJECTED, S.DENIED)
+    assert "no VWAP strategy" in (report.text or "") and "BRK" in (report.text or "")
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=60)).to_venue == []   # no status queries
+
+
+def test_a_cancel_the_venue_cannot_carry_is_refused_with_a_cancel_reject() -> None:
+    h = Harness()
+    h.live_order("C1")
+    h.cancel("C1-X", "C1")
+    fx = h.call(h.core.on_venue_refused, "BRK", "7-1", "CancelOrder", "no such field")
+    [(_s, reject, _o)] = fx.to_ems
+    assert isinstance(reject, CancelRejectEvent) and reject.cl_ord_id == "C1-X"
+    assert h.order("7-1").status is S.NEW
+
+
+# ----------------------------------------------------------------------------------- a venue that lost its book
+
+
+def test_the_status_sweep_after_a_logon_is_paced() -> None:
+    h = Harness(checks=())
+    for index in range(STATUS_SWEEP_BATCH + 5):
+        h.live_order(f"N{index}")
+    first = h.call(h.core.on_venue_connected, "BRK").to_venue
+    assert len(first) == STATUS_SWEEP_BATCH
+    rest = h.call(h.core.on_tick, T0).to_venue
+    assert len(rest) == 5 and all(isinstance(command, StatusRequest) for _v, command, _o in rest)
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=1)).to_venue == []
+
+
+def test_an_acknowledged_order_the_venue_forgot_alerts_then_closes_after_the_grace() -> None:
+    h = Harness()
+    alerts: list[tuple[Any, ...]] = []
+    h.core.alert = lambda *args, **detail: alerts.append((*args, detail))
+    h.core.unknown_order_grace = timedelta(seconds=60)
+    order_id = h.live_order("N1")
+    h.trade(order_id, "10", "100.00")
+    unknown = {"ord_rej_reason": OrdRejReason.UNKNOWN_ORDER, "text": "unknown order", "order_id": "NONE"}
+    fx = h.status_answer(order_id, S.REJECTED, **unknown)
+    assert event_names(fx) == ["unknown_at_venue"] and fx.to_ems == [] and fx.to_venue == []
+    assert [alert[:2] for alert in alerts] == [("unknown_at_venue", f"order:{order_id}")]
+    h.status_answer(order_id, S.REJECTED, **unknown)                     # asked again: one alert
+    assert len(alerts) == 1
+    assert h.call(h.core.on_tick, T0).to_ems == []
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=59)).to_ems == []
+    report = only_er(h.call(h.core.on_tick, T0 + timedelta(seconds=60)))
+    assert (report.exec_type, report.ord_status, report.cum_qty) == (X.CANCELED, S.CANCELED, Decimal(10))
+    assert "no longer knows" in (report.text or "")
+
+
+def test_a_live_report_after_an_unknown_order_answer_keeps_the_order_open() -> None:
+    h = Harness()
+    h.core.unknown_order_grace = timedelta(seconds=60)
+    order_id = h.live_order("N1")
+    h.status_answer(order_id, S.REJECTED, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text="unknown order")
+    h.call(h.core.on_tick, T0)
+    h.trade(order_id, "10", "100.00")                                     # the venue knows it after all
+    assert h.call(h.core.on_tick, T0 + timedelta(seconds=120)).to_ems == []
+    assert h.order(order_id).status is S.PARTIALLY_FILLED
+
+
+def test_a_venue_that_answers_mass_status_gets_one_request_for_its_acknowledged_orders() -> None:
+    h = Harness()
+    h.core.mass_status = lambda venue: venue == "BRK"
+    h.new("P1")                                                   # 7-1 PENDING_NEW: asked about at once
+    h.live_order("N1")                                            # 7-2 NEW
+    h.trade(h.live_order("N2"), "10", "100.00")                   # 7-3 PARTIALLY_FILLED
+    fx = h.call(h.core.on_venue_connected, "BRK")
+    commands = [command for _venue, command, _oid in fx.to_venue]
+    assert [type(command) for command in commands] == [StatusRequest, MassStatusRequest]
+    assert commands[0].cl_ord_id == "7-1.0"
+    assert commands[1].cl_ord_ids == ("7-2.0", "7-3.0")
+    assert h.call(h.core.on_tick, T0).to_venue == []              # no per-order sweep behind it

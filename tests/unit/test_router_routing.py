@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from fixgw.config import RouteMatch, RouteRule, RoutingConfig
 from fixgw.model.enums import AssetClass, ExecType, OrdRejReason, OrdStatus, OrdType, Side
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import CancelOrder, ExecutionEvent, NewOrder, ReplaceOrder
@@ -16,6 +15,7 @@ from fixgw.router.core import EmsPolicy, RouterCore
 from fixgw.router.effects import Effects
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteDecision, RouteTable
+from fixgw.router.rules import RouteMatch, RouteRule, RoutingConfig
 
 D = Decimal
 

@@ -128,7 +128,7 @@ class RpcError:
 def _auth(network: ChainNetworkConfig) -> tuple[str, str] | None:
     if network.username is None:
         return None
-    from fixgw.config import SecretReferenceError, resolve_secret
+    from fixgw.secretref import SecretReferenceError, resolve_secret
 
     try:
         password = str(resolve_secret(network.password)) if network.password else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from email.utils import formatdate
 
@@ -12,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx, transfers
+from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx, marketdata, transfers
 from fixgw.sim.crypto_pb.state import SimState
 
 TICK_S = 0.02  # how often resting LIMIT slices are delivered and WebSocket updates pushed
@@ -45,6 +46,7 @@ def build_app(state: SimState) -> ASGIApp:
         async def tick() -> None:
             while True:
                 state.book.advance()
+                state.price_process.advance(state.settings.reference_prices, time.monotonic())
                 await asyncio.sleep(TICK_S)
 
         ticker = asyncio.create_task(tick())
@@ -56,9 +58,9 @@ def build_app(state: SimState) -> ASGIApp:
     app = Starlette(
         routes=[
             *transfers.routes,  # full paths, ahead of the mounts
-            Mount("/_sim", routes=control.routes),
+            Mount("/_sim", routes=[*control.routes, *marketdata.control_routes]),
             Mount("/falconx", routes=falconx.routes),
-            Mount("/binance", routes=binance.routes),
+            Mount("/binance", routes=[*marketdata.binance_routes, *binance.routes]),
             *coinbase_ws.routes,
             *coinbase.routes,
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from decimal import Decimal
 from types import FrameType
 
 import typer
@@ -17,9 +18,18 @@ def crypto_pb(
     access_key: str | None = typer.Option(None, "--access-key", envvar=ENV_ACCESS_KEY, show_default=False),
     passphrase: str | None = typer.Option(None, "--passphrase", envvar=ENV_PASSPHRASE, show_default=False),
     signing_key: str | None = typer.Option(None, "--signing-key", envvar=ENV_SIGNING_KEY, show_default=False),
+    vol_bps: str = typer.Option("0", "--vol-bps", help="Random walk of the prices: one step's standard deviation "
+                                "in basis points (0: prices move only through POST /_sim/market)."),
+    step_s: float = typer.Option(0.5, "--step-s", help="Seconds between steps of the random walk."),
+    seed: int = typer.Option(17, "--seed", help="Seed of the random walk (a run is repeatable)."),
 ) -> None:
     """Serve Coinbase Prime (/v1, /ws), FalconX (/falconx) and Binance (/binance) simulations until SIGINT/SIGTERM."""
     from fixgw.sim.crypto_pb.server import CryptoPbSimulator  # the server stack loads only when it runs
+
+    try:
+        volatility = Decimal(vol_bps)
+    except ArithmeticError:
+        raise typer.BadParameter(f"not a decimal: {vol_bps!r}", param_hint="--vol-bps") from None
 
     stop = threading.Event()
 
@@ -28,6 +38,9 @@ def crypto_pb(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     simulator = CryptoPbSimulator(host, port, access_key=access_key, passphrase=passphrase, signing_key=signing_key)
+    walk = simulator.state.price_process
+    walk.vol_bps, walk.step_s = volatility, step_s
+    walk.reseed(seed)
     try:
         try:
             simulator.start()

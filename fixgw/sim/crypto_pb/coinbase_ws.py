@@ -1,4 +1,5 @@
-"""Coinbase Prime WebSocket feed, `orders` channel: a signed subscribe, a snapshot, then updates."""
+"""Coinbase Prime WebSocket feed: a signed subscribe, a snapshot, then updates; `orders` channel here, `l2_data`
+in fixgw/sim/crypto_pb/marketdata.py."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from fixgw.sim.crypto_pb.auth import coinbase_signature_ws, same
 from fixgw.sim.crypto_pb.book import SimOrder
 from fixgw.sim.crypto_pb.faults import FaultKind
 from fixgw.sim.crypto_pb.jsonio import dumps, loads
+from fixgw.sim.crypto_pb.marketdata import l2_feed
 from fixgw.sim.crypto_pb.state import SimState
 
 VENUE = "coinbase"
+CHANNELS = ("orders", "l2_data")
 
 
 def render_ws_order(order: SimOrder) -> dict[str, Any]:
@@ -38,8 +41,9 @@ def render_ws_order(order: SimOrder) -> dict[str, Any]:
 def _check_subscribe(message: Any, state: SimState) -> str:
     """Returns the error text, or "" when the subscription is valid."""
     creds = state.settings.credentials
-    if not isinstance(message, dict) or message.get("type") != "subscribe" or message.get("channel") != "orders":
-        return "expected a subscribe message for the orders channel"
+    if (not isinstance(message, dict) or message.get("type") != "subscribe"
+            or message.get("channel") not in CHANNELS):
+        return "expected a subscribe message for the orders or l2_data channel"
     if not same(str(message.get("access_key", "")), creds.access_key):
         return "invalid access key"
     if not same(str(message.get("passphrase", "")), creds.passphrase):
@@ -49,7 +53,7 @@ def _check_subscribe(message: Any, state: SimState) -> str:
         return "invalid timestamp"
     expected = coinbase_signature_ws(
         creds.signing_key,
-        channel="orders",
+        channel=str(message["channel"]),
         access_key=creds.access_key,
         api_key_id=str(message.get("api_key_id", "")),
         timestamp=timestamp,
@@ -73,6 +77,9 @@ async def orders_feed(websocket: WebSocket) -> None:
     if error:
         await websocket.send_text(dumps({"type": "error", "message": error}))
         await websocket.close(code=1008)
+        return
+    if subscribe["channel"] == "l2_data":
+        await l2_feed(websocket, state, [str(p) for p in subscribe.get("product_ids") or []])
         return
     portfolio_id = str(subscribe["portfolio_id"])
     products = set(subscribe.get("product_ids") or [])

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from fixgw.sim.crypto_pb.book import SimOrder
 from fixgw.sim.crypto_pb.faults import Fault, FaultKind
 from fixgw.sim.crypto_pb.jsonio import DecimalJSONResponse, loads
+from fixgw.sim.crypto_pb.prices import PriceProcess
 from fixgw.sim.crypto_pb.routing import sim_state
 from fixgw.sim.crypto_pb.settings import BucketSpec
 
@@ -146,6 +147,7 @@ async def reset(request: Request) -> Response:
     state.falconx_quotes.clear()
     state.falconx_extras.clear()
     state.clock.offset_s = 0.0
+    state.price_process = PriceProcess()
     return DecimalJSONResponse({"reset": True})
 
 

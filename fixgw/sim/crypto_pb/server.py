@@ -158,6 +158,15 @@ class CryptoPbSimulator:
     def set_prices(self, prices: dict[str, Decimal | str]) -> None:
         self._control("POST", "/prices", {k: str(v) for k, v in prices.items()})
 
+    def market(self, **settings: Any) -> dict[str, Any]:
+        """The price process: vol_bps, step_s, seed, jump {asset: pct}, freeze/thaw/silence/resume [assets]."""
+        result: dict[str, Any] = self._control("POST", "/market", settings)
+        return result
+
+    @property
+    def oracle_url(self) -> str:
+        return f"{self.base_url}/_sim/oracle"
+
     def set_clock_offset(self, offset_s: float) -> None:
         self._control("POST", "/clock", {"offset_s": offset_s})
 

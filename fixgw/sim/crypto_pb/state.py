@@ -8,6 +8,7 @@ from typing import Any
 from fixgw.sim.crypto_pb.book import SimBook
 from fixgw.sim.crypto_pb.clock import SimClock
 from fixgw.sim.crypto_pb.faults import FaultPlan
+from fixgw.sim.crypto_pb.prices import PriceProcess
 from fixgw.sim.crypto_pb.ratelimit import ServerRateLimits
 from fixgw.sim.crypto_pb.settings import SimSettings
 
@@ -23,6 +24,7 @@ class SimState:
     falconx_quotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # RFQ quotes by id
     falconx_extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # quote prices per order
     binance_weight: dict[str, list[float]] = field(default_factory=dict)  # request times per API key
+    price_process: PriceProcess = field(default_factory=PriceProcess)
 
     def __post_init__(self) -> None:
         self.book = SimBook(self.settings, self.clock)

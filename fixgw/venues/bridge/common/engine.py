@@ -393,7 +393,7 @@ class BridgeEngine:
             exec_type=event.exec_type.name,
             ord_status=event.ord_status.name,
             exec_id=event.exec_id,
-            cum_qty=str(event.cum_qty),
+            cum_qty=event.cum_qty,
         )
         self.listener.on_execution(self.venue, event)
 

@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
 from fixgw.logs import get_logger
 from fixgw.model.instruments import SymbolMaster
@@ -25,6 +25,7 @@ from fixgw.venues.bridge.common.engine import BridgeEngine
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 
 log = get_logger("fixgw.bridge.execution")
+T = TypeVar("T")
 
 
 class RestExecutionClient(Venue):
@@ -201,3 +202,19 @@ class RestExecutionClient(Venue):
         """Run one poll pass right away and wait for it (tests, operators)."""
         assert self.engine is not None
         self._schedule(self.engine.sync_all(), "sync").result(timeout)
+
+    def read_on_loop(self, read: Callable[[], T], timeout: float) -> T:
+        """Call `read` on this client's event loop (what the loop owns is read there, never beside it)."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return read()
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(read())
+            except Exception as exc:
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return future.result(timeout)

@@ -1,0 +1,62 @@
+"""FalconX as a venue kind: `[venues.<name>] kind = "falconx"`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from fixgw.model.enums import Side
+from fixgw.model.errors import UnknownSymbolError
+from fixgw.model.instruments import SymbolMaster
+from fixgw.secretref import Secret
+from fixgw.venues.bridge.common.plugin import rest_plugin
+from fixgw.venues.bridge.falconx.config import FalconXConfig
+from fixgw.venues.bridge.falconx.mapping import SYMBOL_SCHEME
+from fixgw.venues.plugin import ListedOrder, VenueBalances, VenueSection
+
+if TYPE_CHECKING:
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
+    from fixgw.venues.bridge.falconx.execution import FalconXAdapter
+
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+
+
+class FalconXSection(FalconXConfig, VenueSection):
+    kind: Literal["falconx"]
+    api_key: Secret
+    passphrase: Secret
+    secret: Secret
+
+
+async def _listed_orders(adapter: FalconXAdapter, symbols: SymbolMaster, start: datetime,
+                         end: datetime) -> list[ListedOrder]:
+    listed: list[ListedOrder] = []
+    for answer in await adapter.http.list_orders(start, end):
+        pair = answer.token_pair
+        side = _SIDES.get(answer.side_executed or "")
+        if pair is None or side is None or not answer.fx_quote_id or not answer.is_filled:
+            continue
+        try:
+            instrument = symbols.resolve(SYMBOL_SCHEME, f"{pair.base_token}/{pair.quote_token}")
+        except UnknownSymbolError:
+            continue
+        listed.append(ListedOrder(answer.fx_quote_id, answer.client_order_id or "", instrument, side))
+    return listed
+
+
+async def _balances(adapter: FalconXAdapter) -> VenueBalances:
+    total: dict[str, Decimal] = {}
+    for row in await adapter.http.balances():
+        total[row.token.upper()] = total.get(row.token.upper(), Decimal(0)) + row.balance
+    return VenueBalances(total, {})
+
+
+def _client(section: Any, symbols: SymbolMaster) -> RestExecutionClient:
+    from fixgw.venues.bridge.falconx.execution import falconx_venue  # the HTTP stack loads when a venue is built
+
+    return falconx_venue(section, symbols)
+
+
+PLUGIN = rest_plugin("falconx", FalconXSection, _client, http_client=lambda adapter: adapter.http.client,
+                     balances=_balances, listed_orders=_listed_orders)

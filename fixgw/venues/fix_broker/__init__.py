@@ -1,0 +1,1 @@
+"""A FIX broker reached through an initiator session (`[brokers.<name>]`)."""
