@@ -181,8 +181,8 @@
     const box = $(id);
     let response;
     try { response = await fetch(box.dataset.endpoint, {credentials: "same-origin"}); } catch (e) { return; }
-    if (response.status === 404) {
-      box.replaceChildren(el("p", `${box.dataset.endpoint} is not served by this gateway`, "muted"));
+    if (response.status === 404 || response.status === 501) {
+      box.replaceChildren(el("p", `${box.dataset.endpoint}: not available in this gateway`, "muted"));
       return;
     }
     if (!response.ok) return;
