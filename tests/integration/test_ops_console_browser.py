@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from fixgw.config import GatewayConfig
 from fixgw.ops.admin import AdminServer
 from fixgw.ops.runtime import OpsRuntime
+from fixgw.risk.settings import InstrumentRisk
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -87,9 +90,15 @@ def control(driver: WebDriver, action: str, scope: str, confirm: str) -> str:
 
 def test_the_console_is_live_filters_the_blotter_and_kills_through_the_page(tmp_path: Path,
                                                                             browser: WebDriver) -> None:
-    with ops_stack(tmp_path, admin={"read_only_tokens": [READ_ONLY]}) as (stack, ops):
+    with ops_stack(tmp_path, admin={"read_only_tokens": [READ_ONLY]}, configure=with_reference_price) as (stack, ops):
         stack.broker.auto_fill = False
         _drive(browser, stack, ops, tmp_path)
+
+
+def with_reference_price(config: GatewayConfig) -> GatewayConfig:
+    """A static reference price for AAPL, so that /api/prices has something for the console to chart."""
+    instruments = {"AAPL": InstrumentRisk(reference_price=Decimal("190"))}
+    return config.model_copy(update={"risk": config.risk.model_copy(update={"instruments": instruments})})
 
 
 def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> None:
@@ -99,6 +108,8 @@ def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> 
     wait(driver, lambda d: text(d, "#conn") == "live", "the event stream connects")
     wait(driver, lambda d: "equities" in text(d, "#sessions") and "ems-b" in text(d, "#sessions"), "sessions")
     assert "UP" in text(driver, "#sessions") and text(driver, "#ready") == "READY"
+    wait(driver, lambda d: "AAPL 190" in text(d, "#chart-prices"), "the reference price charted from /api/prices")
+    assert "not available" in text(driver, "#chart-margin")
 
     # Live: an order through a real EMS session appears without reloading the page.
     driver.execute_script("window.__sameDocument = true")
