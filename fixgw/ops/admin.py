@@ -374,20 +374,20 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
             body = None
         action = str(body.get("action", "?"))[:40] if isinstance(body, dict) else "?"
         operator = str(body.get("operator", ""))[:64] if isinstance(body, dict) else ""
-        credential: Credential | None = None
+        credential = by_bearer(_credentials(request))
+        via_cookie = credential is None  # a browser: the cookie is sent whoever made the page post
+        if credential is None:
+            credential = by_cookie(request)
         try:
-            credential = by_bearer(_credentials(request))
             if credential is None:
-                credential = by_cookie(request)
-                if credential is None:
-                    raise ActionRefused(401, "not logged in: bearer token or console cookie required")
-                _same_origin(request)
-                sent = request.headers.get("x-csrf-token", "")
-                if not credential.write or not hmac.compare_digest(sent.encode(), csrf_token(credential).encode()):
-                    raise ActionRefused(403, "missing or stale CSRF token: reload the console"
-                                        if credential.write else "this token is read-only")
+                raise ActionRefused(401, "not logged in: bearer token or console cookie required")
             if not credential.write:
                 raise ActionRefused(403, "this token is read-only")
+            if via_cookie:
+                _same_origin(request)
+                sent = request.headers.get("x-csrf-token", "")
+                if not hmac.compare_digest(sent.encode(), csrf_token(credential).encode()):
+                    raise ActionRefused(403, "missing or stale CSRF token: reload the console")
             change = ControlRequest.parse(body)
             switch = await asyncio.to_thread(console.act, change, credential.tid)
         except ActionRefused as refused:
