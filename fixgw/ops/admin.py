@@ -372,8 +372,8 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
             body = await request.json()
         except ValueError:
             body = None
-        action = str(body.get("action", "?"))[:40] if isinstance(body, dict) else "?"
-        operator = str(body.get("operator", ""))[:64] if isinstance(body, dict) else ""
+        fields = body if isinstance(body, dict) else {}
+        action, scope, operator = (str(fields.get(key, "")) for key in ("action", "scope", "operator"))
         credential = by_bearer(_credentials(request))
         via_cookie = credential is None  # a browser: the cookie is sent whoever made the page post
         if credential is None:
@@ -391,7 +391,7 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
             change = ControlRequest.parse(body)
             switch = await asyncio.to_thread(console.act, change, credential.tid)
         except ActionRefused as refused:
-            await asyncio.to_thread(console.refused, action, refused.reason, who=operator,
+            await asyncio.to_thread(console.refused, action or "?", refused.reason, scope=scope, who=operator,
                                     tid=credential.tid if credential else "", client=client)
             return JSONResponse({"detail": refused.reason}, status_code=refused.status)
         return JSONResponse({"done": switch.describe(), "scope": switch.scope, "active": switch.active,

@@ -275,9 +275,10 @@ class Console:
         log.warning("console.action", action=request.action, scope=switch.scope, who=who, reason=request.reason)
         return switch
 
-    def refused(self, action: str, why: str, *, who: str = "", tid: str = "", client: str = "") -> None:
-        """Journal a refused attempt (bounded per minute); it changed nothing."""
-        log.warning("console.refused", action=action, why=why, who=who, token=tid, client=client)
+    def refused(self, action: str, why: str, *, scope: str = "", who: str = "", tid: str = "",
+                client: str = "") -> None:
+        """Journal a refused attempt (bounded per minute); it changed nothing. `fixgw kill status` lists it."""
+        log.warning("console.refused", action=action, scope=scope, why=why, who=who, token=tid, client=client)
         now = time.monotonic()
         with self._lock:
             while self._refusal_times and now - self._refusal_times[0] > 60:
@@ -285,7 +286,8 @@ class Console:
             if len(self._refusal_times) >= REFUSALS_JOURNALED_PER_MIN:
                 return
             self._refusal_times.append(now)
-        detail = {"action": action[:80], "why": why[:200], "who": who[:MAX_NAME], "token": tid, "client": client}
+        detail = {"action": action[:80], "scope": scope[:160], "who": who[:MAX_NAME], "reason": why[:200],
+                  "token": tid, "client": client}
         try:
             self.ops.gateway.journal.write(JournalBatch(events=[EventRecord(
                 AUDIT_ORDER_ID, EventName.CONTROL_REFUSED, "audit", utc_now(), detail)]))

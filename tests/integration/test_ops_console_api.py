@@ -174,8 +174,8 @@ def test_refused_actions_change_nothing_and_are_journaled(running: tuple[Stack, 
     assert len(found) == len(attempts)
     assert {r["token"] for r in found} == {"", token_id(TOKEN), token_id(READ_ONLY)}
     assert all(TOKEN not in json.dumps(r) and READ_ONLY not in json.dumps(r) for r in found)
-    assert all(reason in r["why"] for r, (_, _, reason) in zip(found, attempts, strict=True))
-    assert [r["who"] for r in found][-4:-2] == ["alice", "alice"]
+    assert all(reason in r["reason"] for r, (_, _, reason) in zip(found, attempts, strict=True))
+    assert [(r["who"], r["scope"]) for r in found][-4:-2] == [("alice", "global"), ("alice", "planet")]
 
 
 def test_the_charts_history_counts_orders_and_rejects_per_second(running: tuple[Stack, OpsRuntime]) -> None:
