@@ -101,15 +101,25 @@ def with_reference_price(config: GatewayConfig) -> GatewayConfig:
     return config.model_copy(update={"risk": config.risk.model_copy(update={"instruments": instruments})})
 
 
+def serve_margin(ops: OpsRuntime, payload: list[dict[str, str]]) -> None:
+    """/api/margin as the margin engine is to serve it (not in this gateway yet): the console charts what it finds."""
+    ops.admin._server.config.app.add_api_route("/api/margin", lambda: payload, methods=["GET"])
+
+
 def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> None:
     ems_a, ems_b = stack.ems("ems-a"), stack.ems("ems-b")
+    serve_margin(ops, [{"venue": "equities", "margin_ratio": "0.42", "warn": "0.5", "reduce_only": "0.7",
+                        "critical": "0.9"}])
     driver.get(f"{ops.admin.url}/console?token={TOKEN}")
     assert "token" not in driver.current_url  # the token became a cookie
     wait(driver, lambda d: text(d, "#conn") == "live", "the event stream connects")
     wait(driver, lambda d: "equities" in text(d, "#sessions") and "ems-b" in text(d, "#sessions"), "sessions")
     assert "UP" in text(driver, "#sessions") and text(driver, "#ready") == "READY"
     wait(driver, lambda d: "AAPL 190" in text(d, "#chart-prices"), "the reference price charted from /api/prices")
-    assert "not available" in text(driver, "#chart-margin")
+    wait(driver, lambda d: "equities 0.420" in text(d, "#chart-margin"), "the margin ratio charted")
+    assert all(f"{name} {value}" in text(driver, "#chart-margin")
+               for name, value in (("warn", "0.500"), ("reduce_only", "0.700"), ("critical", "0.900")))
+    assert driver.execute_script("return document.querySelectorAll('#chart-margin line').length") == 3
 
     # Live: an order through a real EMS session appears without reloading the page.
     driver.execute_script("window.__sameDocument = true")
