@@ -20,6 +20,7 @@ import structlog
 
 from fixgw.model.events import EventName
 from fixgw.model.orders import utc_now
+from fixgw.ops.live import venue_statistics
 from fixgw.ops.view import RouterUnavailable
 from fixgw.risk.control import write_switch
 from fixgw.risk.switches import AUDIT_ORDER_ID, BREAKER, KILL, RAMP, Switch, new_switch
@@ -118,7 +119,7 @@ class Console:
         self._refusal_times: deque[float] = deque()
 
     def start(self) -> None:
-        self.sample()
+        self._sample_safely()
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -128,18 +129,19 @@ class Console:
 
     def _run(self) -> None:
         while not self.stopping.wait(self.step_s):
-            try:
-                self.sample()
-            except Exception as exc:  # a missed sample is a gap in a chart, never a dead console
-                log.warning("console.sample_failed", error=repr(exc))
+            self._sample_safely()
+
+    def _sample_safely(self) -> None:
+        try:
+            self.sample()
+        except Exception as exc:  # a missed sample is a gap in a chart, never a dead console
+            log.warning("console.sample_failed", error=repr(exc))
 
     # ------------------------------------------------------------------ history
 
     def sample(self) -> dict[str, Any]:
         """One point of the charts: latency p50/p99 per hop (ms), orders and rejects per second, REST venue request
         rate against its limit; also updates session rates and logon times."""
-        from fixgw.ops.live import venue_statistics
-
         metrics = self.ops.metrics
         now = time.time()
         orders, refusals = metrics.new_orders_total, metrics.refusals_total
