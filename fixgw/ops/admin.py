@@ -51,6 +51,8 @@ COOKIE = "fixgw_status"
 START_TIMEOUT_S = 10.0
 STREAM_EVERY_S = 1.0
 STATIC = Path(__file__).with_name("static")
+CONSOLE_CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"
+"""The console runs only its own script and style, talks only to this server, and is never framed (clickjacking)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +334,7 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
         page = page.replace("{{name}}", escape(ops.config.name)).replace("{{role}}", "write" if credential.write
                                                                           else "read")
         page = page.replace("{{csrf}}", csrf_token(credential) if credential.write else "")
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", "Content-Security-Policy": CONSOLE_CSP})
 
     @app.get("/console/events", tags=["console"], dependencies=read,
              summary="Server-sent events: a `snapshot` every second (sessions, risk, alerts, recon, chart point)")

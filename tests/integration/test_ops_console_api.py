@@ -147,6 +147,7 @@ def test_refused_actions_change_nothing_and_are_journaled(running: tuple[Stack, 
             admin_client(ops, token=None) as anonymous, admin_client(ops, token=READ_ONLY) as ro, \
             admin_client(ops, token="forged") as forged:
         assert reader_csrf == "" and 'data-role="read"' in reader.get("/console").text
+        assert "frame-ancestors 'none'" in reader.get("/console").headers["content-security-policy"]
         attempts = [
             (anonymous.post("/console/actions", json=KILL_GLOBAL), 401, "not logged in"),
             (forged.post("/console/actions", json=KILL_GLOBAL), 401, "not logged in"),
