@@ -18,7 +18,7 @@ from gateway_stack import Stack, new_order, report, status
 from ops_stack import TOKEN, admin_client, ops_stack
 
 from fixgw.model.events import EventName
-from fixgw.ops.console import ActionRefused, Console, ControlRequest, token_id
+from fixgw.ops.console import Console, token_id
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.risk.switches import AUDIT_ORDER_ID
 from fixgw.store.recon import BreakRecord, ReconRunRecord, ReconStore
@@ -55,22 +55,6 @@ def browser_login(ops: OpsRuntime, token: str = TOKEN) -> Iterator[tuple[httpx.C
         found = re.search(r'<meta name="fixgw-csrf" content="([^"]*)">', page.text)
         assert found is not None
         yield browser, found.group(1)
-
-
-@pytest.mark.parametrize(("body", "reason"), [
-    ([], "the body must be a JSON object"),
-    ({**KILL_GLOBAL, "action": "explode"}, "action must be one of"),
-    ({**KILL_GLOBAL, "operator": "  "}, "operator is required"),
-    ({**KILL_GLOBAL, "reason": "x" * 201}, "reason must be printable and at most 200"),
-    ({**KILL_GLOBAL, "operator": "al\nice"}, "operator must be printable"),
-    ({k: v for k, v in KILL_GLOBAL.items() if k != "confirm"}, "not confirmed"),
-    ({**KILL_GLOBAL, "confirm": "venue:equities"}, "not confirmed"),
-    ({**KILL_GLOBAL, "cancel_open": "yes"}, "cancel_open must be true or false"),
-])
-def test_a_control_request_is_validated_with_a_reason(body: Any, reason: str) -> None:
-    with pytest.raises(ActionRefused) as refused:
-        ControlRequest.parse(body)
-    assert reason in refused.value.reason and 400 <= refused.value.status < 500
 
 
 def test_the_event_stream_sends_scopes_then_snapshots(running: tuple[Stack, OpsRuntime]) -> None:
