@@ -37,6 +37,7 @@ HISTORY_POINTS = 720
 """One hour of samples, one every HISTORY_STEP_S."""
 RECON_CACHE_S = 10.0
 RECENT_REJECTS = 10
+SNAPSHOT_MAX_AGE_S = 0.5
 REFUSALS_JOURNALED_PER_MIN = 30
 """Refused attempts journaled per minute at most; beyond that they are logged only (a flood fills no journal)."""
 MAX_NAME = 64
@@ -117,6 +118,8 @@ class Console:
         self._down_since: dict[str, float] = {}
         self._recon_cache: tuple[float, list[dict[str, Any]]] = (0.0, [])
         self._refusal_times: deque[float] = deque()
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: tuple[float, dict[str, Any] | None] = (0.0, None)
 
     def start(self) -> None:
         self._sample_safely()
@@ -217,7 +220,16 @@ class Console:
         return rows
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything the page shows besides the blotter, JSON-ready (sent every second on the event stream)."""
+        """Everything the page shows besides the blotter, JSON-ready (sent every second on the event stream); one
+        snapshot serves every open page for SNAPSHOT_MAX_AGE_S, so ten operators cost what one does."""
+        with self._snapshot_lock:
+            taken, cached = self._snapshot
+            if cached is None or time.monotonic() - taken > SNAPSHOT_MAX_AGE_S:
+                cached = self._take_snapshot()
+                self._snapshot = (time.monotonic(), cached)
+            return cached
+
+    def _take_snapshot(self) -> dict[str, Any]:
         ops = self.ops
         ready, _detail = ops.readiness()
         error = None
