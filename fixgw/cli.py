@@ -65,7 +65,7 @@ def _register_subcommands() -> None:
     import importlib
 
     for module in ("fixgw.cli_run", "fixgw.cli_bridge", "fixgw.cli_risk", "fixgw.cli_ops", "fixgw.cli_audit",
-                   "fixgw.cli_security", "fixgw.cli_recon", "fixgw.cli_marketdata"):
+                   "fixgw.cli_security", "fixgw.cli_recon", "fixgw.cli_marketdata", "fixgw.cli_margin"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

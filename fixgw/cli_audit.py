@@ -108,6 +108,49 @@ def events(
     typer.echo(f"exported {written} order event(s)" + (f" to {output}" if output else ""), err=True)
 
 
+@audit_app.command("margin")
+def margin(
+    from_: FromOption,
+    to: ToOption,
+    output_format: Annotated[EventFormat, typer.Option("--format", help="csv or jsonl.")] = EventFormat.csv,
+    config: ConfigOption = None,
+    journal: JournalOption = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="Only this margin venue.")] = None,
+    output: OutputOption = None,
+) -> None:
+    """Margin journal: every snapshot, state change, interest accrual and drift pause (README "Margin and
+    collateral"), one row each; `detail` is the row's figures as JSON."""
+    import csv
+    import json
+
+    from fixgw.store import Journal, JournalError
+    from fixgw.store.margin import MarginStore
+
+    settings = _settings(config, journal)
+    since, until = _instant(from_, end=False), _instant(to, end=True)
+    opened = Journal(settings.journal_url)
+    written = 0
+    try:
+        opened.open()
+        with _output(output) as out:
+            writer = csv.writer(out) if output_format is EventFormat.csv else None
+            if writer is not None:
+                writer.writerow(["at", "venue", "kind", "state", "previous_state", "margin_ratio", "detail"])
+            for row in MarginStore(opened).rows(since=since, until=until, venue=venue):
+                values = {"at": row.at.isoformat(), "venue": row.venue, "kind": row.kind, "state": row.state,
+                          "previous_state": row.previous_state, "margin_ratio": row.margin_ratio, "detail": row.detail}
+                if writer is not None:
+                    writer.writerow([*(values[k] or "" for k in list(values)[:-1]), json.dumps(row.detail)])
+                else:
+                    out.write(json.dumps(values) + "\n")
+                written += 1
+    except JournalError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        opened.close()
+    typer.echo(f"exported {written} margin row(s)" + (f" to {output}" if output else ""), err=True)
+
+
 @audit_app.command("purge")
 def purge(
     config: ConfigOption = None,

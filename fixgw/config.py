@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fixgw.dropcopy.settings import DropCopySessionConfig, RetentionConfig
+from fixgw.margin.settings import MarginConfig
 from fixgw.marketdata.settings import MarketDataConfig, venue_source_errors
 from fixgw.model.enums import OrdType
 from fixgw.recon.settings import ReconConfig
@@ -258,6 +259,8 @@ class GatewayConfig(_EnvironmentFirst):
     """Drop-copy acceptor sessions for compliance (fixgw/dropcopy/settings.py)."""
     retention: RetentionConfig = RetentionConfig()
     """How long the journal keeps reconciled days (`fixgw audit purge`)."""
+    margin: MarginConfig = MarginConfig()
+    """Collateral and margin across the prime brokers (fixgw/margin/settings.py)."""
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -322,6 +325,11 @@ class GatewayConfig(_EnvironmentFirst):
         errors += [f"marketdata.sources.{name}.venue: {source.venue!r} is not a broker session under brokers"
                    for name, source in self.marketdata.sources.items()
                    if source.kind == "fix_broker" and source.venue not in self.brokers]
+        errors += [f"margin.venues.{name}: not a venue under [venues] or [brokers] (known: {sorted(venues)})"
+                   for name in self.margin.venues if name not in venues]
+        errors += [f"margin.venues.{name}.report_to: unknown EMS session {margin.report_to!r}"
+                   for name, margin in self.margin.venues.items()
+                   if margin.report_to and margin.report_to not in self.ems]
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -336,6 +344,10 @@ class GatewayConfig(_EnvironmentFirst):
     @property
     def symbols_path(self) -> Path:
         return self.symbols_file or self.specs_dir / "symbols.toml"
+
+    @property
+    def haircuts_path(self) -> Path:
+        return self.margin.haircuts_file or self.specs_dir / "margin" / "haircuts.toml"
 
     def dialect_path(self, name: str) -> Path:
         return self.specs_dir / "dialects" / f"{name}.toml"

@@ -123,10 +123,16 @@ def _check_marketdata(config: GatewayConfig) -> list[Problem]:
     return check_marketdata(config)
 
 
+def _check_margin(config: GatewayConfig) -> list[Problem]:
+    from fixgw.margin.configcheck import check_margin
+
+    return check_margin(config)
+
+
 CHECKS: list[Callable[[GatewayConfig], list[Problem]]] = [_check_symbols, _check_dialects, _check_state_dir,
                                                           _check_rest_venues, _check_security, _check_ops,
                                                           _check_dropcopy, _check_risk, _check_recon, _check_journal,
-                                                          _check_marketdata]
+                                                          _check_marketdata, _check_margin]
 
 
 def deep_check(config: GatewayConfig) -> list[Problem]:
@@ -159,6 +165,9 @@ def summarize(config: GatewayConfig) -> list[str]:
     from fixgw.marketdata.configcheck import summary_lines as marketdata_lines
 
     lines.extend(marketdata_lines(config))
+    from fixgw.margin.configcheck import summary_lines as margin_summary
+
+    lines.extend(margin_summary(config))
     lines.append(f"routing: {len(config.routing.rules)} rule(s), default {config.routing.default or '(none: deny)'}")
     for rule in config.routing.rules:
         backup = f", backup {rule.backup}" if rule.backup else ""

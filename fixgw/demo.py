@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fixgw.config import PACKAGE_DIR, GatewayConfig, parse_config
@@ -144,6 +145,8 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     console.print(f"[bold]fixgw demo[/] - state and logs in {state_dir}")
     try:
         crypto.start()
+        # The crypto portfolio is a margin account: 5 BTC bought with 150,000 USD borrowed from the PB.
+        crypto.set_margin("coinbase", "demo-portfolio", balances={"BTC": "5", "USD": "-150000"})
         broker.start()
         gateway.start()
         ems.start()
@@ -199,6 +202,16 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
         ems.send(_order("DEMO-7", "BTC/USD", "2", "0.25", ""))
         expect("crypto market order valued at the reference, filled", "DEMO-7", lambda m: m.get(39) == "2",
                "ExecutionReport Filled (39=2)")
+        # 8. Margin at the crypto PB after the fill, valued at the PB's marks (`fixgw margin status` prints the same).
+        margin = gateway.margin
+        if margin is not None:
+            from fixgw.margin.report import status_lines
+
+            status = margin.refresh()["venues"].get("crypto", {})
+            lines = status_lines(margin.last)
+            steps.append(Step("margin at the crypto PB", status.get("state") == "ok", lines[0] if lines else "none"))
+            for line in lines:
+                console.print(f"margin: {line}", markup=False)
         assert gateway.runner is not None
         gateway.runner.drain()
         _print_blotter(console, gateway)
@@ -215,7 +228,7 @@ def run_demo(*, state_dir: Path | None = None, verbose: bool = False) -> int:
     table.add_column("result")
     table.add_column("detail")
     for step in steps:
-        table.add_row(step.name, "[green]ok[/]" if step.ok else "[red]FAILED[/]", step.detail)
+        table.add_row(step.name, "[green]ok[/]" if step.ok else "[red]FAILED[/]", escape(step.detail))
     console.print(table)
     console.print(f"gateway log (QuickFIX's session events included): {log_path}; journal: {config.journal_url}; "
                   f"QuickFIX stores: {config.state_dir / 'quickfix'}")

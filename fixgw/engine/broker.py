@@ -12,6 +12,7 @@ from collections.abc import Callable
 import quickfix as fix
 import structlog
 
+from fixgw.engine.broker_account import ACCOUNT_MESSAGES, AccountDataCollector
 from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
@@ -52,6 +53,8 @@ class FixBrokerVenue(Venue):
         self.username = username
         self.password = password
         self._sent: OrderedDict[int, tuple[str, str]] = OrderedDict()
+        self.account_data = AccountDataCollector(name, self._send_account_request)
+        """Positions (35=AN/AP) and collateral (35=BB/BA), where the broker's dialect says it answers them."""
         self.market_data: FixMarketData | None = None
         """A market-data subscription riding this session (its dialect supports 35=V), set by the gateway."""
         self.supports_mass_status = codec.supports_mass_status
@@ -99,6 +102,15 @@ class FixBrokerVenue(Venue):
                 self._listener.on_outcome_unknown(self.name, cl_ord_id, kind, "session not found")
             return
         self._tap(self.name, "out", fields[0][1], fields)
+
+    def _send_account_request(self, fields: list[tuple[int, str]]) -> bool:
+        try:
+            sent = bool(fix.Session.sendToTarget(fields_to_message(fields, begin_string=self.codec.begin_string),
+                                                 self.session_id))
+        except fix.SessionNotFound:
+            return False
+        self._tap(self.name, "out", fields[0][1], fields)
+        return sent
 
     # ------------------------------------------------------------------ from QuickFIX threads
 
@@ -164,6 +176,9 @@ class FixBrokerVenue(Venue):
             self.market_data.on_message(fields)   # prices, not order flow: not journaled as messages
             return
         self._tap(self.name, "in", msg_type, fields)
+        if msg_type in ACCOUNT_MESSAGES:
+            self.account_data.on_message(msg_type, fields)
+            return
         if self._mass_status and msg_type == "8" and self._on_mass_status_report(fields):
             return
         try:

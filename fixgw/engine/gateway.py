@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,8 @@ class Gateway:
         """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
         self.recon: Any = None
         """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
+        self.margin: Any = None
+        """Collateral and margin (fixgw/margin/service.py MarginService) when `margin.enabled`."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -159,10 +162,14 @@ class Gateway:
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
         risk = self.risk.engine
+        margin_checks: list[PreTradeCheck] = []
+        if config.margin.enabled:
+            self.margin = self._margin_service()
+            margin_checks.append(self.margin.check)
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
-                               checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk,
-                               max_unanswered=timedelta(seconds=config.risk.max_unanswered_s),
+                               checks=[risk.check, *margin_checks, *self._checks], replace_checks=[risk.check_replace],
+                               observer=risk, max_unanswered=timedelta(seconds=config.risk.max_unanswered_s),
                                unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
                                alert=risk.alerts.raise_alert,
                                mass_status=self._venue_answers_mass_status)
@@ -216,6 +223,8 @@ class Gateway:
 
             self.recon = ReconService(config, self.journal)
             self.recon.start()
+        if self.margin is not None:
+            self.margin.start()
         log.info("gateway.started", name=config.name, ems_sessions=len(config.ems), venues=sorted(self.venues),
                  acceptor=f"{config.acceptor.host}:{config.acceptor.port}")
 
@@ -224,6 +233,9 @@ class Gateway:
         if self.recon is not None:
             self.recon.stop()  # no new reconciliation job (a running one finishes on its thread)
             self.recon = None
+        if self.margin is not None:
+            self.margin.stop()
+            self.margin = None
         if self.risk is not None:
             self.risk.stop()  # first: its poller calls into the router and reads the journal
         if not self._started:
@@ -270,6 +282,37 @@ class Gateway:
         self.journal.close()
         release_collector()
         log.info("gateway.stopped", name=self.config.name)
+
+    def _margin_service(self) -> Any:
+        """The margin service, valuing at the risk engine's reference prices and alerting through its sinks."""
+        from fixgw.margin.service import MarginService, load_table
+        from fixgw.risk.control import write_switch
+        from fixgw.risk.switches import KILL, new_switch
+
+        assert self.risk is not None
+        engine = self.risk.engine
+        journal = self.journal
+
+        def price(asset: str, currency: str) -> Any:
+            reference = engine._reference(f"{asset}/{currency}") or engine._reference(asset)   # BTC/USD; AAPL
+            return None if reference is None else reference.value
+
+        def alert(venue: str, message: str, detail: dict[str, str]) -> None:
+            runner = self.runner
+            if runner is not None:   # alert sinks run on the router thread
+                runner.call(lambda _core, _fx: engine.alerts.raise_alert("margin", venue, message, **detail))
+
+        def pause(venue: str, reason: str) -> None:
+            write_switch(journal, new_switch(KILL, f"venue:{venue}", True, who="margin-drift", reason=reason))
+
+        def venue_orders(venue: str, session: str, account: str, orders: list[Any]) -> None:
+            runner = self.runner
+            if runner is not None:
+                runner.call(lambda core, fx: book_venue_orders(core, fx, venue, session, account, orders))
+
+        return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
+                             prices=price, alert=alert, pause=pause, venue_orders=venue_orders,
+                             brokers={name: partial(self._venue, name) for name in self.config.brokers})
 
     def _acceptor_name(self) -> str:
         return f"EMS acceptor {self.config.acceptor.host}:{self.config.acceptor.port}"
@@ -361,6 +404,9 @@ class Gateway:
 
     # ------------------------------------------------------------------ state
 
+    def _venue(self, name: str) -> Venue | None:
+        return self.venues.get(name)
+
     def _venue_answers_mass_status(self, name: str) -> bool:
         venue = self.venues.get(name)
         return venue is not None and venue.supports_mass_status
@@ -409,6 +455,31 @@ class Gateway:
         except fix.SessionNotFound:
             return False
         return True
+
+
+def book_venue_orders(core: RouterCore, fx: Any, venue: str, session: str, account: str, orders: list[Any]) -> None:
+    """Router thread: each listed order the router does not know is the venue's own (a liquidation): booked for
+    the EMS session and filled as the venue reports; ours are left to their own reports."""
+    from fixgw.model.enums import OrdType
+    from fixgw.model.errors import UnknownSymbolError
+    from fixgw.model.orders import Fill
+    from fixgw.venues.bridge.coinbase_prime.mapping import SYMBOL_SCHEME
+
+    for listed in orders:
+        try:
+            instrument = core.symbols.resolve(SYMBOL_SCHEME, listed.symbol, counterparty=venue)
+        except UnknownSymbolError as exc:
+            log.error("gateway.venue_order_unmapped", venue=venue, venue_order_id=listed.venue_order_id, error=str(exc))
+            continue
+        command = NewOrder(cl_ord_id=listed.client_order_id or listed.venue_order_id, instrument_id=instrument.id,
+                           side=listed.side, order_qty=listed.quantity,
+                           ord_type=OrdType.LIMIT if listed.limit_price is not None else OrdType.MARKET,
+                           price=listed.limit_price, time_in_force=TimeInForce.IOC, account=account or None,
+                           transact_time=utc_now())
+        fills = [Fill(exec_id=f.fill_id, venue=venue, qty=f.quantity, price=f.price, time=f.time or utc_now(),
+                      commission=f.commission) for f in listed.fills]
+        core.on_venue_order(venue, session, command, listed.venue_order_id, fills,
+                            f"placed by {venue} itself (e.g. a margin liquidation)", fx)
 
 
 def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:

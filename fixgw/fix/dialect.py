@@ -153,6 +153,8 @@ class Dialect(_Frozen):
     required: dict[str, tuple[int, ...]] = Field(default_factory=dict)
     """MsgType -> tags required on decode beyond the data dictionary's."""
     defaults: dict[str, dict[int, str]] = Field(default_factory=dict)
+    account_data: bool = False
+    """broker: it answers RequestForPositions (35=AN) and CollateralInquiry (35=BB) - FIX 4.4 and later."""
     """MsgType -> tag -> value added on encode when the message lacks the tag (e.g. HandlInst 21=1)."""
     market_data: bool = False
     """The broker answers MarketDataRequest (35=V) with 35=W / 35=X (fixgw/fix/marketdata.py, top of book)."""

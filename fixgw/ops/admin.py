@@ -257,6 +257,25 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
         state: RiskState = on_router(lambda _core, _fx: controls.risk_state())
         return _risk_json(state)
 
+    @app.get("/api/margin", tags=["risk"], dependencies=read,
+             summary="Collateral and margin per venue and for the desk (as `fixgw margin status --json`)")
+    def margin() -> dict[str, Any]:
+        from fixgw.margin.service import read_last
+
+        last = read_last(ops.gateway.journal)
+        if last is None:
+            raise HTTPException(404, "no margin snapshot yet ([margin] enabled?)")
+        return last
+
+    @app.post("/api/margin/refresh", tags=["risk"], dependencies=write,
+              summary="Pull every margin venue's account data now, value and journal it; answers the new status")
+    def margin_refresh() -> dict[str, Any]:
+        service = getattr(ops.gateway, "margin", None)
+        if service is None:
+            raise HTTPException(501, "no margin service in this gateway ([margin] enabled = false)")
+        result: dict[str, Any] = service.refresh()
+        return result
+
     @app.post("/api/risk/kill-switch", tags=["risk"], dependencies=write, summary="Engage or clear a kill switch")
     def kill_switch(change: KillSwitchRequest) -> dict[str, Any]:
         controls = controls_or_501()
@@ -440,7 +459,15 @@ def _status_data(ops: "OpsRuntime") -> StatusData:
                       alerts=ops.firing_alerts(), refresh_s=ops.config.admin.status_refresh_s, error=error,
                       recon=ops.recon_board.rows(),
                       transfers=status_line(ops.gateway.journal),
-                      prices=prices["instruments"] if prices else (), pnl=day["accounts"] if day else ())
+                      prices=prices["instruments"] if prices else (), pnl=day["accounts"] if day else (),
+                      margin=_margin_lines(ops))
+
+
+def _margin_lines(ops: "OpsRuntime") -> list[str]:
+    from fixgw.margin.report import status_lines
+    from fixgw.margin.service import INTEREST_STATE, read_last
+
+    return status_lines(read_last(ops.gateway.journal), read_last(ops.gateway.journal, INTEREST_STATE))
 
 
 class AdminServer:

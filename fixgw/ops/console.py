@@ -259,16 +259,19 @@ class Console:
             "point": history[-1] if history else None,
         }
 
-    def scopes(self) -> dict[str, list[str]]:
-        """What the controls offer: kill-switch scopes, breakers that can be reset, venues whose ramp can move."""
+    def scopes(self) -> dict[str, Any]:
+        """What the controls offer (kill-switch scopes, venues whose ramp can move), the blotter's filter choices and
+        each margin venue's thresholds (`margin.venues.<v>`: the margin chart's lines)."""
         config = self.ops.config
         venues = sorted({*config.brokers, *(getattr(self.ops.gateway, "venues", {}) or {})})
         accounts = sorted({a for ems in config.ems.values() for a in (ems.allowed_accounts or [])})
         ramps = sorted(name for name, rules in config.risk.venues.items() if rules.ramp_notional_cap is not None)
+        margin = {name: {"warn": str(v.warn), "reduce_only": str(v.reduce_only), "critical": str(v.critical)}
+                  for name, v in config.margin.venues.items()}
         return {"kill": ["global", *(f"venue:{v}" for v in venues), *(f"account:{a}" for a in accounts),
                          *(f"session:{s}" for s in sorted(config.ems))],
                 "ramp": [f"venue:{v}" for v in ramps], "venues": venues, "accounts": accounts,
-                "ems_sessions": sorted(config.ems)}
+                "ems_sessions": sorted(config.ems), "margin_thresholds": margin}
 
     # ------------------------------------------------------------------ controls
 

@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from fixgw.config import AlertsConfig, GatewayConfig
+from fixgw.margin.report import MarginCollector
 from fixgw.ops.alert_rules import FIRING, RESOLVED, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
 from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
@@ -51,6 +52,7 @@ class OpsRuntime:
         self.metrics.add_collector(QuantileCollector(self.metrics))
         self.metrics.add_collector(TransferCollector(lambda: gateway.journal))
         self.metrics.add_collector(MarketDataCollector(self))
+        self.metrics.add_collector(MarginCollector(lambda: gateway.journal))
         self.started_at = time.time()
         self.recon_board = ReconBoard(self.metrics)
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
@@ -197,7 +199,8 @@ class OpsRuntime:
         if risk_alert.kind in ("kill_switch", "circuit_breaker"):
             return
         at = risk_alert.at if isinstance(risk_alert.at, datetime) else datetime.now(UTC)
-        alert = Alert(risk_alert.kind, f"{risk_alert.scope}@{at.isoformat()}", FIRING, "warning",
+        severity = str(dict(risk_alert.detail).get("severity", "warning"))   # margin: critical reaches every sink
+        alert = Alert(risk_alert.kind, f"{risk_alert.scope}@{at.isoformat()}", FIRING, severity,
                       risk_alert.message, at, {k: str(v) for k, v in dict(risk_alert.detail).items()})
         log.warning(f"alert.{FIRING}", alert=alert.key, severity=alert.severity, summary=alert.summary)
         self.dispatcher.submit(alert)

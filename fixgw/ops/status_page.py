@@ -50,6 +50,8 @@ class StatusData:
     """Reference prices (fixgw/marketdata/report.py price_row)."""
     pnl: Sequence[dict[str, Any]] = ()
     """The day's P&L per account (fixgw/marketdata/report.py account_row)."""
+    margin: Sequence[str] = ()
+    """The latest margin snapshot, one line per venue and one for the desk (fixgw.margin.report)."""
 
 
 def _rows(rows: Iterable[Sequence[str]], empty: str, columns: int) -> str:
@@ -121,6 +123,7 @@ def render_status(data: StatusData) -> str:
 <h2>Reconciliation</h2><table id="recon"><tr><th>venue</th><th>check</th><th>day</th><th>at (UTC)</th>
 <th>breaks</th><th>summary</th></tr>{recon}</table>
 <h2>Transfers</h2><div id="transfers">{e(data.transfers or "not reconciled")}</div>
+<h2>Margin</h2><div id="margin">{"<br>".join(e(line) for line in data.margin) or "no margin snapshot"}</div>
 <h2>Latency</h2><table id="latency"><tr><th>hop</th><th>p50</th><th>p95</th><th>p99</th></tr>{latency}</table>
 <h2>Open orders: {data.open_orders if data.open_orders is not None else "?"}</h2>
 <div class="muted">{statuses}</div>

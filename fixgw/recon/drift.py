@@ -6,7 +6,8 @@ the quote currency; sells: leaves in the base currency) against what the venue s
 of the differences exceeds `threshold_pct` of the portfolio's value there, trading is paused through the risk
 engine's kill switch (`fixgw.risk.control.write_switch`: every gateway on the journal applies it within a
 second) and an alert is logged (`alert`, kind=recon_drift). Assets without a price that drift count as a breach
-(their size cannot be bounded).
+(their size cannot be bounded). With `compare_margin`, the margin service's drift of its margin figure against
+the PB's own (journal state `margin.last`, README "Margin and collateral") beyond `threshold_pct` is a breach too.
 """
 
 from __future__ import annotations
@@ -48,14 +49,19 @@ class DriftReading:
     drifts: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     """Asset -> (ours, the venue's) where they differ (holdings, and `held:<asset>` for margin usage)."""
     unpriced: list[str] = field(default_factory=list)
+    margin_drift_pct: Decimal | None = None
+    """The margin service's drift of our margin figure (computed the PB's way) against the PB's own, in %."""
 
     @property
     def breached(self) -> bool:
-        return self.drift_pct > self.threshold_pct or bool(self.unpriced)
+        margin = self.margin_drift_pct is not None and self.margin_drift_pct > self.threshold_pct
+        return self.drift_pct > self.threshold_pct or bool(self.unpriced) or margin
 
     def describe(self) -> str:
         parts = [f"{asset} {fmt_decimal(ours)} here vs {fmt_decimal(theirs)} at the venue"
                  for asset, (ours, theirs) in sorted(self.drifts.items())]
+        if self.margin_drift_pct is not None:
+            parts.append(f"margin figure {fmt_decimal(self.margin_drift_pct)}% from the PB's own")
         return (f"drift {fmt_decimal(self.drift_pct.quantize(Decimal('0.0001')))}% of "
                 f"{fmt_decimal(self.portfolio_value.quantize(Decimal('0.01')))} (threshold "
                 f"{fmt_decimal(self.threshold_pct)}%): " + ("; ".join(parts) or "none"))
@@ -166,6 +172,8 @@ class DriftCheck:
             ours_held, theirs_held = held_by_orders(open_orders, self.symbols), now.held
         reading = measure(venue, ours, now.total, prices, self.threshold_pct, ours_held=ours_held,
                           theirs_held=theirs_held)
+        if self.compare_margin:
+            reading.margin_drift_pct = self._margin_drift(venue)
         bound = log.bind(venue=venue, drift_pct=str(reading.drift_pct), threshold_pct=str(self.threshold_pct))
         if not reading.breached:
             bound.info("recon.drift_ok", drifts=len(reading.drifts))
@@ -174,6 +182,13 @@ class DriftCheck:
         bound.warning("alert", kind=ALERT_KIND, scope=scope or f"venue:{venue}", paused=paused is not None,
                       message=f"{venue}: {reading.describe()}", unpriced=reading.unpriced)
         return reading
+
+    def _margin_drift(self, venue: str) -> Decimal | None:
+        """The venue's margin drift as the margin service last journaled it (README "Margin and collateral")."""
+        from fixgw.margin.service import read_last
+
+        figures = (read_last(self.journal) or {}).get("venues", {}).get(venue) or {}
+        return Decimal(figures["drift_pct"]) if figures.get("drift_pct") is not None else None
 
     def prices(self) -> dict[str, Decimal]:
         """Per asset: the newest journaled reference price (market data, README "Reference prices and P&L"),

@@ -395,6 +395,38 @@ class RouterCore:
             log.error("venue.protocol_error", venue=venue, order_id=order.order_id, exec_id=event.exec_id,
                       exec_type=event.exec_type.name, status=order.status.name, error=str(exc))
 
+    def on_venue_order(self, venue: str, session: str, command: NewOrder, venue_order_id: str,
+                       fills: Sequence[Fill], text: str, fx: Effects) -> Order | None:
+        """An order the venue placed itself in our account (a margin liquidation): booked for `session` under the
+        venue's ids, acknowledged and filled as the venue reports, nothing sent. Known already: fills not yet
+        applied are, through the usual path (a fill is applied once by its exec id)."""
+        order = self.book.find_venue(venue, cl_ord_ids=(command.cl_ord_id,), venue_order_id=venue_order_id,
+                                     recall=True)
+        if order is None:
+            order = Order(order_id=self.ids.order_id(), ems_session=session, cl_ord_id=command.cl_ord_id,
+                          cl_ord_id_chain=[command.cl_ord_id], account=command.account,
+                          instrument_id=command.instrument_id, side=command.side, ord_type=command.ord_type,
+                          order_qty=command.order_qty, price=command.price, time_in_force=command.time_in_force,
+                          venue=venue, venue_cl_ord_id=command.cl_ord_id, venue_order_id=venue_order_id,
+                          venue_cl_ord_ids=[command.cl_ord_id], text=text)
+            self.book.add(order)
+            fx.touch(order, EventName.NEW, cl_ord_id=command.cl_ord_id, qty=command.order_qty, price=command.price,
+                     origin="venue", text=text)
+            fx.touch(order, EventName.ROUTE, venue=venue, venue_cl_ord_id=command.cl_ord_id, rule="venue-originated")
+            self._on_report(order, venue, ExecutionEvent(exec_id=f"{venue_order_id}.new", exec_type=ExecType.NEW,
+                                                         ord_status=OrdStatus.NEW, order_id=venue_order_id), fx)
+            log.warning("order.venue_originated", venue=venue, order_id=order.order_id, session=session,
+                        venue_order_id=venue_order_id, text=text)
+        elif order.cl_ord_id != order.venue_cl_ord_id or order.ems_session != session:
+            return None   # one of ours (its outbound id is not the EMS's): its own reports settle it
+        for fill in fills:
+            if fill.exec_id not in order.fills:
+                self._on_report(order, venue, ExecutionEvent(
+                    exec_id=fill.exec_id, exec_type=ExecType.TRADE, ord_status=OrdStatus.PARTIALLY_FILLED,
+                    order_id=venue_order_id, last_qty=fill.qty, last_px=fill.price, transact_time=fill.time,
+                    commission=fill.commission), fx)
+        return order
+
     def _on_report(self, order: Order, venue: str, event: ExecutionEvent, fx: Effects) -> None:
         exec_type = event.exec_type
         if exec_type is ExecType.NEW:

@@ -44,13 +44,14 @@ from fixgw.sim.broker_book import (
     statement_csv,
 )
 from fixgw.sim.fix_client import ReceivedMessage
+from fixgw.sim.fix_positions import ACCOUNT_REQUESTS, answer
 from fixgw.sim.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 BeginString = Literal["FIX.4.2", "FIX.4.4", "FIXT.1.1"]
-_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H", "V", "AF"})
+_HANDLED_MSG_TYPES = frozenset({"D", "F", "G", "H", "V", "AF"}) | ACCOUNT_REQUESTS
 _MD_SIZE = Decimal(100)
 _HALF_SPREAD = Decimal("0.0005")
 _CALL_TIMEOUT = 5.0
@@ -79,13 +80,15 @@ class FixBrokerSimConfig(BaseModel):
     max_order_qty: Decimal | None = Field(default=None, gt=0)
     reference_price: Decimal = Field(default=Decimal("100"), gt=0)
     """Fill price of market orders."""
+    start_cash: Decimal = Decimal("1000000")
+    """Cash per account before any fill, for CollateralReport (35=BA)."""
     validate_messages: bool = True
     """Standard data-dictionary validation (specs/fix) of inbound messages."""
     heartbeat_interval: int = Field(default=30, ge=1)
     extra_settings: dict[str, str] = Field(default_factory=dict)
     """Any QuickFIX setting, applied to the DEFAULT section last."""
 
-    @field_validator("max_order_qty", "reference_price", mode="before")
+    @field_validator("max_order_qty", "reference_price", "start_cash", mode="before")
     @classmethod
     def _no_float(cls, value: object) -> object:
         if isinstance(value, float):
@@ -300,6 +303,8 @@ class FixBrokerSimulator:
             self._send_all(self._market_data_request(session, fields))
         elif msg_type == "AF":
             self._send_all(book.on_mass_status_request(session, begin_string, fields))
+        elif msg_type in ACCOUNT_REQUESTS:
+            self._send_all(answer(session, msg_type, fields, book.executions(), self.config.start_cash))
         else:
             self._send_all(book.on_status_request(session, begin_string, fields))
 

@@ -115,6 +115,7 @@ class VenuePlugin:
     stats: Callable[[Venue], VenueStats | None] | None = None
     """Read on a metrics scrape; must not block longer than a second."""
     account: Callable[[Any, SymbolMaster], Any] | None = None
-    """[margin]: (section, symbols) -> the venue's account reader (positions, margin); none here yet."""
+    """[margin]: (section, symbols) -> make(margin settings) -> (async fetch(now) -> AccountSnapshot, client to
+    aclose); the REST kinds read balances and margin (their account.py); FIX brokers are read by fixgw.margin."""
     market_data: Callable[[Any, SymbolMaster], Any] | None = None
     """[marketdata]: (section, symbols) -> the venue's reference-price source; none here yet."""

@@ -21,6 +21,7 @@ from gateway_stack import (
 from structlog.testing import capture_logs
 
 from fixgw.config import DEFAULT_SPECS_DIR
+from fixgw.engine.broker import FixBrokerVenue
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.runner import SENT_MARK_PREFIX
 from fixgw.sim.fix_broker import FixBrokerSimulator
@@ -178,14 +179,16 @@ def test_a_broker_that_answers_mass_status_gets_one_request_and_its_forgotten_or
         for index in range(3):
             ems.send(new_order(f"M{index}", qty="100", price="190.00"))
             report(ems, f"M{index}", status("0"))
-        with capture_logs() as logs:                              # a gateway restart: the broker still knows all
-            stack.gateway.stop()
-            stack.gateway = Gateway(stack.config)
-            stack.gateway.start()
-            assert stack.wait(lambda: any(entry["event"] == "broker.mass_status_answered" for entry in logs))
-        [answered] = [entry for entry in logs if entry["event"] == "broker.mass_status_answered"]
-        assert answered["missing"] == 0
-        assert [m.msg_type for m in stack.broker.received_requests()] == ["D", "D", "D", "AF"]
+        stack.gateway.stop()                                      # a gateway restart: the broker still knows all
+        stack.gateway = Gateway(stack.config)
+        stack.gateway.start()
+        broker = stack.gateway.venues["equities"]
+        assert isinstance(broker, FixBrokerVenue)
+        # Answered in full (the last report carries LastRptRequested 912=Y): nothing is left waiting for it.
+        assert stack.wait(lambda: [m.msg_type for m in stack.broker.received_requests()] == ["D", "D", "D", "AF"]
+                          and not broker._mass_status, timeout=30)
+        assert stack.gateway.core is not None
+        assert len(stack.gateway.core.book.open_orders(venue="equities")) == 3
         assert stack.gateway.core is not None
         stack.gateway.core.unknown_order_grace = timedelta(seconds=1)
         stack.broker.stop()                                       # restarted without its book

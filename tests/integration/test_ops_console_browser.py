@@ -26,9 +26,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from fixgw.config import GatewayConfig
+from fixgw.margin.service import LAST_STATE
+from fixgw.margin.settings import MarginConfig, MarginVenueConfig
 from fixgw.ops.admin import AdminServer
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.risk.settings import InstrumentRisk
+from fixgw.store.journal import JournalBatch
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -90,35 +93,39 @@ def control(driver: WebDriver, action: str, scope: str, confirm: str) -> str:
 
 def test_the_console_is_live_filters_the_blotter_and_kills_through_the_page(tmp_path: Path,
                                                                             browser: WebDriver) -> None:
-    with ops_stack(tmp_path, admin={"read_only_tokens": [READ_ONLY]}, configure=with_reference_price) as (stack, ops):
+    with ops_stack(tmp_path, admin={"read_only_tokens": [READ_ONLY]}, configure=with_prices_and_margin) as (stack, ops):
         stack.broker.auto_fill = False
         _drive(browser, stack, ops, tmp_path)
 
 
-def with_reference_price(config: GatewayConfig) -> GatewayConfig:
-    """A static reference price for AAPL, so that /api/prices has something for the console to chart."""
+def with_prices_and_margin(config: GatewayConfig) -> GatewayConfig:
+    """A static reference price for AAPL (so /api/prices has something to chart) and margin thresholds for the
+    broker (the margin chart's lines; the margin service itself stays off)."""
     instruments = {"AAPL": InstrumentRisk(reference_price=Decimal("190"))}
-    return config.model_copy(update={"risk": config.risk.model_copy(update={"instruments": instruments})})
+    thresholds = MarginVenueConfig(warn=Decimal("1.6"), reduce_only=Decimal("1.3"), critical=Decimal("1.2"))
+    return config.model_copy(update={"risk": config.risk.model_copy(update={"instruments": instruments}),
+                                     "margin": MarginConfig(venues={"equities": thresholds})})
 
 
-def serve_margin(ops: OpsRuntime, payload: list[dict[str, str]]) -> None:
-    """/api/margin as the margin engine is to serve it (not in this gateway yet): the console charts what it finds."""
-    ops.admin._server.config.app.add_api_route("/api/margin", lambda: payload, methods=["GET"])
+def publish_margin(ops: OpsRuntime, ratio: str) -> None:
+    """The margin service's latest status as it journals it (read by /api/margin), without a margin venue to poll."""
+    status = {"as_of": "2026-01-01T00:00:00+00:00", "desk": {},
+              "venues": {"equities": {"mode": "cross", "state": "warn", "margin_ratio": ratio}}}
+    ops.gateway.journal.write(JournalBatch(state={LAST_STATE: json.dumps(status)}))
 
 
 def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> None:
     ems_a, ems_b = stack.ems("ems-a"), stack.ems("ems-b")
-    serve_margin(ops, [{"venue": "equities", "margin_ratio": "0.42", "warn": "0.5", "reduce_only": "0.7",
-                        "critical": "0.9"}])
+    publish_margin(ops, "1.42")
     driver.get(f"{ops.admin.url}/console?token={TOKEN}")
     assert "token" not in driver.current_url  # the token became a cookie
     wait(driver, lambda d: text(d, "#conn") == "live", "the event stream connects")
     wait(driver, lambda d: "equities" in text(d, "#sessions") and "ems-b" in text(d, "#sessions"), "sessions")
     assert "UP" in text(driver, "#sessions") and text(driver, "#ready") == "READY"
     wait(driver, lambda d: "AAPL 190" in text(d, "#chart-prices"), "the reference price charted from /api/prices")
-    wait(driver, lambda d: "equities 0.420" in text(d, "#chart-margin"), "the margin ratio charted")
-    assert all(f"{name} {value}" in text(driver, "#chart-margin")
-               for name, value in (("warn", "0.500"), ("reduce_only", "0.700"), ("critical", "0.900")))
+    wait(driver, lambda d: "equities 1.42" in text(d, "#chart-margin"), "the margin ratio charted")
+    assert all(f"{name} {value}" in text(driver, "#chart-margin")  # margin.venues.equities
+               for name, value in (("warn", "1.60"), ("reduce_only", "1.30"), ("critical", "1.20")))
     assert driver.execute_script("return document.querySelectorAll('#chart-margin line').length") == 3
 
     # Live: an order through a real EMS session appears without reloading the page.

@@ -13,7 +13,7 @@
   const role = meta("fixgw-role");
   const csrf = meta("fixgw-csrf");
   const history = [];
-  let scopes = {kill: [], ramp: [], venues: [], accounts: [], ems_sessions: []};
+  let scopes = {kill: [], ramp: [], venues: [], accounts: [], ems_sessions: [], margin_thresholds: {}};
   let lastRisk = null;
   let blotterOffset = 0;
   let blotterBusy = false;
@@ -168,6 +168,9 @@
   function numeric(value) { const n = typeof value === "number" ? value : parseFloat(value); return isFinite(n) ? n : null; }
   function entries(body) {
     if (Array.isArray(body)) return body;
+    if (body.venues && !Array.isArray(body.venues)) {  // /api/margin: {as_of, venues: {name: {margin_ratio, ...}}}
+      return Object.entries(body.venues).map(([venue, v]) => Object.assign({venue}, v));
+    }
     for (const key of ["prices", "instruments", "venues", "accounts", "margin", "items"]) {
       if (Array.isArray(body[key])) return body[key];
     }
@@ -194,7 +197,7 @@
       const series = store[name] = store[name] || {points: [], thresholds: []};
       series.points.push([now, value === undefined ? null : value]);
       if (series.points.length > 2000) series.points.shift();
-      const limits = item.thresholds || item;
+      const limits = item.thresholds || (kind === "margin" && scopes.margin_thresholds[name]) || item;
       series.thresholds = THRESHOLD_KEYS.filter((k) => numeric(limits[k]) !== null)
         .map((k, i) => ({name: k, value: numeric(limits[k]), color: ["#f0ad00", "#e67e22", "#c62828"][i]}));
     }

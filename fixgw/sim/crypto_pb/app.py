@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx, marketdata, transfers
+from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx, margin, marketdata, transfers
 from fixgw.sim.crypto_pb.state import SimState
 
 TICK_S = 0.02  # how often resting LIMIT slices are delivered and WebSocket updates pushed
@@ -47,6 +47,7 @@ def build_app(state: SimState) -> ASGIApp:
             while True:
                 state.book.advance()
                 state.price_process.advance(state.settings.reference_prices, time.monotonic())
+                margin.check(state)
                 await asyncio.sleep(TICK_S)
 
         ticker = asyncio.create_task(tick())
@@ -58,9 +59,10 @@ def build_app(state: SimState) -> ASGIApp:
     app = Starlette(
         routes=[
             *transfers.routes,  # full paths, ahead of the mounts
-            Mount("/_sim", routes=[*control.routes, *marketdata.control_routes]),
+            *margin.coinbase_routes,
+            Mount("/_sim", routes=[*control.routes, *marketdata.control_routes, *margin.control_routes]),
             Mount("/falconx", routes=falconx.routes),
-            Mount("/binance", routes=[*marketdata.binance_routes, *binance.routes]),
+            Mount("/binance", routes=[*marketdata.binance_routes, *binance.routes, *margin.binance_routes]),
             *coinbase_ws.routes,
             *coinbase.routes,
         ],

@@ -176,6 +176,15 @@ class CryptoPbSimulator:
     def reset(self) -> None:
         self._control("POST", "/reset")
 
+    def set_margin(self, venue: str, account: str, **settings: Any) -> dict[str, Any]:
+        """Make (venue, account) a margin account: balances, ratios and rates (fixgw.sim.crypto_pb.margin)."""
+        result: dict[str, Any] = self._control("POST", "/margin", {"venue": venue, "account": account, **settings})
+        return result
+
+    def margin(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._control("GET", "/margin")
+        return result
+
 
 def _dumps_control(payload: dict[str, Any]) -> str:
     """Floats (timings) travel as strings: the simulator's JSON writer refuses floats by design."""

@@ -3,6 +3,7 @@ reads the fills of our own orders only."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,5 +39,12 @@ def _client(section: Any, symbols: SymbolMaster) -> RestExecutionClient:
     return binance_venue(section, symbols)
 
 
-PLUGIN = rest_plugin("binance", BinanceSection, _client, http_client=lambda adapter: adapter.http.client,
-                     balances=_balances)
+
+def _account(section: Any, symbols: SymbolMaster) -> Any:
+    from fixgw.venues.bridge.binance.account import account_reader  # the HTTP stack loads when [margin] runs
+
+    return account_reader(section, symbols)
+
+
+PLUGIN = replace(rest_plugin("binance", BinanceSection, _client, http_client=lambda adapter: adapter.http.client,
+                     balances=_balances), account=_account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -60,6 +61,13 @@ def _client(section: Any, symbols: SymbolMaster) -> RestExecutionClient:
     return coinbase_prime_venue(section, symbols)
 
 
-PLUGIN = rest_plugin("coinbase_prime", CoinbasePrimeSection, _client,
+
+def _account(section: Any, symbols: SymbolMaster) -> Any:
+    from fixgw.venues.bridge.coinbase_prime.account import account_reader  # the HTTP stack loads when [margin] runs
+
+    return account_reader(section, symbols)
+
+
+PLUGIN = replace(rest_plugin("coinbase_prime", CoinbasePrimeSection, _client,
                      http_client=lambda adapter: adapter.http.client, balances=_balances,
-                     listed_orders=_listed_orders)
+                     listed_orders=_listed_orders), account=_account)
