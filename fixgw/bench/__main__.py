@@ -41,7 +41,7 @@ RUNNERS: dict[str, Runner] = {
     "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages,
                                                                     profile=_profile(a, "resend"))),
     "floor": lambda work, a: relay.run(work, relay.FloorOptions(rates=tuple(a.rates), seconds=a.seconds,
-                                                                warmup_seconds=a.warmup)),
+                                                                warmup_seconds=a.warmup, profile=_profile(a, "floor"))),
 }
 
 
