@@ -41,7 +41,8 @@ RUNNERS: dict[str, Runner] = {
     "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages,
                                                                     profile=_profile(a, "resend"))),
     "floor": lambda work, a: relay.run(work, relay.FloorOptions(rates=tuple(a.rates), seconds=a.seconds,
-                                                                warmup_seconds=a.warmup, profile=_profile(a, "floor"))),
+                                                                warmup_seconds=a.warmup, profile=_profile(a, "floor"),
+                                                                journal_sync=a.journal_sync)),
 }
 
 
@@ -64,6 +65,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=1_000_000, help="restart: journaled order events")
     p.add_argument("--history-days", type=int, default=0,
                    help="restart: spread the events over today and this many earlier days")
+    p.add_argument("--journal-sync", choices=("full", "normal"), default="full",
+                   help="floor: the gateway path's journal.sync (normal: not durable against power loss)")
     p.add_argument("--messages", type=int, default=100_000, help="resend: messages to resend")
     return p
 

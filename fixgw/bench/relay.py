@@ -67,6 +67,8 @@ class FloorOptions:
     fsyncs: int = 2000
     profile: Path | None = None
     """py-spy the gateway path into this file (collapsed stacks) over all its steps."""
+    journal_sync: str = "full"
+    """The gateway path's `journal.sync` ("normal": no flush per commit, not durable against power loss)."""
 
 
 def fsync_floor(folder: Path, count: int) -> dict[str, Any]:
@@ -199,8 +201,8 @@ def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str,
             ems = EmsProcess(EmsSpec(port=broker.port, sender_comp_id=EMS_COMP_ID, target_comp_id=EXECUTOR_COMP_ID))
         elif mode == "gateway":
             port = free_port()
-            relay = GatewayProcess(gateway_config(work / "gateway", port, broker.port), work / "gateway.log",
-                                   profile=options.profile)
+            config = gateway_config(work / "gateway", port, broker.port, journal_sync=options.journal_sync)
+            relay = GatewayProcess(config, work / "gateway.log", profile=options.profile)
             relay.start()
             ems = EmsProcess(EmsSpec(port=port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
         else:
@@ -266,7 +268,8 @@ def run(work: Path, options: FloorOptions) -> tuple[dict[str, Any], list[Any]]:
              s["lost"], s["cpu_s_per_1000_orders"], "keeps up" if s["keeps_up"] else "falls behind / lost"]
             for mode, steps in relays.items() for s in steps]
     relay_table = table("relay floor: QuickFIX in and out through one owner thread, nothing else (NOS -> fill); "
-                        "direct: the same load straight to the executor; gateway: fixgw, journal durable",
+                        "direct: the same load straight to the executor; "
+                        f"gateway: fixgw, journal.sync = {options.journal_sync}",
                         ["relay", "offered/s", "done/s", "p50 us", "p99 us", "lost", "CPU s/1k", ""], rows)
     disk_table = table(f"durable-write floor: fdatasync of 4 KiB in place, {disk['count']} times (us); two durable "
                        f"points per round trip (journal before send, both ways): {2 * disk['p50']} us at p50",

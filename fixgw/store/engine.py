@@ -2,6 +2,8 @@
 
 SQLite: WAL, synchronous=FULL (a commit survives power loss), busy_timeout, and real transactions
 (pysqlite's implicit ones are switched off so DDL and BEGIN IMMEDIATE behave). PostgreSQL: psycopg 3.
+`sync="normal"` trades power-loss durability for no flush per commit: SQLite synchronous=NORMAL (in WAL a commit
+survives the process being killed, not the machine losing power), PostgreSQL synchronous_commit=off.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +25,8 @@ VERSION_TABLE = "journal_alembic_version"
 """Alembic's revision table for the journal, named so other fixgw schemas in the same database keep their own."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "fixgw_write"
+Sync = Literal["full", "normal"]
+SQLITE_SYNCHRONOUS: dict[str, str] = {"full": "FULL", "normal": "NORMAL"}
 
 
 def journal_url(url: str | URL) -> URL:
@@ -35,25 +39,34 @@ def journal_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, sync: Sync = "full") -> Engine:
     parsed = journal_url(url)
     if parsed.get_backend_name() == "postgresql":
+        if sync == "normal":  # this engine's sessions only: the server's default stays as the DBA set it
+            parsed = _with_option(parsed, "-c synchronous_commit=off")
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed):
         raise ValueError("an in-memory SQLite journal is not durable: give it a file (sqlite:///path/journal.db)")
     engine = create_engine(parsed)
-    _sqlite_pragmas(engine)
+    _sqlite_pragmas(engine, SQLITE_SYNCHRONOUS[sync])
     return engine
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _with_option(url: URL, option: str) -> URL:
+    """The URL with one more libpq `options` setting, keeping those it has (a search_path, say)."""
+    current = url.query.get("options", "")
+    given = " ".join(current) if isinstance(current, tuple) else current
+    return url.update_query_dict({"options": f"{given} {option}".strip()})
+
+
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None     # we emit BEGIN ourselves (see _on_begin)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         _enter_wal(cursor)
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA temp_store = MEMORY")  # the sorts of restart's grouped reads (store/daybook.py)
         cursor.close()
 
