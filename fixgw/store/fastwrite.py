@@ -4,9 +4,8 @@ The journal's own statements (the same upserts) are compiled once to SQL text; e
 `executemany` as tuples, converted here exactly as the column types would (UtcMicros -> integer microseconds,
 ExactDecimal -> canonical text), in a BEGIN IMMEDIATE ... COMMIT on a connection with the engine's pragmas (WAL,
 synchronous=FULL or NORMAL as `journal.sync` says, busy_timeout). This skips SQLAlchemy's per-row parameter
-processing and its per-transaction
-connection checkout, begin/commit events and reset, which together cost more CPU than the inserts themselves
-(see BENCHMARKS.md). Same rows, same constraints, same durability.
+processing and its per-transaction connection checkout, begin/commit events and reset, which together cost more
+CPU than the inserts themselves (see BENCHMARKS.md). Same rows, same constraints, same durability.
 """
 
 from __future__ import annotations
