@@ -35,7 +35,8 @@ RUNNERS: dict[str, Runner] = {
         rates=tuple(a.rates), seconds=a.seconds, warmup_seconds=a.warmup, p99_limit_ms=a.p99_limit_ms,
         profile=_profile(a, "throughput"))),
     "bridge": lambda work, a: bridge.run(work, bridge.BridgeOptions(
-        rate_limit=a.rate_limit, rate=a.bridge_rate, seconds=a.seconds, warmup_seconds=a.warmup)),
+        rate_limit=a.rate_limit, rate=a.bridge_rate, seconds=a.seconds, warmup_seconds=a.warmup,
+        stream=not a.no_stream)),
     "restart": lambda work, a: restart.run(work, restart.RestartOptions(
         events=a.events, history_days=a.history_days, profile=_profile(a, "restart"))),
     "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages,
@@ -62,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--p99-limit-ms", type=float, default=10.0, help="throughput: a step fails above this p99")
     p.add_argument("--rate-limit", type=float, default=25.0, help="bridge: the venue's requests per second")
     p.add_argument("--bridge-rate", type=int, default=15, help="bridge: offered orders per second")
+    p.add_argument("--no-stream", action="store_true",
+                   help="bridge: no orders WebSocket channel, every order polled over REST (as before it)")
     p.add_argument("--events", type=int, default=1_000_000, help="restart: journaled order events")
     p.add_argument("--history-days", type=int, default=0,
                    help="restart: spread the events over today and this many earlier days")
