@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic.util import CommandError
 from sqlalchemy import Engine, Insert, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -254,8 +253,11 @@ def _typed_errors(action: str) -> Iterator[None]:
     """Callers see JournalError, never a sqlalchemy exception (they may not import sqlalchemy)."""
     try:
         yield
-    except (SQLAlchemyError, CommandError) as exc:
-        raise JournalError(f"journal {action} failed: {exc}") from exc
+    except Exception as exc:
+        # Alembic's CommandError, matched by module: Alembic is loaded only when a schema needs upgrading
+        if isinstance(exc, SQLAlchemyError) or type(exc).__module__.startswith("alembic."):
+            raise JournalError(f"journal {action} failed: {exc}") from exc
+        raise
 
 
 class _Upserts:

@@ -27,7 +27,7 @@ from fixgw.model.orders import Fill
 from fixgw.model.state import Order, OrderEvent, amend, apply
 from fixgw.store import EventRecord, Journal, JournalBatch, JournalError, MessageRecord
 from fixgw.store import schema as tables
-from fixgw.store.engine import MIGRATIONS, VERSION_TABLE, alembic_config, make_engine
+from fixgw.store.engine import MIGRATIONS, VERSION_TABLE, alembic_config, head_revision, make_engine
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 14, 13, 30, 0, 123456, tzinfo=UTC)
@@ -430,3 +430,22 @@ def test_the_sync_setting_reaches_every_write_connection(journal_url: str, sync:
             assert journal._driver_rows._db.execute("PRAGMA synchronous").fetchone() == (sqlite_level,)
         else:
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar_one() == postgres_commit
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_reopening_a_journal_at_head_leaves_alembic_unloaded(journal_url: str) -> None:
+    """Start-up imports: a journal already migrated opens without Alembic (and Mako); a new one still migrates."""
+    with Journal(journal_url):
+        pass
+    child = run_python("""
+        import sys
+        from fixgw.store import Journal
+        with Journal(sys.argv[1]) as journal:
+            journal.counts()
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("alembic", "mako")))
+    """, journal_url)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "[]"
