@@ -60,6 +60,8 @@ def test_bridge_orders_reach_the_crypto_simulator(tmp_path: Path) -> None:
     _percentiles(result["direct_rest"]["round_trip_us"])
     _percentiles(result["fixgw_ack_us"])
     assert result["unacked"] == 0 and result["direct_rest"]["errors"] == 0 and tables
+    assert result["venue_requests"]["coinbase.create_order"] >= 6  # the orders channel on: a submit per order
+    assert result["venue_requests_per_order"] > 0
 
 
 def test_restart_on_a_generated_journal(tmp_path: Path) -> None:
