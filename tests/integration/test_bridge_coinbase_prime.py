@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from bridge_harness import Recorder, new_order, symbol_master, wait_until
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from fixgw.model.enums import CxlRejReason, ExecType, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest
@@ -189,6 +190,27 @@ def test_when_the_orders_channel_drops_orders_are_read_over_rest_again(sim) -> N
     fills = recorder.fills_for("drop-1")
     assert len({f.exec_id for f in fills}) == len(fills) == 2
     assert sum((f.last_qty or Decimal(0)) for f in fills) == Decimal("0.2")
+
+
+def test_a_lost_stream_message_is_noticed_by_its_sequence_and_the_stream_resubscribed(sim) -> None:  # type: ignore[no-untyped-def]
+    sim.reset()
+    sim.configure(limit_slices=3, slice_interval_s="0.3")
+    client, recorder = _streaming_client(sim)
+    try:
+        with capture_logs() as logs:
+            sim.inject_fault("coinbase.ws_orders", "lose_message", 1)  # the first update never arrives
+            client.send_new(new_order("gap-1", qty="0.3", price="70000"))
+            wait_until(lambda: recorder.last_status("gap-1") is OrdStatus.FILLED, timeout_s=10, what="filled")
+            adapter = client.adapter
+            assert isinstance(adapter, CoinbasePrimeAdapter)
+            wait_until(lambda: adapter.stream.live, what="resubscribed")
+    finally:
+        client.stop()
+    assert sim.faults()["fired"]["coinbase.ws_orders:lose_message"] == 1
+    assert [e for e in logs if e["event"] == "coinbase_ws_sequence_gap"]
+    fills = recorder.fills_for("gap-1")
+    assert len({f.exec_id for f in fills}) == len(fills) == 3
+    assert sum((f.last_qty or Decimal(0)) for f in fills) == Decimal("0.3")
 
 
 def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> None:  # type: ignore[no-untyped-def]

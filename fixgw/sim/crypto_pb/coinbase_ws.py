@@ -127,6 +127,9 @@ async def orders_feed(websocket: WebSocket) -> None:
             if fault and fault.kind == FaultKind.DROP:
                 await websocket.close(code=1011)
                 return
+            if fault and fault.kind == FaultKind.LOSE_MESSAGE:
+                sequence += 1
+                continue
             await send("update", [order])
 
     state.book.listeners.append(listener)

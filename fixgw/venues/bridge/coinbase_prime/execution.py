@@ -76,7 +76,12 @@ class CoinbasePrimeAdapter:
         streamed = self.stream.current(view.venue_order_id)
         if streamed is None and self.stream.live and view.venue_terminal:
             streamed = view  # a final state does not change: nothing to read back
-        return streamed if streamed is not None else mapping.order_view(await self.http.get_order(view.venue_order_id))
+        if streamed is not None:
+            return streamed
+        asked_at = self.stream.now()
+        read = mapping.order_view(await self.http.get_order(view.venue_order_id))
+        self.stream.read_back(read, asked_at)  # while live, the stream's updates take it from here
+        return read
 
     async def fills(self, view: VenueOrderView, instrument: Instrument) -> list[VenueFill]:
         submitted_at = self._submitted.get(view.venue_order_id)
@@ -116,11 +121,18 @@ class CoinbasePrimeAdapter:
         assert self.config.ws_url is not None
         async with websockets.connect(self.config.ws_url) as socket:
             await socket.send(dumps(self._subscribe_message()))
+            expected: int | None = None
             async for raw in socket:
                 payload = loads(raw)
                 if isinstance(payload, dict) and payload.get("type") == "error":
                     raise ValueError(f"subscription refused: {payload.get('message', '')}")
                 message = WsMessage.model_validate(payload)
+                if expected is not None and message.sequence_num != expected:
+                    # A message was lost: the cache may be stale. Reconnect for a fresh snapshot, polling meanwhile.
+                    log.warning("coinbase_ws_sequence_gap", venue=self.name, expected=expected,
+                                received=message.sequence_num)
+                    return
+                expected = message.sequence_num + 1
                 if message.channel != "orders":
                     continue
                 for event in message.events:

@@ -10,6 +10,7 @@ drops, the cache is forgotten and the client falls back to polling each order ov
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -23,14 +24,19 @@ BATCH_WINDOW = timedelta(seconds=60)
 """Orders submitted longer ago than this read their own fills: a batch reads every fill since its oldest order."""
 CLOCK_MARGIN = timedelta(seconds=5)
 """A batch starts this long before its oldest order (clock differences between us and the venue)."""
+TRUST_S = 30.0
+"""An open order the stream has said nothing of for this long is read over REST once more (within the poll's
+budget): a lost last update (its sequence gap shows only with the next message) cannot strand an order."""
 
 
 class OrderStream:
     """The latest state the stream gave each order, valid only while `live`."""
 
-    def __init__(self) -> None:
+    def __init__(self, trust_s: float = TRUST_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.live = False
-        self._views: dict[str, VenueOrderView] = {}
+        self.trust_s = trust_s
+        self._clock = clock
+        self._views: dict[str, tuple[VenueOrderView, float]] = {}
 
     def up(self) -> None:
         self.live = True
@@ -41,18 +47,33 @@ class OrderStream:
         self._views.clear()
 
     def update(self, view: VenueOrderView) -> None:
+        """What the stream just said of the order."""
         if self.live:
-            self._views[view.venue_order_id] = view
+            self._views[view.venue_order_id] = (view, self._clock())
+
+    def now(self) -> float:
+        return self._clock()
+
+    def read_back(self, view: VenueOrderView, asked_at: float) -> None:
+        """A read over REST asked at `asked_at`: kept unless the stream said something newer meanwhile."""
+        entry = self._views.get(view.venue_order_id)
+        if self.live and (entry is None or entry[1] < asked_at):
+            self._views[view.venue_order_id] = (view, self._clock())
 
     def seed(self, view: VenueOrderView) -> VenueOrderView:
         """Our own view of an order just accepted, until the stream's first update of it replaces it."""
         if self.live:
-            self._views.setdefault(view.venue_order_id, view)
+            self._views.setdefault(view.venue_order_id, (view, self._clock()))
         return view
 
     def current(self, venue_order_id: str) -> VenueOrderView | None:
-        """The stream's view of the order while live."""
-        return self._views.get(venue_order_id) if self.live else None
+        """The stream's view of the order while live; None (read it over REST) when there is none, or when an
+        open order's was heard longer than `trust_s` ago."""
+        entry = self._views.get(venue_order_id) if self.live else None
+        if entry is None:
+            return None
+        view, heard = entry
+        return view if view.venue_terminal or self._clock() - heard < self.trust_s else None
 
     def forget(self, venue_order_id: str) -> None:
         """The order is final and every fill of it read: nothing more will be asked of it."""
