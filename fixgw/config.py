@@ -60,6 +60,9 @@ class JournalConfig(Section):
     sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
     max_batch: int = Field(default=512, ge=1, le=100_000)
     """Most router work items journaled in one group commit."""
+    sync: Literal["full", "normal"] = "full"
+    """full: every commit reaches the disk before anything leaves (survives power loss); normal: survives the
+    process being killed, not power loss (SQLite synchronous=NORMAL in WAL; PostgreSQL synchronous_commit=off)."""
 
 
 class TlsConfig(Section):

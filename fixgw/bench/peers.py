@@ -79,7 +79,8 @@ def _wait_port(port: int, timeout: float, alive: Callable[[], bool]) -> None:
 
 
 def gateway_config(state_dir: Path, acceptor_port: int, broker_port: int, *,
-                   journal_url: str | None = None, max_batch: int | None = None) -> dict[str, Any]:
+                   journal_url: str | None = None, max_batch: int | None = None,
+                   journal_sync: str | None = None) -> dict[str, Any]:
     """A gateway with one EMS session ("bench", FIX 4.4) and the executor as its only broker (FIX 4.4)."""
     data: dict[str, Any] = {
         "name": "fixgw-bench",
@@ -94,8 +95,9 @@ def gateway_config(state_dir: Path, acceptor_port: int, broker_port: int, *,
                                  "quickfix": {"ReconnectInterval": 1, "SocketNodelay": "Y"}}},
         "routing": {"default": "executor"},
     }
-    if journal_url or max_batch:
-        data["journal"] = {k: v for k, v in (("url", journal_url), ("max_batch", max_batch)) if v}
+    if journal_url or max_batch or journal_sync:
+        data["journal"] = {k: v for k, v in (("url", journal_url), ("max_batch", max_batch),
+                                             ("sync", journal_sync)) if v}
     return data
 
 

@@ -85,7 +85,7 @@ class Gateway:
         self._extra_venues = dict(extra_venues or {})
         self._checks = list(checks)
         self._codec_factory = codec_factory
-        self.journal = Journal(config.journal_url)
+        self.journal = Journal(config.journal_url, config.journal.sync)
         self.runner: Runner | None = None
         self.core: RouterCore | None = None
         self.venues: dict[str, Venue] = {}

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from fixgw.model.enums import OrdStatus, OrdType, Side
@@ -18,7 +19,7 @@ from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.store import EventRecord, Journal, JournalBatch
 from fixgw.store.coltypes import to_micros
-from fixgw.store.daybook import find_orders, read_day_book, status_counts
+from fixgw.store.daybook import _cl_ord_ids, find_orders, read_day_book, status_counts
 from fixgw.store.engine import make_engine, upgrade
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
@@ -209,3 +210,9 @@ def test_migration_0003_fills_side_and_clordids_of_existing_rows_and_older_write
     assert {(s, c) for s, c, _ in day.closed_keys} == {("EMS1", "C-PRE"), ("EMS1", "C-PRE-X")}
     (group,) = day.closed_fills
     assert (group.side, group.qty, group.count) == (Side.SELL, Decimal("10"), 1)
+
+
+@pytest.mark.parametrize("ids", [["C1"], [], ["C1", "C2"], ['q"uote'], ["back\\slash"], ["ünï"], [""], ["a,b"],
+                                 ['"]', '["']])
+def test_cl_ord_ids_read_back_as_json_wrote_them(ids: list[str]) -> None:
+    assert list(_cl_ord_ids(json.dumps(ids))) == ids

@@ -326,7 +326,8 @@ class BridgeEngine:
         if tracked is None or tracked.view is None or tracked.final_reported:
             return
         async with tracked.lock:
-            await self._sync_locked(tracked)
+            if not tracked.final_reported:  # the sync it queued behind may have finished it
+                await self._sync_locked(tracked)
 
     @property
     def open_orders(self) -> list[TrackedOrder]:
