@@ -413,6 +413,14 @@ def load_config(path: Path) -> GatewayConfig:
     return parse_config(_read_toml(path), base_dir=path.resolve().parent, source=str(path))
 
 
+def load_sections(path: Path, keys: tuple[str, ...]) -> tuple[dict[str, Any], GatewayConfig]:
+    """The file's TOML, and a config validated from only its `keys` (defaults for the rest): what an offline tool
+    reading the journal needs, without resolving the other sections' secrets. ConfigError when invalid."""
+    data = _read_toml(path)
+    subset = {key: data[key] for key in keys if key in data}
+    return data, parse_config(subset, base_dir=path.resolve().parent, source=str(path))
+
+
 class _AdminSettings(_EnvironmentFirst):
     model_config = SettingsConfigDict(env_prefix="FIXGW_", env_nested_delimiter="__", extra="ignore", frozen=True)
 

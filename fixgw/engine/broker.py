@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.engine.codec import SessionCodec
@@ -40,7 +40,7 @@ RawTap = Callable[[str, str, str, list[tuple[int, str]]], None]
 
 
 class FixBrokerVenue(Venue):
-    def __init__(self, name: str, session_id: fix.SessionID, codec: SessionCodec, tap: RawTap,
+    def __init__(self, name: str, session_id: qf.SessionID, codec: SessionCodec, tap: RawTap,
                  username: str | None = None, password: str | None = None) -> None:
         self.name = name
         self.session_id = session_id
@@ -92,8 +92,8 @@ class FixBrokerVenue(Venue):
         message = fields_to_message(fields, begin_string=self.codec.begin_string)
         # Sent while logged out, QuickFIX stores the message and the broker gets it by resend after logon.
         try:
-            fix.Session.sendToTarget(message, self.session_id)
-        except fix.SessionNotFound:
+            qf.Session.sendToTarget(message, self.session_id)
+        except qf.SessionNotFound:
             log.error("broker.session_not_found", venue=self.name, cl_ord_id=cl_ord_id)
             if self._listener is not None:
                 self._listener.on_outcome_unknown(self.name, cl_ord_id, kind, "session not found")
@@ -107,7 +107,7 @@ class FixBrokerVenue(Venue):
         log.info("broker.logon", venue=self.name)
         if self.market_data is not None:
             request = self.market_data.request()
-            fix.Session.sendToTarget(fields_to_message(request, begin_string=self.codec.begin_string),
+            qf.Session.sendToTarget(fields_to_message(request, begin_string=self.codec.begin_string),
                                      self.session_id)
         if self._listener is not None:
             self._listener.on_connectivity(self.name, True)
@@ -219,23 +219,23 @@ class BrokerApplication(QuietApplication):
         self._by_session = {venue.session_id.toString(): venue for venue in venues.values()}
         self._store_guard = LogonStoreGuard()
 
-    def _venue(self, session_id: fix.SessionID) -> FixBrokerVenue | None:
+    def _venue(self, session_id: qf.SessionID) -> FixBrokerVenue | None:
         return self._by_session.get(session_id.toString())
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
             venue.on_logon()
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
             venue.on_logout()
 
     @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None and venue.username is not None and message.getHeader().getField(35) == "A":
             message.setField(553, venue.username)
@@ -244,14 +244,14 @@ class BrokerApplication(QuietApplication):
         self._store_guard.before_send(message, session_id)  # the password stays out of the FileStore
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         if message.getHeader().getField(35) == "3":
             venue = self._venue(session_id)
             if venue is not None:
                 venue.on_reject(message_to_fields(message))
 
     @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self._store_guard.before_send(message, session_id)
         venue = self._venue(session_id)
         if venue is not None and message.isSetField(11):
@@ -259,7 +259,7 @@ class BrokerApplication(QuietApplication):
             venue.remember_sent(int(header.getField(34)), header.getField(35), message.getField(11))
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
             venue.on_message(message_to_fields(message))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.engine.broker import FixBrokerVenue
 from fixgw.venues.plugin import BuildContext
@@ -19,5 +19,5 @@ def build_fix_broker(name: str, section: BrokerSessionConfig, context: BuildCont
         raise ValueError(f"brokers.{name}: a FIX broker needs the gateway's codec factory")
     codec: Any = context.codec_factory(section.dialect, section.begin_string, context.symbols, context.specs_dir)
     password = section.password.get_secret_value() if section.password else None
-    return FixBrokerVenue(name, fix.SessionID(section.begin_string, section.sender_comp_id, section.target_comp_id),
+    return FixBrokerVenue(name, qf.SessionID(section.begin_string, section.sender_comp_id, section.target_comp_id),
                           codec, tap=context.tap, username=section.username, password=password)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.config import GatewayConfig
@@ -88,16 +88,16 @@ class Gateway:
         self.runner: Runner | None = None
         self.core: RouterCore | None = None
         self.venues: dict[str, Venue] = {}
-        self._ems_ids: dict[str, fix.SessionID] = {}
+        self._ems_ids: dict[str, qf.SessionID] = {}
         self._ems_begin: dict[str, str] = {}
-        self._acceptor: fix.Acceptor | None = None
-        self._initiator: fix.Initiator | None = None
-        self._tls_initiators: list[fix.Initiator] = []
+        self._acceptor: qf.Acceptor | None = None
+        self._initiator: qf.Initiator | None = None
+        self._tls_initiators: list[qf.Initiator] = []
         """One TLS initiator per broker with `tls` (QuickFIX reads TLS settings per initiator)."""
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
-        self._ems_settings: fix.SessionSettings | None = None
+        self._ems_settings: qf.SessionSettings | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
@@ -309,7 +309,7 @@ class Gateway:
         sessions = [(name, sid) for name, sid in self._ems_ids.items()]
         sessions += [(name, venue.session_id) for name, venue in brokers.items()]
         for name, sid in sessions:
-            session = fix.Session.lookupSession(sid)
+            session = qf.Session.lookupSession(sid)
             last = self.journal.last_seq_num(name, "in", since=since)
             if session is None or last is None:
                 continue
@@ -355,7 +355,7 @@ class Gateway:
                  already_stored=len(journaled) - len(replay), store_read=stored is not None)
             self.runner.replay_now(name, replay)
 
-    def _ems_store_dir(self, sid: fix.SessionID) -> Path:
+    def _ems_store_dir(self, sid: qf.SessionID) -> Path:
         assert self._ems_settings is not None
         return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
@@ -405,14 +405,14 @@ class Gateway:
             return False
         message = fields_to_message(fields, begin_string=self._ems_begin[session])
         try:
-            fix.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
-        except fix.SessionNotFound:
+            qf.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
+        except qf.SessionNotFound:
             return False
         return True
 
 
-def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:
-    session = fix.Session.lookupSession(sid) if sid is not None else None
+def _fix_state(name: str, role: str, sid: qf.SessionID | None, connected: bool) -> SessionState:
+    session = qf.Session.lookupSession(sid) if sid is not None else None
     if session is None:
         return SessionState(name, role, connected)
     return SessionState(name, role, connected, int(session.getExpectedSenderNum()),

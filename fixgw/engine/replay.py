@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.engine.quickfix_support import text_to_fields
@@ -37,7 +37,7 @@ def report_key(fields: Iterable[tuple[int, str]]) -> ReportKey:
     return (msg_type, values.get(11, ""), values.get(60, ""))
 
 
-def store_prefix(store_dir: Path, session_id: fix.SessionID) -> Path:
+def store_prefix(store_dir: Path, session_id: qf.SessionID) -> Path:
     """QuickFIX FileStore's file prefix for a session: <BeginString>-<Sender>-<Target>[-<Qualifier>]."""
     name = (f"{session_id.getBeginString().getValue()}-{session_id.getSenderCompID().getValue()}-"
             f"{session_id.getTargetCompID().getValue()}")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from gateway_stack import WAIT, cancel, new_order, now, report, status_request
 
-from fixgw.cli_bridge import bridge_config
+from fixgw.cli.bridge import bridge_config
 from fixgw.config import GatewayConfig, parse_config
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port

@@ -268,7 +268,7 @@ def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, i
     import json
     from datetime import UTC, datetime
 
-    import quickfix as fix
+    import quickfix as qf
     import simplefix
 
     from fixgw.cli import main
@@ -327,7 +327,7 @@ def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, i
     for (session, direction), line in samples.items():
         begin_string = line.split("\x01", 1)[0][2:]
         dictionary = load_data_dictionary(begin_string)
-        message = fix.Message(line, dictionary, True)
+        message = qf.Message(line, dictionary, True)
         dictionary.validate(message)
         header = message.getHeader()
         ours = header.getField(49) if direction == "out" else header.getField(56)

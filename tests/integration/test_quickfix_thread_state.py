@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.engine.quickfix_support import (
     QuietApplication,
@@ -52,11 +52,11 @@ class Recorder(QuietApplication):
         self.logged_out = threading.Event()
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         self.logged_out.set()
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         before = getattr(self.local, "count", 0)
         self.local.count = before + 1
         self.seen.append((threading.get_ident(), before))
@@ -98,8 +98,8 @@ def test_a_session_thread_keeps_its_python_state_from_logon_to_logout() -> None:
          "StartTime": "00:00:00", "EndTime": "00:00:00", "UseDataDictionary": "N"},
         [{"BeginString": "FIX.4.4", "SenderCompID": "FIXGW", "TargetCompID": "EMS"}])
     recorder = Recorder()
-    store = fix.MemoryStoreFactory()
-    acceptor = keep_alive(fix.ThreadedSocketAcceptor(recorder, store, settings), recorder, store)
+    store = qf.MemoryStoreFactory()
+    acceptor = keep_alive(qf.ThreadedSocketAcceptor(recorder, store, settings), recorder, store)
     baseline = python_thread_states()
     acceptor.start()
     client = FixClient(port=port, validate=False)
