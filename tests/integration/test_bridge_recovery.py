@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from bridge_harness import Recorder, new_order, symbol_master, wait_until
+from bridge_harness import Recorder, new_order, symbol_master
 from pydantic import SecretStr
 from structlog.testing import capture_logs
+from waiting import wait_until
 
 from fixgw.model.enums import ExecType, OrdRejReason, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 import quickfix as qf
+from waiting import wait_until
 
 from fixgw.engine.quickfix_support import (
     QuietApplication,
@@ -60,15 +59,6 @@ class Recorder(QuietApplication):
         before = getattr(self.local, "count", 0)
         self.local.count = before + 1
         self.seen.append((threading.get_ident(), before))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)  # polling: Python has no event for a C++ thread ending
-    return True
 
 
 def test_holds_are_counted_per_thread() -> None:
