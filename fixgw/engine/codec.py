@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from fixgw.fix.fields import Fields
 from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
@@ -14,7 +15,6 @@ from fixgw.model.orders import (
     StatusRequest,
 )
 
-Fields = list[tuple[int, str]]
 EmsCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
 BrokerCommand = EmsCommand | MassStatusRequest
 

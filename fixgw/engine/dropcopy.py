@@ -32,11 +32,12 @@ from fixgw.engine.quickfix_support import (
     fields_to_message,
     guard_callback,
     keep_alive,
-    text_to_fields,
 )
 from fixgw.engine.sessions import _session_defaults, _text
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
+from fixgw.fix.fields import Fields
+from fixgw.fix.wire import parse_fix
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import utc_day_start, utc_now
 from fixgw.router.book import OrderBook
@@ -44,8 +45,6 @@ from fixgw.store.journal import Journal
 from fixgw.store.records import MessageRecord
 
 log = structlog.get_logger("fixgw.engine.dropcopy")
-
-Fields = list[tuple[int, str]]
 
 
 def build_feed(config: GatewayConfig, book: OrderBook, symbols: SymbolMaster,
@@ -126,7 +125,7 @@ class DropCopyAcceptor:
     # ------------------------------------------------------------------ live copies (router thread)
 
     def deliver(self, copies: Sequence[MessageRecord]) -> None:
-        parsed = [(record, text_to_fields(record.raw)) for record in copies]
+        parsed = [(record, parse_fix(record.raw)) for record in copies]
         for state in self._sessions.values():
             with state.lock:
                 for record, fields in parsed:
@@ -171,7 +170,7 @@ class DropCopyAcceptor:
         sent = 0
         try:
             for record in self.journal.iter_messages(session=DROPCOPY_SESSION, since=since, until=until):
-                fields = text_to_fields(record.raw)
+                fields = parse_fix(record.raw)
                 if state.filter.matches(fields):
                     self._send(state, [*fields, (97, "Y")])
                     sent += 1
@@ -185,7 +184,7 @@ class DropCopyAcceptor:
                     break
                 for record in held:
                     if record.at >= until:  # older ones were in the replay
-                        self._send(state, text_to_fields(record.raw))
+                        self._send(state, parse_fix(record.raw))
         log.info("dropcopy.replayed", session=state.name, copies=sent, since=since.isoformat(),
                  until=until.isoformat())
 

@@ -20,11 +20,12 @@ from fixgw.engine.ems import EmsApplication
 from fixgw.engine.heap import recovery_heap, release_collector, serving_collector
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
-from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.quickfix_support import fields_to_message
 from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, stored_keys
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.fix.wire import parse_fix
 from fixgw.logs import error_text
 from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.model.enums import TimeInForce
@@ -344,7 +345,7 @@ class Gateway:
         for name, sid in self._ems_ids.items():
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
-            journaled = [text_to_fields(record.raw)
+            journaled = [parse_fix(record.raw)
                          for record in self.journal.iter_messages(session=name, direction="out", since=since)]
             if not journaled:
                 continue

@@ -18,9 +18,9 @@ from typing import ParamSpec, TypeVar
 import quickfix as qf
 import structlog
 
-log = structlog.get_logger(__name__)
+from fixgw.fix.wire import SOH, frame_fix, parse_fix
 
-SOH = "\x01"
+log = structlog.get_logger(__name__)
 
 FIX42 = "FIX.4.2"
 FIX44 = "FIX.4.4"
@@ -37,26 +37,6 @@ QUICKFIX_EXCEPTIONS: tuple[type[BaseException], ...] = (
     qf.DoNotSend,
 )
 """Exceptions QuickFIX expects from callbacks and turns into protocol behaviour (reject, logout, no send)."""
-
-# Length-prefixed data fields (length tag -> data tag): their values may legally contain SOH.
-_DATA_LENGTH_TAGS: dict[int, int] = {
-    90: 91,
-    93: 89,
-    95: 96,
-    212: 213,
-    348: 349,
-    350: 351,
-    352: 353,
-    354: 355,
-    356: 357,
-    358: 359,
-    360: 361,
-    362: 363,
-    364: 365,
-    445: 446,
-    618: 619,
-    621: 622,
-}
 
 _SPEC_FILES: dict[str, str] = {FIX42: "FIX42.xml", FIX44: "FIX44.xml", FIXT11: "FIXT11.xml"}
 _FIXT_APP_SPEC = "FIX50SP2.xml"
@@ -159,40 +139,7 @@ def message_to_fields(message: qf.Message) -> list[tuple[int, str]]:
     QuickFIX serialises body fields in ascending tag order (groups stay in place), BodyLength and
     CheckSum are recomputed by toString(). Length-prefixed data fields (e.g. 95/96) keep embedded SOH.
     """
-    return text_to_fields(message.toString())
-
-
-def text_to_fields(text: str) -> list[tuple[int, str]]:
-    """(tag, value) pairs of one FIX message's text (SOH-delimited, ending with SOH), in order."""
-    parts = text.split(SOH)
-    if parts[-1] == "":
-        parts.pop()  # a complete message ends with SOH
-    fields: list[tuple[int, str]] = []
-    append = fields.append
-    index = 0
-    count = len(parts)
-    while index < count:
-        tag_text, _, value = parts[index].partition("=")
-        tag = int(tag_text)
-        append((tag, value))
-        index += 1
-        data_tag = _DATA_LENGTH_TAGS.get(tag)
-        if data_tag is not None and index < count:
-            index = _append_data_field(parts, index, int(value), data_tag, fields)
-    return fields
-
-
-def _append_data_field(parts: list[str], index: int, length: int, data_tag: int, fields: list[tuple[int, str]]) -> int:
-    """Re-join a data field whose value was split on embedded SOH; returns the next index."""
-    tag_text, _, value = parts[index].partition("=")
-    if int(tag_text) != data_tag:
-        return index
-    index += 1
-    while len(value) < length and index < len(parts):
-        value = value + SOH + parts[index]
-        index += 1
-    fields.append((data_tag, value))
-    return index
+    return parse_fix(message.toString(), SOH)
 
 
 def fields_to_message(
@@ -226,17 +173,7 @@ def fields_to_message(
         begin_string = FIXT11 if version.startswith("FIX.5") else version
     if data_dictionary is None:
         data_dictionary = load_data_dictionary(begin_string)
-    body = SOH.join([f"{tag}={value}" for tag, value in fields])
-    if body.count(SOH) != len(fields) - 1 and not _only_data_fields_hold_soh(fields):
-        raise ValueError("a field value contains SOH")
-    # BodyLength and CheckSum are placeholders: QuickFIX recomputes both when it serialises.
-    text = f"8={begin_string}{SOH}9=0{SOH}{body}{SOH}10=000{SOH}"
-    return qf.Message(text, data_dictionary, False)
-
-
-def _only_data_fields_hold_soh(fields: Sequence[tuple[int, str]]) -> bool:
-    data_tags = set(_DATA_LENGTH_TAGS.values())
-    return all(tag in data_tags for tag, value in fields if SOH in value)
+    return qf.Message(frame_fix(begin_string, fields), data_dictionary, False)
 
 
 def ensure_new_sessions(settings: qf.SessionSettings) -> None:

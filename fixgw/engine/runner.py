@@ -23,7 +23,7 @@ from fixgw.engine.codec import SessionCodec
 from fixgw.engine.copyhook import CopyHook
 from fixgw.engine.heap import freeze_survivors
 from fixgw.engine.observe import Origin, PassObserver, PassRecord
-from fixgw.fix.fields import render_fix
+from fixgw.fix.wire import SOH, render_fix
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
     CancelOrder,
@@ -377,5 +377,5 @@ def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int,
             at: datetime) -> MessageRecord:
     seq = next((value for tag, value in fields if tag == 34), None)
     return MessageRecord(session=session, direction=direction, msg_type=msg_type,
-                         raw=render_fix(mask_secret_fields(fields), "\x01"), at=at,  # no passwords at rest
+                         raw=render_fix(mask_secret_fields(fields), SOH), at=at,  # no passwords at rest
                          seq_num=int(seq) if seq is not None and seq.isdigit() else None)

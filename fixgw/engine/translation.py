@@ -9,11 +9,12 @@ from pathlib import Path
 
 import structlog
 
-from fixgw.engine.codec import BrokerCommand, EmsCommand, Fields
+from fixgw.engine.codec import BrokerCommand, EmsCommand
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import load_dialect
 from fixgw.fix.encode import encode
+from fixgw.fix.fields import Fields
 from fixgw.fix.rejects import reject_reply
 from fixgw.model.errors import MessageRejected
 from fixgw.model.instruments import SymbolMaster

@@ -32,9 +32,9 @@ from fixgw.engine.quickfix_support import (
     keep_alive,
     load_data_dictionary,
     request_logout,
-    text_to_fields,
 )
 from fixgw.fix import marketdata as md
+from fixgw.fix.wire import parse_fix
 from fixgw.sim.broker_book import (
     BrokerBook,
     BrokerRules,
@@ -274,7 +274,7 @@ class FixBrokerSimulator:
             raise qf.UnsupportedMessageType()
         possdup = header.isSetField(43) and header.getField(43) == "Y"
         raw = message.toString()
-        fields = text_to_fields(raw)
+        fields = parse_fix(raw)
         with self._condition:
             self._requests.append(ReceivedMessage(msg_type, fields, raw))
         key = session_id.toString()

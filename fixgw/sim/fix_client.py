@@ -27,8 +27,8 @@ from fixgw.engine.quickfix_support import (
     keep_alive,
     load_data_dictionary,
     request_logout,
-    text_to_fields,
 )
+from fixgw.fix.wire import parse_fix
 
 log = structlog.get_logger(__name__)
 
@@ -242,7 +242,7 @@ class FixClient:
 
     def _on_message(self, message: qf.Message) -> None:
         raw = message.toString()
-        fields = text_to_fields(raw)
+        fields = parse_fix(raw)
         msg_type = next((value for tag, value in fields if tag == 35), "")
         if msg_type == _HEARTBEAT:
             return

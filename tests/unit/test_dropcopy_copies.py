@@ -17,13 +17,13 @@ from fixgw.dropcopy.export import (
     SessionHeader,
     event_record,
     fix_log_line,
-    frame_fix,
+    frame_for_log,
     message_record,
 )
 from fixgw.engine.quickfix_support import load_data_dictionary
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
-from fixgw.fix.fields import parse_fix
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import ExecType, OrdStatus, OrdType, Side
 from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
@@ -51,7 +51,8 @@ def first(fields: list[tuple[int, str]]) -> dict[int, str]:
 def valid_fix44(fields: list[tuple[int, str]]) -> None:
     """The copy, framed with a header, passes QuickFIX's FIX 4.4 dictionary validation."""
     dictionary = load_data_dictionary("FIX.4.4")
-    text = frame_fix("FIX.4.4", [*fields, (49, "FIXGW"), (56, "COMPLIANCE"), (34, "1"), (52, "20250602-14:03:11.123")])
+    text = frame_for_log("FIX.4.4",
+                         [*fields, (49, "FIXGW"), (56, "COMPLIANCE"), (34, "1"), (52, "20250602-14:03:11.123")])
     dictionary.validate(qf.Message(text, dictionary, True))
 
 
@@ -112,7 +113,7 @@ def archived(raw: str, *, session: str = "equities", direction: str = "out", seq
 
 
 def test_frame_fix_computes_length_and_checksum_and_orders_the_header() -> None:
-    text = frame_fix("FIX.4.2", [(35, "D"), (11, "é1"), (34, "5"), (9, "999"), (49, "A"), (56, "B"),
+    text = frame_for_log("FIX.4.2", [(35, "D"), (11, "é1"), (34, "5"), (9, "999"), (49, "A"), (56, "B"),
                                  (52, "20250602-14:03:11.123"), (10, "000")])
     parser = simplefix.FixParser()
     parser.append_buffer(text.encode())

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode, decode_new_order
 from fixgw.fix.dialect import DialectMappingError, dialect_named
-from fixgw.fix.fields import FieldView, parse_fix
+from fixgw.fix.fields import FieldView
 from fixgw.fix.rejects import reject_reply
 from fixgw.fix.symbols import load_symbol_master
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import BusinessRejectReason, OrdRejReason, SessionRejectReason
 from fixgw.model.errors import MessageRejected, UnknownSymbolError
 

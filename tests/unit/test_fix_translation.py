@@ -33,11 +33,12 @@ from fixgw.fix.decode import (
 )
 from fixgw.fix.dialect import dialect_named
 from fixgw.fix.encode import encode
-from fixgw.fix.fields import FieldView, parse_fix, render_fix
+from fixgw.fix.fields import FieldView
 from fixgw.fix.messages import BusinessReject, SessionReject
 from fixgw.fix.symbols import load_symbol_master
 from fixgw.fix.tags import HEADER_TAGS
 from fixgw.fix.versions import REQUIRED, FixVersion
+from fixgw.fix.wire import parse_fix, render_fix
 from fixgw.model.enums import (
     BusinessRejectReason,
     CxlRejReason,
