@@ -323,7 +323,7 @@ class GatewayConfig(_EnvironmentFirst):
 
     @property
     def journal_url(self) -> str:
-        """The resolved journal URL (it may carry a password: show it through fixgw.store.engine.display_url)."""
+        """The resolved journal URL (it may carry a password: show it through fixgw.store.database.display_url)."""
         if self.journal.url is not None:
             return self.journal.url.get_secret_value()
         return f"sqlite:///{self.state_dir / 'journal.db'}"

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import quickfix as qf
 import structlog
 
-from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
+from fixgw.engine.translator import SessionTranslator
 from fixgw.marketdata.fix_source import MD_MESSAGE_TYPES, FixMarketData
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from fixgw.model.errors import MessageRejected
@@ -40,12 +40,12 @@ RawTap = Callable[[str, str, str, list[tuple[int, str]]], None]
 
 
 class FixBrokerVenue(Venue):
-    def __init__(self, name: str, session_id: qf.SessionID, codec: SessionCodec, tap: RawTap,
+    def __init__(self, name: str, session_id: qf.SessionID, translator: SessionTranslator, tap: RawTap,
                  username: str | None = None, password: str | None = None) -> None:
         self.name = name
         self.session_id = session_id
-        self.codec = codec
-        self.symbol_scheme = codec.symbol_scheme
+        self.translator = translator
+        self.symbol_scheme = translator.symbol_scheme
         self._tap = tap
         self._listener: VenueListener | None = None
         self._logged_on = False
@@ -54,7 +54,7 @@ class FixBrokerVenue(Venue):
         self._sent: OrderedDict[int, tuple[str, str]] = OrderedDict()
         self.market_data: FixMarketData | None = None
         """A market-data subscription riding this session (its dialect supports 35=V), set by the gateway."""
-        self.supports_mass_status = codec.supports_mass_status
+        self.supports_mass_status = translator.supports_mass_status
         self._mass_status: dict[str, set[str]] = {}
         """MassStatusReqID -> our ClOrdIDs its answer has not mentioned yet."""
 
@@ -72,24 +72,24 @@ class FixBrokerVenue(Venue):
         """See start()."""
 
     def send_new(self, order: NewOrder) -> None:
-        self._send(self.codec.encode_command(order), order.cl_ord_id, CommandKind.NEW)
+        self._send(self.translator.encode_command(order), order.cl_ord_id, CommandKind.NEW)
 
     def send_cancel(self, cancel: CancelOrder) -> None:
-        self._send(self.codec.encode_command(cancel), cancel.cl_ord_id, CommandKind.CANCEL)
+        self._send(self.translator.encode_command(cancel), cancel.cl_ord_id, CommandKind.CANCEL)
 
     def send_replace(self, replace: ReplaceOrder) -> None:
-        self._send(self.codec.encode_command(replace), replace.cl_ord_id, CommandKind.REPLACE)
+        self._send(self.translator.encode_command(replace), replace.cl_ord_id, CommandKind.REPLACE)
 
     def send_status_request(self, request: StatusRequest) -> None:
-        self._send(self.codec.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
+        self._send(self.translator.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
 
     def send_mass_status_request(self, request: MassStatusRequest) -> None:
-        fields = self.codec.encode_command(request)
+        fields = self.translator.encode_command(request)
         self._mass_status[request.mass_status_req_id] = set(request.cl_ord_ids)
         self._send(fields, request.mass_status_req_id, CommandKind.STATUS)
 
     def _send(self, fields: list[tuple[int, str]], cl_ord_id: str, kind: str) -> None:
-        message = fields_to_message(fields, begin_string=self.codec.begin_string)
+        message = fields_to_message(fields, begin_string=self.translator.begin_string)
         # Sent while logged out, QuickFIX stores the message and the broker gets it by resend after logon.
         try:
             qf.Session.sendToTarget(message, self.session_id)
@@ -107,7 +107,7 @@ class FixBrokerVenue(Venue):
         log.info("broker.logon", venue=self.name)
         if self.market_data is not None:
             request = self.market_data.request()
-            qf.Session.sendToTarget(fields_to_message(request, begin_string=self.codec.begin_string),
+            qf.Session.sendToTarget(fields_to_message(request, begin_string=self.translator.begin_string),
                                      self.session_id)
         if self._listener is not None:
             self._listener.on_connectivity(self.name, True)
@@ -167,7 +167,7 @@ class FixBrokerVenue(Venue):
         if self._mass_status and msg_type == "8" and self._on_mass_status_report(fields):
             return
         try:
-            event = self.codec.decode_venue(fields)
+            event = self.translator.decode_venue(fields)
         except MessageRejected as exc:
             log.error("broker.undecodable_message", venue=self.name, msg_type=msg_type, error=exc.text,
                       ref_tag_id=exc.ref_tag_id)

@@ -14,7 +14,6 @@ import structlog
 
 from fixgw.config import GatewayConfig
 from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
-from fixgw.engine.codec import SessionCodec
 from fixgw.engine.dropcopy import DropCopyAcceptor, build_feed
 from fixgw.engine.ems import EmsApplication
 from fixgw.engine.heap import recovery_heap, release_collector, serving_collector
@@ -25,6 +24,7 @@ from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, st
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.engine.translator import SessionTranslator
 from fixgw.fix.wire import parse_fix
 from fixgw.logs import error_text
 from fixgw.marketdata.fix_source import FixMarketData
@@ -37,8 +37,8 @@ from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
+from fixgw.store.database import display_url
 from fixgw.store.daybook import read_day_book
-from fixgw.store.engine import display_url
 from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
@@ -68,23 +68,25 @@ def starting(what: str) -> Iterator[None]:
         raise StartError(f"{what}: {error_text(exc, innermost=True)}") from exc
 
 
-CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
-"""(dialect name, begin string, symbol master, specs dir) -> codec."""
+TranslatorFactory = Callable[[str, str, SymbolMaster, Path], SessionTranslator]
+"""(dialect name, begin string, symbol master, specs dir) -> the session's translator."""
 
 
-def default_codec_factory(dialect: str, begin_string: str, symbols: SymbolMaster, specs_dir: Path) -> SessionCodec:
-    from fixgw.engine.translation import DialectCodec
+def default_translator_factory(dialect: str, begin_string: str, symbols: SymbolMaster,
+                               specs_dir: Path) -> SessionTranslator:
+    from fixgw.engine.translation import DialectTranslator
 
-    return DialectCodec.create(dialect, begin_string, symbols, specs_dir)
+    return DialectTranslator.create(dialect, begin_string, symbols, specs_dir)
 
 
 class Gateway:
     def __init__(self, config: GatewayConfig, *, extra_venues: Mapping[str, Venue] | None = None,
-                 checks: Sequence[PreTradeCheck] = (), codec_factory: CodecFactory = default_codec_factory) -> None:
+                 checks: Sequence[PreTradeCheck] = (),
+                 translator_factory: TranslatorFactory = default_translator_factory) -> None:
         self.config = config
         self._extra_venues = dict(extra_venues or {})
         self._checks = list(checks)
-        self._codec_factory = codec_factory
+        self._translator_factory = translator_factory
         self.journal = Journal(config.journal_url)
         self.runner: Runner | None = None
         self.core: RouterCore | None = None
@@ -140,9 +142,9 @@ class Gateway:
             self.risk = RiskControl(config, self.journal, book, day.closed_fills)
             book.on_recall = self.risk.engine.adopt
             del day
-        ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
+        ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
-        context = BuildContext(symbols, config.specs_dir, self._codec_factory, self._tap)
+        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap)
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
             venue = build_venue(FIX_BROKER_KIND, name, broker, context)
@@ -167,7 +169,7 @@ class Gateway:
                                unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
                                alert=risk.alerts.raise_alert,
                                mass_status=self._venue_answers_mass_status)
-        self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
+        self.runner = Runner(self.core, self.journal, self.venues, ems_translators, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():

@@ -18,8 +18,8 @@ from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.store import EventRecord, Journal, JournalBatch
 from fixgw.store.coltypes import to_micros
+from fixgw.store.database import make_engine, upgrade
 from fixgw.store.daybook import find_orders, read_day_book, status_counts
-from fixgw.store.engine import make_engine, upgrade
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 DAY = utc_day_start(NOW)

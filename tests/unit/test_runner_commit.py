@@ -17,7 +17,7 @@ from risk_harness import AAPL, BTC, GME, ROUTING
 from waiting import wait_until
 
 from fixgw.engine.runner import Runner
-from fixgw.engine.translation import DialectCodec
+from fixgw.engine.translation import DialectTranslator
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder
 from fixgw.router.book import OrderBook
@@ -71,7 +71,7 @@ class Stack:
         self.core = RouterCore(book=self.book, routes=RouteTable(ROUTING), ids=IdFactory(run_id=5),
                                symbols=SymbolMaster([AAPL, GME, BTC]), ems_policies={"EMS1": EmsPolicy()},
                                is_connected=lambda _venue: True)
-        codec = DialectCodec.create("ems-default", "FIX.4.4", SymbolMaster([AAPL, GME, BTC]), SPECS)
+        codec = DialectTranslator.create("ems-default", "FIX.4.4", SymbolMaster([AAPL, GME, BTC]), SPECS)
         self.to_ems: list[list[tuple[int, str]]] = []
         self.runner = Runner(self.core, self.journal, {"BRK": self.venue}, {"EMS1": codec}, self._ems_send)  # type: ignore[dict-item]
 

@@ -1,4 +1,4 @@
-"""Coinbase Prime adapter for the bridge engine, and the ready-made execution client."""
+"""Coinbase Prime adapter for the bridge's order sync, and the ready-made execution client."""
 
 from __future__ import annotations
 

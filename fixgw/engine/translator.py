@@ -1,4 +1,5 @@
-"""One session's codec: the translation layer bound to a counterparty's dialect, FIX version and symbols."""
+"""`SessionTranslator`: one session's translation (fixgw.fix and its `Codec`) bound to a counterparty's dialect,
+FIX version and symbols, as the engine uses it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ EmsCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
 BrokerCommand = EmsCommand | MassStatusRequest
 
 
-class SessionCodec(Protocol):
+class SessionTranslator(Protocol):
     begin_string: str
     symbol_scheme: str
     supports_mass_status: bool
