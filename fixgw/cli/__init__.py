@@ -12,20 +12,12 @@ import sys
 
 import typer
 
-from fixgw.cli import (  # noqa: F401  (imported for their commands)
-    audit,
-    bridge,
-    check,
-    demo,
-    marketdata,
-    ops,
-    recon,
-    risk,
-    run,
-    security,
-    sim,
-)
 from fixgw.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, app
+
+# isort: off
+# Imported for their commands, in the order `fixgw --help` lists them.
+from fixgw.cli import check, run, demo, sim, bridge, risk, ops, audit, security, recon, marketdata  # noqa: F401
+# isort: on
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "app", "main"]
 

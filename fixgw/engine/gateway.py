@@ -107,7 +107,7 @@ class Gateway:
         self._started = False
         self._lock = threading.Lock()
         self.risk: RiskControl | None = None
-        """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
+        """Pre-trade risk: `.checks` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
         self.recon: Any = None
         """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
 
@@ -140,7 +140,7 @@ class Gateway:
             book.remember(day.closed_keys)
             remembered = len(day.closed_keys)
             self.risk = RiskControl(config, self.journal, book, day.closed_fills)
-            book.on_recall = self.risk.engine.adopt
+            book.on_recall = self.risk.checks.adopt
             del day
         ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
@@ -153,7 +153,7 @@ class Gateway:
         for name, source in config.marketdata.sources.items():
             if source.kind == "fix_broker" and source.venue in brokers:
                 brokers[source.venue].market_data = FixMarketData(name, source.instruments,
-                                                                  self.risk.engine.market.references)
+                                                                  self.risk.checks.market.references)
         rest = {name: build_venue(section.kind, name, section, context) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
@@ -161,7 +161,7 @@ class Gateway:
         policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect,
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
-        risk = self.risk.engine
+        risk = self.risk.checks
         self.core = RouterCore(book=book, routes=RouteTable(config.routing), ids=IdFactory(run_id), symbols=symbols,
                                ems_policies=policies, is_connected=self._venue_connected,
                                checks=[risk.check, *self._checks], replace_checks=[risk.check_replace], observer=risk,

@@ -56,7 +56,7 @@ def test_the_broker_answers_35V_and_its_35X_moves_the_reference(
         stack: tuple[Gateway, FixBrokerSimulator, FixClient]) -> None:
     gateway, broker, client = stack
     assert gateway.risk is not None
-    market = gateway.risk.engine.market
+    market = gateway.risk.checks.market
 
     def price() -> Decimal | None:
         return market.reference("AAPL").price

@@ -94,7 +94,7 @@ def stack(tmp_path: Path, sim: CryptoPbSimulator,
 
 def reference(gateway: Gateway) -> Any:
     assert gateway.risk is not None
-    return gateway.risk.engine.market.reference(BTC)
+    return gateway.risk.checks.market.reference(BTC)
 
 
 def fresh_sources(gateway: Gateway) -> int:
@@ -170,7 +170,7 @@ def test_the_drawdown_stop_engages_the_kill_switch_through_the_running_gateway(
     assert "kill switch in force for account:ACC1" in (report(client, "B2", is_("8")).get(58) or "")
     client.send(new_order("B3", symbol=BTC, qty="0.1", price=None, account="ACC2"))
     report(client, "B3", is_("2"))                                   # other accounts trade on
-    [account] = [a for a in gateway.risk.engine.market.snapshot()["accounts"] if a.account == "ACC1"]  # type: ignore[attr-defined]
+    [account] = [a for a in gateway.risk.checks.market.snapshot()["accounts"] if a.account == "ACC1"]  # type: ignore[attr-defined]
     assert account.drawdown > D(300) and account.currency == "USD"
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from fixgw.model.enums import OrdStatus, OrdType, Side
 from fixgw.model.orders import Fill, utc_day_start
 from fixgw.model.state import Order, OrderEvent, amend, apply, remove_fill
-from fixgw.risk.engine import RiskEngine
+from fixgw.risk.checks import RiskChecks
 from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.store import EventRecord, Journal, JournalBatch
@@ -88,13 +88,13 @@ def build_day(journal: Journal) -> Day:
     return day
 
 
-def restored(orders: list[Order], closed_fills: list = ()) -> RiskEngine:  # type: ignore[assignment,type-arg]
-    engine = RiskEngine(RiskConfig.model_validate({}), clock=lambda: NOW)
+def restored(orders: list[Order], closed_fills: list = ()) -> RiskChecks:  # type: ignore[assignment,type-arg]
+    engine = RiskChecks(RiskConfig.model_validate({}), clock=lambda: NOW)
     engine.restore(orders, (), closed_fills)
     return engine
 
 
-def assert_same_exposure(a: RiskEngine, b: RiskEngine) -> None:
+def assert_same_exposure(a: RiskChecks, b: RiskChecks) -> None:
     for account in ("ACC1", "ACC2"):
         assert a.exposure.account(account) == b.exposure.account(account), account
         for instrument in ("BTC/USD", "ETH/USD"):
