@@ -15,6 +15,7 @@ import structlog
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
 from fixgw.engine.translator import SessionTranslator
+from fixgw.fix.fields import FieldView
 from fixgw.marketdata.fix_source import MD_MESSAGE_TYPES, FixMarketData
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from fixgw.model.errors import MessageRejected
@@ -128,7 +129,7 @@ class FixBrokerVenue(Venue):
 
     def on_reject(self, fields: list[tuple[int, str]]) -> None:
         """A session Reject (35=3) or BusinessMessageReject (35=j) of one of our messages: definitive evidence."""
-        values = dict(fields)
+        values = FieldView(fields).first
         self._tap(self.name, "in", values.get(35, ""), fields)
         ref_seq = values.get(45, "")
         if values.get(372) == "AF" and self._mass_status:
@@ -190,7 +191,7 @@ class FixBrokerVenue(Venue):
     def _on_mass_status_report(self, fields: list[tuple[int, str]]) -> bool:
         """Tick off an answer to our OrderMassStatusRequest; at its last (912=Y), every order it left out is one
         the broker does not know. True when the report names no order (the broker has none) and is done with."""
-        values = dict(fields)
+        values = FieldView(fields).first
         request_id = values.get(584)
         pending = self._mass_status.get(request_id) if request_id else None
         if pending is None or request_id is None:

@@ -7,7 +7,7 @@ the journal readers and the compliance export. Faster than simplefix by ~10x on 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from fixgw.fix.fields import Field, Fields
@@ -58,14 +58,6 @@ def _append_data_field(parts: list[str], index: int, length: int, data_tag: int,
         index += 1
     fields.append((data_tag, value))
     return index
-
-
-def first_values(fields: Iterable[Field]) -> dict[int, str]:
-    """Tag -> value of the first occurrence of each tag (a repeated tag's later values are in groups)."""
-    values: dict[int, str] = {}
-    for tag, value in fields:
-        values.setdefault(tag, value)
-    return values
 
 
 def render_fix(fields: Sequence[Field], separator: str = "|") -> str:

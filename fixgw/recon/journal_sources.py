@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from fixgw.fix.dialect import Dialect
-from fixgw.fix.wire import first_values, parse_fix
+from fixgw.fix.fields import FieldView
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import SymbolMaster
@@ -134,7 +135,7 @@ class FixHistorySource:
 
 def _fields(raw: str) -> dict[int, str]:
     """Tag -> value of a FIX message's text (the first occurrence of a repeated tag: TradeCaptureReport sides)."""
-    return first_values(parse_fix(raw))
+    return FieldView(parse_fix(raw)).first
 
 
 def _transact_time(text: str | None) -> datetime | None:

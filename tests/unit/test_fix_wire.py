@@ -10,7 +10,8 @@ import pytest
 import quickfix as qf
 import simplefix
 
-from fixgw.fix.wire import SOH, first_values, frame_fix, parse_fix, render_fix
+from fixgw.fix.fields import FieldView
+from fixgw.fix.wire import SOH, frame_fix, parse_fix, render_fix
 
 REPORT = [(35, "8"), (49, "BROKER"), (56, "FIXGW"), (34, "7"), (52, "20261207-20:55:01.123"), (37, "O1"), (11, "C1"),
           (17, "E1"), (150, "F"), (39, "2"), (55, "AAPL"), (54, "1"), (38, "100"), (32, "100"), (31, "190.25"),
@@ -19,8 +20,8 @@ REPORT = [(35, "8"), (49, "BROKER"), (56, "FIXGW"), (34, "7"), (52, "20261207-20
 
 def test_frame_matches_quickfix_length_and_checksum() -> None:
     text = frame_fix("FIX.4.4", REPORT)
-    again = first_values(parse_fix(qf.Message(text, False).toString()))  # QuickFIX recomputes 9 and 10 (and sorts)
-    assert (again[9], again[10]) == (first_values(parse_fix(text))[9], first_values(parse_fix(text))[10])
+    again = FieldView(parse_fix(qf.Message(text, False).toString())).first  # QuickFIX recomputes 9 and 10 (and sorts)
+    assert (again[9], again[10]) == (FieldView(parse_fix(text))[9], FieldView(parse_fix(text))[10])
 
 
 def test_parse_reads_what_simplefix_reads() -> None:
@@ -43,10 +44,6 @@ def test_soh_outside_a_data_field_is_refused_and_garbage_is_named() -> None:
         frame_fix("FIX.4.4", [(35, "D"), (11, f"A{SOH}B")])
     with pytest.raises(ValueError, match="not a FIX field: 'x=1'"):
         parse_fix(f"35=D{SOH}x=1{SOH}")
-
-
-def test_first_values_keeps_the_first_of_a_repeated_tag() -> None:
-    assert first_values([(35, "AE"), (54, "1"), (54, "2")]) == {35: "AE", 54: "1"}
 
 
 def test_the_compliance_export_and_journal_readers_load_no_quickfix() -> None:
