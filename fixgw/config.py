@@ -339,7 +339,7 @@ class GatewayConfig(_EnvironmentFirst):
 
     @property
     def journal_url(self) -> str:
-        """The resolved journal URL (it may carry a password: show it through fixgw.store.engine.display_url)."""
+        """The resolved journal URL (it may carry a password: show it through fixgw.store.database.display_url)."""
         if self.journal.url is not None:
             return self.journal.url.get_secret_value()
         return f"sqlite:///{self.state_dir / 'journal.db'}"
@@ -431,6 +431,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load_config(path: Path) -> GatewayConfig:
     """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
     return parse_config(_read_toml(path), base_dir=path.resolve().parent, source=str(path))
+
+
+def load_sections(path: Path, keys: tuple[str, ...]) -> tuple[dict[str, Any], GatewayConfig]:
+    """The file's TOML, and a config validated from only its `keys` (defaults for the rest): what an offline tool
+    reading the journal needs, without resolving the other sections' secrets. ConfigError when invalid."""
+    data = _read_toml(path)
+    subset = {key: data[key] for key in keys if key in data}
+    return data, parse_config(subset, base_dir=path.resolve().parent, source=str(path))
 
 
 class _AdminSettings(_EnvironmentFirst):

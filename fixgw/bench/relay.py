@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.bench.histogram import summarize
 from fixgw.bench.loadgen import EmsProcess, EmsSpec
@@ -96,13 +96,13 @@ class Relay(QuietApplication):
     """Both sessions' QuickFIX application: callbacks copy each application message out and queue it for the
     owner thread, which sends it on the other session."""
 
-    def __init__(self, ems_sid: fix.SessionID, broker_sid: fix.SessionID, begin_string: str, mode: str) -> None:
+    def __init__(self, ems_sid: qf.SessionID, broker_sid: qf.SessionID, begin_string: str, mode: str) -> None:
         super().__init__()
         self._peer = {ems_sid.toString(): broker_sid, broker_sid.toString(): ems_sid}
         self._fields = mode == "fields"
         self._begin_string = begin_string
         self._dictionary = load_data_dictionary(begin_string)
-        self._queue: queue.SimpleQueue[tuple[fix.SessionID, Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[qf.SessionID, Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="relay-owner", daemon=True)
         self.logged_on: set[str] = set()
         self.forwarded = 0
@@ -120,20 +120,20 @@ class Relay(QuietApplication):
             if self._fields:
                 message = fields_to_message(payload, begin_string=self._begin_string)
             else:
-                message = fix.Message(payload, self._dictionary, False)
-            fix.Session.sendToTarget(message, target)
+                message = qf.Message(payload, self._dictionary, False)
+            qf.Session.sendToTarget(message, target)
             self.forwarded += 1
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         self.logged_on.add(session_id.toString())
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         self.logged_on.discard(session_id.toString())
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         target = self._peer.get(session_id.toString())
         if target is None:
             return

@@ -189,9 +189,9 @@ class OpsRuntime:
             old.stop(1.0)
 
     def _risk_alert_sinks(self) -> list[Any] | None:
-        """fixgw/risk raises event alerts (slippage, ...) through `gateway.risk.engine.alerts.sinks`."""
-        engine = getattr(getattr(self.gateway, "risk", None), "engine", None)
-        sinks = getattr(getattr(engine, "alerts", None), "sinks", None)
+        """fixgw/risk raises event alerts (slippage, ...) through `gateway.risk.checks.alerts.sinks`."""
+        checks = getattr(getattr(self.gateway, "risk", None), "checks", None)
+        sinks = getattr(getattr(checks, "alerts", None), "sinks", None)
         return sinks if isinstance(sinks, list) else None
 
     def _on_risk_alert(self, risk_alert: Any) -> None:

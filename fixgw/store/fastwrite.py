@@ -25,7 +25,7 @@ from fixgw.model.decimals import fmt_decimal
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import to_micros
-from fixgw.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from fixgw.store.database import SQLITE_BUSY_TIMEOUT_MS
 from fixgw.store.records import JournalBatch, JournalError
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.state import Order
 from fixgw.store import schema
-from fixgw.store.engine import SQLITE_SYNCHRONOUS, Sync, make_engine, upgrade, write_transaction
+from fixgw.store.database import SQLITE_SYNCHRONOUS, Sync, make_engine, upgrade, write_transaction
 from fixgw.store.fastwrite import SqliteRows, ems_cl_ord_id_list, ems_cl_ord_ids
 from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 

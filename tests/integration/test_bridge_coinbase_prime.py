@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from bridge_harness import Recorder, new_order, symbol_master, wait_until
+from bridge_harness import Recorder, new_order, symbol_master
 from pydantic import SecretStr
 from structlog.testing import capture_logs
+from waiting import wait_until
 
 from fixgw.model.enums import CxlRejReason, ExecType, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest
@@ -131,7 +132,7 @@ def test_websocket_updates_arrive_between_slow_polls(sim) -> None:  # type: igno
     try:
         wait_until(lambda: sim.faults() is not None, what="sim")  # ensure the control API answers
         client.send_new(new_order("ws-1", qty="0.2", price="70000"))
-        wait_until(lambda: recorder.last_status("ws-1") is OrdStatus.FILLED, timeout_s=8, what="fills via ws")
+        wait_until(lambda: recorder.last_status("ws-1") is OrdStatus.FILLED, timeout=8, what="fills via ws")
         assert len(recorder.fills_for("ws-1")) == 2
     finally:
         client.stop()
@@ -229,7 +230,7 @@ def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> No
         else:
             client.send_new(new_order(cl_ord_id, qty="0.03", price="70000"))
     wait_until(
-        lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout_s=15, what="every order filled"
+        lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout=15, what="every order filled"
     )
     held = venue_orders(sim, config.portfolio_id)
     counts: dict[str, int] = {}

@@ -95,7 +95,7 @@ def test_a_rest_venue_clock_45_s_ahead_is_measured_alerted_and_does_not_order_pr
                      for s in family.samples}
             fired = {alert.key: alert for alert in ops.evaluate_alerts()}
             assert gateway.risk is not None
-            reference = gateway.risk.engine.exposure.price("BTC/USD")
+            reference = gateway.risk.checks.exposure.price("BTC/USD")
         finally:
             client.stop()
             ops.stop()

@@ -27,7 +27,7 @@ from fixgw.model.orders import Fill
 from fixgw.model.state import Order, OrderEvent, amend, apply
 from fixgw.store import EventRecord, Journal, JournalBatch, JournalError, MessageRecord
 from fixgw.store import schema as tables
-from fixgw.store.engine import MIGRATIONS, VERSION_TABLE, alembic_config, head_revision, make_engine
+from fixgw.store.database import MIGRATIONS, VERSION_TABLE, alembic_config, head_revision, make_engine
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 14, 13, 30, 0, 123456, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Coinbase Prime adapter for the bridge engine, and the ready-made execution client.
+"""Coinbase Prime adapter for the bridge's order sync, and the ready-made execution client.
 
 With the `orders` channel up, an order costs one request (its submit): its state comes from the stream and its
 fills from batched reads of the portfolio's fills (stream.py). Without it - not configured, not yet subscribed,

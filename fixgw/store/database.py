@@ -1,4 +1,4 @@
-"""Engines for the journal's backends and the schema migrations run on open.
+"""The journal's database: SQLAlchemy engines for its backends and the schema migrations run on open.
 
 SQLite: WAL, synchronous=FULL (a commit survives power loss), busy_timeout, and real transactions
 (pysqlite's implicit ones are switched off so DDL and BEGIN IMMEDIATE behave). PostgreSQL: psycopg 3.
