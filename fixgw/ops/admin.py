@@ -17,6 +17,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -228,23 +229,11 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
     @app.get("/api/orders/{order_id}/history", tags=["orders"], dependencies=read,
              summary="One order with its events, fills and FIX/REST messages from the journal")
     def order_history(order_id: str) -> dict[str, Any]:
-        try:
-            found = ops.view.order_history(order_id)
-        except RouterUnavailable as exc:
-            raise HTTPException(503, str(exc)) from None
-        if found is None:
-            raise HTTPException(404, f"no order {order_id}")
-        return found
+        return _one_order(ops.view.order_history, order_id)
 
     @app.get("/api/orders/{order_id}", tags=["orders"], dependencies=read)
     def order(order_id: str) -> dict[str, Any]:
-        try:
-            found = ops.view.order(order_id)
-        except RouterUnavailable as exc:
-            raise HTTPException(503, str(exc)) from None
-        if found is None:
-            raise HTTPException(404, f"no order {order_id}")
-        return found
+        return _one_order(ops.view.order, order_id)
 
     @app.get("/api/alerts", tags=["alerts"], dependencies=read, summary="Alerts firing now")
     def alerts() -> list[dict[str, Any]]:
@@ -506,3 +495,14 @@ class AdminServer:
         self.console.stop()  # ends the event streams, which uvicorn would otherwise wait for
         self._server.should_exit = True
         self._thread.join(timeout)
+
+
+def _one_order(read: Callable[[str], Any], order_id: str) -> dict[str, Any]:
+    """One order read from the journal: 404 when there is none, 503 when the journal cannot be read now."""
+    try:
+        found = read(order_id)
+    except RouterUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    if found is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return dict(found)
