@@ -61,6 +61,9 @@ class JournalConfig(Section):
     sqlite:///<state_dir>/journal.db. PostgreSQL: postgresql+psycopg://..."""
     max_batch: int = Field(default=512, ge=1, le=100_000)
     """Most router work items journaled in one group commit."""
+    sync: Literal["full", "normal"] = "full"
+    """full: every commit reaches the disk before anything leaves (survives power loss); normal: survives the
+    process being killed, not power loss (SQLite synchronous=NORMAL in WAL; PostgreSQL synchronous_commit=off)."""
 
 
 class TlsConfig(Section):
@@ -154,6 +157,8 @@ class AdminConfig(Section):
     """0 picks a free port (tests)."""
     token: Secret | None = None
     """Bearer token (a secret reference: env:/file:/cred:); required when enabled."""
+    read_only_tokens: list[Secret] = Field(default_factory=list)
+    """Tokens (secret references) that read everything (API, status page, console) and change nothing."""
     required_sessions: list[str] | None = None
     """Sessions that must be logged on for /readyz; default every broker session and REST venue."""
     stop_timeout_s: float = Field(default=20.0, gt=0, le=600)
@@ -344,7 +349,7 @@ class GatewayConfig(_EnvironmentFirst):
 
     @property
     def journal_url(self) -> str:
-        """The resolved journal URL (it may carry a password: show it through fixgw.store.engine.display_url)."""
+        """The resolved journal URL (it may carry a password: show it through fixgw.store.database.display_url)."""
         if self.journal.url is not None:
             return self.journal.url.get_secret_value()
         return f"sqlite:///{self.state_dir / 'journal.db'}"
@@ -436,6 +441,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load_config(path: Path) -> GatewayConfig:
     """Read and validate a TOML config file. Relative paths in it are relative to the file's folder."""
     return parse_config(_read_toml(path), base_dir=path.resolve().parent, source=str(path))
+
+
+def load_sections(path: Path, keys: tuple[str, ...]) -> tuple[dict[str, Any], GatewayConfig]:
+    """The file's TOML, and a config validated from only its `keys` (defaults for the rest): what an offline tool
+    reading the journal needs, without resolving the other sections' secrets. ConfigError when invalid."""
+    data = _read_toml(path)
+    subset = {key: data[key] for key in keys if key in data}
+    return data, parse_config(subset, base_dir=path.resolve().parent, source=str(path))
 
 
 class _AdminSettings(_EnvironmentFirst):

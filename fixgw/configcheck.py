@@ -62,7 +62,7 @@ def _check_state_dir(config: GatewayConfig) -> list[Problem]:
 
 
 def _check_journal(config: GatewayConfig) -> list[Problem]:
-    from fixgw.store.engine import journal_url
+    from fixgw.store.database import journal_url
 
     try:
         journal_url(config.journal_url)
@@ -143,7 +143,7 @@ def deep_check(config: GatewayConfig) -> list[Problem]:
 
 
 def summarize(config: GatewayConfig) -> list[str]:
-    from fixgw.store.engine import display_url
+    from fixgw.store.database import display_url
 
     lines = [
         f"gateway {config.name}: state in {config.state_dir}, journal {display_url(config.journal_url)}",

@@ -76,7 +76,7 @@ def _order(cl_ord_id: str, symbol: str, side: str, qty: str, price: str) -> list
 def _wait_for_reference(gateway: object, instrument_id: str) -> Decimal | None:
     import time
 
-    market = gateway.risk.engine.market  # type: ignore[attr-defined]
+    market = gateway.risk.checks.market  # type: ignore[attr-defined]
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         price: Decimal | None = market.reference(instrument_id).price
@@ -87,7 +87,7 @@ def _wait_for_reference(gateway: object, instrument_id: str) -> Decimal | None:
 
 
 def _reference_line(gateway: object, instrument_id: str) -> str:
-    reference = gateway.risk.engine.market.reference(instrument_id)  # type: ignore[attr-defined]
+    reference = gateway.risk.checks.market.reference(instrument_id)  # type: ignore[attr-defined]
     sources = ", ".join(f"{v.quote.source} {_d(v.quote.mid)}" for v in reference.sources if v.fresh)
     return (f"reference price {instrument_id}: {_d(reference.price) or '-'} ({reference.state.value}; "
             f"{sources or reference.why})")
@@ -96,7 +96,7 @@ def _reference_line(gateway: object, instrument_id: str) -> str:
 def _pnl_line(gateway: object, account: str) -> str:
     from fixgw.ops.view import call_on_router
 
-    market = gateway.risk.engine.market  # type: ignore[attr-defined]
+    market = gateway.risk.checks.market  # type: ignore[attr-defined]
     totals = call_on_router(gateway.runner, lambda _core, _fx: market.snapshot(account)["accounts"])  # type: ignore[attr-defined]
     return "; ".join(f"P&L today {a.account}: total {_d(a.total)} {a.currency} (realized {_d(a.realized)}, "
                      f"unrealized {_d(a.unrealized)}, fees {_d(a.fees)}, drawdown {_d(a.drawdown)}"

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path[:0] = [str(ROOT / "tests" / "integration"), str(ROOT / "tests")]
 
-import quickfix as fix  # noqa: E402
+import quickfix as qf  # noqa: E402
 from ha_stack import POSTGRES_URL_ENV, postgres_schema  # noqa: E402
 
 from fixgw.engine.continuity import SessionContinuity  # noqa: E402
@@ -81,7 +81,7 @@ def main() -> int:
               f"({recorded / DAY_MESSAGES * 1e6:.1f} us a message, batches of 1000)")
         with tempfile.TemporaryDirectory() as folder:
             continuity = SessionContinuity(ledger, journal, 1000)
-            sid = fix.SessionID("FIX.4.4", "FIXGW", "EMS-A")
+            sid = qf.SessionID("FIX.4.4", "FIXGW", "EMS-A")
             started = time.perf_counter()
             continuity.rebuild(Path(folder), "acceptor", [("ems-a", sid)], now)
             rebuilt = time.perf_counter() - started

@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path[:0] = [str(ROOT / "tests" / "integration"), str(ROOT / "tests")]
 
 from gateway_stack import new_order  # noqa: E402
-from ha_stack import LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema, wait_until  # noqa: E402
+from ha_stack import LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema  # noqa: E402
+from waiting import wait_until  # noqa: E402
 
 RATE = 200.0
 ORDERS = 60
@@ -65,8 +66,10 @@ def trial(base: str, seed: int, mode: str) -> dict[str, float]:
                     marks["broker"] = killed + (_wall(str(logon)) - killed_wall)
                 return len(marks) == 4
 
-            if not wait_until(seen, LEASE_S + 30):
-                raise RuntimeError(f"no takeover within {LEASE_S + 30} s: {marks}\n{pair.nodes['b'].tail()}")
+            try:
+                wait_until(seen, LEASE_S + 30, "every session logged on at the new active")
+            except AssertionError as exc:
+                raise RuntimeError(f"{exc}: {marks}\n{pair.nodes['b'].tail()}") from None
             if mode == "stop":
                 a.signal(signal.SIGCONT)
                 if a.wait(30) != 3:

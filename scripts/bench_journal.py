@@ -28,7 +28,7 @@ from fixgw.model.enums import OrdStatus, OrdType, Side
 from fixgw.model.orders import Fill
 from fixgw.model.state import Order
 from fixgw.store import EventRecord, Journal, JournalBatch, MessageRecord
-from fixgw.store.engine import journal_url
+from fixgw.store.database import journal_url
 
 T0 = datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
 RAW = "8=FIX.4.4\x019=178\x0135=D\x0134={n}\x0149=EMS1\x0156=FIXGW\x0152=20250102-14:30:00.000123\x0111={c}\x01" \

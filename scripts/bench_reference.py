@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Cost of the reference-price lookup on the order path, and of booking a fill into P&L (microseconds).
 
-`timeit` (best of 5 repeats) of `RiskEngine._reference` - the lookup every price check, market-order valuation
+`timeit` (best of 5 repeats) of `RiskChecks._reference` - the lookup every price check, market-order valuation
 and arrival price goes through - for an instrument without any price, with only a configured (static) price,
-and with three live sources quoting; of a whole `RiskEngine.check` around it; and of `PnlBook.add_fill`, what
+and with three live sources quoting; of a whole `RiskChecks.check` around it; and of `PnlBook.add_fill`, what
 the observer does per new fill. Run it on two checkouts to compare (the old lookup has no live sources).
 
     .venv/bin/python scripts/bench_reference.py
@@ -50,7 +50,7 @@ def main() -> int:
             engine.market.references.offer_raw(source, "BTC/USD", bid="64990", ask="65010")
         lookup = best_us(lambda e=engine: e._reference("BTC/USD"), 20_000)
         check = best_us(lambda e=engine: e.check("EMS1", ORDER, BTC, "PB"), 20_000)
-        print(f"{name:27s} reference lookup {lookup:6.2f} us   whole RiskEngine.check {check:6.2f} us")
+        print(f"{name:27s} reference lookup {lookup:6.2f} us   whole RiskChecks.check {check:6.2f} us")
     if not live:
         return 0
     from fixgw.marketdata.pnl import PnlBook, Trade

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cost of the pre-trade risk chain per order (microseconds, p50/p99/p99.9), every check configured.
 
-Measured on the router thread's work only (no I/O): `RiskEngine.check` for a new order that passes every
+Measured on the router thread's work only (no I/O): `RiskChecks.check` for a new order that passes every
 check (kill switches and breakers in force for other scopes, throttle, restricted list, market-order rule,
 quantity, collar, fat finger, notional, venue ramp, credit, position, concentration, duplicate window), a
 replace check, the observer's bookkeeping per order event, and a whole `RouterCore.on_new_order` with and

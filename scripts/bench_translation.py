@@ -24,9 +24,10 @@ from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import dialect_named
 from fixgw.fix.encode import encode
-from fixgw.fix.fields import FieldView, parse_fix
+from fixgw.fix.fields import FieldView
 from fixgw.fix.symbols import load_symbol_master
 from fixgw.fix.values import clear_caches
+from fixgw.fix.wire import parse_fix
 
 NOS = ("8=FIX.4.4|9=178|35=D|34=1042|49=EMS1|52=20240102-14:30:00.123|56=FIXGW|1=ACC-1|11=ORD-1042|"
        "38=250|40=2|44=187.43|54=1|55=AAPL|59=0|60=20240102-14:30:00.123|10=101|")

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from fixgw.store import Journal
-from fixgw.store.engine import journal_url as normalised_url
+from fixgw.store.database import journal_url as normalised_url
 
 POSTGRES_URL_ENV = "FIXGW_TEST_DATABASE_URL"
 

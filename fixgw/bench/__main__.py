@@ -35,13 +35,15 @@ RUNNERS: dict[str, Runner] = {
         rates=tuple(a.rates), seconds=a.seconds, warmup_seconds=a.warmup, p99_limit_ms=a.p99_limit_ms,
         profile=_profile(a, "throughput"))),
     "bridge": lambda work, a: bridge.run(work, bridge.BridgeOptions(
-        rate_limit=a.rate_limit, rate=a.bridge_rate, seconds=a.seconds, warmup_seconds=a.warmup)),
+        rate_limit=a.rate_limit, rate=a.bridge_rate, seconds=a.seconds, warmup_seconds=a.warmup,
+        stream=not a.no_stream)),
     "restart": lambda work, a: restart.run(work, restart.RestartOptions(
         events=a.events, history_days=a.history_days, profile=_profile(a, "restart"))),
     "resend": lambda work, a: resend.run(work, resend.ResendOptions(messages=a.messages,
                                                                     profile=_profile(a, "resend"))),
     "floor": lambda work, a: relay.run(work, relay.FloorOptions(rates=tuple(a.rates), seconds=a.seconds,
-                                                                warmup_seconds=a.warmup)),
+                                                                warmup_seconds=a.warmup, profile=_profile(a, "floor"),
+                                                                journal_sync=a.journal_sync)),
 }
 
 
@@ -61,9 +63,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--p99-limit-ms", type=float, default=10.0, help="throughput: a step fails above this p99")
     p.add_argument("--rate-limit", type=float, default=25.0, help="bridge: the venue's requests per second")
     p.add_argument("--bridge-rate", type=int, default=15, help="bridge: offered orders per second")
+    p.add_argument("--no-stream", action="store_true",
+                   help="bridge: no orders WebSocket channel, every order polled over REST (as before it)")
     p.add_argument("--events", type=int, default=1_000_000, help="restart: journaled order events")
     p.add_argument("--history-days", type=int, default=0,
                    help="restart: spread the events over today and this many earlier days")
+    p.add_argument("--journal-sync", choices=("full", "normal"), default="full",
+                   help="floor: the gateway path's journal.sync (normal: not durable against power loss)")
     p.add_argument("--messages", type=int, default=100_000, help="resend: messages to resend")
     return p
 

@@ -2,8 +2,9 @@
 rate limit, against the same orders sent straight to the simulator's REST API with the bridge's own HTTP client.
 
 Measured per order: NewOrderSingle -> first ExecutionReport (the ack, sent once the REST submit succeeded) via
-fixgw, the REST submit round trip direct, their difference, and the gateway's CPU per order. The fill arrives
-later by status polling and is not part of the figure.
+fixgw, the REST submit round trip direct, their difference, the gateway's CPU per order and the venue requests
+per order (the simulator counts them by route). The fill arrives later - from the `orders` WebSocket channel and
+batched fill reads (`--no-stream`: by status polling) - and is not part of the latency figure.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class BridgeOptions:
     """Offered orders per second."""
     seconds: float = 10.0
     warmup_seconds: float = 2.0
+    stream: bool = True
+    """Subscribe to the simulator's `orders` channel (else: poll every order over REST)."""
 
 
 def run(work: Path, options: BridgeOptions) -> tuple[dict[str, Any], list[Any]]:
@@ -56,6 +59,8 @@ def run(work: Path, options: BridgeOptions) -> tuple[dict[str, Any], list[Any]]:
                  "access_key": f"env:{_ENV[0]}", "passphrase": f"env:{_ENV[1]}", "signing_key": f"env:{_ENV[2]}",
                  "day_orders": "as_gtc", "poll_interval_s": 0.25, "documented_rate": options.rate_limit,
                  "documented_burst": options.burst}
+        if options.stream:
+            venue.update(ws_url=simulator.ws_url, service_account_id="bench-service-account")
         direct = asyncio.run(_direct(venue, values, options, count, warmup))
         acceptor_port = free_port()
         with executor(work / "executor") as broker:
@@ -68,9 +73,9 @@ def run(work: Path, options: BridgeOptions) -> tuple[dict[str, Any], list[Any]]:
                                      symbol="BTC/USD", qty="0.01", price="65100.00"))
             try:
                 ems.start()
-                before = gateway.stats()
+                before, requests_before = gateway.stats(), simulator.request_counts()
                 load = ems.run(LoadSpec(options.rate, count, warmup, "BR-", drain_timeout=30.0))
-                after = gateway.stats()
+                after, requests_after = gateway.stats(), simulator.request_counts()
             finally:
                 ems.stop()
                 gateway.stop()
@@ -85,13 +90,18 @@ def run(work: Path, options: BridgeOptions) -> tuple[dict[str, Any], list[Any]]:
               "direct_rest": direct, "fixgw_ack_us": via, "added_us": added,
               "acked_per_s": round(len(acked) / span, 1) if span > 0 else 0.0,
               "unacked": len(load.measured()) - len(acked), "rejected": load.rejected,
-              "gateway_cpu_ms_per_order": round((after["cpu_s"] - before["cpu_s"]) / count * 1000, 2)}
+              "gateway_cpu_ms_per_order": round((after["cpu_s"] - before["cpu_s"]) / count * 1000, 2),
+              "filled": sum(1 for i in load.measured() if load.done[i]),
+              "venue_requests": {route: n - requests_before.get(route, 0) for route, n in requests_after.items()
+                                 if n > requests_before.get(route, 0)}}
+    result["venue_requests_per_order"] = round(sum(result["venue_requests"].values()) / count, 2)
     keys = [f"p{p:g}" for p in PERCENTILES]
     rows = [["REST submit, direct", *(direct["round_trip_us"][k] for k in keys), direct["per_s"], direct["errors"]],
             ["NOS -> ack via fixgw", *(via[k] for k in keys), result["acked_per_s"], result["unacked"]],
             ["added by fixgw + bridge", *(added[k] for k in keys), None, None]]
     title = (f"REST bridge at {options.rate}/s offered, limit {options.rate_limit:g}/s (bridge paces at 70%); "
-             f"gateway CPU {result['gateway_cpu_ms_per_order']} ms/order")
+             f"gateway CPU {result['gateway_cpu_ms_per_order']} ms/order; venue requests per order "
+             f"{result['venue_requests_per_order']} ({'orders channel' if options.stream else 'polling'})")
     return result, [table(title, ["path (us)", *keys, "orders/s", "errors"], rows)]
 
 

@@ -207,13 +207,13 @@ class _LeanClient:
     """A QuickFIX initiator that records receive times by ClOrdID index and keeps no messages."""
 
     def __init__(self, spec: EmsSpec) -> None:
-        import quickfix as fix
+        import quickfix as qf
 
         from fixgw.engine.quickfix_support import build_session_settings, keep_alive
 
-        self.fix = fix
+        self.qf = qf
         self.spec = spec
-        self.session_id = fix.SessionID(spec.begin_string, spec.sender_comp_id, spec.target_comp_id)
+        self.session_id = qf.SessionID(spec.begin_string, spec.sender_comp_id, spec.target_comp_id)
         default = {
             "ConnectionType": "initiator", "SocketConnectHost": "127.0.0.1", "SocketConnectPort": str(spec.port),
             "HeartBtInt": "30", "ReconnectInterval": "1", "NonStopSession": "Y", "UseDataDictionary": "N",
@@ -227,8 +227,8 @@ class _LeanClient:
         self._logged_on = threading.Event()
         self._expected_done = threading.Event()
         self._app = _make_application(self)
-        store = fix.FileStoreFactory(settings) if spec.store_dir else fix.MemoryStoreFactory()
-        self._initiator = keep_alive(fix.ThreadedSocketInitiator(self._app, store, settings), self._app, store)
+        store = qf.FileStoreFactory(settings) if spec.store_dir else qf.MemoryStoreFactory()
+        self._initiator = keep_alive(qf.ThreadedSocketInitiator(self._app, store, settings), self._app, store)
         self._prefix = ""
         self._prefix_len = 0
         self._first: array[int] = array("q")
@@ -288,13 +288,13 @@ class _LeanClient:
 
         if request_logout(self.session_id, "bench done"):
             deadline = time.monotonic() + 5
-            session = self.fix.Session.lookupSession(self.session_id)
+            session = self.qf.Session.lookupSession(self.session_id)
             while session is not None and session.isLoggedOn() and time.monotonic() < deadline:
                 time.sleep(0.01)
         self._initiator.stop(True)
 
     def run(self, load: LoadSpec) -> LoadResult:
-        fix = self.fix
+        qf = self.qf
         count = load.count
         scheduled, sent = array("q", bytes(8 * count)), array("q", bytes(8 * count))
         self._first, self._done = array("q", bytes(8 * count)), array("q", bytes(8 * count))
@@ -302,7 +302,7 @@ class _LeanClient:
         self._all_done.clear()
         self._prefix, self._prefix_len = load.prefix, len(load.prefix)
         message = self._template()
-        session = fix.Session.lookupSession(self.session_id)
+        session = qf.Session.lookupSession(self.session_id)
         interval = 1e9 / load.rate
         sleep, clock = time.sleep, time.perf_counter_ns
         prefix = load.prefix
@@ -321,11 +321,11 @@ class _LeanClient:
         return LoadResult(load, scheduled, sent, self._first, self._done, self._rejected)
 
     def _template(self) -> Any:
-        fix, spec = self.fix, self.spec
-        message = fix.Message()
+        qf, spec = self.qf, self.spec
+        message = qf.Message()
         header = message.getHeader()
-        header.setField(fix.BeginString(spec.begin_string))
-        header.setField(fix.MsgType("D"))
+        header.setField(qf.BeginString(spec.begin_string))
+        header.setField(qf.MsgType("D"))
         now = time.strftime("%Y%m%d-%H:%M:%S.000", time.gmtime())
         for tag, value in ((1, spec.account), (38, spec.qty), (40, "2"), (44, spec.price), (54, "1"),
                            (55, spec.symbol), (59, "0"), (60, now)):

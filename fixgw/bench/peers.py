@@ -79,7 +79,8 @@ def _wait_port(port: int, timeout: float, alive: Callable[[], bool]) -> None:
 
 
 def gateway_config(state_dir: Path, acceptor_port: int, broker_port: int, *,
-                   journal_url: str | None = None, max_batch: int | None = None) -> dict[str, Any]:
+                   journal_url: str | None = None, max_batch: int | None = None,
+                   journal_sync: str | None = None) -> dict[str, Any]:
     """A gateway with one EMS session ("bench", FIX 4.4) and the executor as its only broker (FIX 4.4)."""
     data: dict[str, Any] = {
         "name": "fixgw-bench",
@@ -94,8 +95,9 @@ def gateway_config(state_dir: Path, acceptor_port: int, broker_port: int, *,
                                  "quickfix": {"ReconnectInterval": 1, "SocketNodelay": "Y"}}},
         "routing": {"default": "executor"},
     }
-    if journal_url or max_batch:
-        data["journal"] = {k: v for k, v in (("url", journal_url), ("max_batch", max_batch)) if v}
+    if journal_url or max_batch or journal_sync:
+        data["journal"] = {k: v for k, v in (("url", journal_url), ("max_batch", max_batch),
+                                             ("sync", journal_sync)) if v}
     return data
 
 
@@ -360,7 +362,7 @@ def _counts(gateway: Any, _argument: Any = None) -> dict[str, int]:
 
 def _flood(gateway: Any, count: int) -> dict[str, Any]:
     """Send `count` ExecutionReports to the (logged out) bench EMS: QuickFIX stores them for its resend."""
-    import quickfix as fix
+    import quickfix as qf
 
     from fixgw.engine.quickfix_support import fields_to_message
     from fixgw.engine.sessions import session_id
@@ -373,8 +375,8 @@ def _flood(gateway: Any, count: int) -> dict[str, Any]:
         fields = [(35, "8"), (6, "190.25"), (11, f"RS{n}"), (14, "100"), (17, f"RS-E{n}"), (31, "190.25"),
                   (32, "100"), (37, f"RS-O{n}"), (38, "100"), (39, "2"), (54, "1"), (55, "AAPL"), (60, stamp),
                   (150, "F"), (151, "0")]
-        fix.Session.sendToTarget(fields_to_message(fields, begin_string=ems.begin_string), sid)
-    session = fix.Session.lookupSession(sid)
+        qf.Session.sendToTarget(fields_to_message(fields, begin_string=ems.begin_string), sid)
+    session = qf.Session.lookupSession(sid)
     return {"flood_s": time.perf_counter() - started, "next_sender_seq": int(session.getExpectedSenderNum())}
 
 

@@ -11,6 +11,9 @@ other side through one owner thread, as fixgw's router does, with no decoding, r
 Stepped like scenario 3 next to the same load sent straight to the executor (`direct`), the relay's round trip,
 CPU per order and the rate it keeps up with bound what fixgw can reach;
 `fdatasync` of one 4 KiB page in the work folder bounds the latency a journal-before-send path adds.
+The gateway itself (`gateway`, journal durable) is stepped at the same rates in the same run and set against
+that floor: per rate, floor = what the `fields` relay adds over direct at p50 + two fdatasync p50s, and
+"added / floor" = what the gateway adds over direct at p50 divided by it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.bench.histogram import summarize
 from fixgw.bench.loadgen import EmsProcess, EmsSpec
@@ -49,8 +52,8 @@ from fixgw.engine.quickfix_support import (
     message_to_fields,
 )
 
-MODES = ("direct", "bare", "fields")
-"""`direct`: no relay, the EMS straight to the executor (the yardstick of scenario 1)."""
+MODES = ("direct", "bare", "fields", "gateway")
+"""`direct`: no relay, the EMS straight to the executor (the yardstick of scenario 1); `gateway`: fixgw itself."""
 _SESSION_TAGS = frozenset({8, 9, 10, 34, 49, 52, 56})
 """Header and trailer fields the sending session fills in itself."""
 
@@ -62,6 +65,10 @@ class FloorOptions:
     warmup_seconds: float = 1.0
     modes: tuple[str, ...] = MODES
     fsyncs: int = 2000
+    profile: Path | None = None
+    """py-spy the gateway path into this file (collapsed stacks) over all its steps."""
+    journal_sync: str = "full"
+    """The gateway path's `journal.sync` ("normal": no flush per commit, not durable against power loss)."""
 
 
 def fsync_floor(folder: Path, count: int) -> dict[str, Any]:
@@ -89,13 +96,13 @@ class Relay(QuietApplication):
     """Both sessions' QuickFIX application: callbacks copy each application message out and queue it for the
     owner thread, which sends it on the other session."""
 
-    def __init__(self, ems_sid: fix.SessionID, broker_sid: fix.SessionID, begin_string: str, mode: str) -> None:
+    def __init__(self, ems_sid: qf.SessionID, broker_sid: qf.SessionID, begin_string: str, mode: str) -> None:
         super().__init__()
         self._peer = {ems_sid.toString(): broker_sid, broker_sid.toString(): ems_sid}
         self._fields = mode == "fields"
         self._begin_string = begin_string
         self._dictionary = load_data_dictionary(begin_string)
-        self._queue: queue.SimpleQueue[tuple[fix.SessionID, Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[qf.SessionID, Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="relay-owner", daemon=True)
         self.logged_on: set[str] = set()
         self.forwarded = 0
@@ -113,20 +120,20 @@ class Relay(QuietApplication):
             if self._fields:
                 message = fields_to_message(payload, begin_string=self._begin_string)
             else:
-                message = fix.Message(payload, self._dictionary, False)
-            fix.Session.sendToTarget(message, target)
+                message = qf.Message(payload, self._dictionary, False)
+            qf.Session.sendToTarget(message, target)
             self.forwarded += 1
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         self.logged_on.add(session_id.toString())
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         self.logged_on.discard(session_id.toString())
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         target = self._peer.get(session_id.toString())
         if target is None:
             return
@@ -192,6 +199,12 @@ def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str,
         relay: GatewayProcess | None = None
         if mode == "direct":
             ems = EmsProcess(EmsSpec(port=broker.port, sender_comp_id=EMS_COMP_ID, target_comp_id=EXECUTOR_COMP_ID))
+        elif mode == "gateway":
+            port = free_port()
+            config = gateway_config(work / "gateway", port, broker.port, journal_sync=options.journal_sync)
+            relay = GatewayProcess(config, work / "gateway.log", profile=options.profile)
+            relay.start()
+            ems = EmsProcess(EmsSpec(port=port, sender_comp_id=EMS_COMP_ID, target_comp_id=GATEWAY_COMP_ID))
         else:
             port = free_port()
             relay = GatewayProcess(gateway_config(work / "relay", port, broker.port), work / "relay.log",
@@ -208,21 +221,68 @@ def _relay_steps(work: Path, mode: str, options: FloorOptions) -> list[dict[str,
     return steps
 
 
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return None if numerator is None or not denominator else round(numerator / denominator, 2)
+
+
+def against_floor(relays: dict[str, list[dict[str, Any]]], two_fsyncs_us: int) -> list[dict[str, Any]]:
+    """Per rate the gateway ran: what it adds over direct at p50 against the floor (the fields relay's p50 added
+    + two fdatasync p50s), and its CPU per order against the fields relay's."""
+    by_rate = {mode: {s["offered_rate"]: s for s in steps} for mode, steps in relays.items()}
+    rows = []
+    for rate, gateway in by_rate.get("gateway", {}).items():
+        direct, fields = by_rate.get("direct", {}).get(rate), by_rate.get("fields", {}).get(rate)
+        p50 = gateway["round_trip_us"]["p50"]
+        direct_p50 = direct["round_trip_us"]["p50"] if direct else None
+        fields_p50 = fields["round_trip_us"]["p50"] if fields else None
+        added = None if p50 is None or direct_p50 is None else p50 - direct_p50
+        fields_added = None if fields_p50 is None or direct_p50 is None else fields_p50 - direct_p50
+        floor = None if fields_added is None else fields_added + two_fsyncs_us
+        fields_cpu = fields["cpu_s_per_1000_orders"] if fields else None
+        rows.append({"offered_rate": rate, "direct_p50_us": direct_p50, "fields_added_p50_us": fields_added,
+                     "floor_us": floor, "gateway_p50_us": p50, "gateway_p99_us": gateway["round_trip_us"]["p99"],
+                     "gateway_added_p50_us": added, "added_over_floor": _ratio(added, floor),
+                     "gateway_keeps_up": gateway["keeps_up"],
+                     "gateway_cpu_s_per_1000_orders": gateway["cpu_s_per_1000_orders"],
+                     "fields_cpu_s_per_1000_orders": fields_cpu,
+                     "cpu_over_fields": _ratio(gateway["cpu_s_per_1000_orders"], fields_cpu)})
+    return rows
+
+
 def run(work: Path, options: FloorOptions) -> tuple[dict[str, Any], list[Any]]:
     disk = fsync_floor(work / "disk", options.fsyncs)
     relays = {mode: _relay_steps(work / mode, mode, options) for mode in options.modes}
-    result = {"options": options.__dict__, "fdatasync_4k_us": disk,
+    kept_up = {mode: max((s["offered_rate"] for s in steps if s["keeps_up"]), default=0)
+               for mode, steps in relays.items()}
+    within_10ms = {mode: max((s["offered_rate"] for s in steps if s["keeps_up"] and s["round_trip_us"]["p99"]
+                              is not None and s["round_trip_us"]["p99"] <= 10_000), default=0)
+                   for mode, steps in relays.items()}
+    per_rate = against_floor(relays, 2 * disk["p50"])
+    result = {"options": {**options.__dict__, "profile": str(options.profile) if options.profile else None},
+              "fdatasync_4k_us": disk,
               "two_durable_points_p50_us": 2 * disk["p50"], "relays": relays,
-              "max_rate_kept_up": {mode: max((s["offered_rate"] for s in steps if s["keeps_up"]), default=0)
-                                   for mode, steps in relays.items()}}
+              "max_rate_kept_up": kept_up, "max_rate_kept_up_p99_10ms": within_10ms,
+              "gateway_against_floor": per_rate,
+              "gateway_max_rate_over_fields": _ratio(within_10ms.get("gateway"), within_10ms.get("fields"))}
     rows = [[mode, s["offered_rate"], s["achieved_rate"], s["round_trip_us"]["p50"], s["round_trip_us"]["p99"],
              s["lost"], s["cpu_s_per_1000_orders"], "keeps up" if s["keeps_up"] else "falls behind / lost"]
             for mode, steps in relays.items() for s in steps]
     relay_table = table("relay floor: QuickFIX in and out through one owner thread, nothing else (NOS -> fill); "
-                        "direct: the same load straight to the executor",
+                        "direct: the same load straight to the executor; "
+                        f"gateway: fixgw, journal.sync = {options.journal_sync}",
                         ["relay", "offered/s", "done/s", "p50 us", "p99 us", "lost", "CPU s/1k", ""], rows)
     disk_table = table(f"durable-write floor: fdatasync of 4 KiB in place, {disk['count']} times (us); two durable "
                        f"points per round trip (journal before send, both ways): {2 * disk['p50']} us at p50",
                        ["p50", "p90", "p99", "p99.9", "max"],
                        [[disk["p50"], disk["p90"], disk["p99"], disk["p99.9"], disk["max"]]])
-    return result, [disk_table, relay_table]
+    floor_rows = [[r["offered_rate"], r["direct_p50_us"], r["fields_added_p50_us"], r["floor_us"],
+                   r["gateway_p50_us"], r["gateway_p99_us"], r["gateway_added_p50_us"], r["added_over_floor"],
+                   "yes" if r["gateway_keeps_up"] else "no", r["gateway_cpu_s_per_1000_orders"],
+                   r["fields_cpu_s_per_1000_orders"], r["cpu_over_fields"]] for r in per_rate]
+    floor_table = table(f"the gateway against its floor (fields relay added + 2 x fdatasync p50 = {2 * disk['p50']} "
+                        f"us); highest rate kept up with p99 <= 10 ms: gateway {within_10ms.get('gateway', '-')}/s, "
+                        f"fields relay {within_10ms.get('fields', '-')}/s",
+                        ["offered/s", "direct p50", "fields added", "floor", "gateway p50", "gateway p99",
+                         "gateway added", "added / floor", "keeps up", "CPU s/1k", "fields CPU s/1k", "CPU ratio"],
+                        floor_rows)
+    return result, [disk_table, relay_table, floor_table]

@@ -19,8 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, TextIO, TypeVar
 
 from fixgw.dropcopy.copies import COPY_BEGIN_STRING, DROPCOPY_SESSION
-from fixgw.engine.quickfix_support import text_to_fields  # data fields (95/96, 212/213) may hold SOH
-from fixgw.fix.fields import SOH
+from fixgw.fix.wire import frame_fix, parse_fix, render_fix
 from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import OrdStatus, Side
 from fixgw.model.events import EventName
@@ -61,6 +60,7 @@ EVENT_CATEGORIES: dict[str, str] = {
     E.UNKNOWN_AT_VENUE: "exception", E.EMS_BUSINESS_REJECT: "exception", E.NOT_CARRIED: "reject",
     E.KILL_SET: "control", E.KILL_CLEARED: "control", E.BREAKER_TRIPPED: "control", E.BREAKER_RESET: "control",
     E.RAMP_LIFTED: "control", E.RAMP_RESTORED: "control", E.RISK_RELOADED: "control", E.RELOAD_REQUESTED: "control",
+    E.CONTROL_REFUSED: "control",
 }
 """A name this table does not know (a newer gateway's journal) is "other"."""
 
@@ -103,7 +103,7 @@ def utc_text(at: datetime) -> str:
 # --- FIX framing -----------------------------------------------------------------------------------------------
 
 
-def frame_fix(begin_string: str, fields: Iterable[tuple[int, str]]) -> str:
+def frame_for_log(begin_string: str, fields: Iterable[tuple[int, str]]) -> str:
     """A complete FIX message: 8, 9, 35, the header fields, the body, 10 - BodyLength and CheckSum computed
     over the UTF-8 bytes. `fields` may hold header fields anywhere and stale 8/9/10 (dropped)."""
     header: dict[int, str] = {}
@@ -117,15 +117,12 @@ def frame_fix(begin_string: str, fields: Iterable[tuple[int, str]]) -> str:
         elif tag not in _FRAME:
             body.append((tag, value))
     ordered = [(35, msg_type), *((tag, header[tag]) for tag in _HEADER_TAGS if tag in header), *body]
-    content = "".join(f"{tag}={value}{SOH}" for tag, value in ordered).encode()
-    head = f"8={begin_string}{SOH}9={len(content)}{SOH}".encode()
-    checksum = (sum(head) + sum(content)) % 256
-    return (head + content).decode() + f"10={checksum:03d}{SOH}"
+    return frame_fix(begin_string, ordered)
 
 
 def fix_log_line(message: ArchivedMessage, headers: HeaderBook) -> str:
     """One archived message as a FIX log line (no trailing newline)."""
-    fields = _masked(_split(message.raw))
+    fields = _masked(parse_fix(message.raw))
     known = dict(fields)
     session = headers.of(message.session)
     begin_string = known.get(8, session.begin_string)
@@ -134,7 +131,7 @@ def fix_log_line(message: ArchivedMessage, headers: HeaderBook) -> str:
     extra = [(49, sender), (56, target),
              (34, str(message.seq_num) if message.seq_num is not None else "0"),
              (52, message.at.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S.%f")[:-3])]
-    return frame_fix(begin_string, [*fields, *((tag, value) for tag, value in extra if tag not in known)])
+    return frame_for_log(begin_string, [*fields, *((tag, value) for tag, value in extra if tag not in known)])
 
 
 # --- writers ---------------------------------------------------------------------------------------------------
@@ -145,7 +142,7 @@ def message_record(message: ArchivedMessage) -> dict[str, str | int | None]:
             "direction": message.direction, "msg_type": message.msg_type, "seq_num": message.seq_num,
             "order_id": message.order_id, "cl_ord_id": message.cl_ord_id, "account": message.account,
             "instrument_id": message.instrument_id, "venue": message.venue,
-            "raw": "".join(f"{tag}={value}{READABLE_SOH}" for tag, value in _masked(_split(message.raw)))}
+            "raw": render_fix(_masked(parse_fix(message.raw)), READABLE_SOH)}
 
 
 def write_messages(messages: Iterable[ArchivedMessage], out: TextIO, fmt: MessageFormat, *,
@@ -200,10 +197,6 @@ def _each(rows: Iterable[T], write: Callable[[T], object], progress: Progress | 
     if progress is not None:
         progress(count)
     return count
-
-
-def _split(raw: str) -> list[tuple[int, str]]:
-    return text_to_fields(raw)
 
 
 def _masked(fields: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -16,7 +16,8 @@ import structlog
 
 from fixgw.dropcopy.copies import DROPCOPY_SESSION, CopyBuilder
 from fixgw.engine.copyhook import Reply
-from fixgw.fix.fields import SOH, Fields, render_fix
+from fixgw.fix.fields import Fields, FieldView
+from fixgw.fix.wire import SOH, parse_fix, render_fix
 from fixgw.model.orders import ExecutionEvent, utc_now
 from fixgw.model.state import Order
 from fixgw.router.book import OrderBook
@@ -135,9 +136,5 @@ class PassCopies:
 
 def _id_tags(raw: str) -> dict[int, str]:
     """The first ClOrdID(11), OrigClOrdID(41) and OrderID(37) of a rendered message."""
-    found: dict[int, str] = {}
-    for part in raw.split(SOH):
-        tag, _, value = part.partition("=")
-        if tag in ("11", "41", "37") and int(tag) not in found:
-            found[int(tag)] = value
-    return found
+    values = FieldView(parse_fix(raw)).first
+    return {tag: values[tag] for tag in (11, 41, 37) if tag in values}

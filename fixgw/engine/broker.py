@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.engine.broker_account import ACCOUNT_MESSAGES, AccountDataCollector
-from fixgw.engine.codec import SessionCodec
 from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
 from fixgw.engine.security import LogonStoreGuard
+from fixgw.engine.translator import SessionTranslator
+from fixgw.fix.fields import FieldView
 from fixgw.marketdata.fix_source import MD_MESSAGE_TYPES, FixMarketData
 from fixgw.model.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from fixgw.model.errors import MessageRejected
@@ -41,12 +42,12 @@ RawTap = Callable[[str, str, str, list[tuple[int, str]]], None]
 
 
 class FixBrokerVenue(Venue):
-    def __init__(self, name: str, session_id: fix.SessionID, codec: SessionCodec, tap: RawTap,
+    def __init__(self, name: str, session_id: qf.SessionID, translator: SessionTranslator, tap: RawTap,
                  username: str | None = None, password: str | None = None) -> None:
         self.name = name
         self.session_id = session_id
-        self.codec = codec
-        self.symbol_scheme = codec.symbol_scheme
+        self.translator = translator
+        self.symbol_scheme = translator.symbol_scheme
         self._tap = tap
         self._listener: VenueListener | None = None
         self._logged_on = False
@@ -57,7 +58,7 @@ class FixBrokerVenue(Venue):
         """Positions (35=AN/AP) and collateral (35=BB/BA), where the broker's dialect says it answers them."""
         self.market_data: FixMarketData | None = None
         """A market-data subscription riding this session (its dialect supports 35=V), set by the gateway."""
-        self.supports_mass_status = codec.supports_mass_status
+        self.supports_mass_status = translator.supports_mass_status
         self._mass_status: dict[str, set[str]] = {}
         """MassStatusReqID -> our ClOrdIDs its answer has not mentioned yet."""
 
@@ -75,28 +76,28 @@ class FixBrokerVenue(Venue):
         """See start()."""
 
     def send_new(self, order: NewOrder) -> None:
-        self._send(self.codec.encode_command(order), order.cl_ord_id, CommandKind.NEW)
+        self._send(self.translator.encode_command(order), order.cl_ord_id, CommandKind.NEW)
 
     def send_cancel(self, cancel: CancelOrder) -> None:
-        self._send(self.codec.encode_command(cancel), cancel.cl_ord_id, CommandKind.CANCEL)
+        self._send(self.translator.encode_command(cancel), cancel.cl_ord_id, CommandKind.CANCEL)
 
     def send_replace(self, replace: ReplaceOrder) -> None:
-        self._send(self.codec.encode_command(replace), replace.cl_ord_id, CommandKind.REPLACE)
+        self._send(self.translator.encode_command(replace), replace.cl_ord_id, CommandKind.REPLACE)
 
     def send_status_request(self, request: StatusRequest) -> None:
-        self._send(self.codec.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
+        self._send(self.translator.encode_command(request), request.cl_ord_id, CommandKind.STATUS)
 
     def send_mass_status_request(self, request: MassStatusRequest) -> None:
-        fields = self.codec.encode_command(request)
+        fields = self.translator.encode_command(request)
         self._mass_status[request.mass_status_req_id] = set(request.cl_ord_ids)
         self._send(fields, request.mass_status_req_id, CommandKind.STATUS)
 
     def _send(self, fields: list[tuple[int, str]], cl_ord_id: str, kind: str) -> None:
-        message = fields_to_message(fields, begin_string=self.codec.begin_string)
+        message = fields_to_message(fields, begin_string=self.translator.begin_string)
         # Sent while logged out, QuickFIX stores the message and the broker gets it by resend after logon.
         try:
-            fix.Session.sendToTarget(message, self.session_id)
-        except fix.SessionNotFound:
+            qf.Session.sendToTarget(message, self.session_id)
+        except qf.SessionNotFound:
             log.error("broker.session_not_found", venue=self.name, cl_ord_id=cl_ord_id)
             if self._listener is not None:
                 self._listener.on_outcome_unknown(self.name, cl_ord_id, kind, "session not found")
@@ -105,9 +106,9 @@ class FixBrokerVenue(Venue):
 
     def _send_account_request(self, fields: list[tuple[int, str]]) -> bool:
         try:
-            sent = bool(fix.Session.sendToTarget(fields_to_message(fields, begin_string=self.codec.begin_string),
+            sent = bool(qf.Session.sendToTarget(fields_to_message(fields, begin_string=self.translator.begin_string),
                                                  self.session_id))
-        except fix.SessionNotFound:
+        except qf.SessionNotFound:
             return False
         self._tap(self.name, "out", fields[0][1], fields)
         return sent
@@ -119,7 +120,7 @@ class FixBrokerVenue(Venue):
         log.info("broker.logon", venue=self.name)
         if self.market_data is not None:
             request = self.market_data.request()
-            fix.Session.sendToTarget(fields_to_message(request, begin_string=self.codec.begin_string),
+            qf.Session.sendToTarget(fields_to_message(request, begin_string=self.translator.begin_string),
                                      self.session_id)
         if self._listener is not None:
             self._listener.on_connectivity(self.name, True)
@@ -140,7 +141,7 @@ class FixBrokerVenue(Venue):
 
     def on_reject(self, fields: list[tuple[int, str]]) -> None:
         """A session Reject (35=3) or BusinessMessageReject (35=j) of one of our messages: definitive evidence."""
-        values = dict(fields)
+        values = FieldView(fields).first
         self._tap(self.name, "in", values.get(35, ""), fields)
         ref_seq = values.get(45, "")
         if values.get(372) == "AF" and self._mass_status:
@@ -182,7 +183,7 @@ class FixBrokerVenue(Venue):
         if self._mass_status and msg_type == "8" and self._on_mass_status_report(fields):
             return
         try:
-            event = self.codec.decode_venue(fields)
+            event = self.translator.decode_venue(fields)
         except MessageRejected as exc:
             log.error("broker.undecodable_message", venue=self.name, msg_type=msg_type, error=exc.text,
                       ref_tag_id=exc.ref_tag_id)
@@ -205,7 +206,7 @@ class FixBrokerVenue(Venue):
     def _on_mass_status_report(self, fields: list[tuple[int, str]]) -> bool:
         """Tick off an answer to our OrderMassStatusRequest; at its last (912=Y), every order it left out is one
         the broker does not know. True when the report names no order (the broker has none) and is done with."""
-        values = dict(fields)
+        values = FieldView(fields).first
         request_id = values.get(584)
         pending = self._mass_status.get(request_id) if request_id else None
         if pending is None or request_id is None:
@@ -234,23 +235,23 @@ class BrokerApplication(QuietApplication):
         self._by_session = {venue.session_id.toString(): venue for venue in venues.values()}
         self._store_guard = LogonStoreGuard()
 
-    def _venue(self, session_id: fix.SessionID) -> FixBrokerVenue | None:
+    def _venue(self, session_id: qf.SessionID) -> FixBrokerVenue | None:
         return self._by_session.get(session_id.toString())
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
             venue.on_logon()
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
             venue.on_logout()
 
     @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None and venue.username is not None and message.getHeader().getField(35) == "A":
             message.setField(553, venue.username)
@@ -259,14 +260,14 @@ class BrokerApplication(QuietApplication):
         self._store_guard.before_send(message, session_id)  # the password stays out of the FileStore
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         if message.getHeader().getField(35) == "3":
             venue = self._venue(session_id)
             if venue is not None:
                 venue.on_reject(message_to_fields(message))
 
     @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self.check_send_gate()
         self._store_guard.before_send(message, session_id)
         venue = self._venue(session_id)
@@ -275,7 +276,7 @@ class BrokerApplication(QuietApplication):
             venue.remember_sent(int(header.getField(34)), header.getField(35), message.getField(11))
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
             venue.on_message(message_to_fields(message))

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.model.orders import utc_day_start, utc_now
@@ -160,7 +160,7 @@ class SessionContinuity:
         self.resumed: dict[str, tuple[int | None, int | None, int]] = {}
         """ledger key -> (next sender MsgSeqNum, next target, messages stored): for status and tests."""
 
-    def rebuild(self, folder: Path, role: str, sessions: Iterable[tuple[str, fix.SessionID]],
+    def rebuild(self, folder: Path, role: str, sessions: Iterable[tuple[str, qf.SessionID]],
                 now: datetime | None = None) -> None:
         """Empty `folder`, then write the store of each (name, SessionID) that has a history today."""
         if folder.is_dir():
@@ -186,7 +186,7 @@ class SessionContinuity:
                         messages_stored=len(messages))
 
 
-def write_file_store(folder: Path, sid: fix.SessionID, messages: list[tuple[int, str]], next_sender: int,
+def write_file_store(folder: Path, sid: qf.SessionID, messages: list[tuple[int, str]], next_sender: int,
                      next_target: int, created: datetime) -> None:
     """One session's QuickFIX FileStore: .body (the messages), .header ("seq,offset,size " each), .seqnums,
     .session (creation time). QuickFIX reads these when the session is created."""
@@ -216,9 +216,9 @@ class HaHooks:
         self.may_send = may_send
         self.on_fenced = on_fenced
 
-    def before_engines(self, quickfix_dir: Path, ems: Iterable[tuple[str, fix.SessionID]],
-                       brokers: Iterable[tuple[str, fix.SessionID]],
-                       dropcopy: Iterable[tuple[str, fix.SessionID]] = ()) -> None:
+    def before_engines(self, quickfix_dir: Path, ems: Iterable[tuple[str, qf.SessionID]],
+                       brokers: Iterable[tuple[str, qf.SessionID]],
+                       dropcopy: Iterable[tuple[str, qf.SessionID]] = ()) -> None:
         """Before QuickFIX opens any store: write this node's stores from PostgreSQL, start recording what is
         sent."""
         self.continuity.rebuild(quickfix_dir / "ems-store", "acceptor", ems)

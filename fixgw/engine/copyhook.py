@@ -9,7 +9,7 @@ from fixgw.router.effects import Effects
 from fixgw.store.records import MessageRecord
 
 Reply = tuple[str, list[tuple[int, str]], str | None]
-"""(EMS session, fields, order id) of a reply the EMS codec built (session reject, refusal ER)."""
+"""(EMS session, fields, order id) of a reply the EMS session's translator built (session reject, refusal ER)."""
 
 
 class PassCopies(Protocol):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.config import GatewayConfig
@@ -32,11 +32,12 @@ from fixgw.engine.quickfix_support import (
     fields_to_message,
     guard_callback,
     keep_alive,
-    text_to_fields,
 )
 from fixgw.engine.sessions import _session_defaults, _text
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
+from fixgw.fix.fields import Fields
+from fixgw.fix.wire import parse_fix
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import utc_day_start, utc_now
 from fixgw.router.book import OrderBook
@@ -44,8 +45,6 @@ from fixgw.store.journal import Journal
 from fixgw.store.records import MessageRecord
 
 log = structlog.get_logger("fixgw.engine.dropcopy")
-
-Fields = list[tuple[int, str]]
 
 
 def build_feed(config: GatewayConfig, book: OrderBook, symbols: SymbolMaster,
@@ -62,7 +61,7 @@ def build_feed(config: GatewayConfig, book: OrderBook, symbols: SymbolMaster,
 class _Session:
     name: str
     config: DropCopySessionConfig
-    session_id: fix.SessionID
+    session_id: qf.SessionID
     filter: CopyFilter
     lock: threading.Lock = field(default_factory=threading.Lock)
     replay_until: datetime | None = None
@@ -76,11 +75,11 @@ class DropCopyAcceptor:
         self.state_dir = config.state_dir / "quickfix"
         self._sessions: dict[str, _Session] = {}
         for name, section in config.dropcopy.items():
-            sid = fix.SessionID(section.begin_string, section.sender_comp_id, section.target_comp_id)
+            sid = qf.SessionID(section.begin_string, section.sender_comp_id, section.target_comp_id)
             self._sessions[sid.toString()] = _Session(name, section, sid, CopyFilter(
                 frozenset(section.accounts), frozenset(section.venues)))
         self._application = _DropCopyApplication(self)
-        self._acceptor: fix.ThreadedSocketAcceptor | None = None
+        self._acceptor: qf.ThreadedSocketAcceptor | None = None
         self._debug_messages = config.log.level == "DEBUG"
         self._logon_timeout_s = config.acceptor.logon_timeout_s
         self.logged_on: set[str] = set()
@@ -95,8 +94,8 @@ class DropCopyAcceptor:
         # Not QuickFIX's FileLog: it would write a client's Logon credentials in clear (fixgw/engine/qflog.py).
         names = {key: state.name for key, state in self._sessions.items()}
         log_factory = StructlogLogFactory("dropcopy", names, messages=self._debug_messages, recorder=self.recorder)
-        store = fix.FileStoreFactory(settings)
-        self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
+        store = qf.FileStoreFactory(settings)
+        self._acceptor = keep_alive(qf.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
                                     self._application, store, log_factory)
         self._acceptor.start()
         log.info("dropcopy.started", sessions=sorted(s.name for s in self._sessions.values()))
@@ -108,7 +107,7 @@ class DropCopyAcceptor:
         for thread in self._replays:
             thread.join(5.0)
 
-    def _settings(self) -> fix.SessionSettings:
+    def _settings(self) -> qf.SessionSettings:
         default = {"ConnectionType": "acceptor", "FileStorePath": str(self.state_dir / "dropcopy-store"),
                    "SocketReuseAddress": "Y", "LogonTimeout": str(self._logon_timeout_s)}
         sessions = []
@@ -128,7 +127,7 @@ class DropCopyAcceptor:
     # ------------------------------------------------------------------ live copies (router thread)
 
     def deliver(self, copies: Sequence[MessageRecord]) -> None:
-        parsed = [(record, text_to_fields(record.raw)) for record in copies]
+        parsed = [(record, parse_fix(record.raw)) for record in copies]
         for state in self._sessions.values():
             with state.lock:
                 for record, fields in parsed:
@@ -143,8 +142,8 @@ class DropCopyAcceptor:
         try:
             message = fields_to_message(fields, begin_string=state.config.begin_string)
             # Logged out: QuickFIX stores the copy (and its sequence number) for the client's resend request.
-            return bool(fix.Session.sendToTarget(message, state.session_id))
-        except fix.SessionNotFound:
+            return bool(qf.Session.sendToTarget(message, state.session_id))
+        except qf.SessionNotFound:
             return False
         except Exception as exc:  # one bad copy must not stop the others
             log.error("dropcopy.send_failed", session=state.name, error=repr(exc))
@@ -173,7 +172,7 @@ class DropCopyAcceptor:
         sent = 0
         try:
             for record in self.journal.iter_messages(session=DROPCOPY_SESSION, since=since, until=until):
-                fields = text_to_fields(record.raw)
+                fields = parse_fix(record.raw)
                 if state.filter.matches(fields):
                     self._send(state, [*fields, (97, "Y")])
                     sent += 1
@@ -187,14 +186,14 @@ class DropCopyAcceptor:
                     break
                 for record in held:
                     if record.at >= until:  # older ones were in the replay
-                        self._send(state, text_to_fields(record.raw))
+                        self._send(state, parse_fix(record.raw))
         log.info("dropcopy.replayed", session=state.name, copies=sent, since=since.isoformat(),
                  until=until.isoformat())
 
-    def session(self, session_id: fix.SessionID) -> _Session | None:
+    def session(self, session_id: qf.SessionID) -> _Session | None:
         return self._sessions.get(session_id.toString())
 
-    def session_id_of(self, name: str) -> fix.SessionID | None:
+    def session_id_of(self, name: str) -> qf.SessionID | None:
         return next((state.session_id for state in self._sessions.values() if state.name == name), None)
 
 
@@ -203,28 +202,28 @@ class _DropCopyApplication(QuietApplication):
         super().__init__()
         self._owner = owner
 
-    def _with_session(self, session_id: fix.SessionID, action: Callable[[_Session], None]) -> None:
+    def _with_session(self, session_id: qf.SessionID, action: Callable[[_Session], None]) -> None:
         state = self._owner.session(session_id)
         if state is not None:
             action(state)
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         self._with_session(session_id, self._owner._logged_on)
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         state = self._owner.session(session_id)
         if state is not None:
             self._owner.logged_on.discard(state.name)
             log.info("dropcopy.logout", session=state.name)
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         if message.getHeader().getField(35) == "A" and message.isSetField(141) and message.getField(141) == "Y":
             self._with_session(session_id, self._owner._reset_requested)
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        raise fix.UnsupportedMessageType()  # QuickFIX answers with a BusinessMessageReject
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
+        raise qf.UnsupportedMessageType()  # QuickFIX answers with a BusinessMessageReject
 

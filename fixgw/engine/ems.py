@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.engine.quickfix_support import QuietApplication, guard_callback, message_to_fields
@@ -33,25 +33,25 @@ class EmsApplication(QuietApplication):
         self._on_session = on_session
         self.logged_on: set[str] = set()
 
-    def name_of(self, session_id: fix.SessionID) -> str | None:
+    def name_of(self, session_id: qf.SessionID) -> str | None:
         return self._names.get(session_id.toString())
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         name = self.name_of(session_id)
         if name is not None:
             self.logged_on.add(name)
             self._on_session(name, True)
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         name = self.name_of(session_id)
         if name is not None:
             self.logged_on.discard(name)
             self._on_session(name, False)
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         if self._logon_check is not None and message.getHeader().getField(35) == "A":
             name = self.name_of(session_id)
             try:
@@ -60,10 +60,10 @@ class EmsApplication(QuietApplication):
                 log.exception("security.logon_check_failed", session=name, error=repr(exc))
                 reason = "logon could not be verified"
             if reason is not None:
-                raise fix.RejectLogon(reason)  # QuickFIX answers with a Logout carrying the reason, then disconnects
+                raise qf.RejectLogon(reason)  # QuickFIX answers with a Logout carrying the reason, then disconnects
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         name = self.name_of(session_id)
         if name is not None:
             # Copy out now: the message object is only valid during the callback.

@@ -10,23 +10,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.config import GatewayConfig
 from fixgw.engine.broker import BrokerApplication, FixBrokerVenue
-from fixgw.engine.codec import SessionCodec
 from fixgw.engine.continuity import HaHooks
 from fixgw.engine.dropcopy import DropCopyAcceptor, build_feed
 from fixgw.engine.ems import EmsApplication
 from fixgw.engine.heap import recovery_heap, release_collector, serving_collector
 from fixgw.engine.observe import SessionState
 from fixgw.engine.qflog import StructlogLogFactory
-from fixgw.engine.quickfix_support import fields_to_message, text_to_fields
+from fixgw.engine.quickfix_support import fields_to_message
 from fixgw.engine.replay import ADMIN_SLACK, reports_to_replay, store_prefix, stored_keys
 from fixgw.engine.runner import SENT_MARK_PREFIX, Runner
 from fixgw.engine.security import new_acceptor, new_initiator, require_bindable_host, require_tls
 from fixgw.engine.sessions import acceptor_settings, ensure_dirs, initiator_settings, session_id
+from fixgw.engine.translator import SessionTranslator
+from fixgw.fix.wire import parse_fix
 from fixgw.logs import error_text
 from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.model.enums import TimeInForce
@@ -38,8 +39,8 @@ from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
+from fixgw.store.database import display_url
 from fixgw.store.daybook import read_day_book
-from fixgw.store.engine import display_url
 from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
@@ -69,45 +70,47 @@ def starting(what: str) -> Iterator[None]:
         raise StartError(f"{what}: {error_text(exc, innermost=True)}") from exc
 
 
-CodecFactory = Callable[[str, str, SymbolMaster, Path], SessionCodec]
-"""(dialect name, begin string, symbol master, specs dir) -> codec."""
+TranslatorFactory = Callable[[str, str, SymbolMaster, Path], SessionTranslator]
+"""(dialect name, begin string, symbol master, specs dir) -> the session's translator."""
 
 
-def default_codec_factory(dialect: str, begin_string: str, symbols: SymbolMaster, specs_dir: Path) -> SessionCodec:
-    from fixgw.engine.translation import DialectCodec
+def default_translator_factory(dialect: str, begin_string: str, symbols: SymbolMaster,
+                               specs_dir: Path) -> SessionTranslator:
+    from fixgw.engine.translation import DialectTranslator
 
-    return DialectCodec.create(dialect, begin_string, symbols, specs_dir)
+    return DialectTranslator.create(dialect, begin_string, symbols, specs_dir)
 
 
 class Gateway:
     def __init__(self, config: GatewayConfig, *, extra_venues: Mapping[str, Venue] | None = None,
-                 checks: Sequence[PreTradeCheck] = (), codec_factory: CodecFactory = default_codec_factory) -> None:
+                 checks: Sequence[PreTradeCheck] = (),
+                 translator_factory: TranslatorFactory = default_translator_factory) -> None:
         self.config = config
         self._extra_venues = dict(extra_venues or {})
         self._checks = list(checks)
-        self._codec_factory = codec_factory
-        self.journal = Journal(config.journal_url)
+        self._translator_factory = translator_factory
+        self.journal = Journal(config.journal_url, config.journal.sync)
         self.runner: Runner | None = None
         self.core: RouterCore | None = None
         self.venues: dict[str, Venue] = {}
-        self._ems_ids: dict[str, fix.SessionID] = {}
+        self._ems_ids: dict[str, qf.SessionID] = {}
         self._ems_begin: dict[str, str] = {}
-        self._acceptor: fix.Acceptor | None = None
-        self._initiator: fix.Initiator | None = None
-        self._tls_initiators: list[fix.Initiator] = []
+        self._acceptor: qf.Acceptor | None = None
+        self._initiator: qf.Initiator | None = None
+        self._tls_initiators: list[qf.Initiator] = []
         """One TLS initiator per broker with `tls` (QuickFIX reads TLS settings per initiator)."""
         self.security = authenticator_from_config(config)
         """EMS logon authentication: credentials, source addresses, lockout, refusal counters."""
         self._ems_app: EmsApplication | None = None
         self._broker_app: BrokerApplication | None = None
-        self._ems_settings: fix.SessionSettings | None = None
+        self._ems_settings: qf.SessionSettings | None = None
         self._dropcopy: DropCopyAcceptor | None = None
         self._own_venues: dict[str, Venue] = {}
         """Venues this gateway starts and stops itself (REST venues, extra venues); FIX brokers share the initiator."""
         self._started = False
         self._lock = threading.Lock()
         self.risk: RiskControl | None = None
-        """Pre-trade risk: `.engine` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
+        """Pre-trade risk: `.checks` (checks, counters, alerts) and the operator controls (fixgw/risk/control.py)."""
         self.recon: Any = None
         """Scheduled reconciliation (fixgw/recon/service.py ReconService) when `recon.enabled`."""
         self.ha: HaHooks | None = None
@@ -144,11 +147,11 @@ class Gateway:
             book.remember(day.closed_keys)
             remembered = len(day.closed_keys)
             self.risk = RiskControl(config, self.journal, book, day.closed_fills)
-            book.on_recall = self.risk.engine.adopt
+            book.on_recall = self.risk.checks.adopt
             del day
-        ems_codecs = {name: self._codec_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
+        ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
-        context = BuildContext(symbols, config.specs_dir, self._codec_factory, self._tap)
+        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap)
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
             venue = build_venue(FIX_BROKER_KIND, name, broker, context)
@@ -157,7 +160,7 @@ class Gateway:
         for name, source in config.marketdata.sources.items():
             if source.kind == "fix_broker" and source.venue in brokers:
                 brokers[source.venue].market_data = FixMarketData(name, source.instruments,
-                                                                  self.risk.engine.market.references)
+                                                                  self.risk.checks.market.references)
         rest = {name: build_venue(section.kind, name, section, context) for name, section in config.venues.items()}
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
@@ -165,7 +168,7 @@ class Gateway:
         policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect,
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
-        risk = self.risk.engine
+        risk = self.risk.checks
         margin_checks: list[PreTradeCheck] = []
         if config.margin.enabled:
             self.margin = self._margin_service()
@@ -177,7 +180,7 @@ class Gateway:
                                unknown_order_grace=timedelta(seconds=config.risk.unknown_order_grace_s),
                                alert=risk.alerts.raise_alert,
                                mass_status=self._venue_answers_mass_status)
-        self.runner = Runner(self.core, self.journal, self.venues, ems_codecs, self._send_to_ems,
+        self.runner = Runner(self.core, self.journal, self.venues, ems_translators, self._send_to_ems,
                              max_batch=config.journal.max_batch)
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():
@@ -305,7 +308,7 @@ class Gateway:
         from fixgw.risk.switches import KILL, new_switch
 
         assert self.risk is not None
-        engine = self.risk.engine
+        engine = self.risk.checks
         journal = self.journal
 
         def price(asset: str, currency: str) -> Any:
@@ -368,7 +371,7 @@ class Gateway:
         sessions = [(name, sid) for name, sid in self._ems_ids.items()]
         sessions += [(name, venue.session_id) for name, venue in brokers.items()]
         for name, sid in sessions:
-            session = fix.Session.lookupSession(sid)
+            session = qf.Session.lookupSession(sid)
             last = self.journal.last_seq_num(name, "in", since=since)
             if session is None or last is None:
                 continue
@@ -377,7 +380,7 @@ class Gateway:
                 session.setNextTargetMsgSeqNum(last + 1)
                 log.warning("gateway.sequence_rewound", session=name, journaled=last, quickfix_expected=expected)
 
-    def _ems_sessions(self) -> list[tuple[str, fix.SessionID]]:
+    def _ems_sessions(self) -> list[tuple[str, qf.SessionID]]:
         return [(name, session_id(ems.begin_string, ems.sender_comp_id, ems.target_comp_id))
                 for name, ems in self.config.ems.items()]
 
@@ -417,7 +420,7 @@ class Gateway:
         for name, sid in self._ems_ids.items():
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
-            journaled = [text_to_fields(record.raw)
+            journaled = [parse_fix(record.raw)
                          for record in self.journal.iter_messages(session=name, direction="out", since=since)]
             if not journaled:
                 continue
@@ -428,7 +431,7 @@ class Gateway:
                  already_stored=len(journaled) - len(replay), store_read=stored is not None)
             self.runner.replay_now(name, replay)
 
-    def _ems_store_dir(self, sid: fix.SessionID) -> Path:
+    def _ems_store_dir(self, sid: qf.SessionID) -> Path:
         assert self._ems_settings is not None
         return Path(self._ems_settings.get(sid).getString("FileStorePath"))
 
@@ -481,8 +484,8 @@ class Gateway:
             return False
         message = fields_to_message(fields, begin_string=self._ems_begin[session])
         try:
-            fix.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
-        except fix.SessionNotFound:
+            qf.Session.sendToTarget(message, sid)  # False while logged out: stored all the same, resent at logon
+        except qf.SessionNotFound:
             return False
         return True
 
@@ -512,8 +515,8 @@ def book_venue_orders(core: RouterCore, fx: Any, venue: str, session: str, accou
                             f"placed by {venue} itself (e.g. a margin liquidation)", fx)
 
 
-def _fix_state(name: str, role: str, sid: fix.SessionID | None, connected: bool) -> SessionState:
-    session = fix.Session.lookupSession(sid) if sid is not None else None
+def _fix_state(name: str, role: str, sid: qf.SessionID | None, connected: bool) -> SessionState:
+    session = qf.Session.lookupSession(sid) if sid is not None else None
     if session is None:
         return SessionState(name, role, connected)
     return SessionState(name, role, connected, int(session.getExpectedSenderNum()),

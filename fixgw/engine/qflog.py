@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.logs import redact_value
@@ -59,7 +59,7 @@ OutgoingRecorder = Callable[[str, str, str], None]
 """(role, session name, message text) of every message a session sends, just before the socket write (HA)."""
 
 
-class _SessionLog(fix.Log):  # type: ignore[misc]
+class _SessionLog(qf.Log):  # type: ignore[misc]
     def __init__(self, session: str, role: str, listener: ConnectionListener | None, messages: bool,
                  recorder: OutgoingRecorder | None = None) -> None:
         super().__init__()
@@ -133,7 +133,7 @@ def _tls_reason(text: str) -> str | None:
     return None
 
 
-class StructlogLogFactory(fix.LogFactory):  # type: ignore[misc]
+class StructlogLogFactory(qf.LogFactory):  # type: ignore[misc]
     """A QuickFIX LogFactory for an acceptor or initiator (`role`); `names` maps SessionID strings to our names."""
 
     def __init__(self, role: str, names: Mapping[str, str], listener: ConnectionListener | None = None,
@@ -145,13 +145,13 @@ class StructlogLogFactory(fix.LogFactory):  # type: ignore[misc]
         self._listener = listener
         self._messages = messages
 
-    def create(self, *args: object) -> fix.Log:
-        key = args[0].toString() if args and isinstance(args[0], fix.SessionID) else ""
+    def create(self, *args: object) -> qf.Log:
+        key = args[0].toString() if args and isinstance(args[0], qf.SessionID) else ""
         session_log = _SessionLog(self._names.get(key, key or "GLOBAL"), self._role, self._listener, self._messages,
                                   self._recorder)
         # C++ owns the log from here (QuickFIX keeps a raw pointer): without __disown__ Python frees it twice.
         return session_log.__disown__()
 
-    def destroy(self, session_log: fix.Log) -> None:
+    def destroy(self, session_log: qf.Log) -> None:
         """QuickFIX is done with the log; the small object is left to the process (no safe delete from here)."""
         return None

@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
-log = structlog.get_logger(__name__)
+from fixgw.fix.wire import SOH, frame_fix, parse_fix
 
-SOH = "\x01"
+log = structlog.get_logger(__name__)
 
 FIX42 = "FIX.4.2"
 FIX44 = "FIX.4.4"
@@ -29,34 +29,14 @@ FIX50SP2_APPL_VER_ID = "9"
 """DefaultApplVerID for FIX 5.0 SP2 application messages over a FIXT.1.1 session."""
 
 QUICKFIX_EXCEPTIONS: tuple[type[BaseException], ...] = (
-    fix.FieldNotFound,
-    fix.IncorrectTagValue,
-    fix.IncorrectDataFormat,
-    fix.UnsupportedMessageType,
-    fix.RejectLogon,
-    fix.DoNotSend,
+    qf.FieldNotFound,
+    qf.IncorrectTagValue,
+    qf.IncorrectDataFormat,
+    qf.UnsupportedMessageType,
+    qf.RejectLogon,
+    qf.DoNotSend,
 )
 """Exceptions QuickFIX expects from callbacks and turns into protocol behaviour (reject, logout, no send)."""
-
-# Length-prefixed data fields (length tag -> data tag): their values may legally contain SOH.
-_DATA_LENGTH_TAGS: dict[int, int] = {
-    90: 91,
-    93: 89,
-    95: 96,
-    212: 213,
-    348: 349,
-    350: 351,
-    352: 353,
-    354: 355,
-    356: 357,
-    358: 359,
-    360: 361,
-    362: 363,
-    364: 365,
-    445: 446,
-    618: 619,
-    621: 622,
-}
 
 _SPEC_FILES: dict[str, str] = {FIX42: "FIX42.xml", FIX44: "FIX44.xml", FIXT11: "FIXT11.xml"}
 _FIXT_APP_SPEC = "FIX50SP2.xml"
@@ -92,11 +72,11 @@ def data_dictionary_settings(begin_string: str) -> dict[str, str]:
     return {"UseDataDictionary": "Y", "DataDictionary": str(folder / _SPEC_FILES[begin_string])}
 
 
-_dictionaries: dict[str, fix.DataDictionary] = {}  # begin string -> application dictionary
+_dictionaries: dict[str, qf.DataDictionary] = {}  # begin string -> application dictionary
 _dictionary_lock = threading.Lock()
 
 
-def load_data_dictionary(begin_string: str) -> fix.DataDictionary:
+def load_data_dictionary(begin_string: str) -> qf.DataDictionary:
     """The bundled application data dictionary for `begin_string` (FIX 5.0 SP2 for FIXT.1.1), cached.
 
     Loaded once per process (FIX50SP2.xml takes seconds) from spec_dir() as it was at first use. QuickFIX
@@ -114,12 +94,12 @@ def load_data_dictionary(begin_string: str) -> fix.DataDictionary:
     with _dictionary_lock:
         dictionary = _dictionaries.get(begin_string)
         if dictionary is None:
-            dictionary = fix.DataDictionary(str(spec_dir() / name))
+            dictionary = qf.DataDictionary(str(spec_dir() / name))
             _dictionaries[begin_string] = dictionary
         return dictionary
 
 
-def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mapping[str, str]]) -> fix.SessionSettings:
+def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mapping[str, str]]) -> qf.SessionSettings:
     """QuickFIX settings from a DEFAULT dict plus one dict per session.
 
     Each session dict must hold BeginString, SenderCompID and TargetCompID (SessionQualifier optional);
@@ -127,14 +107,14 @@ def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mappin
     QuickFIX validates each session as it is added and raises quickfix.ConfigError (e.g. a missing or
     wrong ConnectionType); a duplicate session is a ConfigError too.
     """
-    settings = fix.SessionSettings()
+    settings = qf.SessionSettings()
     # Defaults first: SessionSettings.set(session) merges the defaults known at that moment.
     settings.set(_settings_dictionary(default))
     for session in sessions:
         missing = [key for key in ("BeginString", "SenderCompID", "TargetCompID") if not session.get(key)]
         if missing:
             raise ValueError(f"session settings lack {', '.join(missing)}: {dict(session)!r}")
-        session_id = fix.SessionID(
+        session_id = qf.SessionID(
             session["BeginString"],
             session["SenderCompID"],
             session["TargetCompID"],
@@ -144,8 +124,8 @@ def build_session_settings(default: Mapping[str, str], sessions: Sequence[Mappin
     return settings
 
 
-def _settings_dictionary(values: Mapping[str, str]) -> fix.Dictionary:
-    dictionary = fix.Dictionary()
+def _settings_dictionary(values: Mapping[str, str]) -> qf.Dictionary:
+    dictionary = qf.Dictionary()
     for key, value in values.items():
         if not isinstance(value, str):
             raise TypeError(f"setting {key} must be a str, got {type(value).__name__}")
@@ -153,54 +133,21 @@ def _settings_dictionary(values: Mapping[str, str]) -> fix.Dictionary:
     return dictionary
 
 
-def message_to_fields(message: fix.Message) -> list[tuple[int, str]]:
+def message_to_fields(message: qf.Message) -> list[tuple[int, str]]:
     """Every (tag, value) of `message` in wire order: header, body (groups in order), trailer.
 
     QuickFIX serialises body fields in ascending tag order (groups stay in place), BodyLength and
     CheckSum are recomputed by toString(). Length-prefixed data fields (e.g. 95/96) keep embedded SOH.
     """
-    return text_to_fields(message.toString())
-
-
-def text_to_fields(text: str) -> list[tuple[int, str]]:
-    """(tag, value) pairs of one FIX message's text (SOH-delimited, ending with SOH), in order."""
-    parts = text.split(SOH)
-    if parts[-1] == "":
-        parts.pop()  # a complete message ends with SOH
-    fields: list[tuple[int, str]] = []
-    append = fields.append
-    index = 0
-    count = len(parts)
-    while index < count:
-        tag_text, _, value = parts[index].partition("=")
-        tag = int(tag_text)
-        append((tag, value))
-        index += 1
-        data_tag = _DATA_LENGTH_TAGS.get(tag)
-        if data_tag is not None and index < count:
-            index = _append_data_field(parts, index, int(value), data_tag, fields)
-    return fields
-
-
-def _append_data_field(parts: list[str], index: int, length: int, data_tag: int, fields: list[tuple[int, str]]) -> int:
-    """Re-join a data field whose value was split on embedded SOH; returns the next index."""
-    tag_text, _, value = parts[index].partition("=")
-    if int(tag_text) != data_tag:
-        return index
-    index += 1
-    while len(value) < length and index < len(parts):
-        value = value + SOH + parts[index]
-        index += 1
-    fields.append((data_tag, value))
-    return index
+    return parse_fix(message.toString(), SOH)
 
 
 def fields_to_message(
     fields: Sequence[tuple[int, str]],
-    data_dictionary: fix.DataDictionary | None = None,
+    data_dictionary: qf.DataDictionary | None = None,
     *,
     begin_string: str | None = None,
-) -> fix.Message:
+) -> qf.Message:
     """A sendable quickfix.Message from an ordered field list starting with (35, MsgType).
 
     The fields are written out as FIX text and parsed by QuickFIX with a data dictionary (the bundled one
@@ -226,20 +173,10 @@ def fields_to_message(
         begin_string = FIXT11 if version.startswith("FIX.5") else version
     if data_dictionary is None:
         data_dictionary = load_data_dictionary(begin_string)
-    body = SOH.join([f"{tag}={value}" for tag, value in fields])
-    if body.count(SOH) != len(fields) - 1 and not _only_data_fields_hold_soh(fields):
-        raise ValueError("a field value contains SOH")
-    # BodyLength and CheckSum are placeholders: QuickFIX recomputes both when it serialises.
-    text = f"8={begin_string}{SOH}9=0{SOH}{body}{SOH}10=000{SOH}"
-    return fix.Message(text, data_dictionary, False)
+    return qf.Message(frame_fix(begin_string, fields), data_dictionary, False)
 
 
-def _only_data_fields_hold_soh(fields: Sequence[tuple[int, str]]) -> bool:
-    data_tags = set(_DATA_LENGTH_TAGS.values())
-    return all(tag in data_tags for tag, value in fields if SOH in value)
-
-
-def ensure_new_sessions(settings: fix.SessionSettings) -> None:
+def ensure_new_sessions(settings: qf.SessionSettings) -> None:
     """Raise ValueError if a session in `settings` already lives in this process.
 
     QuickFIX keeps one process-wide registry of sessions by SessionID: a second live session with the same
@@ -249,29 +186,29 @@ def ensure_new_sessions(settings: fix.SessionSettings) -> None:
     """
     sessions = settings.getSessions()
     for session_id in sessions:
-        if fix.Session.doesSessionExist(session_id):
+        if qf.Session.doesSessionExist(session_id):
             raise ValueError(f"QuickFIX session {session_id} already exists in this process")
 
 
-def request_logout(session_id: fix.SessionID, reason: str) -> bool:
+def request_logout(session_id: qf.SessionID, reason: str) -> bool:
     """Ask a logged-on session to log out now; False if QuickFIX does not know the session.
 
     Session.logout() only flags the session; QuickFIX acts on the flag the next time the session runs,
     which is its one-second timer unless a message arrives. A TestRequest makes the peer answer at once,
     so the Logout goes out within a round trip instead of up to a second later.
     """
-    session = fix.Session.lookupSession(session_id)
+    session = qf.Session.lookupSession(session_id)
     if session is None:
         return False
     session.logout(reason)
     if not session.isLoggedOn():
         return True  # nothing to hurry: a TestRequest now would only be queued in the store
     begin_string = session_id.getBeginString().getValue()
-    test_request = fix.Message()
-    test_request.getHeader().setField(fix.BeginString(begin_string))
-    test_request.getHeader().setField(fix.MsgType("1"))
-    test_request.setField(fix.TestReqID("logout"))
-    fix.Session.sendToTarget(test_request, session_id)
+    test_request = qf.Message()
+    test_request.getHeader().setField(qf.BeginString(begin_string))
+    test_request.getHeader().setField(qf.MsgType("1"))
+    test_request.setField(qf.TestReqID("logout"))
+    qf.Session.sendToTarget(test_request, session_id)
     return True
 
 
@@ -352,52 +289,52 @@ def guard_callback(callback: Callable[P, R]) -> Callable[P, R | None]:
     return guarded
 
 
-class QuietApplication(fix.Application):  # type: ignore[misc]
+class QuietApplication(qf.Application):  # type: ignore[misc]
     """A QuickFIX application whose every callback is a guarded no-op (`guard_callback`, so `onLogon`/`onLogout`
     also hold and release the session thread's Python state). Subclass it and define only the callbacks that do
     something, each decorated with `guard_callback` too."""
 
     @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
+    def onCreate(self, session_id: qf.SessionID) -> None:
         return None
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         return None
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         return None
 
     @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         return None
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         return None
 
     send_gate: Callable[[], bool] | None = None
     """HA: while this returns False no application message leaves (the node was fenced: fixgw/ha/node.py)."""
 
     @guard_callback
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self.check_send_gate()
 
     def check_send_gate(self) -> None:
         """Raise DoNotSend when the send gate is shut (call first in every toApp)."""
         gate = self.send_gate
         if gate is not None and not gate():
-            raise fix.DoNotSend()
+            raise qf.DoNotSend()
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         return None
 
 
 def _log_callback_failure(callback: Callable[..., object], args: tuple[object, ...], error: BaseException) -> None:
     try:
-        session = next((str(arg) for arg in args if isinstance(arg, fix.SessionID)), None)
+        session = next((str(arg) for arg in args if isinstance(arg, qf.SessionID)), None)
         log.error(
             "quickfix_callback_failed",
             callback=getattr(callback, "__qualname__", repr(callback)),

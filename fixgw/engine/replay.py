@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
-from fixgw.engine.quickfix_support import text_to_fields
+from fixgw.fix.fields import Fields
+from fixgw.fix.wire import parse_fix
 
 log = structlog.get_logger("fixgw.engine.replay")
-
-Fields = list[tuple[int, str]]
 ReportKey = tuple[str, ...]
 
 HEADER_ENTRY_BYTES = 40
@@ -37,7 +36,7 @@ def report_key(fields: Iterable[tuple[int, str]]) -> ReportKey:
     return (msg_type, values.get(11, ""), values.get(60, ""))
 
 
-def store_prefix(store_dir: Path, session_id: fix.SessionID) -> Path:
+def store_prefix(store_dir: Path, session_id: qf.SessionID) -> Path:
     """QuickFIX FileStore's file prefix for a session: <BeginString>-<Sender>-<Target>[-<Qualifier>]."""
     name = (f"{session_id.getBeginString().getValue()}-{session_id.getSenderCompID().getValue()}-"
             f"{session_id.getTargetCompID().getValue()}")
@@ -64,7 +63,7 @@ def stored_keys(prefix: Path, tail: int) -> set[ReportKey] | None:
     except (OSError, ValueError) as exc:
         log.warning("replay.store_unreadable", store=str(prefix), error=repr(exc))
         return None
-    return {report_key(text_to_fields(data[offset - start:offset - start + size].decode("latin-1")))
+    return {report_key(parse_fix(data[offset - start:offset - start + size].decode("latin-1")))
             for offset, size in spans}
 
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import structlog
 
-from fixgw.engine.codec import SessionCodec
 from fixgw.engine.copyhook import CopyHook
 from fixgw.engine.heap import freeze_survivors
 from fixgw.engine.observe import Origin, PassObserver, PassRecord
-from fixgw.fix.fields import render_fix
+from fixgw.engine.translator import SessionTranslator
+from fixgw.fix.wire import SOH, render_fix
 from fixgw.model.errors import MessageRejected
 from fixgw.model.orders import (
     CancelOrder,
@@ -62,11 +62,11 @@ class _Item:
 
 class Runner:
     def __init__(self, core: RouterCore, journal: Journal, venues: Mapping[str, Venue],
-                 ems_codecs: Mapping[str, SessionCodec], ems_send: EmsSend, *, max_batch: int = 512) -> None:
+                 ems_translators: Mapping[str, SessionTranslator], ems_send: EmsSend, *, max_batch: int = 512) -> None:
         self.core = core
         self.journal = journal
         self.venues = venues
-        self.ems_codecs = ems_codecs
+        self.ems_translators = ems_translators
         self.ems_send = ems_send
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
@@ -287,13 +287,13 @@ class Runner:
             if self.core.book.has_ems_cl_ord_id(session, cl_ord_id):
                 log.info("ems.possdup_ignored", session=session, cl_ord_id=cl_ord_id, msg_type=msg_type)
                 return
-        codec = self.ems_codecs[session]
+        translator = self.ems_translators[session]
         try:
-            command = codec.decode_ems(fields)
+            command = translator.decode_ems(fields)
         except MessageRejected as exc:
             log.info("ems.message_rejected", session=session, msg_type=msg_type, kind=exc.kind,
                      ref_tag_id=exc.ref_tag_id, text=exc.text)
-            replies.append((session, codec.reject_reply(exc, fields), None))
+            replies.append((session, translator.reject_reply(exc, fields), None))
             return
         if isinstance(command, NewOrder):
             self.core.on_new_order(session, command, fx)
@@ -308,11 +308,11 @@ class Runner:
                         messages: list[MessageRecord]) -> list[tuple[str, list[tuple[int, str]]]]:
         outbound: list[tuple[str, list[tuple[int, str]]]] = []
         for session, report, order_id in fx.to_ems:
-            codec = self.ems_codecs.get(session)
-            if codec is None:
+            translator = self.ems_translators.get(session)
+            if translator is None:
                 log.error("ems.unknown_session", session=session)
                 continue
-            fields = codec.encode_report(report)
+            fields = translator.encode_report(report)
             if order_id is not None and isinstance(report, ExecutionEvent):
                 self._reported[report.exec_id] = order_id
                 if len(self._reported) > EXEC_ID_MEMORY:
@@ -387,5 +387,5 @@ def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int,
             at: datetime) -> MessageRecord:
     seq = next((value for tag, value in fields if tag == 34), None)
     return MessageRecord(session=session, direction=direction, msg_type=msg_type,
-                         raw=render_fix(mask_secret_fields(fields), "\x01"), at=at,  # no passwords at rest
+                         raw=render_fix(mask_secret_fields(fields), SOH), at=at,  # no passwords at rest
                          seq_num=int(seq) if seq is not None and seq.isdigit() else None)

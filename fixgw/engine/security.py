@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.engine.quickfix_support import keep_alive
@@ -19,7 +19,7 @@ class TlsUnavailableError(RuntimeError):
 
 def tls_available() -> bool:
     """True when quickfix was built with HAVE_SSL (a plain `pip install quickfix` is not)."""
-    return hasattr(fix, "SSLSocketAcceptor") and hasattr(fix, "SSLSocketInitiator")
+    return hasattr(qf, "SSLSocketAcceptor") and hasattr(qf, "SSLSocketInitiator")
 
 
 def require_tls() -> None:
@@ -27,23 +27,23 @@ def require_tls() -> None:
         raise TlsUnavailableError(TLS_UNAVAILABLE)
 
 
-def new_acceptor(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,
-                 *, tls: bool) -> fix.Acceptor:
+def new_acceptor(application: qf.Application, settings: qf.SessionSettings, log_factory: qf.LogFactory,
+                 *, tls: bool) -> qf.Acceptor:
     """ThreadedSocketAcceptor, or SSLSocketAcceptor (the only TLS acceptor QuickFIX's Python wrapper has).
 
     Not the single-threaded SocketAcceptor: it crashes on stop (it closes its listening socket from the stopping
     thread while its own thread still uses it; a start-stop loop here segfaulted within 2 to 12 stops). The
     threaded one has a flaw of its own in QuickFIX 1.16: see `quickfix_patched`.
     """
-    store = fix.FileStoreFactory(settings)
+    store = qf.FileStoreFactory(settings)
     warn_unpatched_acceptor(tls=tls)
     if tls:
         require_tls()
-        return keep_alive(fix.SSLSocketAcceptor(application, store, settings, log_factory), application, store,
+        return keep_alive(qf.SSLSocketAcceptor(application, store, settings, log_factory), application, store,
                           log_factory)
     if not quickfix_patched():
         log.warning("security.quickfix_unpatched", text=QUICKFIX_UNPATCHED)
-    return keep_alive(fix.ThreadedSocketAcceptor(application, store, settings, log_factory), application, store,
+    return keep_alive(qf.ThreadedSocketAcceptor(application, store, settings, log_factory), application, store,
                       log_factory)
 
 
@@ -56,7 +56,7 @@ QUICKFIX_UNPATCHED = ("this quickfix build lacks fixgw's patches: one malformed 
 
 def quickfix_patched() -> bool:
     """True when quickfix was built with fixgw's patches (patches/quickfix/, scripts/build-quickfix-wheel)."""
-    built_with: frozenset[str] = getattr(fix, "FIXGW_PATCHES", frozenset())
+    built_with: frozenset[str] = getattr(qf, "FIXGW_PATCHES", frozenset())
     return built_with >= QUICKFIX_PATCHES
 
 
@@ -69,7 +69,7 @@ class UnboundHostError(RuntimeError):
 
 def quickfix_has(patch: str) -> bool:
     """True when quickfix was built with fixgw's patch `patch` (patches/quickfix/, quickfix.FIXGW_PATCHES)."""
-    return patch in getattr(fix, "FIXGW_PATCHES", frozenset())
+    return patch in getattr(qf, "FIXGW_PATCHES", frozenset())
 
 
 def unbindable_host(host: str) -> str | None:
@@ -97,18 +97,18 @@ def warn_unpatched_acceptor(*, tls: bool) -> None:
                     "stdout and stderr (outside the JSON log): build quickfix with scripts/build-quickfix-wheel")
 
 
-def new_initiator(application: fix.Application, settings: fix.SessionSettings, log_factory: fix.LogFactory,
-                  *, tls: bool) -> fix.Initiator:
-    store = fix.FileStoreFactory(settings)
+def new_initiator(application: qf.Application, settings: qf.SessionSettings, log_factory: qf.LogFactory,
+                  *, tls: bool) -> qf.Initiator:
+    store = qf.FileStoreFactory(settings)
     if tls:
         require_tls()
-        return keep_alive(fix.SSLSocketInitiator(application, store, settings, log_factory), application, store,
+        return keep_alive(qf.SSLSocketInitiator(application, store, settings, log_factory), application, store,
                           log_factory)
-    return keep_alive(fix.ThreadedSocketInitiator(application, store, settings, log_factory), application, store,
+    return keep_alive(qf.ThreadedSocketInitiator(application, store, settings, log_factory), application, store,
                       log_factory)
 
 
-def logon_credentials(message: fix.Message) -> tuple[str | None, str | None]:
+def logon_credentials(message: qf.Message) -> tuple[str | None, str | None]:
     """Username(553) and Password(554) of a Logon, None where absent."""
     username = message.getField(553) if message.isSetField(553) else None
     password = message.getField(554) if message.isSetField(554) else None
@@ -127,12 +127,12 @@ class LogonStoreGuard:
     def __init__(self) -> None:
         self._paused: set[str] = set()
 
-    def before_send(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def before_send(self, message: qf.Message, session_id: qf.SessionID) -> None:
         key = session_id.toString()
         is_secret_logon = message.getHeader().getField(35) == "A" and message.isSetField(554)
         if not is_secret_logon and key not in self._paused:
             return
-        session = fix.Session.lookupSession(session_id)
+        session = qf.Session.lookupSession(session_id)
         if session is None:
             return
         session.setPersistMessages(not is_secret_logon)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.config import BrokerSessionConfig, EmsSessionConfig, GatewayConfig, QuickfixValue, TlsConfig
 from fixgw.engine.quickfix_support import (
@@ -39,11 +39,11 @@ def _session_defaults(begin_string: str) -> dict[str, str]:
     return values
 
 
-def session_id(begin_string: str, sender: str, target: str) -> fix.SessionID:
-    return fix.SessionID(begin_string, sender, target)
+def session_id(begin_string: str, sender: str, target: str) -> qf.SessionID:
+    return qf.SessionID(begin_string, sender, target)
 
 
-def acceptor_settings(config: GatewayConfig) -> fix.SessionSettings:
+def acceptor_settings(config: GatewayConfig) -> qf.SessionSettings:
     state = config.state_dir / "quickfix"
     default = {
         "ConnectionType": "acceptor",
@@ -75,7 +75,7 @@ def _ems_session(ems: EmsSessionConfig, shared: Mapping[str, QuickfixValue]) -> 
 
 
 def initiator_settings(config: GatewayConfig, brokers: Mapping[str, BrokerSessionConfig],
-                       tls: TlsConfig | None = None) -> fix.SessionSettings:
+                       tls: TlsConfig | None = None) -> qf.SessionSettings:
     """Settings for one initiator; with `tls` (read by QuickFIX from the DEFAULT section) for that broker alone."""
     state = config.state_dir / "quickfix"
     default = {

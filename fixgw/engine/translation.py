@@ -1,4 +1,4 @@
-"""`DialectCodec`: the translation layer (fixgw.fix) bound to one session, as the engine's `SessionCodec`."""
+"""`DialectTranslator`: the translation layer (fixgw.fix) bound to one session, as the engine's `SessionTranslator`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import structlog
 
-from fixgw.engine.codec import BrokerCommand, EmsCommand, Fields
+from fixgw.engine.translator import BrokerCommand, EmsCommand
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import load_dialect
 from fixgw.fix.encode import encode
+from fixgw.fix.fields import Fields
 from fixgw.fix.rejects import reject_reply
 from fixgw.model.errors import MessageRejected
 from fixgw.model.instruments import SymbolMaster
@@ -26,7 +27,7 @@ _REJECT_IDS = itertools.count(1)
 _REJECT_PREFIX = f"RJ{int(time.time()):x}{os.getpid():x}"
 
 
-class DialectCodec:
+class DialectTranslator:
     def __init__(self, codec: Codec, begin_string: str) -> None:
         self.codec = codec
         self.begin_string = begin_string
@@ -34,7 +35,7 @@ class DialectCodec:
         self.supports_mass_status = codec.dialect.mass_status and not codec.is_fix42
 
     @classmethod
-    def create(cls, dialect: str, begin_string: str, symbols: SymbolMaster, specs_dir: Path) -> DialectCodec:
+    def create(cls, dialect: str, begin_string: str, symbols: SymbolMaster, specs_dir: Path) -> DialectTranslator:
         loaded = load_dialect(specs_dir / "dialects" / f"{dialect}.toml")
         return cls(Codec(loaded, symbols, begin_string), begin_string)
 

@@ -14,10 +14,11 @@
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import Inbound
 from fixgw.fix.dialect import Dialect, DialectConfigError, DialectMappingError, dialect_named, load_dialects
-from fixgw.fix.fields import Field, Fields, FieldView, parse_fix, render_fix
+from fixgw.fix.fields import Field, Fields, FieldView
 from fixgw.fix.messages import BusinessReject, SessionReject
 from fixgw.fix.symbols import load_symbol_master
 from fixgw.fix.versions import FixVersion
+from fixgw.fix.wire import frame_fix, parse_fix, render_fix
 
 __all__ = [
     "BusinessReject",
@@ -32,6 +33,7 @@ __all__ = [
     "Inbound",
     "SessionReject",
     "dialect_named",
+    "frame_fix",
     "load_dialects",
     "load_symbol_master",
     "parse_fix",

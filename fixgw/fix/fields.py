@@ -1,7 +1,7 @@
 """The field-list representation of a FIX message and `FieldView`, the one-pass accessor decoders read.
 
 An inbound message is an ordered `list[tuple[int, str]]` of (tag, value) in wire order, header, body (with
-repeating groups in place) and trailer, exactly what the QuickFIX glue gets by splitting `toString()` on SOH.
+repeating groups in place) and trailer, exactly what `fixgw.fix.wire.parse_fix` makes of the text QuickFIX hands over.
 Encoders produce the same shape for a body, starting with (35, MsgType).
 """
 
@@ -16,9 +16,6 @@ from fixgw.model.errors import MessageRejected
 
 Field = tuple[int, str]
 Fields = list[Field]
-
-SOH: Final = "\x01"
-
 
 class GroupLayout(NamedTuple):
     """A repeating group: the field that opens each entry and every tag an entry may hold (nested included)."""
@@ -106,24 +103,3 @@ class FieldView:
                 counterparty=counterparty,
             )
         return entries
-
-
-def parse_fix(text: str, separator: str = SOH) -> Fields:
-    """Split FIX text ("8=FIX.4.4|9=..|35=D|..") into a field list; for tests, tools and logs, not the hot path.
-
-    Unlike the QuickFIX glue it does not handle data fields with an embedded separator.
-    """
-    fields: Fields = []
-    for part in text.split(separator):
-        if not part:
-            continue
-        tag_text, equals, value = part.partition("=")
-        if not equals or not tag_text.isdigit():
-            raise ValueError(f"not a FIX field: {part!r}")
-        fields.append((int(tag_text), value))
-    return fields
-
-
-def render_fix(fields: Sequence[Field], separator: str = "|") -> str:
-    """The field list as readable text ("35=D|11=..|"), for logs and test failure messages."""
-    return "".join(f"{tag}={value}{separator}" for tag, value in fields)

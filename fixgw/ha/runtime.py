@@ -16,7 +16,7 @@ import structlog
 from fixgw.config import GatewayConfig
 from fixgw.engine.continuity import HaHooks, SessionContinuity, SessionRecorder
 from fixgw.ha.node import HaNode, Role
-from fixgw.store.engine import make_engine
+from fixgw.store.database import make_engine
 from fixgw.store.lease import Lease
 from fixgw.store.sessionledger import SessionLedger
 

@@ -49,3 +49,4 @@ class EventName(StrEnum):
     RAMP_RESTORED = "ramp_restored"
     RISK_RELOADED = "risk_reloaded"
     RELOAD_REQUESTED = "reload_requested"
+    CONTROL_REFUSED = "control_refused"                  # an operator action refused (token, confirmation, CSRF)

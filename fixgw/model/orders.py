@@ -200,7 +200,7 @@ class CancelRejectEvent(_Value):
 @dataclass(frozen=True, slots=True)
 class FillGroup:
     """Fills sharing account, instrument, side, quantity and price, counted: the day's closed orders' fills as a
-    restart reads them (store/daybook.py) and the risk engine sums them (RiskEngine.restore)."""
+    restart reads them (store/daybook.py) and the risk engine sums them (RiskChecks.restore)."""
 
     account: str | None
     instrument_id: str

@@ -26,7 +26,7 @@ PNL_KINDS = ("realized", "unrealized", "fees", "total", "high_water", "drawdown"
 
 
 def market_of(gateway: Any) -> MarketView | None:
-    market = getattr(getattr(getattr(gateway, "risk", None), "engine", None), "market", None)
+    market = getattr(getattr(getattr(gateway, "risk", None), "checks", None), "market", None)
     return market if isinstance(market, MarketView) else None
 
 

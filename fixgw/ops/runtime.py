@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import structlog
 
 from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.margin.report import MarginCollector
-from fixgw.ops.alert_rules import FIRING, Alert, AlertEngine, Observation
+from fixgw.ops.alert_rules import FIRING, RESOLVED, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
 from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
 from fixgw.ops.marketdata import MarketDataCollector
@@ -36,6 +37,7 @@ log = structlog.get_logger("fixgw.ops")
 CLIENT_ROLES = ("ems", "dropcopy")
 """Sessions our clients open (and close at the end of their day): neither required for readiness nor watched by
 default."""
+RESOLVED_KEPT = 20
 ROUTER_SILENCE_S = 10.0
 """The router loop turns at least every ~2 s when healthy; silent longer than this it is wedged."""
 
@@ -57,6 +59,8 @@ class OpsRuntime:
         self.alert_engine = AlertEngine(config.alerts, self.started_at)
         self.dispatcher = AlertDispatcher(config.alerts, config.name, self._alert_outcome)
         self.last_reload: ReloadResult | None = None
+        self.resolved_alerts: deque[Alert] = deque(maxlen=RESOLVED_KEPT)
+        """The latest resolutions, newest first (the console's "recently resolved")."""
         self._next_alerts_config: AlertsConfig | None = None
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -171,6 +175,8 @@ class OpsRuntime:
             emit = log.warning if alert.status == FIRING else log.info
             emit(f"alert.{alert.status}", alert=alert.key, severity=alert.severity, summary=alert.summary)
             self.dispatcher.submit(alert)
+            if alert.status == RESOLVED:
+                self.resolved_alerts.appendleft(alert)
         return transitions
 
     def firing_alerts(self) -> list[Alert]:
@@ -186,9 +192,9 @@ class OpsRuntime:
             old.stop(1.0)
 
     def _risk_alert_sinks(self) -> list[Any] | None:
-        """fixgw/risk raises event alerts (slippage, ...) through `gateway.risk.engine.alerts.sinks`."""
-        engine = getattr(getattr(self.gateway, "risk", None), "engine", None)
-        sinks = getattr(getattr(engine, "alerts", None), "sinks", None)
+        """fixgw/risk raises event alerts (slippage, ...) through `gateway.risk.checks.alerts.sinks`."""
+        checks = getattr(getattr(self.gateway, "risk", None), "checks", None)
+        sinks = getattr(getattr(checks, "alerts", None), "sinks", None)
         return sinks if isinstance(sinks, list) else None
 
     def _on_risk_alert(self, risk_alert: Any) -> None:

@@ -110,6 +110,8 @@ class BlotterFilter:
     instrument: str | None = None
     cl_ord_id: str | None = None
     limit: int = 200
+    offset: int = 0
+    """Rows to skip (paging); offset + limit is capped at BLOTTER_MAX_ROWS."""
 
 
 def order_row(order: Order) -> dict[str, Any]:
@@ -180,7 +182,8 @@ class GatewayView:
     def blotter(self, query: BlotterFilter) -> list[dict[str, Any]]:
         """Matching orders of the day book of record (open, or updated today), newest first, at most `query.limit`
         (capped at BLOTTER_MAX_ROWS). Read from the journal, off the router thread."""
-        limit = max(1, min(query.limit, BLOTTER_MAX_ROWS))
+        offset = max(0, min(query.offset, BLOTTER_MAX_ROWS - 1))
+        limit = max(1, min(query.limit, BLOTTER_MAX_ROWS - offset))
         status = None
         if query.status is not None and query.status != "open":
             member = OrdStatus.__members__.get(query.status.upper())
@@ -188,14 +191,30 @@ class GatewayView:
                 return []
             status = member.value
         with _journal_read():
-            found = find_orders(self.gateway.journal, utc_day_start(utc_now()), limit=limit,
+            found = find_orders(self.gateway.journal, utc_day_start(utc_now()), limit=offset + limit,
                                 open_only=query.status == "open", status=status, ems_session=query.ems_session,
                                 venue=query.venue, account=query.account, instrument_id=query.instrument,
                                 cl_ord_id=query.cl_ord_id)
-        return [order_row(order) for order in found]
+        return [order_row(order) for order in found[offset:]]
 
     def order(self, order_id: str) -> dict[str, Any] | None:
         """One order of record, today's or older (from the journal)."""
         with _journal_read():
             found = self.gateway.journal.find_order(order_id=order_id)
         return order_row(found) if found is not None else None
+
+    def order_history(self, order_id: str) -> dict[str, Any] | None:
+        """One order with everything the journal holds about it: events, fills, FIX and REST messages."""
+        journal = self.gateway.journal
+        with _journal_read():
+            found = journal.find_order(order_id=order_id)
+            if found is None:
+                return None
+            events = [{"at": e.at.isoformat(), "event": e.event, "status": _status_name(e.status), "detail": e.detail}
+                      for e in journal.iter_events(order_id=order_id)]
+            messages = [{"at": m.at.isoformat(), "session": m.session, "direction": m.direction,
+                         "msg_type": m.msg_type, "seq_num": m.seq_num, "raw": m.raw.replace("\x01", "|")}
+                        for m in journal.iter_messages(order_id=order_id)]
+        fills = [{"exec_id": fill.exec_id, "venue": fill.venue, "qty": fmt_decimal(fill.qty),
+                  "price": fmt_decimal(fill.price), "at": fill.time.isoformat()} for fill in found.fills.values()]
+        return {"order": order_row(found), "events": events, "fills": fills, "messages": messages}

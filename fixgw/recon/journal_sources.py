@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from fixgw.fix.dialect import Dialect
+from fixgw.fix.fields import FieldView
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import Side
 from fixgw.model.errors import UnknownSymbolError
 from fixgw.model.instruments import SymbolMaster
@@ -19,7 +21,6 @@ from fixgw.store.journal import Journal
 from fixgw.store.recon import ReconStore
 
 SIDES = {side.value: side for side in Side}
-SOH = "\x01"
 _PROGRESS_EVERY = 10_000
 _JOURNAL_SOURCE = "journal fills#{} order {}".format
 
@@ -134,12 +135,7 @@ class FixHistorySource:
 
 def _fields(raw: str) -> dict[int, str]:
     """Tag -> value of a FIX message's text (the first occurrence of a repeated tag: TradeCaptureReport sides)."""
-    fields: dict[int, str] = {}
-    for part in raw.split(SOH):
-        tag, sep, value = part.partition("=")
-        if sep and tag.isdigit():
-            fields.setdefault(int(tag), value)
-    return fields
+    return FieldView(parse_fix(raw)).first
 
 
 def _transact_time(text: str | None) -> datetime | None:

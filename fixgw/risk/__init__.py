@@ -2,6 +2,6 @@
 
 Modules: `settings` (the `[risk]` config section), `limits` (which configured limit applies to an order),
 `exposure` (open/filled notional, positions, last prices), `switches` (kill switches, breakers, ramps and
-their journal rows), `engine` (the check chain and the router observer), `control` (journal polling, reload).
+their journal rows), `checks` (the check chain and the router observer), `control` (journal polling, reload).
 This file imports nothing: `fixgw.config` imports `fixgw.risk.settings`.
 """

@@ -9,7 +9,7 @@ survives restarts and reaches every gateway sharing one PostgreSQL journal, with
 process (the `fixgw run` daemon then reloads through fixgw.ops.reload) and acknowledges with
 `risk.reload_ack:<name>`.
 
-`RiskControl` is what the gateway exposes as `gateway.risk`: the engine (`.engine`: checks, observer,
+`RiskControl` is what the gateway exposes as `gateway.risk`: the checks (`.checks`: check chain, observer,
 counters, alerts) and the operator controls the admin API calls (fixgw.ops.controls.RiskControls).
 """
 
@@ -32,7 +32,7 @@ from fixgw.model.events import EventName
 from fixgw.model.orders import FillGroup, utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import BreakerState, KillSwitchState, RiskState
-from fixgw.risk.engine import RiskEngine
+from fixgw.risk.checks import RiskChecks
 from fixgw.risk.limits import RiskRules
 from fixgw.risk.switches import (
     AUDIT_ORDER_ID,
@@ -99,19 +99,19 @@ def reload_ack(journal: Journal, gateway_name: str) -> dict[str, Any] | None:
 
 
 class RiskControl:
-    """The risk engine of one gateway, restored from the journal, and its control loop."""
+    """The risk checks of one gateway, restored from the journal, and its control loop."""
 
     def __init__(self, config: GatewayConfig, journal: Journal, orders: Iterable[Order],
                  closed_fills: Iterable[FillGroup] = ()) -> None:
         self.name = config.name
         self.journal = journal
-        self.engine = RiskEngine(config.risk, marketdata=config.marketdata)
-        references = self.engine.market.references
+        self.checks = RiskChecks(config.risk, marketdata=config.marketdata)
+        references = self.checks.market.references
         self.feeds = MarketDataFeeds(build_sources(config.marketdata, config.venues), references)
-        """Market-data sources feeding the engine's reference prices (fixgw/marketdata/feeds.py)."""
+        """Market-data sources feeding the checks' reference prices (fixgw/marketdata/feeds.py)."""
         self._reference_journal = ReferenceJournal(references, journal, config.marketdata.journal_period_s)
         rows = journal.state_with_prefix(KEY_PREFIX)
-        self.engine.restore(orders, switches_from_rows(rows), closed_fills)
+        self.checks.restore(orders, switches_from_rows(rows), closed_fills)
         self._seen = rows
         self._runner: _Runner | None = None
         self._core: RouterCore | None = None
@@ -123,7 +123,7 @@ class RiskControl:
 
     def start(self, runner: _Runner, core: RouterCore) -> None:
         self._runner, self._core = runner, core
-        self.engine.market.symbols = core.symbols   # P&L books each instrument in its currency
+        self.checks.market.symbols = core.symbols   # P&L books each instrument in its currency
         self.feeds.start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="fixgw-risk-control", daemon=True)
@@ -156,12 +156,12 @@ class RiskControl:
         runner = self._runner
         if runner is None:
             return
-        engine = self.engine
+        checks = self.checks
 
         def apply(core: RouterCore, fx: Effects) -> None:
             if switches:
-                engine.apply_persisted(switches, core, fx)
-            engine.on_tick(core, fx)
+                checks.apply_persisted(switches, core, fx)
+            checks.on_tick(core, fx)
 
         runner.call(apply)
         request = changed.get(f"{RELOAD_REQUEST}{self.name}")
@@ -186,7 +186,7 @@ class RiskControl:
     def risk_state(self) -> RiskState:
         """fixgw.ops.controls.RiskControls: every kill switch and breaker we know of, in force or not."""
         kills, breakers = [], []
-        for switch in self.engine.switches.all():
+        for switch in self.checks.switches.all():
             since = switch.at.isoformat()
             if switch.kind == KILL:
                 kind, _, target = switch.scope.partition(":")
@@ -200,14 +200,14 @@ class RiskControl:
                         actor: str, reason: str) -> RiskState:
         """Set or clear a kill switch from inside the gateway (admin API); ValueError for a bad scope."""
         text = scope if target is None else f"{scope}:{target}"
-        self.engine.set_switch(new_switch(KILL, text, engaged, who=actor, reason=reason, cancel_open=cancel_open),
+        self.checks.set_switch(new_switch(KILL, text, engaged, who=actor, reason=reason, cancel_open=cancel_open),
                                self._router_core(), fx)
         return self.risk_state()
 
     def reset_breaker(self, fx: Effects, *, name: str, actor: str, reason: str) -> RiskState:
-        if self.engine.switches.get(BREAKER, name) is None:
+        if self.checks.switches.get(BREAKER, name) is None:
             raise ValueError(f"no circuit breaker {name!r}")
-        self.engine.set_switch(new_switch(BREAKER, name, False, who=actor, reason=reason), self._router_core(), fx)
+        self.checks.set_switch(new_switch(BREAKER, name, False, who=actor, reason=reason), self._router_core(), fx)
         return self.risk_state()
 
     def _router_core(self) -> RouterCore:
@@ -234,7 +234,7 @@ class RiskReloader:
         rules = RiskRules(new.risk)
 
         def swap(_core: RouterCore, fx: Effects) -> None:
-            control.engine.set_rules(rules)
+            control.checks.set_rules(rules)
             fx.events.append(OrderEventRecord(AUDIT_ORDER_ID, EventName.RISK_RELOADED, "audit", utc_now(),
                                               {"who": "reload", "enabled": str(new.risk.enabled).lower()}))
             log.warning("risk.reloaded", enabled=new.risk.enabled)

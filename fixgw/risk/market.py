@@ -1,7 +1,7 @@
-"""What the risk engine knows of the market: the composite reference price per instrument (market data, never
+"""What the risk checks know of the market: the composite reference price per instrument (market data, never
 our own fills) and the day's P&L with its loss stops.
 
-Owned by the RiskEngine and used on the router thread, except `references`, which market-data feed threads
+Owned by the RiskChecks and used on the router thread, except `references`, which market-data feed threads
 write (fixgw/marketdata/reference.py says how that is safe). `tick` (once a second) finds what needs an alert
 or a switch: reference state changes and divergences, reference jumps beyond `breakers.price_jump_pct`, and
 accounts past `max_daily_loss` / `max_drawdown`.

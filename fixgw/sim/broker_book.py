@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-Fields = list[tuple[int, str]]
+from fixgw.fix.fields import Fields
 
 FIX42 = "FIX.4.2"
 _NO_ORDER_ID = "NONE"

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,9 +32,9 @@ from fixgw.engine.quickfix_support import (
     keep_alive,
     load_data_dictionary,
     request_logout,
-    text_to_fields,
 )
 from fixgw.fix import marketdata as md
+from fixgw.fix.wire import parse_fix
 from fixgw.sim.broker_book import (
     BrokerBook,
     BrokerRules,
@@ -107,7 +107,7 @@ class FixBrokerSimulator:
         self._book = BrokerBook(rules, id_prefix=_id_prefix())
         self._scheduler: Scheduler | None = None
         self._condition = threading.Condition()
-        self._session_ids: dict[str, fix.SessionID] = {}
+        self._session_ids: dict[str, qf.SessionID] = {}
         self._logged_on: set[str] = set()
         self._requests: list[ReceivedMessage] = []
         self._market: dict[str, tuple[Decimal, Decimal]] = {}
@@ -116,20 +116,20 @@ class FixBrokerSimulator:
         """(session, MDReqID) -> symbols subscribed with 35=V."""
         settings = self._settings()
         ensure_new_sessions(settings)
-        store: fix.MessageStoreFactory = (
-            fix.FileStoreFactory(settings) if config.store_dir is not None else fix.MemoryStoreFactory()
+        store: qf.MessageStoreFactory = (
+            qf.FileStoreFactory(settings) if config.store_dir is not None else qf.MemoryStoreFactory()
         )
         self._application = _BrokerApplication(self)
-        self._acceptor: fix.ThreadedSocketAcceptor | None
+        self._acceptor: qf.ThreadedSocketAcceptor | None
         if config.log_dir is not None:
-            log_factory = fix.FileLogFactory(settings)
-            self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
+            log_factory = qf.FileLogFactory(settings)
+            self._acceptor = keep_alive(qf.ThreadedSocketAcceptor(self._application, store, settings, log_factory),
                                         self._application, store, log_factory)
         else:
-            self._acceptor = keep_alive(fix.ThreadedSocketAcceptor(self._application, store, settings),
+            self._acceptor = keep_alive(qf.ThreadedSocketAcceptor(self._application, store, settings),
                                         self._application, store)
 
-    def _settings(self) -> fix.SessionSettings:
+    def _settings(self) -> qf.SessionSettings:
         config = self.config
         default = {
             "ConnectionType": "acceptor",
@@ -269,15 +269,15 @@ class FixBrokerSimulator:
 
     # -- worker side ----------------------------------------------------------------------------
 
-    def _on_request(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def _on_request(self, message: qf.Message, session_id: qf.SessionID) -> None:
         """QuickFIX thread: copy the request and queue it; the worker answers after ack_delay_ms."""
         header = message.getHeader()
         msg_type = header.getField(35)
         if msg_type not in _HANDLED_MSG_TYPES:
-            raise fix.UnsupportedMessageType()
+            raise qf.UnsupportedMessageType()
         possdup = header.isSetField(43) and header.getField(43) == "Y"
         raw = message.toString()
-        fields = text_to_fields(raw)
+        fields = parse_fix(raw)
         with self._condition:
             self._requests.append(ReceivedMessage(msg_type, fields, raw))
         key = session_id.toString()
@@ -357,15 +357,15 @@ class FixBrokerSimulator:
             session_id = self._session_ids[reply.session]
             begin_string = session_id.getBeginString().getValue()
             message = fields_to_message(reply.fields, load_data_dictionary(begin_string), begin_string=begin_string)
-            if not fix.Session.sendToTarget(message, session_id):
+            if not qf.Session.sendToTarget(message, session_id):
                 # QuickFIX stored it: the client gets it as a resend once it logs on and asks for the gap.
                 log.warning("fix_broker_sim_send_deferred", session=reply.session, msg_type=reply.fields[0][1])
 
     # -- session events (QuickFIX threads) --------------------------------------------------------
 
-    def _on_create(self, session_id: fix.SessionID) -> None:
+    def _on_create(self, session_id: qf.SessionID) -> None:
         # The callback's SessionID belongs to QuickFIX: keep our own copy for sending later.
-        copy = fix.SessionID(
+        copy = qf.SessionID(
             session_id.getBeginString().getValue(),
             session_id.getSenderCompID().getValue(),
             session_id.getTargetCompID().getValue(),
@@ -374,13 +374,13 @@ class FixBrokerSimulator:
         with self._condition:
             self._session_ids[copy.toString()] = copy
 
-    def _on_logon(self, session_id: fix.SessionID) -> None:
+    def _on_logon(self, session_id: qf.SessionID) -> None:
         with self._condition:
             self._logged_on.add(session_id.toString())
             self._condition.notify_all()
         log.info("fix_broker_sim_logon", session=session_id.toString())
 
-    def _on_logout(self, session_id: fix.SessionID) -> None:
+    def _on_logout(self, session_id: qf.SessionID) -> None:
         with self._condition:
             self._logged_on.discard(session_id.toString())
             self._condition.notify_all()
@@ -395,19 +395,19 @@ class _BrokerApplication(QuietApplication):
         self._simulator = simulator
 
     @guard_callback
-    def onCreate(self, session_id: fix.SessionID) -> None:
+    def onCreate(self, session_id: qf.SessionID) -> None:
         self._simulator._on_create(session_id)
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         self._simulator._on_logon(session_id)
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         self._simulator._on_logout(session_id)
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self._simulator._on_request(message, session_id)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 import structlog
 
 from fixgw.engine.quickfix_support import (
@@ -27,8 +27,8 @@ from fixgw.engine.quickfix_support import (
     keep_alive,
     load_data_dictionary,
     request_logout,
-    text_to_fields,
 )
+from fixgw.fix.wire import parse_fix
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ class FixClient:
         both on Logon, which stock FIX 4.2 lacks). `tls` connects with QuickFIX's SSLSocketInitiator (a quickfix
         built with TLS); its certificates come in `extra_settings` (ClientCertificateFile, ...)."""
         self.begin_string = begin_string
-        self.session_id = fix.SessionID(begin_string, sender_comp_id, target_comp_id)
+        self.session_id = qf.SessionID(begin_string, sender_comp_id, target_comp_id)
         self._username = username
         self._password = password
         self._condition = threading.Condition()
@@ -96,13 +96,13 @@ class FixClient:
         settings = self._settings(host, port, store_dir, validate, heartbeat_interval, log_dir, extra_settings)
         ensure_new_sessions(settings)
         self._application = _ClientApplication(self)
-        store: fix.MessageStoreFactory = (
-            fix.FileStoreFactory(settings) if store_dir is not None else fix.MemoryStoreFactory()
+        store: qf.MessageStoreFactory = (
+            qf.FileStoreFactory(settings) if store_dir is not None else qf.MemoryStoreFactory()
         )
-        self._initiator: fix.Initiator | None
-        initiator_class = fix.SSLSocketInitiator if tls else fix.ThreadedSocketInitiator
+        self._initiator: qf.Initiator | None
+        initiator_class = qf.SSLSocketInitiator if tls else qf.ThreadedSocketInitiator
         if log_dir is not None:
-            log_factory = fix.FileLogFactory(settings)
+            log_factory = qf.FileLogFactory(settings)
             self._initiator = keep_alive(initiator_class(self._application, store, settings, log_factory),
                                          self._application, store, log_factory)
         else:
@@ -117,7 +117,7 @@ class FixClient:
         heartbeat_interval: int,
         log_dir: Path | None,
         extra_settings: Mapping[str, str] | None,
-    ) -> fix.SessionSettings:
+    ) -> qf.SessionSettings:
         default = {
             "ConnectionType": "initiator",
             "SocketConnectHost": host,
@@ -189,16 +189,16 @@ class FixClient:
         with self._condition:
             return self._condition.wait_for(lambda: not self._logged_on, timeout)
 
-    def send(self, message: Sequence[tuple[int, str]] | fix.Message) -> bool:
+    def send(self, message: Sequence[tuple[int, str]] | qf.Message) -> bool:
         """Send a body field list starting with (35, MsgType) (see fields_to_message) or a built Message.
 
         Returns QuickFIX's answer: False when not logged on (QuickFIX still stores the message, so the
         peer receives it as a PossDup resend after the next logon if it asks for the gap).
         """
-        if not isinstance(message, fix.Message):
+        if not isinstance(message, qf.Message):
             dictionary = load_data_dictionary(self.begin_string)  # cached; loaded on first use only
             message = fields_to_message(message, dictionary, begin_string=self.begin_string)
-        sent: bool = fix.Session.sendToTarget(message, self.session_id)
+        sent: bool = qf.Session.sendToTarget(message, self.session_id)
         return sent
 
     @property
@@ -240,9 +240,9 @@ class FixClient:
             self._logged_on = False
             self._condition.notify_all()
 
-    def _on_message(self, message: fix.Message) -> None:
+    def _on_message(self, message: qf.Message) -> None:
         raw = message.toString()
-        fields = text_to_fields(raw)
+        fields = parse_fix(raw)
         msg_type = next((value for tag, value in fields if tag == 35), "")
         if msg_type == _HEARTBEAT:
             return
@@ -250,7 +250,7 @@ class FixClient:
             self._received.append(ReceivedMessage(msg_type, fields, raw))
             self._condition.notify_all()
 
-    def _add_credentials(self, message: fix.Message) -> None:
+    def _add_credentials(self, message: qf.Message) -> None:
         if message.getHeader().getField(35) != "A":
             return
         if self._username is not None:
@@ -267,23 +267,23 @@ class _ClientApplication(QuietApplication):
         self._client = client
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         log.info("fix_client_logged_on", session=str(session_id))
         self._client._on_logon()
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         log.info("fix_client_logged_out", session=str(session_id))
         self._client._on_logout()
 
     @guard_callback
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def toAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self._client._add_credentials(message)
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self._client._on_message(message)
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self._client._on_message(message)

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Select, and_, cast, delete, exists, func, or_, sele
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.store import schema
-from fixgw.store.engine import write_transaction
+from fixgw.store.database import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
 
 

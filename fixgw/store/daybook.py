@@ -14,7 +14,7 @@ Restart time then grows with the day's fills only through one grouped query (BEN
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,12 +58,22 @@ def read_day_book(journal: Journal, day_start: datetime) -> DayBook:
         read_whole = select(o.c.snapshot).where(*closed_today, or_(o.c.order_id.in_(voided), unwritten))
         book.orders += [Order.model_validate_json(snapshot) for snapshot in journal._stream(read_whole)]
         keys = select(o.c.ems_session, o.c.cl_ord_ids, o.c.order_id).where(*closed_today, not_(unwritten))
-        loads, closed_keys = json.loads, book.closed_keys
+        closed_keys = book.closed_keys
         for batch in journal.raw_batches(keys, 10_000):
             for session, cl_ord_ids, order_id in batch:
-                closed_keys += [(session, cl_ord_id, order_id) for cl_ord_id in loads(cl_ord_ids)]
+                closed_keys += [(session, cl_ord_id, order_id) for cl_ord_id in _cl_ord_ids(cl_ord_ids)]
         book.closed_fills = fills.result()
     return book
+
+
+def _cl_ord_ids(text: str) -> Sequence[str]:
+    """orders.cl_ord_ids: most orders have one ClOrdID, `["X"]`, taken without the JSON parser (a third of its
+    cost, 200,000 times a restart); anything with a quote or an escape inside goes through json.loads."""
+    inner = text[2:-2]
+    if text.startswith('["') and text.endswith('"]') and '"' not in inner and "\\" not in inner:
+        return (inner,)
+    ids: list[str] = json.loads(text)
+    return ids
 
 
 def _fill_groups(journal: Journal, closed_today: list[ColumnElement[bool]], voided: Select[tuple[str]],

@@ -3,9 +3,9 @@
 The journal's own statements (the same upserts) are compiled once to SQL text; each batch's rows go to sqlite3's
 `executemany` as tuples, converted here exactly as the column types would (UtcMicros -> integer microseconds,
 ExactDecimal -> canonical text), in a BEGIN IMMEDIATE ... COMMIT on a connection with the engine's pragmas (WAL,
-synchronous=FULL, busy_timeout). This skips SQLAlchemy's per-row parameter processing and its per-transaction
-connection checkout, begin/commit events and reset, which together cost more CPU than the inserts themselves
-(see BENCHMARKS.md). Same rows, same constraints, same durability.
+synchronous=FULL or NORMAL as `journal.sync` says, busy_timeout). This skips SQLAlchemy's per-row parameter
+processing and its per-transaction connection checkout, begin/commit events and reset, which together cost more
+CPU than the inserts themselves (see BENCHMARKS.md). Same rows, same constraints, same durability.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from fixgw.model.decimals import fmt_decimal
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import to_micros
-from fixgw.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from fixgw.store.database import SQLITE_BUSY_TIMEOUT_MS
 from fixgw.store.records import JournalBatch, JournalError
 
 
@@ -52,11 +52,11 @@ def _sql(statement: Any, table: Table) -> str:
 class SqliteRows:
     """Writes one JournalBatch on an open SQLite write transaction (see Journal.write)."""
 
-    def __init__(self, upserts: Any, database: str) -> None:
+    def __init__(self, upserts: Any, database: str, synchronous: str = "FULL") -> None:
         self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute(f"PRAGMA synchronous = {synchronous}")
         self._lock = threading.Lock()  # one transaction at a time on this connection
         self.orders = _sql(upserts.orders, schema.orders)
         self.aliases = _sql(upserts.aliases, schema.order_aliases)

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic.util import CommandError
 from sqlalchemy import Engine, Insert, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.state import Order
 from fixgw.store import schema
-from fixgw.store.engine import make_engine, upgrade, write_transaction
+from fixgw.store.database import SQLITE_SYNCHRONOUS, Sync, make_engine, upgrade, write_transaction
 from fixgw.store.fastwrite import SqliteRows, ems_cl_ord_id_list, ems_cl_ord_ids
 from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
 
@@ -29,10 +28,12 @@ _ORDER_COLUMNS = ("ems_session", "cl_ord_id", "venue", "venue_cl_ord_id", "venue
 
 
 class Journal:
-    """The journal at one database URL (sqlite:///path or postgresql+psycopg://...)."""
+    """The journal at one database URL (sqlite:///path or postgresql+psycopg://...). `sync`: "full" (every
+    commit flushed to the disk, the default) or "normal" (survives the process dying, not power loss)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sync: Sync = "full") -> None:
         self.url = url
+        self.sync = sync
         self._engine: Engine | None = None
         self._driver_rows: SqliteRows | None = None
 
@@ -48,7 +49,7 @@ class Journal:
         if self._engine is not None:
             return
         with _typed_errors("open"):
-            engine = make_engine(self.url)
+            engine = make_engine(self.url, self.sync)
             try:
                 upgrade(engine)
             except BaseException:
@@ -57,7 +58,7 @@ class Journal:
         self._engine = engine
         self._upserts = _Upserts(engine.dialect.name)
         # SQLite: rows bound by the driver (fastwrite.py); PostgreSQL keeps SQLAlchemy's executemany.
-        self._driver_rows = (SqliteRows(self._upserts, str(engine.url.database))
+        self._driver_rows = (SqliteRows(self._upserts, str(engine.url.database), SQLITE_SYNCHRONOUS[self.sync])
                              if engine.dialect.name == "sqlite" else None)
 
     def close(self) -> None:
@@ -252,8 +253,11 @@ def _typed_errors(action: str) -> Iterator[None]:
     """Callers see JournalError, never a sqlalchemy exception (they may not import sqlalchemy)."""
     try:
         yield
-    except (SQLAlchemyError, CommandError) as exc:
-        raise JournalError(f"journal {action} failed: {exc}") from exc
+    except Exception as exc:
+        # Alembic's CommandError, matched by module: Alembic is loaded only when a schema needs upgrading
+        if isinstance(exc, SQLAlchemyError) or type(exc).__module__.startswith("alembic."):
+            raise JournalError(f"journal {action} failed: {exc}") from exc
+        raise
 
 
 class _Upserts:

@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from fixgw.store.engine import WRITE_OPTION, write_transaction
+from fixgw.store.database import WRITE_OPTION, write_transaction
 from fixgw.store.records import FencedError, JournalError
 
 log = structlog.get_logger("fixgw.ha")

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, 
 
 from fixgw.store import schema
 from fixgw.store.coltypes import UtcMicros
-from fixgw.store.engine import write_transaction
+from fixgw.store.database import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
 
 margin_snapshots = Table(

@@ -39,7 +39,7 @@ from fixgw.model.events import EventName
 from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import EPOCH, UtcMicros, to_micros
-from fixgw.store.engine import write_transaction
+from fixgw.store.database import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
 
 CLEAN, BREAKS = "clean", "breaks"

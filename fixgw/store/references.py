@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Tabl
 
 from fixgw.store import schema
 from fixgw.store.coltypes import ExactDecimal, UtcMicros
-from fixgw.store.engine import write_transaction
+from fixgw.store.database import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
 
 reference_prices = Table(

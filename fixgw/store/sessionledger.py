@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, func, select
 
 from fixgw.store import schema
-from fixgw.store.engine import write_transaction
+from fixgw.store.database import write_transaction
 from fixgw.store.journal import _typed_errors
 
 

@@ -17,7 +17,7 @@ from fixgw.model.decimals import fmt_decimal
 from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.store import schema
 from fixgw.store.coltypes import UtcMicros
-from fixgw.store.engine import write_transaction
+from fixgw.store.database import write_transaction
 from fixgw.store.journal import Journal, _typed_errors
 
 

@@ -41,8 +41,8 @@ class BuildContext:
 
     symbols: SymbolMaster
     specs_dir: Path | None = None
-    codec_factory: Callable[..., Any] | None = None
-    """FIX kinds: (dialect, begin_string, symbols, specs_dir) -> codec."""
+    translator_factory: Callable[..., Any] | None = None
+    """FIX kinds: (dialect, begin_string, symbols, specs_dir) -> the session's translator."""
     tap: Any = None
     """FIX kinds: the gateway's message tap (drop copy, observers)."""
 

@@ -1,10 +1,8 @@
-"""Helpers for the bridge integration tests: symbol master, a thread-safe event recorder, polling waits."""
+"""Helpers for the bridge integration tests: symbol master, a thread-safe event recorder, and its events."""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from decimal import Decimal
 
 from fixgw.model.enums import AssetClass, OrdStatus, OrdType, Side, TimeInForce
@@ -92,10 +90,3 @@ class Recorder:
         return [e for e in self.events_for(cl_ord_id) if e.exec_type.name == "TRADE"]
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")

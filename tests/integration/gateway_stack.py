@@ -10,6 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from waiting import wait_until
+
 from fixgw.config import GatewayConfig, parse_config
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
@@ -138,15 +140,9 @@ class Stack:
     def ems(self, name: str = "ems-a") -> FixClient:
         return self.clients[name]
 
-    def wait(self, condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.01)
-        return condition()
+    def wait(self, condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> bool:
+        """True once `condition` holds; AssertionError naming it after `timeout` seconds (tests/waiting.py)."""
+        return bool(wait_until(condition, timeout, what))
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -8,9 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+from waiting import wait_until
 
 from fixgw.engine.quickfix_support import free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
 from fixgw.sim.fix_client import FixClient
-from fixgw.store.engine import journal_url as normalised_url
+from fixgw.store.database import journal_url as normalised_url
 from fixgw.store.lease import LeaseState, read_state
 from fixgw.store.records import JournalError
 
@@ -48,13 +48,6 @@ def postgres_schema(base: str) -> Iterator[str]:
         admin.dispose()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
 
 
 @dataclass

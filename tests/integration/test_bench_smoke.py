@@ -60,6 +60,8 @@ def test_bridge_orders_reach_the_crypto_simulator(tmp_path: Path) -> None:
     _percentiles(result["direct_rest"]["round_trip_us"])
     _percentiles(result["fixgw_ack_us"])
     assert result["unacked"] == 0 and result["direct_rest"]["errors"] == 0 and tables
+    assert result["venue_requests"]["coinbase.create_order"] >= 6  # the orders channel on: a submit per order
+    assert result["venue_requests_per_order"] > 0
 
 
 def test_restart_on_a_generated_journal(tmp_path: Path) -> None:
@@ -85,4 +87,10 @@ def test_floor_relays_and_the_disk(tmp_path: Path) -> None:
         _percentiles(step["round_trip_us"])
         assert (step["cpu_s_per_1000_orders"] is None) == (mode == "direct")
     assert result["relays"]["bare"][0]["cpu_s_per_1000_orders"] > 0
-    assert result["max_rate_kept_up"] == {mode: 200 for mode in relay.MODES} and len(tables) == 2
+    assert result["max_rate_kept_up"] == {mode: 200 for mode in relay.MODES} and len(tables) == 3
+    [against] = result["gateway_against_floor"]
+    assert against["offered_rate"] == 200 and against["gateway_keeps_up"]
+    assert against["floor_us"] == against["fields_added_p50_us"] + result["two_durable_points_p50_us"]
+    assert against["gateway_added_p50_us"] == against["gateway_p50_us"] - against["direct_p50_us"]
+    assert against["added_over_floor"] is not None and against["cpu_over_fields"] is not None
+    assert set(result["max_rate_kept_up_p99_10ms"]) == set(relay.MODES)

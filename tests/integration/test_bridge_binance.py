@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from bridge_harness import Recorder, new_order, symbol_master, wait_until
+from bridge_harness import Recorder, new_order, symbol_master
 from pydantic import SecretStr
+from waiting import wait_until
 
 from fixgw.model.enums import ExecType, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest
@@ -115,7 +116,7 @@ def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> No
     for n, cl_ord_id in enumerate(ids):
         kwargs = {"ord_type": OrdType.MARKET, "qty": "0.01"} if n % 2 else {"qty": "0.03", "price": "70000"}
         client.send_new(new_order(cl_ord_id, **kwargs))  # type: ignore[arg-type]
-    wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout_s=15, what="all filled")
+    wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout=15, what="all filled")
     venue_state = sim.orders("binance")
     assert venue_state["counts"] == {i: 1 for i in ids}
     by_coid = {o["client_order_id"]: o for o in venue_state["orders"]}

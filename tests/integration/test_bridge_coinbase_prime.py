@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from bridge_harness import Recorder, new_order, symbol_master, wait_until
+from bridge_harness import Recorder, new_order, symbol_master
 from pydantic import SecretStr
+from structlog.testing import capture_logs
+from waiting import wait_until
 
 from fixgw.model.enums import CxlRejReason, ExecType, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest
 from fixgw.sim.crypto_pb import CryptoPbSimulator
 from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
-from fixgw.venues.bridge.coinbase_prime.execution import coinbase_prime_venue
+from fixgw.venues.bridge.coinbase_prime.execution import CoinbasePrimeAdapter, coinbase_prime_venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
 
 pytestmark = pytest.mark.timeout(60)
@@ -130,10 +132,86 @@ def test_websocket_updates_arrive_between_slow_polls(sim) -> None:  # type: igno
     try:
         wait_until(lambda: sim.faults() is not None, what="sim")  # ensure the control API answers
         client.send_new(new_order("ws-1", qty="0.2", price="70000"))
-        wait_until(lambda: recorder.last_status("ws-1") is OrdStatus.FILLED, timeout_s=8, what="fills via ws")
+        wait_until(lambda: recorder.last_status("ws-1") is OrdStatus.FILLED, timeout=8, what="fills via ws")
         assert len(recorder.fills_for("ws-1")) == 2
     finally:
         client.stop()
+
+
+def _streaming_client(sim: CryptoPbSimulator, **overrides: object) -> tuple[RestExecutionClient, Recorder]:
+    config = make_config(sim, ws_url=sim.ws_url, **{"poll_interval_s": 0.2, **overrides})
+    client = coinbase_prime_venue(config, symbol_master(), lookup_delay_s=0.05)
+    recorder = Recorder()
+    client.bind(recorder)
+    client.start()
+    adapter = client.adapter
+    assert isinstance(adapter, CoinbasePrimeAdapter)
+    wait_until(lambda: adapter.stream.live, what="orders channel subscribed")
+    return client, recorder
+
+
+def test_with_the_orders_channel_up_an_order_costs_its_submit_and_a_share_of_a_fills_read(sim) -> None:  # type: ignore[no-untyped-def]
+    sim.reset()
+    client, recorder = _streaming_client(sim)
+    ids = [f"one-{n}" for n in range(10)]
+    try:
+        for n, cl_ord_id in enumerate(ids):
+            if n % 2:
+                client.send_new(new_order(cl_ord_id, ord_type=OrdType.MARKET, qty="0.01"))
+            else:
+                client.send_new(new_order(cl_ord_id, qty="0.02", price="70000"))
+        wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout_s=10,
+                   what="every order filled")
+    finally:
+        client.stop()
+    counts = sim.request_counts()
+    assert counts.get("coinbase.create_order") == len(ids)
+    assert counts.get("coinbase.get_order", 0) == 0 and counts.get("coinbase.fills", 0) == 0
+    assert 1 <= counts.get("coinbase.portfolio_fills", 0) < len(ids)
+    for cl_ord_id in ids:
+        fills = recorder.fills_for(cl_ord_id)
+        assert recorder.events_for(cl_ord_id)[0].exec_type is ExecType.NEW
+        assert len({f.exec_id for f in fills}) == len(fills) >= 1
+        assert sum((f.last_qty or Decimal(0)) for f in fills) == fills[-1].cum_qty == fills[-1].order_qty
+
+
+def test_when_the_orders_channel_drops_orders_are_read_over_rest_again(sim) -> None:  # type: ignore[no-untyped-def]
+    sim.reset()
+    sim.configure(limit_slices=2, slice_interval_s="0.3")
+    client, recorder = _streaming_client(sim)
+    try:
+        sim.inject_fault("coinbase.ws_orders", "drop", 1)  # the first update closes the stream
+        client.send_new(new_order("drop-1", qty="0.2", price="70000"))
+        wait_until(lambda: recorder.last_status("drop-1") is OrdStatus.FILLED, timeout_s=10, what="filled anyway")
+    finally:
+        client.stop()
+    assert sim.faults()["fired"]["coinbase.ws_orders:drop"] == 1
+    counts = sim.request_counts()
+    assert counts.get("coinbase.get_order", 0) >= 1, "polled over REST while the stream was down"
+    fills = recorder.fills_for("drop-1")
+    assert len({f.exec_id for f in fills}) == len(fills) == 2
+    assert sum((f.last_qty or Decimal(0)) for f in fills) == Decimal("0.2")
+
+
+def test_a_lost_stream_message_is_noticed_by_its_sequence_and_the_stream_resubscribed(sim) -> None:  # type: ignore[no-untyped-def]
+    sim.reset()
+    sim.configure(limit_slices=3, slice_interval_s="0.3")
+    client, recorder = _streaming_client(sim)
+    try:
+        with capture_logs() as logs:
+            sim.inject_fault("coinbase.ws_orders", "lose_message", 1)  # the first update never arrives
+            client.send_new(new_order("gap-1", qty="0.3", price="70000"))
+            wait_until(lambda: recorder.last_status("gap-1") is OrdStatus.FILLED, timeout_s=10, what="filled")
+            adapter = client.adapter
+            assert isinstance(adapter, CoinbasePrimeAdapter)
+            wait_until(lambda: adapter.stream.live, what="resubscribed")
+    finally:
+        client.stop()
+    assert sim.faults()["fired"]["coinbase.ws_orders:lose_message"] == 1
+    assert [e for e in logs if e["event"] == "coinbase_ws_sequence_gap"]
+    fills = recorder.fills_for("gap-1")
+    assert len({f.exec_id for f in fills}) == len(fills) == 3
+    assert sum((f.last_qty or Decimal(0)) for f in fills) == Decimal("0.3")
 
 
 def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> None:  # type: ignore[no-untyped-def]
@@ -152,7 +230,7 @@ def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> No
         else:
             client.send_new(new_order(cl_ord_id, qty="0.03", price="70000"))
     wait_until(
-        lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout_s=15, what="every order filled"
+        lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout=15, what="every order filled"
     )
     held = venue_orders(sim, config.portfolio_id)
     counts: dict[str, int] = {}

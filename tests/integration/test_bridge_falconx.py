@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from bridge_harness import Recorder, new_order, symbol_master, wait_until
+from bridge_harness import Recorder, new_order, symbol_master
 from pydantic import SecretStr
+from waiting import wait_until
 
 from fixgw.model.enums import CxlRejReason, ExecType, OrdStatus, OrdType, Side, TimeInForce
 from fixgw.model.orders import CancelOrder, StatusRequest
@@ -137,7 +138,7 @@ def test_faults_on_a_batch_leave_no_duplicate_and_no_lost_fill(venue, sim) -> No
     ids = [f"fxb-{n}" for n in range(10)]
     for cl_ord_id in ids:
         client.send_new(new_order(cl_ord_id, ord_type=OrdType.MARKET, qty="0.1", instrument="ETH/USD"))
-    wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout_s=15, what="all filled")
+    wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout=15, what="all filled")
     assert sim.orders("falconx")["counts"] == {i: 1 for i in ids}
     for cl_ord_id in ids:
         fills = recorder.fills_for(cl_ord_id)

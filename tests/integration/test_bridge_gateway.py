@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from gateway_stack import WAIT, cancel, new_order, now, report, status_request
+from waiting import wait_until
 
-from fixgw.cli_bridge import bridge_config
+from fixgw.cli.bridge import bridge_config
 from fixgw.config import GatewayConfig, parse_config
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
@@ -86,17 +87,6 @@ def crypto_order(cl_ord_id: str, qty: str, price: str | None, tif: str = "1", si
 
 def portfolio_orders(sim: CryptoPbSimulator, portfolio_id: str) -> list[dict[str, Any]]:
     return [o for o in sim.orders("coinbase")["orders"] if o["account"] == portfolio_id]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def is_(value: str, tag: int = 39) -> Callable[[ReceivedMessage], bool]:

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from bridge_harness import Recorder, new_order, symbol_master, wait_until
+from bridge_harness import Recorder, new_order, symbol_master
 from pydantic import SecretStr
 from structlog.testing import capture_logs
+from waiting import wait_until
 
 from fixgw.model.enums import ExecType, OrdRejReason, OrdStatus, OrdType, Side
 from fixgw.model.orders import CancelOrder, StatusRequest
@@ -74,7 +75,7 @@ def test_status_of_an_unseen_order_the_venue_holds_re_seeds_tracking(config: Coi
         assert answer.ord_status is OrdStatus.NEW and answer.order_id == first.events_for("S1")[0].order_id  # type: ignore[attr-defined]
         assert not recorder.unknown
         # Tracked again (quantity from the venue): it can be canceled through this bridge.
-        assert after.engine is not None and after.engine.orders["S1"].order.order_qty == Decimal("0.3")
+        assert after.order_sync is not None and after.order_sync.orders["S1"].order.order_qty == Decimal("0.3")
         after.send_cancel(CancelOrder(cl_ord_id="S1-X", orig_cl_ord_id="S1", instrument_id="BTC/USD", side=Side.BUY,
                                       order_qty=Decimal("0.3")))
         wait_until(lambda: recorder.last_status("S1") is OrdStatus.CANCELED, what="cancel")

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from gateway_stack import WAIT, new_order, stale_after_final
+from waiting import wait_until
 
 from fixgw.engine.quickfix_support import free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
@@ -49,15 +49,6 @@ def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "fixgw", "run", "--config", str(config)], stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
-
-
-def wait_until(condition, timeout: float = WAIT) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
 
 
 @pytest.mark.slow

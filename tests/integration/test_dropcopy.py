@@ -9,18 +9,20 @@ OnBehalfOfCompID), each in the order it happened.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gateway_stack import WAIT, EmsSpec, Stack, cancel, new_order, replace, report, status
+from waiting import wait_until
 
 from fixgw.config import GatewayConfig, parse_config
 from fixgw.dropcopy.copies import DROPCOPY_SESSION
 from fixgw.dropcopy.settings import DropCopySessionConfig
 from fixgw.engine.gateway import Gateway
-from fixgw.engine.quickfix_support import free_port, text_to_fields
+from fixgw.engine.quickfix_support import free_port
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import OrdStatus
 from fixgw.sim.fix_client import FixClient, ReceivedMessage
 from fixgw.store.journal import Journal
@@ -47,26 +49,15 @@ def copies(client: FixClient) -> list[ReceivedMessage]:
 
 def journal_copies(url: str, account: str | None = None) -> list[list[tuple[int, str]]]:
     with Journal(url) as journal:
-        rows = [text_to_fields(r.raw) for r in journal.iter_messages(session=DROPCOPY_SESSION)]
+        rows = [parse_fix(r.raw) for r in journal.iter_messages(session=DROPCOPY_SESSION)]
     return [fields for fields in rows if account is None or dict(fields).get(1) == account]
 
 
 def venue_reports(url: str, venue: str) -> list[str]:
     """ExecIDs of the ExecutionReports fixgw journaled as received from a FIX venue, in order."""
     with Journal(url) as journal:
-        return [dict(text_to_fields(r.raw))[17]
+        return [dict(parse_fix(r.raw))[17]
                 for r in journal.iter_messages(session=venue, direction="in", msg_types=["8"])]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture
@@ -268,7 +259,7 @@ def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, i
     import json
     from datetime import UTC, datetime
 
-    import quickfix as fix
+    import quickfix as qf
     import simplefix
 
     from fixgw.cli import main
@@ -327,7 +318,7 @@ def test_export_of_a_days_flow_round_trips_in_every_format(stack: tuple[Stack, i
     for (session, direction), line in samples.items():
         begin_string = line.split("\x01", 1)[0][2:]
         dictionary = load_data_dictionary(begin_string)
-        message = fix.Message(line, dictionary, True)
+        message = qf.Message(line, dictionary, True)
         dictionary.validate(message)
         header = message.getHeader()
         ours = header.getField(49) if direction == "out" else header.getField(56)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from gateway_stack import EmsSpec, gateway_config, new_order, report, status
+from waiting import wait_until
 
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
@@ -40,7 +41,7 @@ def test_orders_fill_at_the_quickfix_executor(executor: ExecutorProcess, tmp_pat
     try:
         ems.start()
         assert ems.wait_logged_on(15)
-        deadline_ok = _wait(lambda: gateway.venues_connected()["executor"])
+        deadline_ok = wait_until(lambda: gateway.venues_connected()["executor"])
         assert deadline_ok, executor.log_path.read_text()[-2000:]
         ems.send(new_order("X1", symbol="AAPL", qty="300", price="190.25"))
         filled = report(ems, "X1", status("2"))
@@ -56,12 +57,3 @@ def test_orders_fill_at_the_quickfix_executor(executor: ExecutorProcess, tmp_pat
         gateway.stop()
 
 
-def _wait(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())

@@ -261,7 +261,7 @@ def test_restart_remembers_the_days_closed_orders(tmp_path: Path) -> None:
         report(ems, "RD1", status("2"))
         restart_gateway(stack)
         assert "RD1" not in {o.cl_ord_id for o in stack.gateway.core.book}   # not read back at start
-        exposure = stack.gateway.risk.engine.exposure
+        exposure = stack.gateway.risk.checks.exposure
         assert exposure.account("ACC1").filled_notional == Decimal("19025")
         assert exposure.position("ACC1", "AAPL").net_filled_qty == 100
 

@@ -15,9 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import quickfix as fix
+import quickfix as qf
 from gateway_stack import new_order
-from ha_stack import ADMIN_TOKEN, LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema, wait_until
+from ha_stack import ADMIN_TOKEN, LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema
+from waiting import wait_until
 
 from fixgw.cli import main as cli_main
 
@@ -57,9 +58,9 @@ def send_orders(pair: HaPair, prefix: str, count: int, *, at: int, action) -> No
 
 def sequence_numbers(pair: HaPair) -> tuple[int, int, int]:
     """The next MsgSeqNum each peer expects from the gateway: EMS, broker, drop-copy client."""
-    ems = fix.Session.lookupSession(pair.ems.session_id)
-    broker = fix.Session.lookupSession(fix.SessionID("FIX.4.2", "BROKER", "FIXGW"))
-    compliance = fix.Session.lookupSession(pair.compliance.session_id)
+    ems = qf.Session.lookupSession(pair.ems.session_id)
+    broker = qf.Session.lookupSession(qf.SessionID("FIX.4.2", "BROKER", "FIXGW"))
+    compliance = qf.Session.lookupSession(pair.compliance.session_id)
     return (int(ems.getExpectedTargetNum()), int(broker.getExpectedTargetNum()),
             int(compliance.getExpectedTargetNum()))
 

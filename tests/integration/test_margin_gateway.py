@@ -87,7 +87,7 @@ def test_price_walk_to_liquidation(tmp_path: Path, sim: CryptoPbSimulator, monke
         ops = OpsRuntime(gateway)
         ops.start()
         assert gateway.risk is not None
-        gateway.risk.engine.alerts.sinks.append(lambda alert: alerts.append(alert) if alert.kind == "margin" else None)
+        gateway.risk.checks.alerts.sinks.append(lambda alert: alerts.append(alert) if alert.kind == "margin" else None)
         client.start()
         compliance.start()
         assert client.wait_logged_on(WAIT) and compliance.wait_logged_on(WAIT)

@@ -4,13 +4,13 @@ order leaves."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from gateway_stack import WAIT, new_order, report
+from waiting import wait_until
 
 from fixgw.config import parse_config
 from fixgw.engine.gateway import Gateway
@@ -20,14 +20,6 @@ from fixgw.sim.fix_client import FixClient
 
 pytestmark = pytest.mark.timeout(60)
 D = Decimal
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -64,12 +56,12 @@ def test_the_broker_answers_35V_and_its_35X_moves_the_reference(
         stack: tuple[Gateway, FixBrokerSimulator, FixClient]) -> None:
     gateway, broker, client = stack
     assert gateway.risk is not None
-    market = gateway.risk.engine.market
+    market = gateway.risk.checks.market
 
     def price() -> Decimal | None:
         return market.reference("AAPL").price
 
-    wait_until(lambda: price() == D("190"), "the snapshot (35=W)")       # 189.90 / 190.10 around 190
+    wait_until(lambda: price() == D("190"), what="the snapshot (35=W)")       # 189.90 / 190.10 around 190
     [request] = [m for m in broker.received_requests() if m.msg_type == "V"]
     assert request.get(263) == "1" and request.get(55) == "AAPL"
     view = market.reference("AAPL").sources[0]
@@ -77,7 +69,7 @@ def test_the_broker_answers_35V_and_its_35X_moves_the_reference(
     client.send(new_order("L1", symbol="AAPL", qty="10", price="190.00"))
     report(client, "L1", lambda m: m.get(39) == "0")
     broker.set_market_price("AAPL", "220")                                # 35=X
-    wait_until(lambda: price() == D("220"), "the increment (35=X)")
+    wait_until(lambda: price() == D("220"), what="the increment (35=X)")
     client.send(new_order("L2", symbol="AAPL", qty="10", price="190.00"))
     denied = report(client, "L2", lambda m: m.get(39) == "8")
     assert "price 190 is 13.64% from the reference 220 (broker-md)" in (denied.get(58) or "")

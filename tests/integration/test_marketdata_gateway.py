@@ -5,7 +5,6 @@ oracle), its price process jumped through the control API."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from gateway_stack import WAIT, new_order, report
+from waiting import wait_until
 
 from fixgw.cli import main
 from fixgw.config import parse_config
@@ -42,14 +42,6 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[CryptoPbSimulator]:
         for field, variable in ENV.items():
             monkeypatch.setenv(variable, getattr(simulator.credentials, field))
         yield simulator
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 TOKEN = "md-admin-token"
@@ -102,7 +94,7 @@ def stack(tmp_path: Path, sim: CryptoPbSimulator,
 
 def reference(gateway: Gateway) -> Any:
     assert gateway.risk is not None
-    return gateway.risk.engine.market.reference(BTC)
+    return gateway.risk.checks.market.reference(BTC)
 
 
 def fresh_sources(gateway: Gateway) -> int:
@@ -121,12 +113,12 @@ def sent_to_venue(sim: CryptoPbSimulator) -> set[str]:
 def test_the_10pct_halt_denies_before_sending_after_a_real_price_jump(
         stack: Stack, sim: CryptoPbSimulator) -> None:
     gateway, client, _ops = stack
-    wait_until(lambda: fresh_sources(gateway) == 3 and reference(gateway).price == D("65000.00"), "three sources")
+    wait_until(lambda: fresh_sources(gateway) == 3 and reference(gateway).price == D("65000.00"), what="three sources")
     client.send(new_order("L1", symbol=BTC, qty="0.1", price="65000.00"))
     report(client, "L1", is_("0"))
     before = sent_to_venue(sim)
     sim.market(jump={"BTC": "12"})                                   # 65000 -> 72800
-    wait_until(lambda: reference(gateway).price == D("72800.00") and fresh_sources(gateway) == 3, "the jump")
+    wait_until(lambda: reference(gateway).price == D("72800.00") and fresh_sources(gateway) == 3, what="the jump")
     client.send(new_order("L2", symbol=BTC, qty="0.1", price="65000.00"))
     denied = report(client, "L2", is_("8"))
     assert "price_collar_pct: price 65000 is 10.71% from the reference 72800 (median of binance, cbp_l2, " \
@@ -140,22 +132,22 @@ def test_the_10pct_halt_denies_before_sending_after_a_real_price_jump(
 def test_no_reference_denies_market_orders_naming_why_and_journals_the_state(
         stack: Stack, sim: CryptoPbSimulator) -> None:
     gateway, client, _ops = stack
-    wait_until(lambda: fresh_sources(gateway) == 3, "three sources")
+    wait_until(lambda: fresh_sources(gateway) == 3, what="three sources")
     sim.market(silence=["BTC"])                                      # every feed goes quiet
-    wait_until(lambda: reference(gateway).state is ReferenceState.STALE, "stale")
+    wait_until(lambda: reference(gateway).state is ReferenceState.STALE, what="stale")
     client.send(new_order("M1", symbol=BTC, qty="0.1", price=None))
     text = report(client, "M1", is_("8")).get(58) or ""
     assert "no reference price for BTC/USD: no source younger than 3s" in text
     client.send(new_order("L1", symbol=BTC, qty="0.1", price="60000.00"))   # limit orders still flow
     report(client, "L1", is_("0"))
     wait_until(lambda: any(row.state == "stale" for row in read_references(gateway.journal, instrument_id=BTC)),
-               "a journaled stale reference")
+               what="a journaled stale reference")
     sim.market(resume=["BTC"])
-    wait_until(lambda: reference(gateway).state is ReferenceState.OK, "fresh again")
+    wait_until(lambda: reference(gateway).state is ReferenceState.OK, what="fresh again")
     client.send(new_order("M2", symbol=BTC, qty="0.1", price=None))
     report(client, "M2", is_("2"))
     wait_until(lambda: {row.state for row in read_references(gateway.journal, instrument_id=BTC)}
-               >= {"ok", "stale"}, "journaled reference rows")
+               >= {"ok", "stale"}, what="journaled reference rows")
     row = next(r for r in read_references(gateway.journal, instrument_id=BTC) if r.state == "ok")
     assert row.price is not None and {s["source"] for s in row.sources} == {"binance", "cbp_l2", "oracle"}
 
@@ -165,7 +157,7 @@ def test_the_drawdown_stop_engages_the_kill_switch_through_the_running_gateway(
         stack: Stack, sim: CryptoPbSimulator) -> None:
     gateway, client, _ops = stack
     assert gateway.risk is not None
-    wait_until(lambda: fresh_sources(gateway) == 3, "three sources")
+    wait_until(lambda: fresh_sources(gateway) == 3, what="three sources")
     client.send(new_order("B1", symbol=BTC, qty="1", price=None))
     report(client, "B1", is_("2"))                                   # long 1 BTC near 65000
     client.send(new_order("R1", symbol=BTC, qty="0.1", price="60000.00"))
@@ -178,7 +170,7 @@ def test_the_drawdown_stop_engages_the_kill_switch_through_the_running_gateway(
     assert "kill switch in force for account:ACC1" in (report(client, "B2", is_("8")).get(58) or "")
     client.send(new_order("B3", symbol=BTC, qty="0.1", price=None, account="ACC2"))
     report(client, "B3", is_("2"))                                   # other accounts trade on
-    [account] = [a for a in gateway.risk.engine.market.snapshot()["accounts"] if a.account == "ACC1"]  # type: ignore[attr-defined]
+    [account] = [a for a in gateway.risk.checks.market.snapshot()["accounts"] if a.account == "ACC1"]  # type: ignore[attr-defined]
     assert account.drawdown > D(300) and account.currency == "USD"
 
 
@@ -186,7 +178,7 @@ def test_operators_see_prices_and_pnl_in_the_api_the_cli_the_status_page_and_met
         stack: Stack, sim: CryptoPbSimulator, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     gateway, client, ops = stack
-    wait_until(lambda: fresh_sources(gateway) == 3, "three sources")
+    wait_until(lambda: fresh_sources(gateway) == 3, what="three sources")
     client.send(new_order("B1", symbol=BTC, qty="2", price=None))
     fill = report(client, "B1", is_("2"))
     paid = D(fill.get(6) or "0")

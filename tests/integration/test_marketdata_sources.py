@@ -3,14 +3,14 @@ l2_data (signed WebSocket), the generic JSON oracle; its price process drives al
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
+from waiting import wait_until
 
 from fixgw.marketdata.feeds import MarketDataFeeds, build_sources
 from fixgw.marketdata.reference import ReferenceBook, ReferenceState
@@ -51,14 +51,6 @@ def config(sim: CryptoPbSimulator, max_age_s: str = "5") -> MarketDataConfig:
     })
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def running(sim: CryptoPbSimulator, settings: MarketDataConfig,
             venues: dict[str, object] | None = None) -> tuple[ReferenceBook, MarketDataFeeds]:
     book = ReferenceBook(settings.policies({}))
@@ -75,7 +67,7 @@ def test_three_sources_quote_the_simulated_price_and_follow_a_jump(sim: CryptoPb
     sim.set_prices({"BTC": "65000.00"})
     book, feeds = running(sim, config(sim))
     try:
-        wait_for(lambda: len(mids(book)) == 3, "three fresh sources")
+        wait_until(lambda: len(mids(book)) == 3, what="three fresh sources")
         reference = book.reference(BTC)
         assert reference.state is ReferenceState.OK and reference.price == D("65000.00")
         by_source = {v.quote.source: v.quote for v in reference.sources}
@@ -85,7 +77,7 @@ def test_three_sources_quote_the_simulated_price_and_follow_a_jump(sim: CryptoPb
         assert by_source["cbp"].venue_time is not None
         assert by_source["oracle"].last == D("65000.00")
         sim.market(jump={"BTC": "10"})
-        wait_for(lambda: book.reference(BTC).price == D("71500.00"), "the jump in every source")
+        wait_until(lambda: book.reference(BTC).price == D("71500.00"), what="the jump in every source")
         assert feeds.errors() == {"binance": 0, "cbp": 0, "oracle": 0}
     finally:
         feeds.stop()
@@ -96,10 +88,10 @@ def test_a_random_walk_moves_the_reference_and_a_freeze_holds_it(sim: CryptoPbSi
     sim.market(vol_bps="20", step_s="0.05", seed=3)
     book, feeds = running(sim, config(sim))
     try:
-        wait_for(lambda: (book.reference(BTC).price or D("65000.00")) != D("65000.00"), "a move of the walk")
+        wait_until(lambda: (book.reference(BTC).price or D("65000.00")) != D("65000.00"), what="a move of the walk")
         sim.market(freeze=["BTC"])
         held = sim.market()["reference_prices"]["BTC"]
-        wait_for(lambda: book.reference(BTC).price == D(held) and len(mids(book)) == 3, "the frozen price")
+        wait_until(lambda: book.reference(BTC).price == D(held) and len(mids(book)) == 3, what="the frozen price")
     finally:
         feeds.stop()
 
@@ -110,16 +102,16 @@ def test_a_silent_source_goes_stale_and_a_bad_signature_never_quotes(sim: Crypto
     with capture_logs() as logs:
         book, feeds = running(sim, settings, {"cbp": venue(sim, signing_key="wrong-key")})
         try:
-            wait_for(lambda: len(mids(book)) == 2, "binance and the oracle")
-            wait_for(lambda: feeds.errors()["cbp"] >= 1, "the refused subscribe")
+            wait_until(lambda: len(mids(book)) == 2, what="binance and the oracle")
+            wait_until(lambda: feeds.errors()["cbp"] >= 1, what="the refused subscribe")
             assert "cbp" not in mids(book)
             sim.market(silence=["BTC"])
-            wait_for(lambda: book.reference(BTC).state is ReferenceState.STALE, "stale after max_age_s")
+            wait_until(lambda: book.reference(BTC).state is ReferenceState.STALE, what="stale after max_age_s")
             reference = book.reference(BTC)
             assert reference.price is None and "no source younger than 0.5s" in reference.why
             assert all(v.age > timedelta(seconds=0.5) for v in reference.sources)
             sim.market(resume=["BTC"])
-            wait_for(lambda: book.reference(BTC).state is ReferenceState.OK, "fresh again")
+            wait_until(lambda: book.reference(BTC).state is ReferenceState.OK, what="fresh again")
         finally:
             feeds.stop()
     failures = [e for e in logs if e["event"] == "marketdata.source_failed"]
@@ -139,7 +131,7 @@ def test_falconx_indicative_two_way_quotes_are_a_signed_source(sim: CryptoPbSimu
     feeds = MarketDataFeeds(build_sources(settings, {"fx": falconx}), book)
     feeds.start()
     try:
-        wait_for(lambda: book.reference(BTC).state is ReferenceState.OK, "a quote")
+        wait_until(lambda: book.reference(BTC).state is ReferenceState.OK, what="a quote")
         quote = book.reference(BTC).sources[0].quote
         assert quote.bid is not None and quote.ask is not None and quote.bid < D("65000") < quote.ask
         assert quote.mid == D("65000") and quote.venue_time is not None
@@ -156,14 +148,14 @@ def test_a_skewed_venue_clock_neither_freezes_nor_kills_the_reference(sim: Crypt
     sim.set_clock_offset(skew_s)
     book, feeds = running(sim, config(sim, max_age_s="5"))
     try:
-        wait_for(lambda: "cbp" in mids(book) and book.reference(BTC).state is ReferenceState.OK, "fresh quotes")
+        wait_until(lambda: "cbp" in mids(book) and book.reference(BTC).state is ReferenceState.OK, what="fresh quotes")
         quote = next(v.quote for v in book.reference(BTC).sources if v.quote.source == "cbp")
         assert quote.venue_time is not None
         assert abs((quote.venue_time - quote.received_at).total_seconds() - skew_s) < 5
         sim.market(jump={"BTC": "10"})
-        wait_for(lambda: book.reference(BTC).price == D("71500.00") and len(mids(book)) == 3,
-                 "the jump despite the skew")
+        wait_until(lambda: book.reference(BTC).price == D("71500.00") and len(mids(book)) == 3,
+                 what="the jump despite the skew")
         sim.market(silence=["BTC"])
-        wait_for(lambda: book.reference(BTC).state is ReferenceState.STALE, "stale by our clock")
+        wait_until(lambda: book.reference(BTC).state is ReferenceState.STALE, what="stale by our clock")
     finally:
         feeds.stop()

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fixgw.config import parse_config
 from fixgw.engine.gateway import Gateway
 from fixgw.engine.quickfix_support import free_port
+from fixgw.ops.console import Console
 from fixgw.ops.runtime import OpsRuntime
 from fixgw.sim.crypto_pb import CryptoPbSimulator
 from fixgw.sim.fix_client import FixClient
@@ -39,10 +40,13 @@ def test_rest_venue_rate_limits_and_requests_are_exposed(tmp_path: Path, monkeyp
         ops = OpsRuntime(gateway)
         ops.start()
         client.start()
+        console = Console(ops)
         try:
             assert client.wait_logged_on(WAIT)
+            console.sample()
             client.send(new_order("X1", symbol="BTC/USD", qty="0.25", price=None))
             report(client, "X1", status("2"))
+            chart_point = console.sample()  # the console's "requests against the limit" chart
             found = {(s.name, tuple(sorted(s.labels.items()))): s.value
                      for family in text_string_to_metric_families(ops.metrics.render().decode())
                      for s in family.samples}
@@ -54,6 +58,7 @@ def test_rest_venue_rate_limits_and_requests_are_exposed(tmp_path: Path, monkeyp
                 if name == "fixgw_ratelimit_acquired_total" and ("venue", "crypto") in labels]
     assert acquired and sum(acquired) >= 1
     assert found[("fixgw_venue_http_requests_total", (("venue", "crypto"),))] >= 1
+    assert chart_point["venues"]["crypto"]["rate"] > 0 and chart_point["venues"]["crypto"]["limit"] > 0
     assert ("fixgw_venue_http_retries_total", (("venue", "crypto"),)) in found
     assert any(name == "fixgw_ratelimit_burst_tokens" and ("venue", "crypto") in labels for name, labels in found)
     assert found[("fixgw_session_up", (("role", "venue"), ("session", "crypto")))] == 1
@@ -90,7 +95,7 @@ def test_a_rest_venue_clock_45_s_ahead_is_measured_alerted_and_does_not_order_pr
                      for s in family.samples}
             fired = {alert.key: alert for alert in ops.evaluate_alerts()}
             assert gateway.risk is not None
-            reference = gateway.risk.engine.exposure.price("BTC/USD")
+            reference = gateway.risk.checks.exposure.price("BTC/USD")
         finally:
             client.stop()
             ops.stop()

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gateway_stack import WAIT, new_order, report, status
+from waiting import wait_until
 
 from fixgw.cli import main
 from fixgw.engine.quickfix_support import free_port
@@ -140,13 +141,9 @@ class Daemon:
     def readyz(self) -> httpx.Response:
         return self.admin.get("/readyz")
 
-    def wait(self, condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.05)
-        return condition()
+    def wait(self, condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> bool:
+        """True once `condition` holds; AssertionError naming it after `timeout` seconds (tests/waiting.py)."""
+        return bool(wait_until(condition, timeout, what))
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
-import quickfix as fix
+import quickfix as qf
+from waiting import wait_until
 
 from fixgw.engine.quickfix_support import (
     QuietApplication,
@@ -52,23 +51,14 @@ class Recorder(QuietApplication):
         self.logged_out = threading.Event()
 
     @guard_callback
-    def onLogout(self, session_id: fix.SessionID) -> None:
+    def onLogout(self, session_id: qf.SessionID) -> None:
         self.logged_out.set()
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         before = getattr(self.local, "count", 0)
         self.local.count = before + 1
         self.seen.append((threading.get_ident(), before))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)  # polling: Python has no event for a C++ thread ending
-    return True
 
 
 def test_holds_are_counted_per_thread() -> None:
@@ -98,8 +88,8 @@ def test_a_session_thread_keeps_its_python_state_from_logon_to_logout() -> None:
          "StartTime": "00:00:00", "EndTime": "00:00:00", "UseDataDictionary": "N"},
         [{"BeginString": "FIX.4.4", "SenderCompID": "FIXGW", "TargetCompID": "EMS"}])
     recorder = Recorder()
-    store = fix.MemoryStoreFactory()
-    acceptor = keep_alive(fix.ThreadedSocketAcceptor(recorder, store, settings), recorder, store)
+    store = qf.MemoryStoreFactory()
+    acceptor = keep_alive(qf.ThreadedSocketAcceptor(recorder, store, settings), recorder, store)
     baseline = python_thread_states()
     acceptor.start()
     client = FixClient(port=port, validate=False)

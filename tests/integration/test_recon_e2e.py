@@ -14,7 +14,7 @@ import pytest
 from gateway_stack import new_order, report, running_stack, status
 from rich.console import Console
 
-from fixgw.cli_recon import run_recon
+from fixgw.cli.recon import run_recon
 from fixgw.store import Journal
 from fixgw.store.recon import ReconStore
 

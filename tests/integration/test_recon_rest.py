@@ -131,7 +131,7 @@ def test_crypto_trades_through_the_gateway_reconcile_clean_against_the_venue(
         day = datetime.now(UTC).date()
         from rich.console import Console
 
-        from fixgw.cli_recon import run_recon
+        from fixgw.cli.recon import run_recon
 
         console = Console(file=open(tmp_path / "summary.txt", "w"), width=160)  # noqa: SIM115
         assert run_recon(config, day, venue="cbp", out=tmp_path / "out", console=console) == 0

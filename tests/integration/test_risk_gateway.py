@@ -71,7 +71,7 @@ def test_a_denied_order_never_reaches_the_broker(risk_stack: Stack) -> None:
     # The broker saw exactly the order that passed: the denied one never left.
     assert [m.get(38) for m in risk_stack.broker.received_requests() if m.msg_type == "D"] == ["1000"]
     assert risk_stack.gateway.risk is not None
-    assert risk_stack.gateway.risk.engine.counters.get("denied.max_order_qty") == 1
+    assert risk_stack.gateway.risk.checks.counters.get("denied.max_order_qty") == 1
 
 
 def test_kill_switch_with_cancel_open_leaves_nothing_open_at_the_broker(risk_stack: Stack, config_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_kill_switch_with_cancel_open_leaves_nothing_open_at_the_broker(risk_sta
     # Clearing it lets orders through again within the poll interval.
     assert main(["kill", "clear", "-c", str(config_path), "--scope", "session:ems-a", "--reason", "fixed",
                  "--who", "tester"]) == 0
-    assert risk_stack.wait(lambda: not risk_stack.gateway.risk.engine.switches.kills())  # type: ignore[union-attr]
+    assert risk_stack.wait(lambda: not risk_stack.gateway.risk.checks.switches.kills())  # type: ignore[union-attr]
     ems.send(new_order("K10", qty="100", price="190.00"))
     report(ems, "K10", status("0"))
     # The audit report files the gateway's kill cancels as cancels and the switch's changes as controls.
@@ -127,7 +127,7 @@ def test_the_kill_switch_survives_a_restart(risk_stack: Stack, config_path: Path
     ems = risk_stack.ems()
     assert main(["kill", "set", "-c", str(config_path), "--scope", "account:ACC1", "--reason", "margin call",
                  "--who", "risk-desk"]) == 0
-    assert risk_stack.wait(lambda: bool(risk_stack.gateway.risk.engine.switches.kills()))  # type: ignore[union-attr]
+    assert risk_stack.wait(lambda: bool(risk_stack.gateway.risk.checks.switches.kills()))  # type: ignore[union-attr]
     risk_stack.gateway.stop()
     # Restarted (a new process would do the same: everything comes from the journal).
     risk_stack.gateway = Gateway(risk_stack.config)

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-import quickfix as fix
+import quickfix as qf
 import structlog
 from gateway_stack import WAIT, EmsSpec
 from secure_stack import SecureStack, set_hash_env
@@ -67,7 +67,7 @@ def test_acceptors_listen_on_the_configured_host_only(tmp_path: Path, monkeypatc
 
 def test_an_acceptor_that_cannot_bind_its_host_refuses_to_start(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fix, "FIXGW_PATCHES", frozenset(), raising=False)  # a stock quickfix build
+    monkeypatch.setattr(qf, "FIXGW_PATCHES", frozenset(), raising=False)  # a stock quickfix build
     config = parse_config({"state_dir": str(tmp_path / "gw"), "ems": {"e": {"target_comp_id": "E"}},
                            "dropcopy": {"c": {"target_comp_id": "C", "host": "0.0.0.0", "port": free_port()}}})
     gateway = Gateway(config)
@@ -77,7 +77,7 @@ def test_an_acceptor_that_cannot_bind_its_host_refuses_to_start(tmp_path: Path,
     assert not (tmp_path / "gw").exists()  # refused before anything was opened
     assert [key for key, _reason in deep_check(config)] == ["acceptor.host"]  # `fixgw check-config` says so too
     require_bindable_host("acceptor.host", "0.0.0.0")  # said explicitly: every interface is what it gets
-    monkeypatch.setattr(fix, "FIXGW_PATCHES", frozenset({"accept-host"}))
+    monkeypatch.setattr(qf, "FIXGW_PATCHES", frozenset({"accept-host"}))
     require_bindable_host("dropcopy.compliance.host", "10.1.2.3")
     assert engine_security.quickfix_has("accept-host")
 

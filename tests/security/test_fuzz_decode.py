@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import dialect_named
-from fixgw.fix.fields import parse_fix
 from fixgw.fix.rejects import reject_reply
 from fixgw.fix.symbols import load_symbol_master
+from fixgw.fix.wire import parse_fix
 from fixgw.model.errors import MessageRejected
 
 HEADER = {"FIX.4.2": "8=FIX.4.2|34=2|49=PEER|52=20240102-14:30:00.125|56=FIXGW|",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.engine.quickfix_support import QuietApplication, build_session_settings, guard_callback
 from fixgw.security.tls import VERIFY_REQUIRE
@@ -17,7 +17,7 @@ class _CountingApplication(QuietApplication):
         self._peer = peer
 
     @guard_callback
-    def onLogon(self, session_id: fix.SessionID) -> None:
+    def onLogon(self, session_id: qf.SessionID) -> None:
         with self._peer.condition:
             self._peer.logons += 1
             self._peer.condition.notify_all()
@@ -36,8 +36,8 @@ class TlsBrokerPeer:
              "CertificationAuthoritiesFile": str(ca), "CertificateVerifyLevel": VERIFY_REQUIRE},
             [{"BeginString": "FIX.4.4", "SenderCompID": "BROKER", "TargetCompID": "FIXGW"}])
         self._application = _CountingApplication(self)
-        self._acceptor: fix.SSLSocketAcceptor | None = fix.SSLSocketAcceptor(
-            self._application, fix.MemoryStoreFactory(), settings)
+        self._acceptor: qf.SSLSocketAcceptor | None = qf.SSLSocketAcceptor(
+            self._application, qf.MemoryStoreFactory(), settings)
 
     def __enter__(self) -> TlsBrokerPeer:
         assert self._acceptor is not None

@@ -13,7 +13,7 @@ from fixgw.model.enums import AssetClass, ExecType, OrdStatus, OrdType, Side
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import ExecutionEvent, NewOrder, ReplaceOrder
 from fixgw.model.state import Order
-from fixgw.risk.engine import RiskEngine
+from fixgw.risk.checks import RiskChecks
 from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, RouterCore
@@ -37,7 +37,7 @@ class RiskHarness:
     def __init__(self, risk: dict[str, Any] | None = None, marketdata: dict[str, Any] | None = None) -> None:
         self.now = T0
         self.mono = 1000.0
-        self.engine = RiskEngine(RiskConfig.model_validate(risk or {}),
+        self.engine = RiskChecks(RiskConfig.model_validate(risk or {}),
                                  marketdata=MarketDataConfig.model_validate(marketdata or {}),
                                  clock=lambda: self.now, monotonic=lambda: self.mono)
         self.book = OrderBook()

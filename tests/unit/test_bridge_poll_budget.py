@@ -15,7 +15,7 @@ from typing import Any
 from fixgw.model.enums import AssetClass, OrdStatus, OrdType, Side, TimeInForce
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.model.orders import NewOrder
-from fixgw.venues.bridge.common.engine import BridgeEngine
+from fixgw.venues.bridge.common.order_sync import OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 from fixgw.venues.bridge.common.tracking import TrackedOrder
 from fixgw.venues.bridge.common.views import VenueOrderView
@@ -40,9 +40,9 @@ class RestingVenue:
         return []
 
 
-def engine_with_resting_orders(count: int) -> tuple[BridgeEngine, RestingVenue]:
+def engine_with_resting_orders(count: int) -> tuple[OrderSync, RestingVenue]:
     venue = RestingVenue()
-    engine = BridgeEngine(venue, SymbolMaster([BTC]), listener=None)  # type: ignore[arg-type]
+    engine = OrderSync(venue, SymbolMaster([BTC]), listener=None)  # type: ignore[arg-type]
     for n in range(count):
         order = NewOrder(cl_ord_id=f"C{n}", instrument_id="BTC/USD", side=Side.BUY, order_qty="1",
                          ord_type=OrdType.LIMIT, price="100", time_in_force=TimeInForce.GTC)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.config import DEFAULT_SPECS_DIR
 from fixgw.engine.broker import FixBrokerVenue
-from fixgw.engine.translation import DialectCodec
+from fixgw.engine.translation import DialectTranslator
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import dialect_named
 from fixgw.model.enums import ExecType, OrdRejReason, OrdStatus
@@ -37,8 +37,8 @@ class Recorder:
 def venue() -> tuple[FixBrokerVenue, Recorder]:
     symbols = SymbolMaster.from_toml((DEFAULT_SPECS_DIR / "symbols.toml").read_text(encoding="utf-8"))
     dialect = dialect_named("generic-broker").model_copy(update={"mass_status": True})
-    codec = DialectCodec(Codec(dialect, symbols, "FIX.4.4"), "FIX.4.4")
-    broker = FixBrokerVenue("BRK", fix.SessionID("FIX.4.4", "FIXGW", "NOBODY"), codec, tap=lambda *_: None)
+    codec = DialectTranslator(Codec(dialect, symbols, "FIX.4.4"), "FIX.4.4")
+    broker = FixBrokerVenue("BRK", qf.SessionID("FIX.4.4", "FIXGW", "NOBODY"), codec, tap=lambda *_: None)
     assert broker.supports_mass_status
     listener = Recorder()
     broker.bind(listener)

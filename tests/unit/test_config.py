@@ -63,6 +63,16 @@ def test_valid_file_loads_with_paths_relative_to_file(tmp_path: Path, monkeypatc
     assert config.journal_url == f"sqlite:///{tmp_path / 'state' / 'journal.db'}"
 
 
+def test_journal_sync_defaults_to_full_and_a_bad_value_is_named(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIXGW_TEST_ALPHA_PASSWORD", "x")
+    assert load_config(write(tmp_path, VALID)).journal.sync == "full"
+    assert load_config(write(tmp_path, VALID + '\n[journal]\nsync = "normal"\n')).journal.sync == "normal"
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, VALID + '\n[journal]\nsync = "off"\n'))
+    assert "journal.sync" in keys(info.value)
+
+
 def test_unknown_key_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIXGW_TEST_ALPHA_PASSWORD", "x")
     with pytest.raises(ConfigError) as info:

@@ -8,18 +8,19 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from fixgw.model.enums import OrdStatus, OrdType, Side
 from fixgw.model.orders import Fill, utc_day_start
 from fixgw.model.state import Order, OrderEvent, amend, apply, remove_fill
-from fixgw.risk.engine import RiskEngine
+from fixgw.risk.checks import RiskChecks
 from fixgw.risk.settings import RiskConfig
 from fixgw.router.book import OrderBook
 from fixgw.store import EventRecord, Journal, JournalBatch
 from fixgw.store.coltypes import to_micros
-from fixgw.store.daybook import find_orders, read_day_book, status_counts
-from fixgw.store.engine import make_engine, upgrade
+from fixgw.store.database import make_engine, upgrade
+from fixgw.store.daybook import _cl_ord_ids, find_orders, read_day_book, status_counts
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 DAY = utc_day_start(NOW)
@@ -88,13 +89,13 @@ def build_day(journal: Journal) -> Day:
     return day
 
 
-def restored(orders: list[Order], closed_fills: list = ()) -> RiskEngine:  # type: ignore[assignment,type-arg]
-    engine = RiskEngine(RiskConfig.model_validate({}), clock=lambda: NOW)
+def restored(orders: list[Order], closed_fills: list = ()) -> RiskChecks:  # type: ignore[assignment,type-arg]
+    engine = RiskChecks(RiskConfig.model_validate({}), clock=lambda: NOW)
     engine.restore(orders, (), closed_fills)
     return engine
 
 
-def assert_same_exposure(a: RiskEngine, b: RiskEngine) -> None:
+def assert_same_exposure(a: RiskChecks, b: RiskChecks) -> None:
     for account in ("ACC1", "ACC2"):
         assert a.exposure.account(account) == b.exposure.account(account), account
         for instrument in ("BTC/USD", "ETH/USD"):
@@ -209,3 +210,9 @@ def test_migration_0003_fills_side_and_clordids_of_existing_rows_and_older_write
     assert {(s, c) for s, c, _ in day.closed_keys} == {("EMS1", "C-PRE"), ("EMS1", "C-PRE-X")}
     (group,) = day.closed_fills
     assert (group.side, group.qty, group.count) == (Side.SELL, Decimal("10"), 1)
+
+
+@pytest.mark.parametrize("ids", [["C1"], [], ["C1", "C2"], ['q"uote'], ["back\\slash"], ["ünï"], [""], ["a,b"],
+                                 ['"]', '["']])
+def test_cl_ord_ids_read_back_as_json_wrote_them(ids: list[str]) -> None:
+    assert list(_cl_ord_ids(json.dumps(ids))) == ids

@@ -14,8 +14,8 @@ from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import DIALECT_DIR, DialectConfigError, DialectMappingError, load_dialect, load_dialects
 from fixgw.fix.encode import encode
-from fixgw.fix.fields import parse_fix
 from fixgw.fix.symbols import load_symbol_master
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import AssetClass, ExecType, OrdType, Side, TimeInForce
 from fixgw.model.errors import MessageRejected, UnknownSymbolError
 from fixgw.model.orders import AlgoParams, ExecutionEvent, NewOrder, ReplaceOrder

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import quickfix as fix
+import quickfix as qf
 import simplefix
 
 from fixgw.config import DEFAULT_SPECS_DIR
@@ -17,13 +17,13 @@ from fixgw.dropcopy.export import (
     SessionHeader,
     event_record,
     fix_log_line,
-    frame_fix,
+    frame_for_log,
     message_record,
 )
 from fixgw.engine.quickfix_support import load_data_dictionary
 from fixgw.fix.codec import Codec
 from fixgw.fix.dialect import load_dialect
-from fixgw.fix.fields import parse_fix
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import ExecType, OrdStatus, OrdType, Side
 from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
@@ -51,8 +51,9 @@ def first(fields: list[tuple[int, str]]) -> dict[int, str]:
 def valid_fix44(fields: list[tuple[int, str]]) -> None:
     """The copy, framed with a header, passes QuickFIX's FIX 4.4 dictionary validation."""
     dictionary = load_data_dictionary("FIX.4.4")
-    text = frame_fix("FIX.4.4", [*fields, (49, "FIXGW"), (56, "COMPLIANCE"), (34, "1"), (52, "20250602-14:03:11.123")])
-    dictionary.validate(fix.Message(text, dictionary, True))
+    text = frame_for_log("FIX.4.4",
+                         [*fields, (49, "FIXGW"), (56, "COMPLIANCE"), (34, "1"), (52, "20250602-14:03:11.123")])
+    dictionary.validate(qf.Message(text, dictionary, True))
 
 
 def test_copy_of_a_fill_sent_to_an_ems() -> None:
@@ -112,7 +113,7 @@ def archived(raw: str, *, session: str = "equities", direction: str = "out", seq
 
 
 def test_frame_fix_computes_length_and_checksum_and_orders_the_header() -> None:
-    text = frame_fix("FIX.4.2", [(35, "D"), (11, "é1"), (34, "5"), (9, "999"), (49, "A"), (56, "B"),
+    text = frame_for_log("FIX.4.2", [(35, "D"), (11, "é1"), (34, "5"), (9, "999"), (49, "A"), (56, "B"),
                                  (52, "20250602-14:03:11.123"), (10, "000")])
     parser = simplefix.FixParser()
     parser.append_buffer(text.encode())
@@ -134,7 +135,7 @@ def test_an_outbound_body_gets_the_sessions_header_and_an_inbound_message_keeps_
                "17=E\x0110=1\x01")
     line = fix_log_line(archived(inbound, direction="in", seq_num=9, msg_type="8"), headers)
     assert line.split("\x01")[2:7] == ["35=8", "49=BROKER", "56=FIXGW", "34=9", "52=20250602-14:03:11.000"]
-    assert fix.Message(line, load_data_dictionary("FIX.4.2"), True).getHeader().getField(34) == "9"
+    assert qf.Message(line, load_data_dictionary("FIX.4.2"), True).getHeader().getField(34) == "9"
     defaults = fix_log_line(archived("35=8\x0117=E\x01", session="ems-x"), HeaderBook())
     assert defaults.startswith("8=FIX.4.4\x01") and "\x0156=ems-x\x01" in defaults
 

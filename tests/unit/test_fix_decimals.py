@@ -14,8 +14,8 @@ from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode
 from fixgw.fix.dialect import dialect_named
 from fixgw.fix.encode import encode
-from fixgw.fix.fields import parse_fix
 from fixgw.fix.symbols import load_symbol_master
+from fixgw.fix.wire import parse_fix
 from fixgw.model.decimals import fmt_decimal, round_to_increment
 from fixgw.model.enums import ExecType, OrdRejReason, OrdStatus, OrdType, Side
 from fixgw.model.errors import MessageRejected

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from fixgw.fix.codec import Codec
 from fixgw.fix.decode import decode, decode_new_order
 from fixgw.fix.dialect import DialectMappingError, dialect_named
-from fixgw.fix.fields import FieldView, parse_fix
+from fixgw.fix.fields import FieldView
 from fixgw.fix.rejects import reject_reply
 from fixgw.fix.symbols import load_symbol_master
+from fixgw.fix.wire import parse_fix
 from fixgw.model.enums import BusinessRejectReason, OrdRejReason, SessionRejectReason
 from fixgw.model.errors import MessageRejected, UnknownSymbolError
 
@@ -258,7 +259,7 @@ def test_order_level_refusal_of_status_request_is_a_business_reject() -> None:
 @pytest.mark.parametrize(("header", "begin", "body"), [
     (H42, "FIX.4.2", NOS42 + "|"), (H44, "FIX.4.4", NOS44), (H50, "FIXT.1.1", NOS44)])
 def test_reject_replies_pass_quickfix_validation(header: str, begin: str, body: str) -> None:
-    fix = pytest.importorskip("quickfix")
+    qf = pytest.importorskip("quickfix")
     from fixgw.engine.quickfix_support import fields_to_message, load_data_dictionary
 
     for changes in ({"t55": "NOPE"}, {"t54": "9"}):
@@ -268,10 +269,10 @@ def test_reject_replies_pass_quickfix_validation(header: str, begin: str, body: 
             continue  # session Reject of FIXT is validated by the transport dictionary
         full = fields_to_message([*reply, (49, "FIXGW"), (56, "EMS"), (34, "3"), (52, "20240102-14:30:00.123")],
                                  begin_string=begin)
-        dictionary = fix.DataDictionary(load_data_dictionary(begin))
+        dictionary = qf.DataDictionary(load_data_dictionary(begin))
         dictionary.checkFieldsOutOfOrder(False)
         if begin == "FIXT.1.1":
-            full.getHeader().setField(fix.ApplVerID("9"))
+            full.getHeader().setField(qf.ApplVerID("9"))
             dictionary.setVersion("FIXT.1.1")
         dictionary.validate(full)
 

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from fixgw.engine.quickfix_support import fields_to_message, load_data_dictionary, text_to_fields
+from fixgw.engine.quickfix_support import fields_to_message, load_data_dictionary
 from fixgw.fix import marketdata as md
+from fixgw.fix.wire import parse_fix
 from fixgw.marketdata.fix_source import FixMarketData
 from fixgw.marketdata.reference import InstrumentPolicy, ReferenceBook
 
@@ -27,7 +28,7 @@ def test_messages_keep_their_groups_through_quickfix(begin_string: str) -> None:
     dictionary = load_data_dictionary(begin_string)
 
     def through(fields: list[tuple[int, str]]) -> list[tuple[int, str]]:
-        return text_to_fields(fields_to_message(fields, dictionary, begin_string=begin_string).toString())
+        return parse_fix(fields_to_message(fields, dictionary, begin_string=begin_string).toString())
 
     request = through(md.market_data_request("r", ["AAPL", "IBM"]))
     assert md.requested_symbols(request) == ("r", "1", ["AAPL", "IBM"])

@@ -33,11 +33,12 @@ from fixgw.fix.decode import (
 )
 from fixgw.fix.dialect import dialect_named
 from fixgw.fix.encode import encode
-from fixgw.fix.fields import FieldView, parse_fix, render_fix
+from fixgw.fix.fields import FieldView
 from fixgw.fix.messages import BusinessReject, SessionReject
 from fixgw.fix.symbols import load_symbol_master
 from fixgw.fix.tags import HEADER_TAGS
 from fixgw.fix.versions import REQUIRED, FixVersion
+from fixgw.fix.wire import parse_fix, render_fix
 from fixgw.model.enums import (
     BusinessRejectReason,
     CxlRejReason,
@@ -445,38 +446,38 @@ def test_transact_time_formats(text: str) -> None:
 
 
 def test_quickfix_tradeclient_and_executor_messages_decode() -> None:
-    fix = pytest.importorskip("quickfix")
-    fix42 = pytest.importorskip("quickfix42")
+    qf = pytest.importorskip("quickfix")
+    qf42 = pytest.importorskip("quickfix42")
     from fixgw.engine.quickfix_support import message_to_fields
 
-    order = fix42.NewOrderSingle()
-    order.getHeader().setField(fix.BeginString("FIX.4.2"))
-    order.getHeader().setField(fix.SenderCompID("CLIENT1"))
-    order.getHeader().setField(fix.TargetCompID("EXECUTOR"))
-    order.getHeader().setField(fix.MsgSeqNum(2))
-    order.setField(fix.ClOrdID("1"))
-    order.setField(fix.HandlInst("1"))
-    order.setField(fix.Symbol("MSFT"))
-    order.setField(fix.Side(fix.Side_BUY))
-    order.setField(fix.TransactTime())
-    order.setField(fix.OrdType(fix.OrdType_LIMIT))
-    order.setField(fix.OrderQty(100))
-    order.setField(fix.Price(10))
-    order.setField(fix.TimeInForce(fix.TimeInForce_DAY))
+    order = qf42.NewOrderSingle()
+    order.getHeader().setField(qf.BeginString("FIX.4.2"))
+    order.getHeader().setField(qf.SenderCompID("CLIENT1"))
+    order.getHeader().setField(qf.TargetCompID("EXECUTOR"))
+    order.getHeader().setField(qf.MsgSeqNum(2))
+    order.setField(qf.ClOrdID("1"))
+    order.setField(qf.HandlInst("1"))
+    order.setField(qf.Symbol("MSFT"))
+    order.setField(qf.Side(qf.Side_BUY))
+    order.setField(qf.TransactTime())
+    order.setField(qf.OrdType(qf.OrdType_LIMIT))
+    order.setField(qf.OrderQty(100))
+    order.setField(qf.Price(10))
+    order.setField(qf.TimeInForce(qf.TimeInForce_DAY))
     decoded = decode(message_to_fields(order), codec("ems-default", "FIX.4.2"))
     assert isinstance(decoded, NewOrder)
     assert (decoded.instrument_id, decoded.order_qty, decoded.price) == ("MSFT", 100, 10)
 
-    report = fix42.ExecutionReport()
-    report.getHeader().setField(fix.BeginString("FIX.4.2"))
-    report.getHeader().setField(fix.MsgSeqNum(2))
-    for field in (fix.OrderID("1"), fix.ExecID("1"), fix.ExecTransType("0"), fix.ExecType("2"), fix.OrdStatus("2"),
-                  fix.Symbol("MSFT"), fix.Side("1"), fix.LeavesQty(0), fix.CumQty(100), fix.AvgPx(10)):
+    report = qf42.ExecutionReport()
+    report.getHeader().setField(qf.BeginString("FIX.4.2"))
+    report.getHeader().setField(qf.MsgSeqNum(2))
+    for field in (qf.OrderID("1"), qf.ExecID("1"), qf.ExecTransType("0"), qf.ExecType("2"), qf.OrdStatus("2"),
+                  qf.Symbol("MSFT"), qf.Side("1"), qf.LeavesQty(0), qf.CumQty(100), qf.AvgPx(10)):
         report.setField(field)
-    report.setField(fix.ClOrdID("1"))
-    report.setField(fix.OrderQty(100))
-    report.setField(fix.LastShares(100))
-    report.setField(fix.LastPx(10))
+    report.setField(qf.ClOrdID("1"))
+    report.setField(qf.OrderQty(100))
+    report.setField(qf.LastShares(100))
+    report.setField(qf.LastPx(10))
     event = decode(message_to_fields(report), codec("equities-broker-42", "FIX.4.2"))
     assert isinstance(event, ExecutionEvent)
     assert (event.exec_type, event.ord_status, event.cum_qty, event.last_px) == (
@@ -487,7 +488,7 @@ def test_quickfix_tradeclient_and_executor_messages_decode() -> None:
 def test_encoded_bodies_pass_quickfix_validation(dialect: str, begin: str, text: str, value: BaseModel,
                                                  marks: tuple[str, ...]) -> None:
     """What we send is a valid message for the counterparty's data dictionary (custom tags aside)."""
-    fix = pytest.importorskip("quickfix")
+    qf = pytest.importorskip("quickfix")
     if DECODE_ONLY in marks:
         pytest.skip("a form we read but do not write")
     from fixgw.engine.quickfix_support import fields_to_message, load_data_dictionary
@@ -497,7 +498,7 @@ def test_encoded_bodies_pass_quickfix_validation(dialect: str, begin: str, text:
     if begin == "FIXT.1.1" and body[0][1] == "3":
         pytest.skip("session Reject of FIXT lives in the transport dictionary")
     message = fields_to_message(body + header, begin_string=begin)
-    dictionary = fix.DataDictionary(load_data_dictionary(begin))
+    dictionary = qf.DataDictionary(load_data_dictionary(begin))
     dictionary.checkUserDefinedFields(False)  # the dialects' own tags (5001, 6400, 8001 ...)
     dictionary.allowUnknownMsgFields(True)    # e.g. StrategyParameters, which stock FIX 4.4 lacks
     dictionary.checkFieldsOutOfOrder(False)
@@ -506,7 +507,7 @@ def test_encoded_bodies_pass_quickfix_validation(dialect: str, begin: str, text:
     if begin == "FIX.4.4" and 957 in dict(body):
         pytest.skip("stock FIX 4.4 dictionary has no StrategyParameters group (deployments extend the XML)")
     if begin == "FIXT.1.1":
-        message.getHeader().setField(fix.ApplVerID("9"))
+        message.getHeader().setField(qf.ApplVerID("9"))
         dictionary.setVersion("FIXT.1.1")
     dictionary.validate(message)
 

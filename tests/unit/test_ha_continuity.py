@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 from test_ha_lease import journal, pg_url  # noqa: F401  (fixtures)
 
 from fixgw.engine.continuity import SessionContinuity, SessionRecorder
@@ -34,14 +34,14 @@ def test_a_takeover_writes_a_store_quickfix_reads(journal: Journal, tmp_path: Pa
     ])
     journal.write(JournalBatch(messages=[MessageRecord("ems-a", "in", "D", text(9, "D"), NOW, seq_num=9)]))
     continuity = SessionContinuity(ledger, journal, sequence_gap=100)
-    sid = fix.SessionID("FIX.4.4", "FIXGW", "EMS-A")
+    sid = qf.SessionID("FIX.4.4", "FIXGW", "EMS-A")
     (tmp_path / "stale.body").write_text("an earlier turn as active")
     continuity.rebuild(tmp_path, "acceptor", [("ems-a", sid)], NOW)
     assert not (tmp_path / "stale.body").exists()
-    store = fix.FileStore(fix.UtcTimeStamp(), str(tmp_path), sid)
+    store = qf.FileStore(qf.UtcTimeStamp(), str(tmp_path), sid)
     assert store.getNextSenderMsgSeqNum() == 4 + 1 + 100  # past anything sent but not recorded
     assert store.getNextTargetMsgSeqNum() == 10           # the last journaled inbound + 1
-    resend = fix.VectorString()
+    resend = qf.VectorString()
     store.get(1, 200, resend)
     assert list(resend) == [text(2), text(3, "8", "17=E3")]  # what a ResendRequest is answered with
     assert continuity.resumed == {key: (105, 10, 2)}
@@ -49,7 +49,7 @@ def test_a_takeover_writes_a_store_quickfix_reads(journal: Journal, tmp_path: Pa
 
 def test_a_session_with_no_history_today_starts_its_own_store(journal: Journal, tmp_path: Path) -> None:  # noqa: F811
     continuity = SessionContinuity(SessionLedger(journal.engine), journal, sequence_gap=100)
-    continuity.rebuild(tmp_path, "initiator", [("equities", fix.SessionID("FIX.4.2", "FIXGW", "BROKER"))], NOW)
+    continuity.rebuild(tmp_path, "initiator", [("equities", qf.SessionID("FIX.4.2", "FIXGW", "BROKER"))], NOW)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,9 +16,10 @@ from risk_harness import AAPL, BTC, GME, ROUTING
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from test_runner_commit import SPECS, GatedJournal, RecordingVenue
+from waiting import wait_until
 
 from fixgw.engine.runner import Runner
-from fixgw.engine.translation import DialectCodec
+from fixgw.engine.translation import DialectTranslator
 from fixgw.ha.node import HaNode, Role
 from fixgw.ha.settings import HaConfig
 from fixgw.model.instruments import SymbolMaster
@@ -28,7 +28,7 @@ from fixgw.router.core import EmsPolicy, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.store import Journal, JournalBatch
-from fixgw.store.engine import journal_url as normalised_url
+from fixgw.store.database import journal_url as normalised_url
 from fixgw.store.lease import Lease, read_state, request_step_down
 from fixgw.store.records import FencedError
 
@@ -64,13 +64,6 @@ def lease(journal: Journal, node: str, lease_s: float = 5.0) -> Lease:
     return Lease(journal.engine, cluster="desk", node_id=node, lease_s=lease_s)
 
 
-def poll(condition, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def test_one_holder_at_a_time_and_each_takeover_raises_the_epoch(journal: Journal) -> None:
@@ -83,7 +76,7 @@ def test_one_holder_at_a_time_and_each_takeover_raises_the_epoch(journal: Journa
         assert (state.holder, state.epoch, state.held) == ("a", 1, True)
         a.close()  # the holder's process is gone: PostgreSQL drops its advisory lock with the connection
         # Well before the 5 s lease runs out (the server notices the closed connection in a moment).
-        assert poll(lambda: b.acquire() is not None, timeout=4.0)
+        assert wait_until(lambda: b.acquire() is not None, timeout=4.0)
         assert b.epoch == 2 and b.has_lock
         assert not a.renew() and a.epoch is None
     finally:
@@ -96,7 +89,7 @@ def test_a_paused_holder_loses_the_lease_when_it_expires(journal: Journal) -> No
     try:
         assert a.acquire() == 1  # and a keeps its connection (and advisory lock) but stops renewing: paused
         assert b.acquire() is None
-        assert poll(lambda: b.acquire() is not None)
+        assert wait_until(lambda: b.acquire() is not None)
         assert b.epoch == 2 and not b.has_lock  # the lock is still a's: b took over on expiry
         assert not a.renew()
         a.close()
@@ -113,7 +106,7 @@ def test_journal_writes_are_fenced_by_the_epoch(journal: Journal) -> None:
         a.install_fence(journal.engine)
         journal.write(JournalBatch(state={"k": "from a"}))
         a.close()
-        assert poll(lambda: b.acquire() is not None) and b.epoch == 2
+        assert wait_until(lambda: b.acquire() is not None) and b.epoch == 2
         with pytest.raises(FencedError):
             journal.write(JournalBatch(state={"k": "stale a"}))
         with pytest.raises(FencedError):
@@ -153,7 +146,7 @@ def test_a_write_paused_inside_its_transaction_cannot_block_the_takeover(journal
         transaction = connection.execution_options(fixgw_write=True).begin()  # the fence's FOR SHARE is taken
         if not idle_timeout:
             connection.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-        assert poll(lambda: b.acquire() is not None)
+        assert wait_until(lambda: b.acquire() is not None)
         with pytest.raises(Exception):  # noqa: B017 - the server ended the paused session
             connection.execute(text("SELECT 1"))
             transaction.commit()
@@ -173,7 +166,7 @@ def test_the_node_stops_trusting_its_lease_on_its_own_clock(journal: Journal) ->
         assert node.wait_active(threading.Event())
         assert node.may_send() and node.role is Role.ACTIVE
         # No renewal (the process was paused): once lease_s has passed on the monotonic clock it may not send.
-        assert poll(lambda: not node.may_send(), 10)
+        assert wait_until(lambda: not node.may_send(), 10)
         node.check()
         assert node.role is Role.FENCED and len(fenced) == 1
         node.check()
@@ -191,7 +184,7 @@ def test_a_router_thread_that_wakes_after_losing_the_lease_writes_and_sends_noth
                       ems_policies={"EMS1": EmsPolicy()}, is_connected=lambda _venue: True)
     venue = RecordingVenue(journal)
     to_ems: list[list[tuple[int, str]]] = []
-    codec = DialectCodec.create("ems-default", "FIX.4.4", symbols, SPECS)
+    codec = DialectTranslator.create("ems-default", "FIX.4.4", symbols, SPECS)
     runner = Runner(core, journal, {"BRK": venue}, {"EMS1": codec},  # type: ignore[dict-item]
                     lambda _session, fields: to_ems.append(fields) or True)
     fenced: list[str] = []
@@ -204,10 +197,10 @@ def test_a_router_thread_that_wakes_after_losing_the_lease_writes_and_sends_noth
         runner.submit_ems("EMS1", [(35, "D"), (11, "C1"), (1, "ACC1"), (55, "AAPL"), (54, "1"), (38, "100"),
                                    (40, "2"), (44, "10.00"), (59, "0"), (60, "20310314-15:09:26.000")],
                           datetime.now(UTC))
-        assert poll(lambda: runner._queue.empty())
-        assert poll(lambda: b.acquire() is not None)  # meanwhile the standby takes over
+        assert wait_until(lambda: runner._queue.empty())
+        assert wait_until(lambda: b.acquire() is not None)  # meanwhile the standby takes over
         journal.gate.set()  # the thread wakes up
-        assert poll(lambda: fenced != [])
+        assert wait_until(lambda: fenced != [])
         assert venue.sent == [] and to_ems == []
         assert journal.find_order(cl_ord_id="C1", ems_session="EMS1") is None
     finally:

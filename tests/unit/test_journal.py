@@ -27,7 +27,7 @@ from fixgw.model.orders import Fill
 from fixgw.model.state import Order, OrderEvent, amend, apply
 from fixgw.store import EventRecord, Journal, JournalBatch, JournalError, MessageRecord
 from fixgw.store import schema as tables
-from fixgw.store.engine import MIGRATIONS, VERSION_TABLE, alembic_config, make_engine
+from fixgw.store.database import MIGRATIONS, VERSION_TABLE, alembic_config, head_revision, make_engine
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 14, 13, 30, 0, 123456, tzinfo=UTC)
@@ -398,21 +398,55 @@ def test_a_write_is_readable_by_a_fresh_process(journal: Journal, journal_url: s
     assert read_back["messages"] == [message(7).raw] and read_back["state"] == "on"
 
 
-def test_a_write_survives_kill_9_right_after_it_returns(journal_url: str) -> None:
+@pytest.mark.parametrize("sync", ["full", "normal"])
+def test_a_write_survives_kill_9_right_after_it_returns(journal_url: str, sync: str) -> None:
     writer = run_python("""
         import os, signal, sys
         from datetime import UTC, datetime
         from fixgw.model.enums import OrdType, Side
         from fixgw.model.state import Order
         from fixgw.store import Journal, JournalBatch
-        journal = Journal(sys.argv[1])
+        journal = Journal(sys.argv[1], sys.argv[2])
         journal.open()
         order = Order(order_id="ORD-K", ems_session="EMS1", cl_ord_id="CK", instrument_id="AAPL",
                       side=Side.SELL, ord_type=OrdType.LIMIT, order_qty="12.5", price="187.0001")
         journal.write(JournalBatch(orders={"ORD-K": order}))
         print(order.model_dump_json(), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)           # no close, no atexit, no flush
-    """, journal_url)
+    """, journal_url, sync)
     assert writer.returncode == -signal.SIGKILL, writer.stderr
     with Journal(journal_url) as journal:
         assert journal.load_orders() == [Order.model_validate_json(writer.stdout)]
+
+
+@pytest.mark.parametrize(("sync", "sqlite_level", "postgres_commit"), [("full", 2, "on"), ("normal", 1, "off")])
+def test_the_sync_setting_reaches_every_write_connection(journal_url: str, sync: Any, sqlite_level: int,
+                                                         postgres_commit: str) -> None:
+    """journal.sync: SQLite's synchronous level (2 FULL, 1 NORMAL) on the engine's connections and the fast writer's;
+    PostgreSQL's synchronous_commit on the gateway's connections."""
+    with Journal(journal_url, sync) as journal, journal.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == sqlite_level
+            assert journal._driver_rows is not None
+            assert journal._driver_rows._db.execute("PRAGMA synchronous").fetchone() == (sqlite_level,)
+        else:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar_one() == postgres_commit
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_reopening_a_journal_at_head_leaves_alembic_unloaded(journal_url: str) -> None:
+    """Start-up imports: a journal already migrated opens without Alembic (and Mako); a new one still migrates."""
+    with Journal(journal_url):
+        pass
+    child = run_python("""
+        import sys
+        from fixgw.store import Journal
+        with Journal(sys.argv[1]) as journal:
+            journal.counts()
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("alembic", "mako")))
+    """, journal_url)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "[]"

@@ -46,14 +46,14 @@ class _RiskAlerts:
         self.sinks: list[Callable[[Any], None]] = []
 
 
-class _RiskEngine:
+class _RiskChecks:
     def __init__(self) -> None:
         self.alerts = _RiskAlerts()
 
 
 class _Risk:
     def __init__(self) -> None:
-        self.engine = _RiskEngine()
+        self.checks = _RiskChecks()
 
     def risk_state(self) -> RiskState:
         return RiskState((KillSwitchState("global", None, False),), (BreakerState("venue:equities", False),))
@@ -125,7 +125,7 @@ def test_risk_event_alerts_are_forwarded_while_running(journal: Journal) -> None
     ops.dispatcher.submit = sent.append  # type: ignore[method-assign]
     ops.start()
     try:
-        (sink,) = gateway.risk.engine.alerts.sinks
+        (sink,) = gateway.risk.checks.alerts.sinks
         at = datetime(2027, 1, 15, tzinfo=UTC)
         raised = type("RiskAlert", (), {"kind": "slippage", "scope": "account:ACC1", "message": "slipped 2%",
                                         "detail": {"bps": "200"}, "at": at})
@@ -133,6 +133,6 @@ def test_risk_event_alerts_are_forwarded_while_running(journal: Journal) -> None
         sink(type("RiskAlert", (), {"kind": "kill_switch", "scope": "global", "message": "x", "detail": {}, "at": at}))
     finally:
         ops.stop()
-    assert gateway.risk.engine.alerts.sinks == []
+    assert gateway.risk.checks.alerts.sinks == []
     assert [(a.rule, a.subject, a.status, a.summary) for a in sent] == [
         ("slippage", "account:ACC1@2027-01-15T00:00:00+00:00", "firing", "slipped 2%")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-import quickfix as fix
+import quickfix as qf
 from structlog.testing import capture_logs
 
 from fixgw.engine.quickfix_support import (
@@ -81,11 +81,11 @@ def test_settings_pass_every_key_through_and_sessions_override_defaults() -> Non
         ],
     )
     assert settings.size() == 2
-    first = settings.get(fix.SessionID(FIX42, "EMS", "GW"))
+    first = settings.get(qf.SessionID(FIX42, "EMS", "GW"))
     assert first.getString("HeartBtInt") == "5"
     assert first.getString("XCustomKey") == "kept"
     assert first.getString("SocketConnectPort") == "9001"
-    second = settings.get(fix.SessionID(FIXT11, "EMS", "GW", "Q2"))
+    second = settings.get(qf.SessionID(FIXT11, "EMS", "GW", "Q2"))
     assert second.getString("HeartBtInt") == "30"
     assert second.getString("DefaultApplVerID") == "9"
     assert settings.get().getString("ConnectionType") == "initiator"
@@ -112,7 +112,7 @@ def test_settings_with_data_dictionary_start_a_real_acceptor() -> None:
         },
         [{"BeginString": FIX44, "SenderCompID": "GW", "TargetCompID": "EMS"}],
     )
-    acceptor = fix.ThreadedSocketAcceptor(QuietApplication(), fix.MemoryStoreFactory(), settings)
+    acceptor = qf.ThreadedSocketAcceptor(QuietApplication(), qf.MemoryStoreFactory(), settings)
     acceptor.start()
     acceptor.stop(True)
 
@@ -148,8 +148,8 @@ def test_group_unknown_to_the_dictionary_collapses_unless_the_dictionary_is_exte
     assert [field for field in scrambled if field[0] in (447, 448, 452, 453)] == [
         (447, "D"), (447, "D"), (448, "TRADER1"), (448, "DESK-A"), (452, "11"), (452, "3"), (453, "2")]
 
-    extended = fix.DataDictionary(load_data_dictionary(FIX42))  # a copy: the cached one stays stock
-    members = fix.DataDictionary()
+    extended = qf.DataDictionary(load_data_dictionary(FIX42))  # a copy: the cached one stays stock
+    members = qf.DataDictionary()
     for tag in (448, 447, 452):
         members.addField(tag)
         members.addMsgField("D", tag)
@@ -171,7 +171,7 @@ def test_fix44_orders_keep_their_strategy_parameters_group() -> None:
 
 def test_group_is_readable_through_the_quickfix_group_api() -> None:
     message = fields_to_message(NEW_ORDER, load_data_dictionary(FIX44))
-    group = fix.Group(453, 448)
+    group = qf.Group(453, 448)
     message.getGroup(2, group)
     assert group.getField(448) == "DESK-A"
     assert group.getField(452) == "3"
@@ -210,20 +210,20 @@ class _Application:
         self.calls = 0
 
     @guard_callback
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         self.calls += 1
         raise KeyError("boom")
 
     @guard_callback
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        raise fix.RejectLogon("bad password")
+    def fromAdmin(self, message: qf.Message, session_id: qf.SessionID) -> None:
+        raise qf.RejectLogon("bad password")
 
 
 def test_guard_swallows_and_logs_foreign_exceptions() -> None:
     app = _Application()
-    session = fix.SessionID(FIX44, "A", "B")
+    session = qf.SessionID(FIX44, "A", "B")
     with capture_logs() as logs:
-        assert app.fromApp(fix.Message(), session) is None
+        assert app.fromApp(qf.Message(), session) is None
     assert app.calls == 1
     assert logs[0]["event"] == "quickfix_callback_failed"
     assert logs[0]["log_level"] == "error"
@@ -233,6 +233,6 @@ def test_guard_swallows_and_logs_foreign_exceptions() -> None:
 
 
 def test_guard_lets_quickfix_exceptions_through() -> None:
-    with capture_logs() as logs, pytest.raises(fix.RejectLogon):
-        _Application().fromAdmin(fix.Message(), fix.SessionID(FIX44, "A", "B"))
+    with capture_logs() as logs, pytest.raises(qf.RejectLogon):
+        _Application().fromAdmin(qf.Message(), qf.SessionID(FIX44, "A", "B"))
     assert logs == []

@@ -77,7 +77,7 @@ def test_recon_date_accepts_today_and_yesterday_in_the_recon_timezone(tmp_path: 
     from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
-    from fixgw.cli_recon import recon_day
+    from fixgw.cli.recon import recon_day
 
     # 02:00 UTC on the 21st is still the 20th in New York: the recon timezone decides.
     late = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)

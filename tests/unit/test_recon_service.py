@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from waiting import wait_until
 
 from fixgw.config import GatewayConfig, parse_config
 from fixgw.recon.drift import asset_prices, measure
@@ -28,15 +28,6 @@ def config(tmp_path: Path, journal_url: str, **recon: Any) -> GatewayConfig:
     section = {"enabled": True, "timezone": "UTC", "eod_cron": "0 17 * * 1-5", "catch_up_hours": 24,
                "drift": {"enabled": False}, "venues": {"equities": {"statement_dir": str(tmp_path)}}, **recon}
     return parse_config({"state_dir": str(tmp_path / "state"), "journal": {"url": journal_url}, "recon": section})
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def started(cfg: GatewayConfig, journal: Journal, now: datetime) -> tuple[ReconService, list[tuple[str, date]]]:
@@ -57,7 +48,7 @@ def test_a_run_missed_while_down_runs_once_on_start_and_is_recorded(journal: Jou
     cfg = config(tmp_path, journal_url)
     service, calls = started(cfg, journal, NOW)
     try:
-        assert wait_for(lambda: journal.get_state(f"{LAST_RUN_PREFIX}equities") is not None)
+        assert wait_until(lambda: journal.get_state(f"{LAST_RUN_PREFIX}equities") is not None)
         assert calls == [("equities", date(2026, 11, 20))]
         assert journal.get_state(f"{LAST_RUN_PREFIX}equities") == datetime(2026, 11, 20, 17, tzinfo=UTC).isoformat()
         [job] = [j for j in service.scheduler.get_jobs() if j.id == "recon-eod:equities"]  # type: ignore[union-attr]
@@ -96,7 +87,7 @@ def test_a_failed_run_is_not_recorded_as_done(journal: Journal, tmp_path: Path, 
     service = ReconService(config(tmp_path, journal_url), journal, run_eod=broken, clock=lambda: NOW)
     service.start()
     try:
-        assert wait_for(lambda: attempts == [date(2026, 11, 20)])
+        assert wait_until(lambda: attempts == [date(2026, 11, 20)])
         assert journal.get_state(f"{LAST_RUN_PREFIX}equities") is None
         assert service.missed_run("equities", NOW) is not None   # still due at the next start
     finally:
@@ -110,9 +101,9 @@ def test_the_default_job_reconciles_the_statement_in_the_drop_folder(journal: Jo
     service = ReconService(config(tmp_path, journal_url), journal, clock=lambda: NOW)
     service.start()
     try:
-        assert wait_for(lambda: journal.get_state("recon:2026-11-20") is not None)
+        assert wait_until(lambda: journal.get_state("recon:2026-11-20") is not None)
         assert journal.get_state("recon:2026-11-20") == "breaks"             # B-1 is missing internally
-        assert wait_for(lambda: journal.get_state(f"{LAST_RUN_PREFIX}equities") is not None)
+        assert wait_until(lambda: journal.get_state(f"{LAST_RUN_PREFIX}equities") is not None)
         assert (tmp_path / "state" / "recon" / "2026-11-20" / "equities.breaks.csv").is_file()
     finally:
         service.stop()

@@ -4,12 +4,12 @@ venues' listings parsed, the scheduled job beside end-of-day recon, the status-p
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from fixgw.config import parse_config
 from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
@@ -145,9 +145,8 @@ def test_the_transfer_job_is_scheduled_beside_eod_recon_and_caught_up(journal: J
     service = ReconService(cfg, journal, clock=lambda: now)                  # the default job: a real run
     service.start()
     try:
-        deadline = datetime.now(UTC) + timedelta(seconds=10)
-        while journal.get_state(f"{LAST_RUN_PREFIX}{TRANSFERS}") is None and datetime.now(UTC) < deadline:
-            time.sleep(0.01)   # the catch-up runs on the scheduler's thread
+        # the catch-up runs on the scheduler's thread
+        wait_until(lambda: journal.get_state(f"{LAST_RUN_PREFIX}{TRANSFERS}") is not None, 10, "the transfers catch-up")
         assert journal.get_state(f"{LAST_RUN_PREFIX}{TRANSFERS}") == "2026-11-21T16:30:00+00:00"
         assert journal.get_state("recon:2026-11-21:transfers") == "clean"      # nothing configured: clean
         assert json.loads(journal.get_state("recon.transfers.last") or "{}")["result"] == "clean"

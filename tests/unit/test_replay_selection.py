@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import quickfix as fix
+import quickfix as qf
 
 from fixgw.engine.replay import report_key, reports_to_replay, store_prefix, stored_keys
 
@@ -30,7 +30,7 @@ def write_store(prefix: Path, messages: list[list[tuple[int, str]]]) -> None:
 
 
 def test_only_the_reports_quickfix_never_stored_are_replayed(tmp_path: Path) -> None:
-    prefix = store_prefix(tmp_path, fix.SessionID("FIX.4.4", "FIXGW", "EMS-A"))
+    prefix = store_prefix(tmp_path, qf.SessionID("FIX.4.4", "FIXGW", "EMS-A"))
     assert prefix.name == "FIX.4.4-FIXGW-EMS-A"
     journaled = [er("X1", "0"), er("X2", "1"), er("X3", "2")]
     write_store(prefix, [[(35, "A"), (98, "0")], *journaled[:2]])   # the crash came before X3 was handed over
@@ -40,7 +40,7 @@ def test_only_the_reports_quickfix_never_stored_are_replayed(tmp_path: Path) -> 
 
 
 def test_the_store_is_read_from_its_tail(tmp_path: Path) -> None:
-    prefix = store_prefix(tmp_path, fix.SessionID("FIX.4.4", "FIXGW", "EMS-A"))
+    prefix = store_prefix(tmp_path, qf.SessionID("FIX.4.4", "FIXGW", "EMS-A"))
     write_store(prefix, [er(f"X{index}", "0") for index in range(500)])
     stored = stored_keys(prefix, tail=3)
     assert stored is not None and report_key(er("X499", "0")) in stored and report_key(er("X0", "0")) not in stored

@@ -14,8 +14,8 @@ from fixgw.config import parse_config
 from fixgw.model.enums import CxlRejResponseTo, OrdStatus, OrdType
 from fixgw.model.orders import CancelOrder, CancelRejectEvent
 from fixgw.model.state import Order
+from fixgw.risk.checks import RiskChecks
 from fixgw.risk.control import RiskControl, read_switches, write_switch
-from fixgw.risk.engine import RiskEngine
 from fixgw.risk.settings import RiskConfig
 from fixgw.risk.switches import BREAKER, KILL, RAMP, Switch, SwitchBoard, new_switch, parse_scope
 from fixgw.router.core import RouterCore
@@ -266,7 +266,7 @@ def test_restore_rebuilds_exposure_prices_and_switches() -> None:
     h.filled_order("200", "101")
     config = RiskConfig.model_validate({"accounts": {"ACC1": {"credit_limit": "100000"}}})
     kill = new_switch(KILL, "account:ACC2", True, who="ops", reason="r", at=T0)
-    engine = RiskEngine(config, clock=lambda: T0)
+    engine = RiskChecks(config, clock=lambda: T0)
     engine.restore(h.book, [kill])
     assert engine.exposure.account("ACC1").used == 30000 + 20200
     assert engine.market.price("AAPL") is None                   # our fills are not a reference
@@ -325,10 +325,10 @@ def test_journal_rows_reach_a_running_gateway_and_survive_a_restart(journal_url:
         for call in calls:
             call(h.core, fx)
         assert [order_id for _v, _c, order_id in fx.to_venue] == [order.order_id]
-        assert control.engine.switches.kill_for("EMS1", None, "BRK") is not None
+        assert control.checks.switches.kill_for("EMS1", None, "BRK") is not None
         # A fresh gateway restores it before it takes orders.
         again = RiskControl(config, journal, [])
-        assert again.engine.switches.kill_for("X", None, "Y") is not None
+        assert again.checks.switches.kill_for("X", None, "Y") is not None
         assert [s.scope for s in read_switches(journal)] == ["global"]
         events = list(journal.iter_events(order_id="risk"))
         assert [(e.event, e.detail["who"]) for e in events] == [("kill_set", "cli")]
@@ -345,7 +345,7 @@ def test_risk_controls_for_the_admin_api() -> None:
             return {}
 
     control = RiskControl(config, NoJournal(), [])  # type: ignore[arg-type]
-    control.engine = h.engine
+    control.checks = h.engine
     control._core = h.core
     fx = h.core.effects()
     state = control.set_kill_switch(fx, scope="ems_session", target="EMS1", engaged=True, cancel_open=False,

@@ -175,7 +175,7 @@ def test_a_price_after_a_gap_in_the_reference_is_no_jump() -> None:
 
 def test_restore_rebuilds_the_days_pnl_from_open_orders_and_closed_fill_groups() -> None:
     from fixgw.model.orders import FillGroup
-    from fixgw.risk.engine import RiskEngine
+    from fixgw.risk.checks import RiskChecks
     from fixgw.risk.settings import RiskConfig
 
     h = harness()
@@ -187,7 +187,7 @@ def test_restore_rebuilds_the_days_pnl_from_open_orders_and_closed_fill_groups()
                        last_at=h.now, since_day_start=True)
     yesterday = FillGroup(account="ACC1", instrument_id=BTC, side=Side.BUY, qty=D(5), price=D(1), count=1,
                           last_at=h.now, since_day_start=False)
-    engine = RiskEngine(RiskConfig(), marketdata=h.engine.market.marketdata, clock=lambda: h.now)
+    engine = RiskChecks(RiskConfig(), marketdata=h.engine.market.marketdata, clock=lambda: h.now)
     engine.restore([open_order], [], [closed, yesterday])
     lines = {line.venue: line for line in engine.market.pnl.lines({BTC: D(1000)})}
     # 2 @ 980 from the closed orders (venue unknown after a restart) and 1 @ 990 from the open one at PB

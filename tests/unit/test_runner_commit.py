@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from risk_harness import AAPL, BTC, GME, ROUTING
+from waiting import wait_until
 
 from fixgw.engine.runner import Runner
-from fixgw.engine.translation import DialectCodec
+from fixgw.engine.translation import DialectTranslator
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder
 from fixgw.router.book import OrderBook
@@ -70,7 +71,7 @@ class Stack:
         self.core = RouterCore(book=self.book, routes=RouteTable(ROUTING), ids=IdFactory(run_id=5),
                                symbols=SymbolMaster([AAPL, GME, BTC]), ems_policies={"EMS1": EmsPolicy()},
                                is_connected=lambda _venue: True)
-        codec = DialectCodec.create("ems-default", "FIX.4.4", SymbolMaster([AAPL, GME, BTC]), SPECS)
+        codec = DialectTranslator.create("ems-default", "FIX.4.4", SymbolMaster([AAPL, GME, BTC]), SPECS)
         self.to_ems: list[list[tuple[int, str]]] = []
         self.runner = Runner(self.core, self.journal, {"BRK": self.venue}, {"EMS1": codec}, self._ems_send)  # type: ignore[dict-item]
 
@@ -118,7 +119,7 @@ def test_work_that_queued_behind_a_slow_commit_shares_one_commit(stack: Stack) -
     assert stack.runner.drain(10)
     stack.journal.gate.clear()               # the disk stalls while the next pass commits
     stack.submit("SLOW")
-    assert _wait_until(lambda: stack.runner._queue.empty())  # the router took it and waits on the commit
+    assert wait_until(lambda: stack.runner._queue.empty())  # the router took it and waits on the commit
     for n in range(20):
         stack.submit(f"Q{n}")
     stack.submit("BAD", "0")
@@ -136,7 +137,7 @@ def test_a_journal_outage_holds_every_send_until_the_retry_succeeds(stack: Stack
     for n in range(5):
         stack.submit(f"O{n}")
     stack.submit("O-BAD", "0")
-    assert _wait_until(lambda: stack.runner.journal_errors >= 1)
+    assert wait_until(lambda: stack.runner.journal_errors >= 1)
     assert stack.venue.sent == [] and stack.to_ems == []
     assert stack.runner.drain(20)                        # retried with backoff: 50 + 100 + 200 ms
     assert stack.runner.journal_errors == 3
@@ -144,15 +145,3 @@ def test_a_journal_outage_holds_every_send_until_the_retry_succeeds(stack: Stack
     assert rejects(stack) == ["O-BAD"]
 
 
-def _wait_until(condition: Any, timeout: float = 10.0) -> bool:
-    deadline = threading.Event()
-    timer = threading.Timer(timeout, deadline.set)
-    timer.start()
-    try:
-        while not deadline.is_set():
-            if condition():
-                return True
-            deadline.wait(0.005)
-        return bool(condition())
-    finally:
-        timer.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -170,6 +171,21 @@ def order_fills(request: Request, body: bytes, account: str, state: SimState) ->
     return SimReply({"fills": page, "pagination": pagination}, fills_key="fills")
 
 
+def portfolio_fills(request: Request, body: bytes, account: str, state: SimState) -> SimReply:
+    """The portfolio's fills since `start_date` (required, as the venue documents), oldest first by time."""
+    start_text = request.query_params.get("start_date")
+    if not start_text:
+        raise _error(400, "start_date is required", "INVALID_ARGUMENT")
+    try:
+        start = datetime.fromisoformat(start_text)
+    except ValueError as exc:
+        raise _error(400, "invalid start_date", "INVALID_ARGUMENT") from exc
+    fills = sorted(((fill, order) for order in state.book.for_account(VENUE, account) for fill in order.fills
+                    if fill.time >= start), key=lambda pair: pair[0].time)
+    page, pagination = _page(request, [render_fill(order, fill) for fill, order in fills])
+    return SimReply({"fills": page, "pagination": pagination}, fills_key="fills")
+
+
 def _listing(request: Request, orders: list[SimOrder]) -> SimReply:
     params = request.query_params
     product_ids = set(params.getlist("product_ids"))
@@ -248,6 +264,7 @@ routes = [
     Route(f"{_P}/orders/{{order_id}}", _endpoint("coinbase.get_order", get_order), methods=["GET"]),
     Route(f"{_P}/orders/{{order_id}}/cancel", _endpoint("coinbase.cancel_order", cancel_order), methods=["POST"]),
     Route(f"{_P}/orders/{{order_id}}/fills", _endpoint("coinbase.fills", order_fills), methods=["GET"]),
+    Route(f"{_P}/fills", _endpoint("coinbase.portfolio_fills", portfolio_fills), methods=["GET"]),
     Route(f"{_P}/open_orders", _endpoint("coinbase.open_orders", open_orders), methods=["GET"]),
     Route(f"{_P}/orders", _endpoint("coinbase.list_orders", list_orders), methods=["GET"]),
     Route(f"{_P}/balances", _endpoint("coinbase.balances", balances), methods=["GET"]),

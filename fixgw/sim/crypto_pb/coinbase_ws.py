@@ -22,20 +22,24 @@ CHANNELS = ("orders", "l2_data")
 
 
 def render_ws_order(order: SimOrder) -> dict[str, Any]:
-    return {
+    """As the venue documents an `orders` channel order: quantities and prices as strings, side and type in lower
+    case, `limit_px` left out when empty; no fills, no created time."""
+    rendered: dict[str, Any] = {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
         "cum_qty": order.filled_quantity,
         "leaves_qty": order.leaves_quantity,
         "avg_px": order.average_price,
+        "net_avg_px": order.average_price,  # the simulator's commission is not netted into the price
         "fees": order.commission,
         "status": order.status,
         "product_id": order.product.product_id,
-        "side": order.side,
-        "order_type": order.order_type,
-        "limit_price": order.limit_price if order.limit_price is not None else "",
-        "created_at": order.created_at,
+        "side": order.side.lower(),
+        "order_type": order.order_type.lower(),
     }
+    if order.limit_price is not None:
+        rendered["limit_px"] = order.limit_price
+    return rendered
 
 
 def _check_subscribe(message: Any, state: SimState) -> str:
@@ -130,6 +134,9 @@ async def orders_feed(websocket: WebSocket) -> None:
             if fault and fault.kind == FaultKind.DROP:
                 await websocket.close(code=1011)
                 return
+            if fault and fault.kind == FaultKind.LOSE_MESSAGE:
+                sequence += 1
+                continue
             await send("update", [order])
 
     state.book.listeners.append(listener)

@@ -15,6 +15,7 @@ class FaultKind(StrEnum):
     DELAY = "delay"  # processed, then the answer is held for delay_s (past the client's timeout)
     DROP = "drop"  # processed, then the connection is closed mid-response
     DUPLICATE_FILL = "duplicate_fill"  # a response listing fills repeats its last fill
+    LOSE_MESSAGE = "lose_message"  # a stream message is never sent: its sequence number is skipped
 
 
 @dataclass

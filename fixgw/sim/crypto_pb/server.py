@@ -155,6 +155,11 @@ class CryptoPbSimulator:
         result: dict[str, Any] = self._control("GET", f"/orders?venue={venue}" if venue else "/orders")
         return result
 
+    def request_counts(self) -> dict[str, int]:
+        """Requests received per route (e.g. "coinbase.create_order") since start or the last reset."""
+        result: dict[str, int] = self._control("GET", "/stats")["requests"]
+        return result
+
     def set_prices(self, prices: dict[str, Decimal | str]) -> None:
         self._control("POST", "/prices", {k: str(v) for k, v in prices.items()})
 

@@ -13,7 +13,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from fixgw.store.engine import VERSION_TABLE, journal_url, lock_for_migration, make_engine, write_transaction
+from fixgw.store.database import VERSION_TABLE, journal_url, lock_for_migration, make_engine, write_transaction
 from fixgw.store.schema import metadata
 
 config = context.config

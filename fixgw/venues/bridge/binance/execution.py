@@ -1,4 +1,4 @@
-"""Binance adapter for the bridge engine: lookups by origClientOrderId, fills from myTrades."""
+"""Binance adapter for the bridge's order sync: lookups by origClientOrderId, fills from myTrades."""
 
 from __future__ import annotations
 

@@ -112,6 +112,20 @@ class CoinbasePrimeHttp:
                 return fills
             cursor = page.pagination.next_cursor
 
+    async def portfolio_fills(self, start: datetime) -> list[Fill]:
+        """The portfolio's fills since `start`, every order's, following the cursor pagination."""
+        fills: list[Fill] = []
+        cursor = ""
+        since = start.isoformat().replace("+00:00", "Z")
+        while True:
+            params = [("start_date", since), ("limit", str(PAGE_LIMIT)), ("sort_direction", "ASC")]
+            page = FillsPage.model_validate(await self._get("/fills", "portfolio_fills",
+                                                            params + ([("cursor", cursor)] if cursor else [])))
+            fills.extend(page.fills)
+            if not page.pagination.has_next or not page.pagination.next_cursor:
+                return fills
+            cursor = page.pagination.next_cursor
+
     async def _orders(self, path: str, route: str, params: list[tuple[str, str]]) -> list[Order]:
         orders: list[Order] = []
         cursor = ""

@@ -7,7 +7,7 @@ from datetime import datetime
 from fixgw.model.enums import OrdStatus, OrdType, Side, TimeInForce
 from fixgw.model.instruments import Instrument
 from fixgw.model.orders import NewOrder
-from fixgw.venues.bridge.coinbase_prime.schemas import CreateOrderRequest, Fill, Order
+from fixgw.venues.bridge.coinbase_prime.schemas import CreateOrderRequest, Fill, Order, WsOrder
 from fixgw.venues.bridge.common.ids import venue_client_order_id
 from fixgw.venues.bridge.common.mapping import EnumTable, lookup, order_price, order_quantity
 from fixgw.venues.bridge.common.views import VenueFill, VenueOrderView
@@ -79,6 +79,18 @@ def order_view(order: Order) -> VenueOrderView:
         cum_qty=order.filled_quantity,
         avg_px=order.average_filled_price,
         order_qty=order.base_quantity,
+    )
+
+
+def ws_order_view(order: WsOrder) -> VenueOrderView:
+    """An `orders` channel update: status, cumulative and leaves quantity, average price (no fills)."""
+    return VenueOrderView(
+        venue_order_id=order.order_id,
+        client_order_id=order.client_order_id,
+        status=lookup(VENUE, "order status", ORDER_STATUS, order.status),
+        cum_qty=order.cum_qty,
+        avg_px=order.avg_px or None,
+        order_qty=order.cum_qty + order.leaves_qty,
     )
 
 

@@ -134,9 +134,12 @@ class WsOrder(VenueModel):
     cum_qty: WireDecimal = Decimal(0)
     leaves_qty: WireDecimal = Decimal(0)
     avg_px: OptionalWireDecimal = None
+    net_avg_px: OptionalWireDecimal = None
+    fees: OptionalWireDecimal = None
     status: str
     product_id: str = ""
     side: str = ""
+    order_type: str = ""
 
 
 class WsEvent(VenueModel):

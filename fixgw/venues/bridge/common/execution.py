@@ -21,7 +21,7 @@ from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.venues.base import Venue, VenueListener
 from fixgw.venues.bridge.common.adapter import VenueAdapter
-from fixgw.venues.bridge.common.engine import BridgeEngine
+from fixgw.venues.bridge.common.order_sync import OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 
 log = get_logger("fixgw.bridge.execution")
@@ -43,7 +43,7 @@ class RestExecutionClient(Venue):
         self.config = config
         self.symbols = symbols
         self.lookup_delay_s = lookup_delay_s
-        self.engine: BridgeEngine | None = None
+        self.order_sync: OrderSync | None = None
         self._listener: VenueListener | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -65,14 +65,14 @@ class RestExecutionClient(Venue):
         It is looked up by client_order_id (never re-sent from here), so fills and final states reached while
         the gateway was down are reported, and the router's status requests find it.
         """
-        if self.engine is not None:
+        if self.order_sync is not None:
             raise RuntimeError("adopt() orders before start()")
         self._adopted.append(order)
 
     def start(self) -> None:
         if self._listener is None:
             raise RuntimeError("bind() a listener before start()")
-        self.engine = BridgeEngine(
+        self.order_sync = OrderSync(
             self.adapter,
             self.symbols,
             self._listener,
@@ -81,7 +81,7 @@ class RestExecutionClient(Venue):
             day_orders=self.config.day_orders,
         )
         for order in self._adopted:
-            self.engine.adopt(order)
+            self.order_sync.adopt(order)
         self._adopted.clear()
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -106,20 +106,20 @@ class RestExecutionClient(Venue):
         self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch())]
 
     async def _poll_forever(self) -> None:
-        assert self.engine is not None
+        assert self.order_sync is not None
         while True:
             await asyncio.sleep(self.config.poll_interval_s)
-            await self.engine.sync_all(limit=self.config.polls_per_pass())
+            await self.order_sync.sync_all(limit=self.config.polls_per_pass())
 
     async def _watch(self) -> None:
-        engine = self.engine
-        assert engine is not None
+        order_sync = self.order_sync
+        assert order_sync is not None
         loop = asyncio.get_running_loop()
 
         pending: set[asyncio.Task[None]] = set()  # strong references until each sync finishes
 
         def on_update(client_order_id: str) -> None:
-            task = loop.create_task(engine.sync_client_order_id(client_order_id))
+            task = loop.create_task(order_sync.sync_client_order_id(client_order_id))
             pending.add(task)
             task.add_done_callback(pending.discard)
 
@@ -178,30 +178,30 @@ class RestExecutionClient(Venue):
         return future
 
     def send_new(self, order: NewOrder) -> None:
-        assert self.engine is not None
-        self._schedule(self.engine.submit(order), "new")
+        assert self.order_sync is not None
+        self._schedule(self.order_sync.submit(order), "new")
 
     def send_cancel(self, cancel: CancelOrder) -> None:
-        assert self.engine is not None
-        self._schedule(self.engine.cancel(cancel), "cancel")
+        assert self.order_sync is not None
+        self._schedule(self.order_sync.cancel(cancel), "cancel")
 
     def send_replace(self, replace: ReplaceOrder) -> None:
-        assert self.engine is not None
-        engine = self.engine
+        assert self.order_sync is not None
+        order_sync = self.order_sync
 
         async def refuse() -> None:
-            engine.replace_unsupported(replace)
+            order_sync.replace_unsupported(replace)
 
         self._schedule(refuse(), "replace")
 
     def send_status_request(self, request: StatusRequest) -> None:
-        assert self.engine is not None
-        self._schedule(self.engine.status(request), "status")
+        assert self.order_sync is not None
+        self._schedule(self.order_sync.status(request), "status")
 
     def sync_now(self, timeout: float = 10.0) -> None:
         """Run one poll pass right away and wait for it (tests, operators)."""
-        assert self.engine is not None
-        self._schedule(self.engine.sync_all(), "sync").result(timeout)
+        assert self.order_sync is not None
+        self._schedule(self.order_sync.sync_all(), "sync").result(timeout)
 
     def read_on_loop(self, read: Callable[[], T], timeout: float) -> T:
         """Call `read` on this client's event loop (what the loop owns is read there, never beside it)."""

@@ -1,4 +1,4 @@
-"""FalconX adapter for the bridge engine: synchronous orders, lookups by client_order_id."""
+"""FalconX adapter for the bridge's order sync: synchronous orders, lookups by client_order_id."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, app
+from fixgw.cli.common import EXIT_FAILURE, app
 
 
 @app.command("hash-password")

@@ -1,9 +1,11 @@
-"""One session's codec: the translation layer bound to a counterparty's dialect, FIX version and symbols."""
+"""`SessionTranslator`: one session's translation (fixgw.fix and its `Codec`) bound to a counterparty's dialect,
+FIX version and symbols, as the engine uses it."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from fixgw.fix.fields import Fields
 from fixgw.model.orders import (
     CancelOrder,
     CancelRejectEvent,
@@ -14,12 +16,11 @@ from fixgw.model.orders import (
     StatusRequest,
 )
 
-Fields = list[tuple[int, str]]
 EmsCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
 BrokerCommand = EmsCommand | MassStatusRequest
 
 
-class SessionCodec(Protocol):
+class SessionTranslator(Protocol):
     begin_string: str
     symbol_scheme: str
     supports_mass_status: bool

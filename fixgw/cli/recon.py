@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
-from fixgw.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, app
+from fixgw.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, app, config_or_exit
 
 if TYPE_CHECKING:
     from fixgw.recon.run import Phase
@@ -34,15 +34,10 @@ def recon(
     )] = False,
 ) -> None:
     """Reconcile our fills of one day against each broker's record; write CSV/JSON break reports."""
-    from fixgw.config import ConfigError, load_config, parse_config
+    from fixgw.config import load_config, parse_config
     from fixgw.logs import configure_logging
 
-    try:
-        config = load_config(config_path) if config_path else parse_config({})
-    except ConfigError as exc:
-        for key, reason in exc.problems:
-            typer.echo(f"{config_path}: {key}: {reason}", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+    config = config_or_exit(config_path, lambda path: load_config(path) if path else parse_config({}))
     try:
         day = recon_day(day_text, ZoneInfo(config.recon.timezone))
     except ValueError:

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fixgw.cli import app
-from fixgw.cli_risk import ConfigOption, _fail, _journal
+from fixgw.cli.common import app, fail
+from fixgw.cli.risk import ConfigOption, _journal
 
 margin_app = typer.Typer(help="Collateral and margin across the prime brokers: status and stress.",
                          no_args_is_help=True)
@@ -36,11 +36,11 @@ def status(config_path: ConfigOption, venue: VenueOption = None, as_json: JsonOp
         interest_text = journal.get_state(INTEREST_STATE)
     interest = json.loads(interest_text) if interest_text else None
     if not text:
-        raise _fail("no margin snapshot journaled yet (is [margin] enabled on a running gateway?)")
+        raise fail("no margin snapshot journaled yet (is [margin] enabled on a running gateway?)")
     last = json.loads(text)
     if venue is not None:
         if venue not in last["venues"]:
-            raise _fail(f"--venue {venue}: not a margin venue (known: {sorted(last['venues'])})")
+            raise fail(f"--venue {venue}: not a margin venue (known: {sorted(last['venues'])})")
         last["venues"] = {venue: last["venues"][venue]}
     if as_json:
         typer.echo(json.dumps(last, indent=2))
@@ -78,12 +78,12 @@ def stress(config_path: ConfigOption, shock: Annotated[list[str] | None, typer.O
     try:
         shocks = [parse_shock(text) for text in shock] if shock else list(DEFAULT_SHOCKS)
     except ArithmeticError:
-        raise _fail(f"--shock {shock}: expected e.g. -20%, BTC:-30% or vol:x2") from None
+        raise fail(f"--shock {shock}: expected e.g. -20%, BTC:-30% or vol:x2") from None
     table = load_table(_haircuts_path(config_path))
     with _journal(config_path) as journal:
         text = journal.get_state(BOOKS_STATE)
     if not text:
-        raise _fail("no margin snapshot journaled yet (is [margin] enabled on a running gateway?)")
+        raise fail("no margin snapshot journaled yet (is [margin] enabled on a running gateway?)")
     books = [book for book in json.loads(text) if venue is None or book["venue"] == venue]
     result = stress_json([view_from_json(book, table) for book in books], shocks)
     if as_json:
@@ -108,7 +108,7 @@ def _haircuts_path(config_path: Path) -> Path:
     try:
         data = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise _fail(f"{config_path}: {exc}") from None
+        raise fail(f"{config_path}: {exc}") from None
     base = config_path.resolve().parent
     configured = data.get("margin", {}).get("haircuts_file")
     if configured:

@@ -1,24 +1,28 @@
-"""Engines for the journal's backends and the schema migrations run on open.
+"""The journal's database: SQLAlchemy engines for its backends and the schema migrations run on open.
 
 SQLite: WAL, synchronous=FULL (a commit survives power loss), busy_timeout, and real transactions
 (pysqlite's implicit ones are switched off so DDL and BEGIN IMMEDIATE behave). PostgreSQL: psycopg 3.
+`sync="normal"` trades power-loss durability for no flush per commit: SQLite synchronous=NORMAL (in WAL a commit
+survives the process being killed, not the machine losing power), PostgreSQL synchronous_commit=off.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "journal_alembic_version"
@@ -29,6 +33,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "fixgw_write"
 """Execution option of a write transaction (the SQLite BEGIN IMMEDIATE and the HA fence look for it)."""
 _WRITE = WRITE_OPTION
+Sync = Literal["full", "normal"]
+SQLITE_SYNCHRONOUS: dict[str, str] = {"full": "FULL", "normal": "NORMAL"}
 
 
 def journal_url(url: str | URL) -> URL:
@@ -49,25 +55,34 @@ def display_url(url: str | URL) -> str:
         return "(unparseable URL)"
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, sync: Sync = "full") -> Engine:
     parsed = journal_url(url)
     if parsed.get_backend_name() == "postgresql":
+        if sync == "normal":  # this engine's sessions only: the server's default stays as the DBA set it
+            parsed = _with_option(parsed, "-c synchronous_commit=off")
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed):
         raise ValueError("an in-memory SQLite journal is not durable: give it a file (sqlite:///path/journal.db)")
     engine = create_engine(parsed)
-    _sqlite_pragmas(engine)
+    _sqlite_pragmas(engine, SQLITE_SYNCHRONOUS[sync])
     return engine
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _with_option(url: URL, option: str) -> URL:
+    """The URL with one more libpq `options` setting, keeping those it has (a search_path, say)."""
+    current = url.query.get("options", "")
+    given = " ".join(current) if isinstance(current, tuple) else current
+    return url.update_query_dict({"options": f"{given} {option}".strip()})
+
+
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None     # we emit BEGIN ourselves (see _on_begin)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         _enter_wal(cursor)
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA temp_store = MEMORY")  # the sorts of restart's grouped reads (store/daybook.py)
         cursor.close()
 
@@ -103,6 +118,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    from alembic.config import Config  # Alembic (and Mako) load only when a schema needs upgrading
+
     """An Alembic config built in code: our migrations, and the connection (or URL) to run them on."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -119,7 +136,12 @@ def lock_for_migration(connection: Connection) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """`alembic upgrade head` on this engine, in one transaction, one process at a time."""
+    """`alembic upgrade head` on this engine, in one transaction, one process at a time. A journal already at
+    head is left alone without loading Alembic (a tenth of the gateway's import time)."""
+    if revision == "head" and stored_revision(engine) == head_revision():
+        return
+    from alembic import command
+
     with write_transaction(engine) as connection:
         lock_for_migration(connection)
         before = _revision(connection)
@@ -132,4 +154,32 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def _revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]*)"|None)', re.MULTILINE)
+
+
+def head_revision() -> str:
+    """The migrations' head, read from their files: the one revision no other revises."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION.findall(script.read_text(encoding="utf-8")):
+            (revisions if key == "revision" else revised).add(value)
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError(f"the journal migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The schema revision the database records, None when it has none (new) or more than one."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    except DBAPIError:  # no version table yet
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None

@@ -38,7 +38,7 @@ from fixgw.venues.bridge.common.errors import BridgeError, MappingError, VenueRe
 from fixgw.venues.bridge.common.tracking import TERMINAL_EXEC_TYPES, TrackedOrder, denied_event
 from fixgw.venues.bridge.common.views import VenueOrderView
 
-log = get_logger("fixgw.bridge.engine")
+log = get_logger("fixgw.bridge.order_sync")
 
 DayOrders = Literal["reject", "as_gtc"]
 LOOKUP_MARGIN = timedelta(seconds=60)
@@ -47,18 +47,18 @@ RECOVERY_LOOKBACK = timedelta(days=1)
 """Search window for an order named by a status request that this process never saw."""
 
 
-class EngineListener(Protocol):
+class OrderSyncListener(Protocol):
     def on_execution(self, venue: str, event: ExecutionEvent) -> None: ...
     def on_cancel_reject(self, venue: str, event: CancelRejectEvent) -> None: ...
     def on_outcome_unknown(self, venue: str, cl_ord_id: str, command: str, reason: str) -> None: ...
 
 
-class BridgeEngine:
+class OrderSync:
     def __init__(
         self,
         adapter: VenueAdapter,
         symbols: SymbolMaster,
-        listener: EngineListener,
+        listener: OrderSyncListener,
         *,
         max_submit_attempts: int = 3,
         lookup_delay_s: float = 0.2,
@@ -326,7 +326,8 @@ class BridgeEngine:
         if tracked is None or tracked.view is None or tracked.final_reported:
             return
         async with tracked.lock:
-            await self._sync_locked(tracked)
+            if not tracked.final_reported:  # the sync it queued behind may have finished it
+                await self._sync_locked(tracked)
 
     @property
     def open_orders(self) -> list[TrackedOrder]:

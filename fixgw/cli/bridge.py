@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, app
+from fixgw.cli.common import app, config_or_exit
 from fixgw.config import ConfigError, GatewayConfig, parse_config
 
 
@@ -35,13 +35,7 @@ def bridge(
     venue: Annotated[str, typer.Option("--venue", help="The venues.<name> section to expose over FIX.")],
 ) -> None:
     """Expose one REST venue as a FIX acceptor until SIGTERM or SIGINT (exit 0; 1 bad config or start failure)."""
-    from fixgw.cli_run import serve_gateway
+    from fixgw.cli.run import serve_gateway
     from fixgw.config import load_config
 
-    try:
-        config = bridge_config(load_config(config_path), venue)
-    except ConfigError as exc:
-        for key, reason in exc.problems:
-            typer.echo(f"{config_path}: {key}: {reason}", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
-    serve_gateway(config)
+    serve_gateway(config_or_exit(config_path, lambda path: bridge_config(load_config(path), venue)))

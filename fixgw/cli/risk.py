@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import json
 import time
-import tomllib
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, app
+from fixgw.cli.common import app, config_or_exit, fail
 
 kill_app = typer.Typer(help="Kill switch: block new orders (and optionally cancel open ones) per scope.",
                        no_args_is_help=True)
@@ -36,25 +35,11 @@ ScopeHelp = "global, venue:NAME, account:NAME or session:NAME (an EMS session)"
 AUDIT_LINES = 10
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(EXIT_FAILURE)
-
-
 def _gateway_identity(path: Path) -> tuple[str, str]:
     """(gateway name, journal URL) from the config file; only those keys are read, so no secret must resolve."""
-    from fixgw.config import ConfigError, parse_config
+    from fixgw.config import load_sections
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        subset: dict[str, Any] = {key: data[key] for key in ("name", "state_dir", "journal") if key in data}
-        config = parse_config(subset, base_dir=path.resolve().parent, source=str(path))
-    except OSError as exc:
-        raise _fail(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(f"{path}: {exc}") from None
-    except ConfigError as exc:
-        raise _fail("; ".join(f"{path}: {key}: {reason}" for key, reason in exc.problems)) from None
+    _, config = config_or_exit(path, lambda path: load_sections(path, ("name", "state_dir", "journal")))
     if config.journal.url is None:
         config.state_dir.mkdir(parents=True, exist_ok=True)  # SQLite in state_dir: the gateway may not have run yet
     return config.name, config.journal_url
@@ -71,7 +56,7 @@ def _journal(path: Path) -> Iterator[Any]:
         journal.open()
         yield journal
     except (JournalError, ValueError) as exc:
-        raise _fail(f"journal error: {exc}") from None
+        raise fail(f"journal error: {exc}") from None
     finally:
         journal.close()
 
@@ -211,7 +196,7 @@ def risk_reload(
     if problems:
         lines = [f"{config_path}: refused, nothing changed ({len(problems)} error(s)):"]
         lines += [f"  {key}: {reason}" for key, reason in problems]
-        raise _fail("\n".join(lines))
+        raise fail("\n".join(lines))
     name, _ = _gateway_identity(config_path)
     with _journal(config_path) as journal:
         request_id = request_reload(journal, name, who or getpass.getuser())
@@ -223,9 +208,9 @@ def risk_reload(
                 break
             time.sleep(0.2)
     if ack is None or ack.get("id") != request_id:
-        raise _fail(f"gateway {name!r} did not acknowledge within {wait:g} s (not running?); "
+        raise fail(f"gateway {name!r} did not acknowledge within {wait:g} s (not running?); "
                     f"it reads the file when it starts")
     if not ack.get("signalled"):
-        raise _fail(f"gateway {name!r} (pid {ack.get('pid')}) cannot reload: it is not running under `fixgw run`")
+        raise fail(f"gateway {name!r} (pid {ack.get('pid')}) cannot reload: it is not running under `fixgw run`")
     typer.echo(f"gateway {name!r} (pid {ack.get('pid')}) is reloading {config_path}; "
                f"its log reports reload.applied or reload.refused")

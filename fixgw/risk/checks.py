@@ -1,7 +1,7 @@
-"""The risk engine: the pre-trade check chain, the router observer that keeps risk state, operator controls.
+"""Risk checks: the pre-trade check chain, the router observer that keeps risk state, operator controls.
 
 Hooks into the router core: `check` (a PreTradeCheck for new orders), `check_replace` (a ReplaceCheck) and
-the engine itself as the core's observer (`on_order_event`, `on_venue_error`). Everything runs on the
+`RiskChecks` itself as the core's observer (`on_order_event`, `on_venue_error`). Everything runs on the
 router's owner thread: no locks, no I/O, O(1) per check (plus the order's own fills when it changes).
 What must be durable (a breaker trip, its audit event) is queued and added to the Effects of the pass in
 progress, so it is journaled in the same commit as the denial or report that caused it.
@@ -58,7 +58,7 @@ _SAME_EXPOSURE = frozenset({EventName.ACK, EventName.CANCEL_REQUESTED, EventName
 """Order events that change no quantity, price or open status: the observer skips the recomputation."""
 
 
-class RiskEngine:
+class RiskChecks:
     def __init__(self, config: RiskConfig, *, marketdata: MarketDataConfig | None = None,
                  clock: Callable[[], datetime] = utc_now, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rules = RiskRules(config)

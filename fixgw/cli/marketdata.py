@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, app
+from fixgw.cli.common import EXIT_FAILURE, app, config_or_exit
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The running gateway's configuration.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the admin API's JSON as it is.")]
@@ -18,15 +18,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the admin API's 
 def _ask(config_path: Path, path: str, params: dict[str, str], timeout: float = 5.0) -> Any:
     import httpx
 
-    from fixgw.config import ConfigError, load_config
+    from fixgw.config import load_config
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        for key, reason in exc.problems:
-            typer.echo(f"{config_path}: {key}: {reason}", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
-    admin = config.admin
+    admin = config_or_exit(config_path, load_config).admin
     if not admin.enabled or admin.token is None:
         typer.echo("the admin server is not enabled in this configuration ([admin] enabled = true)", err=True)
         raise typer.Exit(EXIT_FAILURE)

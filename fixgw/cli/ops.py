@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, EXIT_OK, app
+from fixgw.cli.common import EXIT_FAILURE, EXIT_OK, app, config_or_exit
 
 ops_app = typer.Typer(help="Operations: health check of a running gateway, admin tokens.", no_args_is_help=True)
 app.add_typer(ops_app, name="ops")
@@ -22,14 +22,9 @@ def health(
     """Ask the running gateway's admin server whether it is ready. Exit 0 ready, 1 not ready or unreachable."""
     import httpx
 
-    from fixgw.config import ConfigError, load_admin_config
+    from fixgw.config import load_admin_config
 
-    try:
-        name, admin = load_admin_config(config_path)  # not the venues' or brokers' secrets: not needed here
-    except ConfigError as exc:
-        for key, reason in exc.problems:
-            typer.echo(f"{config_path}: {key}: {reason}", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+    name, admin = config_or_exit(config_path, load_admin_config)  # not the venues' or brokers' secrets
     if not admin.enabled or admin.token is None:
         typer.echo("the admin server is not enabled in this configuration ([admin] enabled = true)", err=True)
         raise typer.Exit(EXIT_FAILURE)

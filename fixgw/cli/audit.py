@@ -10,7 +10,6 @@ Exit codes: 0 done, 1 failure (unreadable config, journal error, no retention se
 from __future__ import annotations
 
 import sys
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, app
+from fixgw.cli.common import app, config_or_exit, fail
 
 if TYPE_CHECKING:
     from fixgw.dropcopy.export import HeaderBook
@@ -145,7 +144,7 @@ def margin(
                     out.write(json.dumps(values) + "\n")
                 written += 1
     except JournalError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         opened.close()
     typer.echo(f"exported {written} margin row(s)" + (f" to {output}" if output else ""), err=True)
@@ -164,7 +163,7 @@ def purge(
     settings = _settings(config, journal)
     keep = days or settings.retention_days
     if keep is None:
-        raise _fail("no retention: set [retention] days in the config or pass --days")
+        raise fail("no retention: set [retention] days in the config or pass --days")
     with _archive(settings.journal_url) as archive:
         plan = plan_purge(today=datetime.now(UTC).date(), days=keep, first_day=archive.first_day(),
                           verdicts=recon_verdicts(archive.journal.state_with_prefix(RECON_STATE_PREFIX)),
@@ -196,32 +195,18 @@ class _Settings:
         self.retention_days = retention_days
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(EXIT_FAILURE)
-
-
 def _settings(config: Path | None, journal: str | None) -> _Settings:
     """Journal URL, session headers and retention from the config; only those keys are read, so no secret of
     the gateway needs to resolve for an audit."""
-    from fixgw.config import ConfigError, parse_config
+    from fixgw.config import load_sections
     from fixgw.dropcopy.export import HeaderBook
 
     if config is None:
         if journal is None:
             raise typer.BadParameter("give --config or --journal")
         return _Settings(journal, HeaderBook(), None)
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-        subset: dict[str, Any] = {key: data[key] for key in ("name", "state_dir", "journal", "dropcopy", "retention")
-                                  if key in data}
-        parsed = parse_config(subset, base_dir=config.resolve().parent, source=str(config))
-    except OSError as exc:
-        raise _fail(f"{config}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(f"{config}: {exc}") from None
-    except ConfigError as exc:
-        raise _fail("; ".join(f"{config}: {key}: {reason}" for key, reason in exc.problems)) from None
+    keys = ("name", "state_dir", "journal", "dropcopy", "retention")
+    data, parsed = config_or_exit(config, lambda path: load_sections(path, keys))
     return _Settings(journal or parsed.journal_url, _headers(data, parsed.dropcopy), parsed.retention.days)
 
 
@@ -276,7 +261,7 @@ def _archive(url: str) -> Iterator[Any]:
         journal.open()
         yield Archive(journal)
     except JournalError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         journal.close()
 
@@ -290,7 +275,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
     try:
         handle = path.open("w", encoding="utf-8", newline="")
     except OSError as exc:
-        raise _fail(f"{path}: cannot write: {exc.strerror}") from None
+        raise fail(f"{path}: cannot write: {exc.strerror}") from None
     with handle:
         yield handle
 

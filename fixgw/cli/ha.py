@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fixgw.cli import EXIT_FAILURE, EXIT_OK, app
+from fixgw.cli.common import EXIT_FAILURE, EXIT_OK, app, config_or_exit
 
 if TYPE_CHECKING:
     from fixgw.config import GatewayConfig
@@ -21,14 +21,9 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="A node's con
 
 
 def _config(path: Path) -> GatewayConfig:
-    from fixgw.config import ConfigError, load_config
+    from fixgw.config import load_config
 
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        for key, reason in exc.problems:
-            typer.echo(f"{path}: {key}: {reason}", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+    config = config_or_exit(path, load_config)
     if not config.ha.enabled:
         typer.echo(f"{path}: [ha] is not enabled in this configuration", err=True)
         raise typer.Exit(EXIT_FAILURE)
@@ -39,7 +34,7 @@ def _config(path: Path) -> GatewayConfig:
 def status(config_path: ConfigOption,
            as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
     """Who is active, its epoch, the age of its lease. Exit 0 when a node holds the lease, 1 when none does."""
-    from fixgw.store.engine import make_engine
+    from fixgw.store.database import make_engine
     from fixgw.store.lease import read_state
     from fixgw.store.records import JournalError
 
@@ -70,7 +65,7 @@ def status(config_path: ConfigOption,
 def step_down(config_path: ConfigOption) -> None:
     """Ask the active node to hand over: at its next renewal it stops taking orders, finishes and journals what is
     in flight, logs its sessions out, releases the lease and exits 0; the standby takes over at once."""
-    from fixgw.store.engine import make_engine
+    from fixgw.store.database import make_engine
     from fixgw.store.lease import request_step_down
     from fixgw.store.records import JournalError
 
