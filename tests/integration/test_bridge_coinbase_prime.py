@@ -160,7 +160,7 @@ def test_with_the_orders_channel_up_an_order_costs_its_submit_and_a_share_of_a_f
                 client.send_new(new_order(cl_ord_id, ord_type=OrdType.MARKET, qty="0.01"))
             else:
                 client.send_new(new_order(cl_ord_id, qty="0.02", price="70000"))
-        wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout_s=10,
+        wait_until(lambda: all(recorder.last_status(i) is OrdStatus.FILLED for i in ids), timeout=10,
                    what="every order filled")
     finally:
         client.stop()
@@ -182,7 +182,7 @@ def test_when_the_orders_channel_drops_orders_are_read_over_rest_again(sim) -> N
     try:
         sim.inject_fault("coinbase.ws_orders", "drop", 1)  # the first update closes the stream
         client.send_new(new_order("drop-1", qty="0.2", price="70000"))
-        wait_until(lambda: recorder.last_status("drop-1") is OrdStatus.FILLED, timeout_s=10, what="filled anyway")
+        wait_until(lambda: recorder.last_status("drop-1") is OrdStatus.FILLED, timeout=10, what="filled anyway")
     finally:
         client.stop()
     assert sim.faults()["fired"]["coinbase.ws_orders:drop"] == 1
@@ -201,7 +201,7 @@ def test_a_lost_stream_message_is_noticed_by_its_sequence_and_the_stream_resubsc
         with capture_logs() as logs:
             sim.inject_fault("coinbase.ws_orders", "lose_message", 1)  # the first update never arrives
             client.send_new(new_order("gap-1", qty="0.3", price="70000"))
-            wait_until(lambda: recorder.last_status("gap-1") is OrdStatus.FILLED, timeout_s=10, what="filled")
+            wait_until(lambda: recorder.last_status("gap-1") is OrdStatus.FILLED, timeout=10, what="filled")
             adapter = client.adapter
             assert isinstance(adapter, CoinbasePrimeAdapter)
             wait_until(lambda: adapter.stream.live, what="resubscribed")

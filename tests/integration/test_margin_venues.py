@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from bridge_harness import wait_until
 from pydantic import SecretStr
+from waiting import wait_until
 
 from fixgw.model.margin import MarginMode, Thresholds, Valuation, account_figures
 from fixgw.model.margin_haircuts import AssetRule, MarginTable
