@@ -77,6 +77,7 @@ class RestExecutionClient(Venue):
             self.symbols,
             self._listener,
             max_submit_attempts=self.config.max_submit_attempts,
+            create_settle_s=self.config.create_settle_s,
             lookup_delay_s=self.lookup_delay_s,
             day_orders=self.config.day_orders,
         )

@@ -26,7 +26,10 @@ class RestVenueConfig(BaseModel):
     retry_max_delay_s: float = Field(2.0, ge=0)
     max_retry_after_s: float = Field(30.0, ge=0)
     max_submit_attempts: int = Field(3, ge=1, le=10)
-    """Sends of one order at most: each resend only after a lookup proved the previous one absent."""
+    """Sends of one order at most, on a venue that refuses repeated client order ids; elsewhere one send."""
+    create_settle_s: float = Field(30.0, gt=0)
+    """A create of unknown outcome is looked up (never sent again) until this long after its last send; found
+    by then it is accepted, else the EMS gets a reject "not placed". Longer than the venue's slowest commit."""
     poll_interval_s: float = Field(1.0, gt=0)
     poll_share: float = Field(0.3, gt=0, le=1)
     """Share of our request rate the status poll may spend; the rest stays for orders and cancels. A pass polls
