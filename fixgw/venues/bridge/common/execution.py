@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -21,6 +21,8 @@ from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.venues.base import Venue, VenueListener
 from fixgw.venues.bridge.common.adapter import VenueAdapter
+from fixgw.venues.bridge.common.errors import BridgeError
+from fixgw.venues.bridge.common.health import VenueHealth
 from fixgw.venues.bridge.common.order_sync import OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 
@@ -51,10 +53,17 @@ class RestExecutionClient(Venue):
         self._slots: asyncio.Semaphore | None = None
         self._adopted: list[NewOrder] = []
         self._running = False
+        self.health = VenueHealth(config.name, config.down_after, config.up_after, self._connectivity_changed)
+        self.probe: Callable[[], Awaitable[object]] | None = None
+        """An authenticated read (the plugin sets its balances read): probed every `probe_interval_s`."""
 
     @property
     def connected(self) -> bool:
-        return self._running
+        return self._running and self.health.up
+
+    def _connectivity_changed(self, up: bool) -> None:
+        if self._listener is not None and self._running:
+            self._listener.on_connectivity(self.name, up)
 
     def bind(self, listener: VenueListener) -> None:
         self._listener = listener
@@ -104,7 +113,23 @@ class RestExecutionClient(Venue):
         # Commands beyond the connection pool wait here, in order: a thousand requests parked in the HTTP pool
         # itself make every release scan them all, and throughput collapses.
         self._slots = asyncio.Semaphore(self.config.max_connections)
-        self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch())]
+        self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch()),
+                       asyncio.create_task(self._probe_forever())]
+
+    async def _probe_forever(self) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        while True:
+            started = time.monotonic()
+            try:
+                await probe()
+            except BridgeError as exc:
+                log.warning("bridge_probe_failed", venue=self.name, error=exc.message)
+                self.health.probed(False)
+            else:
+                self.health.probed(True, time.monotonic() - started)
+            await asyncio.sleep(self.config.probe_interval_s)
 
     async def _poll_forever(self) -> None:
         assert self.order_sync is not None

@@ -36,6 +36,13 @@ class RestVenueConfig(BaseModel):
     at most rate x share x interval orders (at least one), the least recently refreshed first."""
     clock_alert_threshold_s: float = Field(5.0, gt=0)
     max_connections: int = Field(20, ge=1)
+    probe_interval_s: float = Field(5.0, gt=0)
+    """An authenticated GET (balances) this often measures the venue's round trip and whether it answers."""
+    down_after: int = Field(3, ge=1)
+    """Failed probes or requests in a row (timeouts, 5xx, no connection) after which the venue is down: not
+    connected for /readyz, fixgw_session_up and the session_down alert, and new orders go to the rule's backup."""
+    up_after: int = Field(2, ge=1)
+    """Good probes in a row that bring a down venue back up."""
     day_orders: Literal["reject", "as_gtc"] = "reject"
     """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
     refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC."""
