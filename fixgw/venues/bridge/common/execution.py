@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from fixgw.logs import get_logger
+from fixgw.model.enums import OrdType
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.venues.base import Venue, VenueListener
@@ -27,6 +28,8 @@ from fixgw.venues.bridge.common.order_sync import OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 
 log = get_logger("fixgw.bridge.execution")
+HOLD_CHECK_S = 0.1
+"""How often an order held while its venue is down checks the venue and its own age."""
 T = TypeVar("T")
 
 
@@ -180,7 +183,7 @@ class RestExecutionClient(Venue):
             self._listener.on_connectivity(self.name, False)
 
     # -- commands: schedule and return -------------------------------------------------------------
-    def _schedule(self, coro: Coroutine[Any, Any, None], what: str) -> Future[None]:
+    def _schedule(self, coro: Coroutine[Any, Any, None], what: str, *, slot: bool = True) -> Future[None]:
         if self._loop is None:
             coro.close()
             raise RuntimeError(f"{self.name} is not started")
@@ -189,7 +192,10 @@ class RestExecutionClient(Venue):
 
         async def bounded() -> None:
             try:
-                async with slots:
+                if slot:
+                    async with slots:
+                        await coro
+                else:
                     await coro
             finally:
                 coro.close()  # cancelled while waiting for a slot: never started, nothing to warn about
@@ -205,7 +211,35 @@ class RestExecutionClient(Venue):
 
     def send_new(self, order: NewOrder) -> None:
         assert self.order_sync is not None
-        self._schedule(self.order_sync.submit(order), "new")
+        self._schedule(self._submit_fresh(order, time.monotonic()), "new", slot=False)
+
+    async def _submit_fresh(self, order: NewOrder, received: float) -> None:
+        """Held (without a command slot) while the venue is down; an order grown stale meanwhile is not sent."""
+        order_sync = self.order_sync
+        assert order_sync is not None and self._slots is not None
+        held = False  # only an order held for a down venue can go stale; one queued behind busy slots is sent
+        while not self.health.up:
+            held = True
+            if self._refuse_stale(order, received):
+                return
+            await asyncio.sleep(HOLD_CHECK_S)
+        async with self._slots:
+            if not (held and self._refuse_stale(order, received)):
+                await order_sync.submit(order)
+
+    def _refuse_stale(self, order: NewOrder, received: float) -> bool:
+        held_s = time.monotonic() - received
+        if held_s <= self.config.max_market_order_age_s:
+            return False
+        if order.ord_type is not OrdType.MARKET and self.config.stale_limit_orders == "send":
+            return False
+        assert self.order_sync is not None
+        kind = "market" if order.ord_type is OrdType.MARKET else "limit"
+        text = (f"held {held_s:.1f} s while {self.name} was down; a {kind} order older than "
+                f"{self.config.max_market_order_age_s:g} s is not sent late")
+        log.warning("bridge_stale_order_rejected", venue=self.name, cl_ord_id=order.cl_ord_id, held_s=held_s)
+        self.order_sync.deny(order, text)
+        return True
 
     def send_cancel(self, cancel: CancelOrder) -> None:
         assert self.order_sync is not None

@@ -111,6 +111,10 @@ class OrderSync:
             self._settling.add(task)
             task.add_done_callback(self._settling.discard)
 
+    def deny(self, order: NewOrder, text: str) -> None:
+        """Refused before anything was sent (e.g. held too long while the venue was down)."""
+        self._emit(denied_event(order, text))
+
     def _track(self, order: NewOrder, instrument: Instrument, at: datetime, *, recovered: bool = False) -> TrackedOrder:
         client_order_id = self.adapter.client_order_id(order.cl_ord_id)
         tracked = TrackedOrder(order, instrument, client_order_id, submitted_at=at - LOOKUP_MARGIN,

@@ -43,6 +43,11 @@ class RestVenueConfig(BaseModel):
     connected for /readyz, fixgw_session_up and the session_down alert, and new orders go to the rule's backup."""
     up_after: int = Field(2, ge=1)
     """Good probes in a row that bring a down venue back up."""
+    max_market_order_age_s: float = Field(5.0, gt=0)
+    """An order that arrives while the venue is down is held, not failed; a market order held longer than this
+    is rejected to the EMS instead of being sent late at a price nobody wanted any more."""
+    stale_limit_orders: Literal["send", "reject"] = "send"
+    """A limit order held longer than `max_market_order_age_s`: "send" it once the venue is back, or "reject"."""
     day_orders: Literal["reject", "as_gtc"] = "reject"
     """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
     refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC."""
