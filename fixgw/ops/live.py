@@ -134,6 +134,8 @@ class LiveCollector(Collector):
         unknown = CounterMetricFamily("fixgw_venue_http_unknown_outcomes", "REST commands with unknown outcome",
                                       labels=["venue"])
         offset = GaugeMetricFamily("fixgw_venue_clock_offset_seconds", "Venue clock minus ours", labels=["venue"])
+        rtt = GaugeMetricFamily("fixgw_venue_probe_rtt_seconds", "Round trip of the last good health probe",
+                                labels=["venue"])
         for stats in found:
             key = [stats.venue, stats.usage.key]
             available.add_metric(key, stats.usage.available)
@@ -146,7 +148,9 @@ class LiveCollector(Collector):
             retries.add_metric([stats.venue], stats.retries)
             unknown.add_metric([stats.venue], stats.unknown_outcomes)
             offset.add_metric([stats.venue], stats.clock_offset_s)
-        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset)
+            if stats.probe_rtt_s is not None:
+                rtt.add_metric([stats.venue], stats.probe_rtt_s)
+        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

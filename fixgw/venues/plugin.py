@@ -96,6 +96,8 @@ class VenueStats:
     """Clock readings taken (0: the offset is not measured yet)."""
     clock_alert_threshold_s: float = 0.0
     """The venue's `clock_alert_threshold_s`."""
+    probe_rtt_s: float | None = None
+    """Round trip of the venue's last good health probe (None: not probed yet)."""
 
 
 @dataclass(frozen=True, slots=True)

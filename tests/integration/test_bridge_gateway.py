@@ -214,6 +214,33 @@ def test_equities_go_to_the_fix_broker_and_crypto_to_the_rest_venue(tmp_path: Pa
         broker.stop()
 
 
+def test_a_rest_venue_that_stops_answering_is_down_and_new_orders_fail_over_to_the_backup(
+        tmp_path: Path, crypto: CryptoPbSimulator) -> None:
+    port = free_port()
+    # The primary answers nothing (no server on its port): its probes fail, down_after of them take it down.
+    primary = venue_section(crypto, base_url=f"http://127.0.0.1:{free_port()}", probe_interval_s=0.05,
+                            retry_attempts=1)
+    backup = venue_section(crypto)
+    data = config_data(tmp_path, port, {"primary": primary, "backup": backup},
+                       routing={"rules": [{"name": "crypto", "match": {"asset_class": ["crypto_spot"]},
+                                           "destination": "primary", "backup": "backup"}]})
+    gateway = Gateway(parse_config(data))
+    client = ems_client(tmp_path, port)
+    try:
+        gateway.start()
+        client.start()
+        assert client.wait_logged_on(WAIT)
+        assert wait_until(lambda: gateway.venues_connected() == {"primary": False, "backup": True})
+        client.send(crypto_order("FO-1", "0.1", None))
+        report(client, "FO-1", is_("2"))
+        assert gateway.core is not None
+        assert [order.venue for order in gateway.core.book] == ["backup"]
+        assert len(portfolio_orders(crypto, backup["portfolio_id"])) == 1
+    finally:
+        client.stop()
+        gateway.stop()
+
+
 # ------------------------------------------------------------------------------------------ restart
 
 

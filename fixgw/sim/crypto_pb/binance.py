@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from fixgw.sim.crypto_pb.auth import binance_signature, same, split_binance_signature
 from fixgw.sim.crypto_pb.book import CANCELLED, EXPIRED, FAILED, FILLED, OPEN, BookError, SimFill, SimOrder
-from fixgw.sim.crypto_pb.routing import Handler, SimHttpError, SimReply, VenueErrors, run_route
+from fixgw.sim.crypto_pb.routing import Handler, SimHttpError, SimReply, VenueErrors, accepts_repeated_ids, run_route
 from fixgw.sim.crypto_pb.settings import ProductSpec
 from fixgw.sim.crypto_pb.state import SimState
 
@@ -177,6 +177,7 @@ def new_order(request: Request, body: bytes, account: str, state: SimState) -> S
             quote_value=_decimal(params, "quoteOrderQty"),
             limit_price=_decimal(params, "price"),
             time_in_force=TIF_TO_BOOK.get(tif, "GOOD_UNTIL_CANCELLED"),
+            unique_active_client_order_id=not accepts_repeated_ids(request),
         )
     except BookError as exc:
         code, msg = BOOK_ERRORS.get(exc.code, (-1013, exc.message))

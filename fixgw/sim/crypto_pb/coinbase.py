@@ -13,7 +13,7 @@ from starlette.routing import Route
 from fixgw.sim.crypto_pb.auth import coinbase_signature, same, venue_path
 from fixgw.sim.crypto_pb.book import BookError, SimFill, SimOrder
 from fixgw.sim.crypto_pb.jsonio import loads
-from fixgw.sim.crypto_pb.routing import Handler, SimHttpError, SimReply, VenueErrors, run_route
+from fixgw.sim.crypto_pb.routing import Handler, SimHttpError, SimReply, VenueErrors, accepts_repeated_ids, run_route
 from fixgw.sim.crypto_pb.state import SimState
 
 VENUE = "coinbase"
@@ -146,6 +146,7 @@ def create_order(request: Request, body: bytes, account: str, state: SimState) -
             quote_value=_decimal(payload, "quote_value"),
             limit_price=_decimal(payload, "limit_price"),
             time_in_force=str(payload.get("time_in_force") or "GOOD_UNTIL_CANCELLED"),
+            unique_active_client_order_id=not accepts_repeated_ids(request),
         )
     except BookError as exc:
         raise _error(409 if exc.code == "DUPLICATE_CLIENT_ORDER_ID" else 400, exc.message, exc.code) from exc

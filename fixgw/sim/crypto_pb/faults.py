@@ -14,6 +14,8 @@ class FaultKind(StrEnum):
     RATE_LIMIT = "rate_limit"  # 429 with Retry-After, nothing processed
     DELAY = "delay"  # processed, then the answer is held for delay_s (past the client's timeout)
     DROP = "drop"  # processed, then the connection is closed mid-response
+    HANG_THEN_COMMIT = "hang_then_commit"  # held for delay_s (past the client's timeout), THEN processed, with a
+    # repeated client order id accepted as a second order (as a venue without a uniqueness check would)
     DUPLICATE_FILL = "duplicate_fill"  # a response listing fills repeats its last fill
     LOSE_MESSAGE = "lose_message"  # a stream message is never sent: its sequence number is skipped
 

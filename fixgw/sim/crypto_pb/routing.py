@@ -46,6 +46,11 @@ class DroppedResponse(Response):
         # Returning now makes uvicorn close the transport: the client sees a truncated response.
 
 
+def accepts_repeated_ids(request: Request) -> bool:
+    """A HANG_THEN_COMMIT create: it commits even when its client order id is already in use."""
+    return bool(getattr(request.state, "accept_repeated_ids", False))
+
+
 def sim_state(request: Request) -> SimState:
     state: SimState = request.app.state.sim
     return state
@@ -86,6 +91,9 @@ async def run_route(
             raise errors.server_error()
         if fault and fault.kind == FaultKind.RATE_LIMIT:
             raise errors.rate_limited(fault.retry_after_s)
+        if fault and fault.kind == FaultKind.HANG_THEN_COMMIT:
+            await asyncio.sleep(fault.delay_s)
+            request.state.accept_repeated_ids = True
         result = handler(request, body, account, state)
         reply = await result if isinstance(result, Awaitable) else result
         if fault and fault.kind == FaultKind.ERROR_500_AFTER:

@@ -18,6 +18,9 @@ from fixgw.venues.bridge.common.views import VenueFill, VenueOrderView
 
 class BinanceAdapter:
     symbol_scheme = mapping.SYMBOL_SCHEME
+    rejects_repeated_client_order_id = False
+    """Binance refuses a newClientOrderId only while an order with it is OPEN (-2010 "Duplicate order sent");
+    a market order that filled at once is no longer open, so a repeat could create a second order."""
 
     def __init__(self, config: BinanceConfig, deps: ClientDeps | None = None) -> None:
         self.config = config

@@ -35,6 +35,9 @@ WS_RECONNECT_S = 1.0
 
 class CoinbasePrimeAdapter:
     symbol_scheme = mapping.SYMBOL_SCHEME
+    rejects_repeated_client_order_id = False
+    """Coinbase Prime: client_order_id must be unique among ACTIVE orders only; once the first order completed
+    (a market order at once) a repeat may be accepted as a second order."""
 
     def __init__(self, config: CoinbasePrimeConfig, deps: ClientDeps | None = None) -> None:
         self.config = config

@@ -15,6 +15,9 @@ from fixgw.venues.bridge.common.views import VenueFill, VenueOrderView
 class VenueAdapter(Protocol):
     name: str
     symbol_scheme: str
+    rejects_repeated_client_order_id: bool
+    """True only when the venue refuses every create that repeats a client order id it has seen, whatever the
+    first order's state: then an order of unknown outcome may be sent again before `create_settle_s` passed."""
 
     def client_order_id(self, cl_ord_id: str) -> str:
         """Deterministic venue client order id for our outbound ClOrdID."""

@@ -12,19 +12,24 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from fixgw.logs import get_logger
+from fixgw.model.enums import OrdType
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.venues.base import Venue, VenueListener
 from fixgw.venues.bridge.common.adapter import VenueAdapter
+from fixgw.venues.bridge.common.errors import BridgeError
+from fixgw.venues.bridge.common.health import VenueHealth
 from fixgw.venues.bridge.common.order_sync import OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 
 log = get_logger("fixgw.bridge.execution")
+HOLD_CHECK_S = 0.1
+"""How often an order held while its venue is down checks the venue and its own age."""
 T = TypeVar("T")
 
 
@@ -51,10 +56,17 @@ class RestExecutionClient(Venue):
         self._slots: asyncio.Semaphore | None = None
         self._adopted: list[NewOrder] = []
         self._running = False
+        self.health = VenueHealth(config.name, config.down_after, config.up_after, self._connectivity_changed)
+        self.probe: Callable[[], Awaitable[object]] | None = None
+        """An authenticated read (the plugin sets its balances read): probed every `probe_interval_s`."""
 
     @property
     def connected(self) -> bool:
-        return self._running
+        return self._running and self.health.up
+
+    def _connectivity_changed(self, up: bool) -> None:
+        if self._listener is not None and self._running:
+            self._listener.on_connectivity(self.name, up)
 
     def bind(self, listener: VenueListener) -> None:
         self._listener = listener
@@ -77,6 +89,7 @@ class RestExecutionClient(Venue):
             self.symbols,
             self._listener,
             max_submit_attempts=self.config.max_submit_attempts,
+            create_settle_s=self.config.create_settle_s,
             lookup_delay_s=self.lookup_delay_s,
             day_orders=self.config.day_orders,
         )
@@ -103,7 +116,23 @@ class RestExecutionClient(Venue):
         # Commands beyond the connection pool wait here, in order: a thousand requests parked in the HTTP pool
         # itself make every release scan them all, and throughput collapses.
         self._slots = asyncio.Semaphore(self.config.max_connections)
-        self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch())]
+        self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch()),
+                       asyncio.create_task(self._probe_forever())]
+
+    async def _probe_forever(self) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        while True:
+            started = time.monotonic()
+            try:
+                await probe()
+            except BridgeError as exc:
+                log.warning("bridge_probe_failed", venue=self.name, error=exc.message)
+                self.health.probed(False)
+            else:
+                self.health.probed(True, time.monotonic() - started)
+            await asyncio.sleep(self.config.probe_interval_s)
 
     async def _poll_forever(self) -> None:
         assert self.order_sync is not None
@@ -154,7 +183,7 @@ class RestExecutionClient(Venue):
             self._listener.on_connectivity(self.name, False)
 
     # -- commands: schedule and return -------------------------------------------------------------
-    def _schedule(self, coro: Coroutine[Any, Any, None], what: str) -> Future[None]:
+    def _schedule(self, coro: Coroutine[Any, Any, None], what: str, *, slot: bool = True) -> Future[None]:
         if self._loop is None:
             coro.close()
             raise RuntimeError(f"{self.name} is not started")
@@ -163,7 +192,10 @@ class RestExecutionClient(Venue):
 
         async def bounded() -> None:
             try:
-                async with slots:
+                if slot:
+                    async with slots:
+                        await coro
+                else:
                     await coro
             finally:
                 coro.close()  # cancelled while waiting for a slot: never started, nothing to warn about
@@ -179,7 +211,35 @@ class RestExecutionClient(Venue):
 
     def send_new(self, order: NewOrder) -> None:
         assert self.order_sync is not None
-        self._schedule(self.order_sync.submit(order), "new")
+        self._schedule(self._submit_fresh(order, time.monotonic()), "new", slot=False)
+
+    async def _submit_fresh(self, order: NewOrder, received: float) -> None:
+        """Held (without a command slot) while the venue is down; an order grown stale meanwhile is not sent."""
+        order_sync = self.order_sync
+        assert order_sync is not None and self._slots is not None
+        held = False  # only an order held for a down venue can go stale; one queued behind busy slots is sent
+        while not self.health.up:
+            held = True
+            if self._refuse_stale(order, received):
+                return
+            await asyncio.sleep(HOLD_CHECK_S)
+        async with self._slots:
+            if not (held and self._refuse_stale(order, received)):
+                await order_sync.submit(order)
+
+    def _refuse_stale(self, order: NewOrder, received: float) -> bool:
+        held_s = time.monotonic() - received
+        if held_s <= self.config.max_market_order_age_s:
+            return False
+        if order.ord_type is not OrdType.MARKET and self.config.stale_limit_orders == "send":
+            return False
+        assert self.order_sync is not None
+        kind = "market" if order.ord_type is OrdType.MARKET else "limit"
+        text = (f"held {held_s:.1f} s while {self.name} was down; a {kind} order older than "
+                f"{self.config.max_market_order_age_s:g} s is not sent late")
+        log.warning("bridge_stale_order_rejected", venue=self.name, cl_ord_id=order.cl_ord_id, held_s=held_s)
+        self.order_sync.deny(order, text)
+        return True
 
     def send_cancel(self, cancel: CancelOrder) -> None:
         assert self.order_sync is not None

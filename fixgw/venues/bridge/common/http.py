@@ -83,6 +83,9 @@ def parse_retry_after(value: str | None, now_s: float) -> float | None:
 
 
 class VenueHttpClient:
+    on_answer: Callable[[bool], None] | None = None
+    """Told after each request whether the venue answered (the execution client's health count)."""
+
     def __init__(
         self,
         *,
@@ -151,13 +154,21 @@ class VenueHttpClient:
             )
 
         try:
-            return await retry_async(attempt, self.retry, rng=self._rng, sleep=self._sleep, on_retry=on_retry)
+            result = await retry_async(attempt, self.retry, rng=self._rng, sleep=self._sleep, on_retry=on_retry)
         except VenueUnknown:
             self.stats.unknown_outcomes += 1
+            self._answered(False)
             raise
         except VenueRejected:
             self.stats.rejections += 1
+            self._answered(True)  # a refusal is an answer: the venue is there
             raise
+        self._answered(True)
+        return result
+
+    def _answered(self, answered: bool) -> None:
+        if self.on_answer is not None:
+            self.on_answer(answered)
 
     async def _attempt(self, request: VenueRequest, number: int) -> Any:
         await self.bucket.acquire()

@@ -1,9 +1,12 @@
 """The venue-agnostic async core of a REST execution client.
 
-Submit policy (invariant 3): the first send goes out at once; a send whose outcome is unknown is followed by a
-lookup by client_order_id, and only a lookup that proves the order absent allows the next send (same
-client_order_id), up to `max_submit_attempts`. After that the order stays in flight (outcome unknown, never
-rejected) and the poll loop keeps looking it up.
+Submit policy (invariant 3, exactly-once creation): the first send goes out at once. A send whose outcome is
+unknown (timeout, dropped response, 5xx) may still commit at the venue later, so it is NEVER repeated while it
+could: the order is looked up by client_order_id until `create_settle_s` has passed since its last send. Found,
+it is accepted; still absent then, the EMS gets a reject "not placed: ...". Only a venue that refuses every
+repeated client order id (`rejects_repeated_client_order_id`) is sent again before that, up to
+`max_submit_attempts`. An order reported not placed that turns up at the venue later is adopted: reported to the
+EMS unsolicited, with Text, and logged as an alert.
 
 Restarts: tracking lives in memory. The gateway hands back every order its journal holds open at this venue
 (`adopt`); such an order, and any order a status request names that we have not seen, is looked up by
@@ -14,6 +17,7 @@ the router resend it under the same id); a failed lookup answers "outcome unknow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import time
 from datetime import datetime, timedelta
@@ -45,6 +49,8 @@ LOOKUP_MARGIN = timedelta(seconds=60)
 """How far before an order's own time a lookup by client_order_id starts searching (clock differences)."""
 RECOVERY_LOOKBACK = timedelta(days=1)
 """Search window for an order named by a status request that this process never saw."""
+LATE_WATCH_FACTOR = 10
+"""An order reported not placed is still looked up for this many settle windows, in case it turns up."""
 
 
 class OrderSyncListener(Protocol):
@@ -63,6 +69,7 @@ class OrderSync:
         max_submit_attempts: int = 3,
         lookup_delay_s: float = 0.2,
         day_orders: DayOrders = "reject",
+        create_settle_s: float = 30.0,
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.name
@@ -71,6 +78,9 @@ class OrderSync:
         self.max_submit_attempts = max_submit_attempts
         self.day_orders = day_orders
         self.lookup_delay_s = lookup_delay_s  # lets a slow venue finish an in-flight submit before we look
+        self.create_settle_s = create_settle_s
+        self.settle_interval_s = max(lookup_delay_s, min(1.0, create_settle_s / 10))
+        self._settling: set[asyncio.Task[None]] = set()  # strong references to the settle tasks
         self.orders: dict[str, TrackedOrder] = {}  # by our cl_ord_id
         self.by_client_order_id: dict[str, TrackedOrder] = {}
 
@@ -92,7 +102,18 @@ class OrderSync:
             order = order.model_copy(update={"time_in_force": TimeInForce.GTC})
         tracked = self._track(order, instrument, utc_now())
         async with tracked.lock:
-            await self._send_until_known(tracked)
+            await self._send(tracked)
+        if tracked.view is None and tracked.outcome_unknown and not tracked.final_reported:
+            self.listener.on_outcome_unknown(self.venue, order.cl_ord_id, "new", tracked.unknown_reason or
+                                             "client order id already in use")
+            # Settled in its own task: a create waiting out its settle window holds no command slot.
+            task = asyncio.get_running_loop().create_task(self._settle_create(tracked))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+
+    def deny(self, order: NewOrder, text: str) -> None:
+        """Refused before anything was sent (e.g. held too long while the venue was down)."""
+        self._emit(denied_event(order, text))
 
     def _track(self, order: NewOrder, instrument: Instrument, at: datetime, *, recovered: bool = False) -> TrackedOrder:
         client_order_id = self.adapter.client_order_id(order.cl_ord_id)
@@ -120,51 +141,90 @@ class OrderSync:
         self._track(order, instrument, order.transact_time or utc_now(), recovered=True)
         log.info("bridge_order_adopted", venue=self.venue, cl_ord_id=order.cl_ord_id)
 
-    async def _send_until_known(self, tracked: TrackedOrder) -> None:
-        reason = ""
-        while tracked.sends < self.max_submit_attempts:
-            if tracked.outcome_unknown:
-                try:
-                    found = await self._lookup(tracked)
-                except VenueUnknown as exc:
-                    reason = f"lookup failed: {exc.message}"
-                    break
-                if found is not None:
-                    await self._accepted(tracked, found)
-                    return
-            tracked.sends += 1
-            try:
-                view = await self.adapter.submit(tracked.order, tracked.instrument, tracked.client_order_id)
-            except MappingError as exc:
-                self.orders.pop(tracked.order.cl_ord_id, None)
-                self._emit(denied_event(tracked.order, exc.message))
-                return
-            except VenueRejected as exc:
-                if self.adapter.is_duplicate(exc):
-                    tracked.outcome_unknown = True  # our id is taken: most likely by our own earlier send
-                    continue
-                self._rejected(tracked, exc)
-                return
-            except VenueUnknown as exc:
-                tracked.outcome_unknown = True
-                reason = exc.message
-                log.warning(
-                    "bridge_submit_outcome_unknown",
-                    venue=self.venue,
-                    cl_ord_id=tracked.order.cl_ord_id,
-                    send=tracked.sends,
-                    reason=exc.message,
-                )
-                continue
-            await self._accepted(tracked, view)
+    async def _send(self, tracked: TrackedOrder) -> None:
+        """One send (lock held); its outcome is left on `tracked`: accepted, rejected or unknown."""
+        tracked.sends += 1
+        tracked.last_send_at = time.monotonic()
+        try:
+            view = await self.adapter.submit(tracked.order, tracked.instrument, tracked.client_order_id)
+        except MappingError as exc:
+            self._forget(tracked)
+            self._emit(denied_event(tracked.order, exc.message))
             return
-        self.listener.on_outcome_unknown(self.venue, tracked.order.cl_ord_id, "new", reason or "sends exhausted")
+        except VenueRejected as exc:
+            if self.adapter.is_duplicate(exc):
+                tracked.outcome_unknown = True  # our id is taken: most likely by our own earlier send
+                return
+            self._rejected(tracked, exc)
+            return
+        except VenueUnknown as exc:
+            tracked.outcome_unknown = True
+            tracked.unknown_reason = exc.message
+            log.warning("bridge_submit_outcome_unknown", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                        send=tracked.sends, reason=exc.message)
+            return
+        await self._accepted(tracked, view)
 
-    async def _lookup(self, tracked: TrackedOrder) -> VenueOrderView | None:
-        await asyncio.sleep(self.lookup_delay_s)
-        found = await self.adapter.find(tracked.client_order_id, tracked.instrument, tracked.submitted_at)
-        log.info("bridge_submit_lookup", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id, found=found is not None)
-        return found
+    async def _settle_create(self, tracked: TrackedOrder) -> None:
+        """Looks a create of unknown outcome up until found, or absent `create_settle_s` after its last send."""
+        told_unknown = False
+        delay = self.lookup_delay_s
+        while True:
+            await asyncio.sleep(delay)
+            delay = self.settle_interval_s
+            async with tracked.lock:
+                if tracked.view is not None or tracked.final_reported or not tracked.outcome_unknown:
+                    return
+                try:
+                    found = await self.adapter.find(tracked.client_order_id, tracked.instrument, tracked.submitted_at)
+                except BridgeError as exc:
+                    log.warning("bridge_submit_lookup_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                                error=exc.message)
+                    if self._settled(tracked) and not told_unknown:
+                        told_unknown = True  # the router hears of it once; lookups go on
+                        self.listener.on_outcome_unknown(self.venue, tracked.order.cl_ord_id, "new",
+                                                         f"lookup failed: {exc.message}")
+                    continue
+                log.info("bridge_submit_lookup", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                         found=found is not None)
+                if found is not None:
+                    with contextlib.suppress(BridgeError):  # acknowledged; the poll reads its fills again
+                        await self._accepted(tracked, found)
+                    return
+                if self.adapter.rejects_repeated_client_order_id and tracked.sends < self.max_submit_attempts:
+                    await self._send(tracked)  # the venue would refuse it if the earlier send had committed
+                    delay = self.lookup_delay_s
+                    continue
+                if self._settled(tracked):
+                    self._not_placed(tracked)
+                    return
+
+    def _settled(self, tracked: TrackedOrder) -> bool:
+        return time.monotonic() - tracked.last_send_at >= self.create_settle_s
+
+    def _not_placed(self, tracked: TrackedOrder) -> None:
+        """Absent a full settle window after the last send: the EMS gets its final answer, lookups go on a while."""
+        tracked.final_reported = True
+        tracked.not_placed = True
+        reason = tracked.unknown_reason or "outcome unknown"
+        log.warning("bridge_order_not_placed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                    sends=tracked.sends, settle_s=self.create_settle_s, reason=reason)
+        self._emit(tracked.event(f"notplaced:{tracked.client_order_id}", ExecType.REJECTED, OrdStatus.REJECTED,
+                                 ord_rej_reason=OrdRejReason.BROKER_OPTION,
+                                 text=f"not placed: {self.venue} has no order {tracked.client_order_id} "
+                                      f"{self.create_settle_s:g} s after the send ({reason})"))
+
+    async def _adopt_late(self, tracked: TrackedOrder, view: VenueOrderView) -> None:
+        """An order reported not placed turned up at the venue: it is live, so the EMS and an operator must know."""
+        tracked.not_placed = False
+        tracked.final_reported = False
+        tracked.outcome_unknown = False
+        tracked.view = view
+        log.error("bridge_late_order_adopted", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                  venue_order_id=view.venue_order_id, alert=True)
+        self._emit(tracked.event(f"{view.venue_order_id}:late", ExecType.NEW, OrdStatus.NEW, cum_qty=0, avg_px=0,
+                                 text=f"found at {self.venue} after it was reported not placed: adopted"))
+        await self._apply(tracked, view)
 
     async def cancel(self, cancel: CancelOrder) -> None:
         tracked = self.orders.get(cancel.orig_cl_ord_id)
@@ -213,7 +273,15 @@ class OrderSync:
             return
         async with tracked.lock:
             try:
-                if tracked.outcome_unknown and tracked.view is None:
+                if tracked.outcome_unknown and tracked.view is None and not tracked.recovered:
+                    # Sent by us: only the settle task may call it absent (a resend now could create it twice).
+                    if not tracked.final_reported:
+                        await self._resolve_unknown(tracked)
+                    if tracked.view is None and not tracked.final_reported:
+                        self.listener.on_outcome_unknown(self.venue, request.cl_ord_id, "status",
+                                                         "the create is still settling at the venue")
+                        return
+                elif tracked.outcome_unknown and tracked.view is None:
                     await self._resolve_unknown(tracked)
                     if tracked.view is None:
                         # Proven absent (no send of ours is still running: it would hold the lock). Forget it, so
@@ -297,16 +365,22 @@ class OrderSync:
     async def sync_all(self, limit: int | None = None) -> None:
         """One pass over the orders not yet final - every one, or the `limit` least recently refreshed: refresh,
         report fills and final states, settle unknowns."""
-        candidates = [t for t in self.orders.values() if not t.final_reported and not t.lock.locked()]
+        candidates = [t for t in self.orders.values()
+                      if (not t.final_reported or self._watching(t)) and not t.lock.locked()]
         if limit is not None and len(candidates) > limit:
             candidates = heapq.nsmallest(limit, candidates, key=lambda t: t.synced_at)
         for tracked in candidates:
-            if tracked.final_reported or tracked.lock.locked():
+            if (tracked.final_reported and not tracked.not_placed) or tracked.lock.locked():
                 continue
             tracked.synced_at = time.monotonic()  # polled now, found or not: the others go first next time
             async with tracked.lock:
                 try:
-                    if tracked.view is None and tracked.outcome_unknown:
+                    if tracked.not_placed:
+                        found = await self.adapter.find(tracked.client_order_id, tracked.instrument,
+                                                        tracked.submitted_at)
+                        if found is not None:
+                            await self._adopt_late(tracked, found)
+                    elif tracked.view is None and tracked.outcome_unknown:
                         await self._resolve_unknown(tracked)
                         if tracked.view is None and tracked.recovered:
                             # Never sent by this process: whether to send it is the router's call (its status
@@ -320,6 +394,10 @@ class OrderSync:
                     log.warning(
                         "bridge_sync_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id, error=exc.message
                     )
+
+    def _watching(self, tracked: TrackedOrder) -> bool:
+        horizon = self.create_settle_s * LATE_WATCH_FACTOR
+        return tracked.not_placed and time.monotonic() - tracked.last_send_at < horizon
 
     async def sync_client_order_id(self, client_order_id: str) -> None:
         tracked = self.by_client_order_id.get(client_order_id)
@@ -337,6 +415,8 @@ class OrderSync:
         found = await self.adapter.find(tracked.client_order_id, tracked.instrument, tracked.submitted_at)
         if found is not None:
             await self._accepted(tracked, found)
+        elif not tracked.recovered and not tracked.final_reported and self._settled(tracked):
+            self._not_placed(tracked)
 
     async def _sync_locked(self, tracked: TrackedOrder) -> None:
         assert tracked.view is not None

@@ -83,7 +83,7 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
     def read() -> VenueStats:
         return VenueStats(venue.name, client.bucket.usage(), client.stats.requests, client.stats.retries,
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
-                          client.clock.alert_threshold_s)
+                          client.clock.alert_threshold_s, venue.health.probe_rtt_s)
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 
@@ -106,11 +106,19 @@ def rest_summary(section: Any) -> str:
     return f"REST venue {section.name}: {section.kind} at {section.base_url}, DAY orders: {section.day_orders}"
 
 
+def attach_health(venue: RestExecutionClient, client: VenueHttpClient, balances: BalancesReader) -> None:
+    """Every request of the venue counts towards its health; its balances read is the periodic probe."""
+    client.on_answer = venue.health.answered
+    venue.probe = lambda: balances(venue.adapter)
+
+
 def rest_plugin(kind: str, settings: type[VenueSection], client: ClientFactory, *,
                 http_client: Callable[[Any], VenueHttpClient], balances: BalancesReader,
                 listed_orders: OrderLister | None = None) -> VenuePlugin:
     def build(name: str, section: Any, context: BuildContext) -> Venue:
-        return client(section, context.symbols)
+        venue = client(section, context.symbols)
+        attach_health(venue, http_client(venue.adapter), balances)
+        return venue
 
     def recon_reader(section: Any, symbols: SymbolMaster) -> RestReconReader:
         return RestReconReader(client(section, symbols).adapter, symbols, balances, listed_orders)

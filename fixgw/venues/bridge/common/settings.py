@@ -26,13 +26,28 @@ class RestVenueConfig(BaseModel):
     retry_max_delay_s: float = Field(2.0, ge=0)
     max_retry_after_s: float = Field(30.0, ge=0)
     max_submit_attempts: int = Field(3, ge=1, le=10)
-    """Sends of one order at most: each resend only after a lookup proved the previous one absent."""
+    """Sends of one order at most, on a venue that refuses repeated client order ids; elsewhere one send."""
+    create_settle_s: float = Field(30.0, gt=0)
+    """A create of unknown outcome is looked up (never sent again) until this long after its last send; found
+    by then it is accepted, else the EMS gets a reject "not placed". Longer than the venue's slowest commit."""
     poll_interval_s: float = Field(1.0, gt=0)
     poll_share: float = Field(0.3, gt=0, le=1)
     """Share of our request rate the status poll may spend; the rest stays for orders and cancels. A pass polls
     at most rate x share x interval orders (at least one), the least recently refreshed first."""
     clock_alert_threshold_s: float = Field(5.0, gt=0)
     max_connections: int = Field(20, ge=1)
+    probe_interval_s: float = Field(5.0, gt=0)
+    """An authenticated GET (balances) this often measures the venue's round trip and whether it answers."""
+    down_after: int = Field(3, ge=1)
+    """Failed probes or requests in a row (timeouts, 5xx, no connection) after which the venue is down: not
+    connected for /readyz, fixgw_session_up and the session_down alert, and new orders go to the rule's backup."""
+    up_after: int = Field(2, ge=1)
+    """Good probes in a row that bring a down venue back up."""
+    max_market_order_age_s: float = Field(5.0, gt=0)
+    """An order that arrives while the venue is down is held, not failed; a market order held longer than this
+    is rejected to the EMS instead of being sent late at a price nobody wanted any more."""
+    stale_limit_orders: Literal["send", "reject"] = "send"
+    """A limit order held longer than `max_market_order_age_s`: "send" it once the venue is back, or "reject"."""
     day_orders: Literal["reject", "as_gtc"] = "reject"
     """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
     refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC."""

@@ -34,6 +34,11 @@ class TrackedOrder:
     recovered: bool = False
     """Adopted from the journal or found by a status lookup after a restart, not submitted by this process."""
     sends: int = 0
+    last_send_at: float = 0.0
+    """Monotonic time of the last send: a create is not called absent until `create_settle_s` after it."""
+    unknown_reason: str = ""
+    not_placed: bool = False
+    """Reported to the EMS as not placed; still looked up a while in case it turns up (then adopted)."""
     seen_trade_ids: set[str] = field(default_factory=set)
     cum_qty: Decimal = Decimal(0)
     notional: Decimal = Decimal(0)
@@ -60,6 +65,8 @@ class TrackedOrder:
 
     @property
     def current_status(self) -> OrdStatus:
+        if self.not_placed:
+            return OrdStatus.REJECTED
         if self.view is None:
             return OrdStatus.UNKNOWN if self.outcome_unknown else OrdStatus.PENDING_NEW
         if self.view.status in TERMINAL_EXEC_TYPES and self.final_reported:

@@ -18,6 +18,8 @@ from fixgw.venues.bridge.falconx.http import FalconXHttp
 
 class FalconXAdapter:
     symbol_scheme = mapping.SYMBOL_SCHEME
+    rejects_repeated_client_order_id = False
+    """FalconX documents no uniqueness check of client_order_id (its orders never rest): a repeat may execute."""
 
     def __init__(self, config: FalconXConfig, deps: ClientDeps | None = None) -> None:
         self.config = config
