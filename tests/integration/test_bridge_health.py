@@ -58,7 +58,9 @@ def test_failed_probes_take_the_venue_down_and_good_ones_bring_it_back(sim: Cryp
             wait_until(lambda: not client.connected, timeout=10, what="the venue down")
             assert recorder.connectivity == [True, False]
             sim.clear_faults()
-            wait_until(lambda: client.connected, timeout=10, what="the venue up again")
+            # The listener hears of it before the event is logged: wait for both.
+            wait_until(lambda: client.connected and any(e["event"] == "bridge_venue_up" for e in logs), timeout=10,
+                       what="the venue up again")
             assert recorder.connectivity == [True, False, True]
         finally:
             client.stop()
