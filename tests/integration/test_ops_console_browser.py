@@ -124,8 +124,9 @@ def _drive(driver: WebDriver, stack: Stack, ops: OpsRuntime, tmp_path: Path) -> 
     assert "UP" in text(driver, "#sessions") and text(driver, "#ready") == "READY"
     wait(driver, lambda d: "AAPL 190" in text(d, "#chart-prices"), "the reference price charted from /api/prices")
     wait(driver, lambda d: "equities 1.42" in text(d, "#chart-margin"), "the margin ratio charted")
-    assert all(f"{name} {value}" in text(driver, "#chart-margin")  # margin.venues.equities
-               for name, value in (("warn", "1.60"), ("reduce_only", "1.30"), ("critical", "1.20")))
+    wait(driver, lambda d: all(f"{name} {value}" in text(d, "#chart-margin")  # margin.venues.equities
+                               for name, value in (("warn", "1.60"), ("reduce_only", "1.30"), ("critical", "1.20"))),
+         "the margin thresholds drawn")
     assert driver.execute_script("return document.querySelectorAll('#chart-margin line').length") == 3
 
     # Live: an order through a real EMS session appears without reloading the page.
