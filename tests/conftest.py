@@ -4,16 +4,13 @@ FIXGW_TEST_DATABASE_URL is set) on PostgreSQL in a schema of its own, dropped af
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from pgschema import postgres_schema
 
 from fixgw.store import Journal
-from fixgw.store.database import journal_url as normalised_url
 
 POSTGRES_URL_ENV = "FIXGW_TEST_DATABASE_URL"
 
@@ -35,18 +32,8 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} is not set")
-    schema = f"test_{uuid.uuid4().hex[:20]}"
-    admin = create_engine(normalised_url(base), poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = normalised_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '30s'"))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,21 +8,19 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from pgschema import postgres_schema
+from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 from waiting import wait_until
 
 from fixgw.engine.quickfix_support import free_port
 from fixgw.sim.fix_broker import FixBrokerSimConfig, FixBrokerSimulator
 from fixgw.sim.fix_client import FixClient
-from fixgw.store.database import journal_url as normalised_url
 from fixgw.store.lease import LeaseState, read_state
 from fixgw.store.records import JournalError
 
@@ -31,21 +29,9 @@ LEASE_S = 2.0
 ADMIN_TOKEN = "ha-test-admin-token"
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    """A journal URL on a schema of its own, dropped afterwards."""
-    schema = f"test_ha_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalised_url(base), poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = normalised_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '30s'"))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+def ha_schema(base: str) -> AbstractContextManager[str]:
+    """A journal URL on a schema of its own for one HA pair, dropped afterwards."""
+    return postgres_schema(base, prefix="test_ha_")
 
 
 

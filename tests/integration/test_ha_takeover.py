@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import quickfix as qf
 from gateway_stack import new_order
-from ha_stack import ADMIN_TOKEN, LEASE_S, POSTGRES_URL_ENV, HaPair, postgres_schema
+from ha_stack import ADMIN_TOKEN, LEASE_S, POSTGRES_URL_ENV, HaPair, ha_schema
 from waiting import wait_until
 
 from fixgw.cli import main as cli_main
@@ -35,7 +35,7 @@ def pair(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} is not set")
-    with postgres_schema(base) as url:
+    with ha_schema(base) as url:
         stack = HaPair(tmp_path, url, debug_a=getattr(request, "param", False))
         try:
             stack.start()
