@@ -151,6 +151,29 @@ class LiveCollector(Collector):
             if stats.probe_rtt_s is not None:
                 rtt.add_metric([stats.venue], stats.probe_rtt_s)
         yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt)
+        yield from _api_versions(found)
+
+
+def _api_versions(found: list[VenueStats]) -> Iterator[Metric]:
+    """Venues speaking several API versions: calls answered per endpoint and version, fallbacks, withdrawals."""
+    calls = CounterMetricFamily("fixgw_venue_api_calls", "Venue calls answered, per endpoint and API version",
+                                labels=["venue", "endpoint", "version"])
+    fallbacks = CounterMetricFamily("fixgw_venue_api_fallbacks",
+                                    "Calls passed to the next API version after a 404/410",
+                                    labels=["venue", "endpoint", "from_version", "to_version"])
+    withdrawn = GaugeMetricFamily("fixgw_venue_api_version_withdrawn",
+                                  "HTTP status (404/410) of an API version skipped for an endpoint until rechecked",
+                                  labels=["venue", "endpoint", "version"])
+    for stats in found:
+        if stats.api_versions is None:
+            continue
+        for (endpoint, version), count in sorted(stats.api_versions.calls.items()):
+            calls.add_metric([stats.venue, endpoint, version], count)
+        for (endpoint, before, after), count in sorted(stats.api_versions.fallbacks.items()):
+            fallbacks.add_metric([stats.venue, endpoint, before, after], count)
+        for (endpoint, version), status in sorted(stats.api_versions.withdrawn.items()):
+            withdrawn.add_metric([stats.venue, endpoint, version], status)
+    yield from (calls, fallbacks, withdrawn)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -21,6 +21,7 @@ from fixgw.model.enums import Side
 from fixgw.model.instruments import Instrument, SymbolMaster
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.ratelimit import RateLimitUsage
+from fixgw.venues.bridge.common.versions import ApiVersionStats
 from fixgw.venues.bridge.common.views import VenueFill
 
 
@@ -98,6 +99,8 @@ class VenueStats:
     """The venue's `clock_alert_threshold_s`."""
     probe_rtt_s: float | None = None
     """Round trip of the venue's last good health probe (None: not probed yet)."""
+    api_versions: ApiVersionStats | None = None
+    """Calls per endpoint and API version, fallbacks, versions withdrawn (a venue with several versions)."""
 
 
 @dataclass(frozen=True, slots=True)

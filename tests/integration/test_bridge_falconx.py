@@ -1,4 +1,9 @@
-"""FalconX bridge against the simulator on loopback: v1/v3 orders, RFQ, FOK kills, balances, faults."""
+"""FalconX bridge against the simulator on loopback: RFQ, FOK kills, balances, faults.
+
+A contract suite: every test that takes `version` runs once per FalconX API version (`api_versions = [version]`)
+and checks that the endpoints FalconX publishes under that version were called there - orders and quotes under
+v1 or v3, reads (orders, quotes, balances) under v1, the only version publishing them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from waiting import wait_until
 from fixgw.model.enums import CxlRejReason, ExecType, OrdStatus, OrdType, Side, TimeInForce
 from fixgw.model.orders import CancelOrder, StatusRequest
 from fixgw.sim.crypto_pb import CryptoPbSimulator
-from fixgw.venues.bridge.common.errors import VenueRejected
+from fixgw.venues.bridge.common.errors import VenueNotFound, VenueRejected
 from fixgw.venues.bridge.common.execution import RestExecutionClient
 from fixgw.venues.bridge.falconx.config import FalconXConfig
 from fixgw.venues.bridge.falconx.execution import falconx_venue
@@ -36,14 +41,15 @@ def sim() -> Iterator[CryptoPbSimulator]:
         yield simulator
 
 
-def make_config(sim: CryptoPbSimulator, order_api: str = "v3") -> FalconXConfig:
+def make_config(sim: CryptoPbSimulator, api_versions: list[str] | None = None, **extra: object) -> FalconXConfig:
     return FalconXConfig.model_validate(
         {
             "base_url": sim.falconx_url,
             "api_key": sim.credentials.access_key,
             "passphrase": sim.credentials.passphrase,
             "secret": SecretStr(sim.credentials.signing_key),
-            "order_api": order_api,
+            "api_versions": api_versions or ["v3", "v1"],
+            **extra,
             "poll_interval_s": 0.1,
             "timeout_s": 2.0,
             "retry_base_delay_s": 0.01,
@@ -55,9 +61,19 @@ def make_config(sim: CryptoPbSimulator, order_api: str = "v3") -> FalconXConfig:
 
 
 @pytest.fixture(params=["v1", "v3"])
-def venue(request: pytest.FixtureRequest, sim: CryptoPbSimulator) -> Iterator[tuple[RestExecutionClient, Recorder]]:
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def served(sim: CryptoPbSimulator, prefix: str) -> dict[str, int]:
+    """Requests per simulator route starting with `prefix` (e.g. "falconx.order_"), by route."""
+    return {route: n for route, n in sim.request_counts().items() if route.startswith(prefix) and n}
+
+
+@pytest.fixture
+def venue(version: str, sim: CryptoPbSimulator) -> Iterator[tuple[RestExecutionClient, Recorder]]:
     sim.reset()
-    client = falconx_venue(make_config(sim, request.param), symbol_master(), lookup_delay_s=0.05)
+    client = falconx_venue(make_config(sim, [version]), symbol_master(), lookup_delay_s=0.05)
     recorder = Recorder()
     client.bind(recorder)
     client.start()
@@ -65,7 +81,7 @@ def venue(request: pytest.FixtureRequest, sim: CryptoPbSimulator) -> Iterator[tu
     client.stop()
 
 
-def test_market_and_fok_limit_orders(venue, sim) -> None:  # type: ignore[no-untyped-def]
+def test_market_and_fok_limit_orders(venue, sim, version) -> None:  # type: ignore[no-untyped-def]
     client, recorder = venue
     client.send_new(new_order("fx-mkt", ord_type=OrdType.MARKET, qty="1.5", instrument="ETH/USD"))
     client.send_new(new_order("fx-lim", qty="2", price="3600", instrument="ETH/USD", tif=TimeInForce.FOK))
@@ -77,6 +93,7 @@ def test_market_and_fok_limit_orders(venue, sim) -> None:  # type: ignore[no-unt
     assert recorder.fills_for("fx-lim")[0].cum_qty == Decimal("2")
     assert recorder.fills_for("fx-kill") == []
     assert sim.orders("falconx")["counts"] == {"fx-mkt": 1, "fx-lim": 1, "fx-kill": 1}
+    assert served(sim, "falconx.order_") == {f"falconx.order_{version}": 3}
 
 
 def test_day_limit_order_is_denied_before_sending(venue, sim) -> None:  # type: ignore[no-untyped-def]
@@ -98,9 +115,9 @@ def test_cancel_is_refused_and_status_answers(venue) -> None:  # type: ignore[no
     assert recorder.cancel_rejects[0].reason is CxlRejReason.TOO_LATE_TO_CANCEL
 
 
-async def test_quotes_execute_and_both_order_versions(sim) -> None:  # type: ignore[no-untyped-def]
+async def test_quotes_execute_orders_and_balances(sim, version) -> None:  # type: ignore[no-untyped-def]
     sim.reset()
-    http = FalconXHttp(make_config(sim))
+    http = FalconXHttp(make_config(sim, [version]))
     try:
         quote = await http.create_quote(
             QuoteRequest(token_pair=ETH_USD, quantity=Quantity(token="ETH", value=Decimal("0.5")), client_order_id="q1")
@@ -118,11 +135,17 @@ async def test_quotes_execute_and_both_order_versions(sim) -> None:  # type: ign
             order_type="market",
             client_order_id="o1",
         )
-        v1 = await http.place_order(order, "v1")
-        v3 = await http.place_order(order.model_copy(update={"client_order_id": "o3"}), "v3")
-        assert v1.is_filled and v3.is_filled and v1.quantity_executed == v3.quantity_executed == Decimal("0.25")
+        placed = await http.place_order(order)
+        assert placed.is_filled and placed.quantity_executed == Decimal("0.25")
+        assert (await http.get_order(placed.fx_quote_id or "")).quantity_executed == Decimal("0.25")
+        with pytest.raises(VenueNotFound):
+            await http.get_order("no-such-order")
         balances = {b.token: b.balance for b in await http.balances()}
-        assert balances["ETH"] == Decimal("1000") - Decimal("0.5") + Decimal("0.5")
+        assert balances["ETH"] == Decimal("1000") - Decimal("0.5") + Decimal("0.25")
+        assert served(sim, "falconx.") == {
+            f"falconx.quote_{version}": 1, f"falconx.execute_{version}": 2, "falconx.get_quote": 1,
+            f"falconx.order_{version}": 1, "falconx.get_order": 2, "falconx.balances": 1}
+        assert http.versions.stats().withdrawn == {}  # a missing order is not a missing endpoint
     finally:
         await http.aclose()
 

@@ -59,6 +59,34 @@ async def clear_faults(request: Request) -> Response:
     return DecimalJSONResponse({"cleared": True})
 
 
+async def withdraw(request: Request) -> Response:
+    """Body: {"route": "falconx.order_v3" | glob, "status": 404 | 410}: the route answers that, serving nothing."""
+    try:
+        payload = await _payload(request)
+        route, status = str(payload["route"]), int(payload.get("status", 404))
+    except (KeyError, ValueError) as exc:
+        return _bad(f"invalid withdrawal: {exc}")
+    if status not in (404, 410):
+        return _bad("status must be 404 or 410")
+    sim_state(request).withdrawn[route] = status
+    return DecimalJSONResponse({"withdrawn": sim_state(request).withdrawn}, status_code=201)
+
+
+async def list_withdrawn(request: Request) -> Response:
+    return DecimalJSONResponse({"withdrawn": sim_state(request).withdrawn})
+
+
+async def restore(request: Request) -> Response:
+    """Body: {"route": ...} restores that route (as written when withdrawn); no body restores every route."""
+    payload = await _payload(request)
+    withdrawn = sim_state(request).withdrawn
+    if "route" in payload:
+        withdrawn.pop(str(payload["route"]), None)
+    else:
+        withdrawn.clear()
+    return DecimalJSONResponse({"withdrawn": withdrawn})
+
+
 def _order_row(order: SimOrder) -> dict[str, Any]:
     return {
         "venue": order.venue,
@@ -146,6 +174,7 @@ async def reset(request: Request) -> Response:
     state.request_counts.clear()
     state.falconx_quotes.clear()
     state.falconx_extras.clear()
+    state.withdrawn.clear()
     state.clock.offset_s = 0.0
     state.price_process = PriceProcess()
     return DecimalJSONResponse({"reset": True})
@@ -157,6 +186,9 @@ routes = [
     Route("/faults", list_faults, methods=["GET"]),
     Route("/faults", clear_faults, methods=["DELETE"]),
     Route("/orders", list_orders, methods=["GET"]),
+    Route("/withdraw", withdraw, methods=["POST"]),
+    Route("/withdraw", list_withdrawn, methods=["GET"]),
+    Route("/withdraw", restore, methods=["DELETE"]),
     Route("/prices", set_prices, methods=["POST"]),
     Route("/clock", set_clock, methods=["POST"]),
     Route("/config", set_config, methods=["POST"]),

@@ -1,4 +1,9 @@
-"""FalconX-style front end: RFQ quotes, synchronous v1 (string quantity) and v3 (number quantity) orders."""
+"""FalconX-style front end: RFQ quotes, synchronous v1 (string quantity) and v3 (number quantity) orders.
+
+Both API versions are served at once, as FalconX does: orders, quotes and quote executions under v1 and v3;
+order and quote reads, the order listing, balances and transfers under v1 only. `POST /_sim/withdraw` makes a
+route answer 404 or 410 (a version withdrawn for one endpoint) until restored.
+"""
 
 from __future__ import annotations
 
@@ -291,8 +296,10 @@ def _endpoint(route: str, handler: Handler) -> Any:
 
 
 routes = [
-    Route("/v1/quotes", _endpoint("falconx.quote", create_quote), methods=["POST"]),
-    Route("/v1/quotes/execute", _endpoint("falconx.execute", execute_quote), methods=["POST"]),
+    Route("/v1/quotes", _endpoint("falconx.quote_v1", create_quote), methods=["POST"]),
+    Route("/v3/quotes", _endpoint("falconx.quote_v3", create_quote), methods=["POST"]),
+    Route("/v1/quotes/execute", _endpoint("falconx.execute_v1", execute_quote), methods=["POST"]),
+    Route("/v3/quotes/execute", _endpoint("falconx.execute_v3", execute_quote), methods=["POST"]),
     Route("/v1/quotes/{quote_id}", _endpoint("falconx.get_quote", get_quote), methods=["GET"]),
     Route("/v1/order", _endpoint("falconx.order_v1", order_v1), methods=["POST"]),
     Route("/v3/order", _endpoint("falconx.order_v3", order_v3), methods=["POST"]),

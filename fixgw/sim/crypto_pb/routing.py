@@ -80,6 +80,10 @@ async def run_route(
 ) -> Response:
     state = sim_state(request)
     state.count(route)
+    withdrawn = state.withdrawn_status(route)
+    if withdrawn is not None:  # as a venue answers for an endpoint it no longer serves, before any auth
+        message = "Not Found" if withdrawn == 404 else "This API version is no longer served"
+        return DecimalJSONResponse({"message": message}, status_code=withdrawn)
     state.book.advance()
     body = await request.body()
     try:

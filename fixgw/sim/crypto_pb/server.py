@@ -144,6 +144,14 @@ class CryptoPbSimulator:
             {"route": route, "kind": kind, "count": count, "delay_s": delay_s, "retry_after_s": retry_after_s},
         )
 
+    def withdraw(self, route: str, status: int = 404) -> None:
+        """The route (e.g. "falconx.order_v3", or a glob) answers `status` (404 or 410) until restored."""
+        self._control("POST", "/withdraw", {"route": route, "status": status})
+
+    def restore(self, route: str | None = None) -> None:
+        """Serve a withdrawn route again (every one when None)."""
+        self._control("DELETE", "/withdraw", {"route": route} if route is not None else {})
+
     def clear_faults(self) -> None:
         self._control("DELETE", "/faults")
 

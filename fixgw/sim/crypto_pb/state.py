@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,17 @@ class SimState:
     falconx_extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # quote prices per order
     binance_weight: dict[str, list[float]] = field(default_factory=dict)  # request times per API key
     price_process: PriceProcess = field(default_factory=PriceProcess)
+    withdrawn: dict[str, int] = field(default_factory=dict)
+    """Route name or glob -> the status (404, 410) it answers with instead of serving (a withdrawn version)."""
 
     def __post_init__(self) -> None:
         self.book = SimBook(self.settings, self.clock)
+
+    def withdrawn_status(self, route: str) -> int | None:
+        for pattern, status in self.withdrawn.items():
+            if fnmatch.fnmatchcase(route, pattern):
+                return status
+        return None
 
     def count(self, route: str) -> None:
         self.request_counts[route] = self.request_counts.get(route, 0) + 1

@@ -80,10 +80,13 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
         return None
     client = http_client(venue.adapter)
 
+    versions = getattr(venue.adapter, "api_versions", None)  # an adapter speaking several API versions
+
     def read() -> VenueStats:
         return VenueStats(venue.name, client.bucket.usage(), client.stats.requests, client.stats.retries,
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
-                          client.clock.alert_threshold_s, venue.health.probe_rtt_s)
+                          client.clock.alert_threshold_s, venue.health.probe_rtt_s,
+                          versions.stats() if versions is not None else None)
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 

@@ -52,7 +52,7 @@ class OrderRequest(VenueModel):
     slippage_bps: int | None = None
     client_order_id: str
 
-    def wire(self, version: Literal["v1", "v3"]) -> dict[str, Any]:
+    def wire(self, version: str) -> dict[str, Any]:
         """v1 wants decimal strings; v3 wants JSON numbers (written exactly, never through float)."""
         body = self.model_dump(exclude_none=True)
         number = JsonNumber if version == "v3" else Decimal

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from fixgw.model.transfers import Direction, TransferStatus, VenueTransfer
 from fixgw.venues.bridge.common.errors import VenueProtocolError
-from fixgw.venues.bridge.common.http import VenueRequest
 from fixgw.venues.bridge.falconx.http import FalconXHttp
 
 TYPES = {"deposit": Direction.DEPOSIT, "withdrawal": Direction.WITHDRAWAL}
@@ -44,5 +43,5 @@ def parse_transfer(venue: str, row: dict[str, Any]) -> VenueTransfer | None:
 
 async def list_transfers(http: FalconXHttp, start: datetime, end: datetime) -> list[VenueTransfer]:
     query = urlencode([("t_start", start.isoformat()), ("t_end", end.isoformat())])
-    rows = await http.client.send(VenueRequest("GET", "/v1/transfers", "transfers", query=query))
+    rows = await http.transfers(query)
     return [found for row in rows or [] if (found := parse_transfer(http.config.name, row)) is not None]
