@@ -40,6 +40,7 @@ def new_order(
     side: Side = Side.BUY,
     instrument: str = "BTC/USD",
     tif: TimeInForce = TimeInForce.GTC,
+    account: str | None = None,
 ) -> NewOrder:
     return NewOrder(
         cl_ord_id=cl_ord_id,
@@ -49,6 +50,7 @@ def new_order(
         ord_type=ord_type,
         price=Decimal(price) if price is not None and ord_type is OrdType.LIMIT else None,
         time_in_force=tif,
+        account=account,
     )
 
 

@@ -45,7 +45,7 @@ class ApiVersionRouter:
         self.published = {endpoint: tuple(versions) for endpoint, versions in published.items()}
         """endpoint -> the versions the venue publishes it under, newest first."""
         self.recheck_s = recheck_s
-        self._clock = clock
+        self.clock = clock
         self._withdrawn: dict[tuple[str, str], tuple[float, int]] = {}
         """(endpoint, version) -> (since, status)."""
         self._calls: dict[tuple[str, str], int] = {}
@@ -64,7 +64,7 @@ class ApiVersionRouter:
     def _is_withdrawn(self, endpoint: str, version: str) -> bool:
         record = self._withdrawn.get((endpoint, version))
         # Past recheck_s it is asked again; a good answer then clears the record.
-        return record is not None and self._clock() - record[0] < self.recheck_s
+        return record is not None and self.clock() - record[0] < self.recheck_s
 
     async def call(self, endpoint: str, preference: Sequence[str], send: Callable[[str], Awaitable[T]], *,
                    lookup: bool = False) -> T:
@@ -95,7 +95,7 @@ class ApiVersionRouter:
 
     def _withdraw(self, endpoint: str, version: str, status: int, following: str | None) -> None:
         known = (endpoint, version) in self._withdrawn
-        self._withdrawn[(endpoint, version)] = (self._clock(), status)
+        self._withdrawn[(endpoint, version)] = (self.clock(), status)
         if following is not None:
             key = (endpoint, version, following)
             self._fallbacks[key] = self._fallbacks.get(key, 0) + 1
