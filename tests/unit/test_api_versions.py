@@ -211,3 +211,17 @@ def test_order_api_is_a_deprecated_alias_and_may_not_be_mixed_with_api_versions(
                                     "venues": {"fx": {**FALCONX, "api_versions": ["v3", "v1"]}}}))
     assert any(line.endswith("API versions v3 > v1") for line in lines)
     assert not any("deprecated" in line for line in lines)
+
+
+def test_building_a_venue_with_order_api_logs_the_deprecation() -> None:
+    from structlog.testing import capture_logs
+
+    from fixgw.model.instruments import SymbolMaster
+    from fixgw.venues.bridge.falconx.plugin import _client
+
+    with capture_logs() as logs:
+        built = _client(venue(order_api="v1", base_url="http://127.0.0.1:1"), SymbolMaster([]))
+        quiet = _client(venue(api_versions=["v1"], base_url="http://127.0.0.1:1"), SymbolMaster([]))
+    warned = [entry for entry in logs if entry["event"] == "bridge_config_deprecated"]
+    assert [(w["key"], w["instead"]) for w in warned] == [("venues.fx.order_api", 'api_versions = ["v1"]')]
+    assert built.adapter.config.venue_api_versions == quiet.adapter.config.venue_api_versions == ("v1",)
