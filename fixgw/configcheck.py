@@ -84,7 +84,20 @@ def _check_rest_venues(config: GatewayConfig) -> list[Problem]:
     for name, venue in config.venues.items():
         check = plugin_for(venue.kind).check
         problems += check(name, venue, symbols) if check is not None else []
-    return problems
+    return problems + _check_venue_accounts(config)
+
+
+def _check_venue_accounts(config: GatewayConfig) -> list[Problem]:
+    """A venue's per-account settings (`venues.<name>.accounts.<account>`) name accounts an EMS may send: when
+    every EMS session lists its allowed accounts, one in none of the lists is a typo (it would never apply)."""
+    sessions = list(config.ems.values())
+    if not sessions or any(not session.allowed_accounts for session in sessions):
+        return []
+    allowed = {account for session in sessions for account in session.allowed_accounts}
+    return [(f"venues.{name}.accounts.{account}", f"no EMS session may send account {account!r} "
+                                                  f"(allowed: {sorted(allowed)})")
+            for name, venue in config.venues.items()
+            for account in getattr(venue, "accounts", None) or {} if account not in allowed]
 
 
 def _check_security(config: GatewayConfig) -> list[Problem]:

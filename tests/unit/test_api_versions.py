@@ -225,3 +225,19 @@ def test_building_a_venue_with_order_api_logs_the_deprecation() -> None:
     warned = [entry for entry in logs if entry["event"] == "bridge_config_deprecated"]
     assert [(w["key"], w["instead"]) for w in warned] == [("venues.fx.order_api", 'api_versions = ["v1"]')]
     assert built.adapter.config.venue_api_versions == quiet.adapter.config.venue_api_versions == ("v1",)
+
+
+def test_check_config_names_a_migrated_account_no_ems_session_may_send(tmp_path: Path) -> None:
+    from fixgw.configcheck import deep_check
+
+    def checked(allowed: list[str]) -> list[tuple[str, str]]:
+        loaded = parse_config({"state_dir": str(tmp_path),
+                               "ems": {"ems-a": {"target_comp_id": "EMS-A", "allowed_accounts": allowed}},
+                               "venues": {"fx": {**FALCONX, "accounts": {"HF-ALHPA": {"api_versions": ["v3"]}}}}})
+        return [(key, reason) for key, reason in deep_check(loaded) if key.startswith("venues.fx.accounts")]
+
+    assert checked(["HF-ALPHA", "HF-BETA"]) == [
+        ("venues.fx.accounts.HF-ALHPA",
+         "no EMS session may send account 'HF-ALHPA' (allowed: ['HF-ALPHA', 'HF-BETA'])")]
+    assert checked(["HF-ALHPA"]) == []
+    assert checked([]) == []  # a session taking any account: nothing to compare with
