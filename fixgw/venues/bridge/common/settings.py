@@ -48,9 +48,10 @@ class RestVenueConfig(BaseModel):
     is rejected to the EMS instead of being sent late at a price nobody wanted any more."""
     stale_limit_orders: Literal["send", "reject"] = "send"
     """A limit order held longer than `max_market_order_age_s`: "send" it once the venue is back, or "reject"."""
-    day_orders: Literal["reject", "as_gtc"] = "reject"
+    day_orders: Literal["reject", "as_gtc", "native"] = "reject"
     """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
-    refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC."""
+    refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC; "native"
+    sends them as DAY (a venue with trading sessions, e.g. US equities at Clear Street)."""
 
     def rate_limit_spec(self) -> RateLimitSpec:
         return RateLimitSpec(self.documented_rate, self.documented_burst, self.rate_fraction)
