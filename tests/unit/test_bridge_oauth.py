@@ -19,7 +19,8 @@ from fixgw.venues.bridge.clear_street.config import ClearStreetConfig
 from fixgw.venues.bridge.clear_street.http import ClearStreetHttp
 from fixgw.venues.bridge.clear_street.plugin import ClearStreetSection
 from fixgw.venues.bridge.common.errors import VenueAuthError, VenueNotFound, VenueUnknown
-from fixgw.venues.bridge.common.oauth import OAuthClientConfig, TokenProvider, TokenRefused
+from fixgw.venues.bridge.common.oauth import TokenProvider, TokenRefused
+from fixgw.venues.bridge.common.settings import OAuthClientConfig
 
 pytestmark = pytest.mark.timeout(60)
 

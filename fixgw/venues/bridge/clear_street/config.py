@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from fixgw.venues.bridge.common.oauth import OAuthClientConfig
-from fixgw.venues.bridge.common.settings import RestVenueConfig
+from fixgw.venues.bridge.common.settings import OAuthClientConfig, RestVenueConfig
 
 
 class ClearStreetConfig(RestVenueConfig, OAuthClientConfig):

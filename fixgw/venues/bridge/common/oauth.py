@@ -19,38 +19,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from fixgw.logs import get_logger
 from fixgw.venues.bridge.common.errors import VenueAuthError, VenueProtocolError, VenueUnknown
 from fixgw.venues.bridge.common.jsonwire import dumps, loads
+from fixgw.venues.bridge.common.settings import OAuthClientConfig
 
 log = get_logger("fixgw.bridge.oauth")
-
-
-class OAuthClientConfig(BaseModel):
-    """The token endpoint settings a venue config mixes in (its section types the two ids as `Secret`)."""
-
-    token_url: str
-    client_id: SecretStr
-    client_secret: SecretStr
-    audience: str | None = None
-    """The API the token is for (Auth0's `audience` parameter)."""
-    scope: str | None = None
-    token_body: Literal["form", "json"] = "form"
-    """How the grant is posted: RFC 6749's form encoding, or JSON (Auth0 accepts both)."""
-    token_expiry_margin_s: float = Field(60.0, ge=0)
-    """A token is replaced this long before its `expires_in` runs out (clock differences, requests in flight)."""
-
-    @field_validator("token_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
 
 
 class TokenRefused(VenueAuthError):
