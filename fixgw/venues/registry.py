@@ -13,6 +13,7 @@ from pydantic import PlainValidator, SerializeAsAny
 
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.binance.plugin import PLUGIN as BINANCE
+from fixgw.venues.bridge.clear_street.plugin import PLUGIN as CLEAR_STREET
 from fixgw.venues.bridge.coinbase_prime.plugin import PLUGIN as COINBASE_PRIME
 from fixgw.venues.bridge.falconx.plugin import PLUGIN as FALCONX
 from fixgw.venues.fix_broker.plugin import PLUGIN as FIX_BROKER
@@ -23,6 +24,7 @@ _BUILT_IN: tuple[VenuePlugin, ...] = (
     COINBASE_PRIME,
     FALCONX,
     BINANCE,
+    CLEAR_STREET,
 )
 _PLUGINS: dict[str, VenuePlugin] = {plugin.kind: plugin for plugin in _BUILT_IN}
 

@@ -1,5 +1,6 @@
 """Assembles the simulator ASGI app: Coinbase Prime at the root, FalconX under /falconx,
-Binance under /binance, the Coinbase WebSocket feed at /ws and the control API under /_sim."""
+Binance under /binance, Clear Street (and its token endpoint) under /clearstreet, the Coinbase WebSocket feed
+at /ws and the control API under /_sim."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fixgw.sim.crypto_pb import binance, coinbase, coinbase_ws, control, falconx, margin, marketdata, transfers
+from fixgw.sim.crypto_pb import (
+    binance,
+    clear_street,
+    coinbase,
+    coinbase_ws,
+    control,
+    falconx,
+    margin,
+    marketdata,
+    transfers,
+)
 from fixgw.sim.crypto_pb.state import SimState
 
 TICK_S = 0.02  # how often resting LIMIT slices are delivered and WebSocket updates pushed
@@ -60,8 +71,10 @@ def build_app(state: SimState) -> ASGIApp:
         routes=[
             *transfers.routes,  # full paths, ahead of the mounts
             *margin.coinbase_routes,
-            Mount("/_sim", routes=[*control.routes, *marketdata.control_routes, *margin.control_routes]),
+            Mount("/_sim", routes=[*control.routes, *marketdata.control_routes, *margin.control_routes,
+                                   *clear_street.control_routes]),
             Mount("/falconx", routes=falconx.routes),
+            Mount("/clearstreet", routes=clear_street.routes),
             Mount("/binance", routes=[*marketdata.binance_routes, *binance.routes, *margin.binance_routes]),
             *coinbase_ws.routes,
             *coinbase.routes,

@@ -110,13 +110,13 @@ class SimBook:
 
     # -- reference data -------------------------------------------------------------------------
     def product(self, product_id: str) -> ProductSpec:
-        for spec in self.settings.products:
+        for spec in (*self.settings.products, *self.settings.equities):
             if spec.product_id == product_id:
                 return spec
         raise BookError("INVALID_PRODUCT", f"unknown product_id {product_id}")
 
     def reference_price(self, product: ProductSpec) -> Decimal:
-        price = self.settings.reference_prices.get(product.base)
+        price = self.settings.reference_prices.get(product.base) or self.settings.equity_prices.get(product.base)
         if price is None:
             raise BookError("NO_PRICE", f"no reference price for {product.base}")
         return price.quantize(product.quote_increment, ROUND_HALF_UP)

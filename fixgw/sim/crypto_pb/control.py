@@ -137,8 +137,9 @@ async def set_clock(request: Request) -> Response:
 
 
 _DECIMAL_SETTINGS = ("slippage_bps", "fee_bps", "quote_spread_bps")
-_FLOAT_SETTINGS = ("slice_interval_s", "quote_ttl_s", "coinbase_timestamp_window_s", "falconx_timestamp_window_s")
-_BUCKETS = ("coinbase_bucket", "falconx_bucket", "binance_bucket")
+_FLOAT_SETTINGS = ("slice_interval_s", "quote_ttl_s", "coinbase_timestamp_window_s", "falconx_timestamp_window_s",
+                   "clear_street_token_ttl_s")
+_BUCKETS = ("coinbase_bucket", "falconx_bucket", "binance_bucket", "clear_street_bucket")
 
 
 async def set_config(request: Request) -> Response:
@@ -175,6 +176,8 @@ async def reset(request: Request) -> Response:
     state.falconx_quotes.clear()
     state.falconx_extras.clear()
     state.withdrawn.clear()
+    state.clear_street_tokens.clear()
+    state.clear_street_orders.clear()
     state.clock.offset_s = 0.0
     state.price_process = PriceProcess()
     return DecimalJSONResponse({"reset": True})

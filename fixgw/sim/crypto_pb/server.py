@@ -117,6 +117,15 @@ class CryptoPbSimulator:
         return f"{self.base_url}/binance"
 
     @property
+    def clear_street_url(self) -> str:
+        """The Studio API base (`.../studio/v2`), as Clear Street's `https://api.clearstreet.io/studio/v2`."""
+        return f"{self.base_url}/clearstreet/studio/v2"
+
+    @property
+    def clear_street_token_url(self) -> str:
+        return f"{self.base_url}/clearstreet/oauth/token"
+
+    @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws"
 
@@ -151,6 +160,11 @@ class CryptoPbSimulator:
     def restore(self, route: str | None = None) -> None:
         """Serve a withdrawn route again (every one when None)."""
         self._control("DELETE", "/withdraw", {"route": route} if route is not None else {})
+
+    def expire_clear_street_tokens(self) -> int:
+        """Every bearer token issued so far expires now; returns how many there were."""
+        expired: int = self._control("POST", "/clear_street/tokens/expire")["expired"]
+        return expired
 
     def clear_faults(self) -> None:
         self._control("DELETE", "/faults")

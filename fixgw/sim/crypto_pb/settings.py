@@ -93,6 +93,30 @@ def default_reference_prices() -> dict[str, Decimal]:
     }
 
 
+def default_equities() -> tuple[ProductSpec, ...]:
+    """US equities for the Clear Street front end: whole shares, cent ticks (symbol-USD, CMS symbols)."""
+    d = Decimal
+    return tuple(ProductSpec(f"{symbol}-USD", d("1"), d("0.01"), d("1"), d("1000000"))
+                 for symbol in ("AAPL", "MSFT", "SPY", "BRK B"))
+
+
+def default_equity_prices() -> dict[str, Decimal]:
+    return {"AAPL": Decimal("190.00"), "MSFT": Decimal("420.00"), "SPY": Decimal("520.00"),
+            "BRK B": Decimal("410.00")}
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """The one OAuth 2.0 client the simulated Clear Street token endpoint knows."""
+
+    client_id: str = "sim-clear-street-client"
+    client_secret: str = "sim-clear-street-secret"
+    audience: str = "https://api.clearstreet.io"
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"OAuthClient(client_id={self.client_id!r}, client_secret=***, audience={self.audience!r})"
+
+
 @dataclass
 class SimSettings:
     """Mutable at run time through the control API (POST /_sim/config)."""
@@ -110,6 +134,11 @@ class SimSettings:
     coinbase_bucket: BucketSpec = field(default_factory=lambda: BucketSpec(25, 50))
     falconx_bucket: BucketSpec = field(default_factory=lambda: BucketSpec(10, 20))
     binance_bucket: BucketSpec = field(default_factory=lambda: BucketSpec(20, 100))
+    clear_street_bucket: BucketSpec = field(default_factory=lambda: BucketSpec(20, 40))
+    clear_street_client: OAuthClient = field(default_factory=OAuthClient)
+    clear_street_token_ttl_s: float = 86400.0  # Studio's documented token lifetime: 24 h
     rate_limit_retry_after_s: int = 1
     products: tuple[ProductSpec, ...] = field(default_factory=default_products)
     reference_prices: dict[str, Decimal] = field(default_factory=default_reference_prices)
+    equities: tuple[ProductSpec, ...] = field(default_factory=default_equities)
+    equity_prices: dict[str, Decimal] = field(default_factory=default_equity_prices)

@@ -25,6 +25,8 @@ class SimState:
     falconx_quotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # RFQ quotes by id
     falconx_extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # quote prices per order
     binance_weight: dict[str, list[float]] = field(default_factory=dict)  # request times per API key
+    clear_street_tokens: dict[str, float] = field(default_factory=dict)  # bearer token -> expiry (sim clock)
+    clear_street_orders: dict[str, dict[str, str]] = field(default_factory=dict)  # order id -> as sent (tif...)
     price_process: PriceProcess = field(default_factory=PriceProcess)
     withdrawn: dict[str, int] = field(default_factory=dict)
     """Route name or glob -> the status (404, 410) it answers with instead of serving (a withdrawn version)."""

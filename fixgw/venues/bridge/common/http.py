@@ -6,7 +6,9 @@ Classification (DESIGN.md section 3):
 - 5xx, 408, timeouts, broken connections -> `VenueUnknown`; retried only for idempotent requests, because a
   non-idempotent submit must be looked up by client_order_id before anything is resent;
 - connection refused / connect timeout -> nothing reached the venue: retried for every request;
-- other 4xx -> the venue's typed rejection (`error_factory`); a clock rejection triggers one resync + retry.
+- other 4xx -> the venue's typed rejection (`error_factory`); a clock rejection triggers one resync + retry;
+- with a `bearer` token provider (OAuth 2.0 venues): each attempt carries `Authorization: Bearer`, and a 401 marks
+  that token stale and sends the request once more with a fresh one (a 401 means it was not processed).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fixgw.venues.bridge.common.errors import (
     VenueUnknown,
 )
 from fixgw.venues.bridge.common.jsonwire import loads
+from fixgw.venues.bridge.common.oauth import TokenProvider, TokenRefused
 from fixgw.venues.bridge.common.ratelimit import TokenBucket
 from fixgw.venues.bridge.common.retry import Retryable, RetryPolicy, Sleep, retry_async
 
@@ -85,6 +88,8 @@ def parse_retry_after(value: str | None, now_s: float) -> float | None:
 class VenueHttpClient:
     on_answer: Callable[[bool], None] | None = None
     """Told after each request whether the venue answered (the execution client's health count)."""
+    bearer: TokenProvider | None = None
+    """OAuth 2.0 venues: where each attempt's bearer token comes from (see the module docstring)."""
 
     def __init__(
         self,
@@ -154,7 +159,14 @@ class VenueHttpClient:
             )
 
         try:
-            result = await retry_async(attempt, self.retry, rng=self._rng, sleep=self._sleep, on_retry=on_retry)
+            try:
+                result = await retry_async(attempt, self.retry, rng=self._rng, sleep=self._sleep, on_retry=on_retry)
+            except VenueAuthError as exc:
+                if self.bearer is None or exc.http_status != 401 or isinstance(exc, TokenRefused):
+                    raise
+                # The token expired or was revoked early: the attempt invalidated it; one resend with a fresh one.
+                log.info("venue_bearer_refused", venue=self.venue, route=request.route)
+                result = await retry_async(attempt, self.retry, rng=self._rng, sleep=self._sleep, on_retry=on_retry)
         except VenueUnknown:
             self.stats.unknown_outcomes += 1
             self._answered(False)
@@ -174,6 +186,9 @@ class VenueHttpClient:
         await self.bucket.acquire()
         signed = self.signer(request, self.clock.now()) if request.signed else None
         headers = dict(signed.headers) if signed else {}
+        token = await self._bearer_token() if request.signed else None
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         query = signed.query if signed else request.query
         body = signed.body if signed else request.body
         if request.content_type:
@@ -203,7 +218,17 @@ class VenueHttpClient:
             attempt=number,
             elapsed_ms=elapsed_ms,
         )
+        if token is not None and response.status_code == 401 and self.bearer is not None:
+            self.bearer.invalidate(token)
         return self._classify(request, response)
+
+    async def _bearer_token(self) -> str | None:
+        if self.bearer is None:
+            return None
+        try:
+            return await self.bearer.token()
+        except VenueUnknown as exc:
+            raise Retryable(exc) from None  # the request itself was not sent: safe to try again
 
     def _classify(self, request: VenueRequest, response: httpx.Response) -> Any:
         status = response.status_code

@@ -44,7 +44,7 @@ from fixgw.venues.bridge.common.views import VenueOrderView
 
 log = get_logger("fixgw.bridge.order_sync")
 
-DayOrders = Literal["reject", "as_gtc"]
+DayOrders = Literal["reject", "as_gtc", "native"]
 LOOKUP_MARGIN = timedelta(seconds=60)
 """How far before an order's own time a lookup by client_order_id starts searching (clock differences)."""
 RECOVERY_LOOKBACK = timedelta(days=1)
@@ -94,7 +94,8 @@ class OrderSync:
         except UnknownSymbolError as exc:
             self._emit(denied_event(order, exc.text, OrdRejReason.UNKNOWN_SYMBOL))
             return
-        if order.time_in_force is TimeInForce.DAY and order.ord_type is not OrdType.MARKET:
+        if order.time_in_force is TimeInForce.DAY and order.ord_type is not OrdType.MARKET and \
+                self.day_orders != "native":
             if self.day_orders == "reject":
                 self._emit(denied_event(order, f"{self.venue} has no DAY time in force (crypto trades around the "
                                                "clock): send GTC, IOC or FOK, or configure day_orders = \"as_gtc\""))

@@ -1,10 +1,11 @@
-"""Configuration every REST venue shares; each venue's `config.py` extends it with its credentials."""
+"""Configuration every REST venue shares; each venue's `config.py` extends it with its credentials (an OAuth 2.0
+venue mixes in `OAuthClientConfig`, served by `oauth.py:TokenProvider`)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from fixgw.venues.bridge.common.ratelimit import DEFAULT_FRACTION, RateLimitSpec
 from fixgw.venues.bridge.common.retry import RetryPolicy
@@ -48,9 +49,10 @@ class RestVenueConfig(BaseModel):
     is rejected to the EMS instead of being sent late at a price nobody wanted any more."""
     stale_limit_orders: Literal["send", "reject"] = "send"
     """A limit order held longer than `max_market_order_age_s`: "send" it once the venue is back, or "reject"."""
-    day_orders: Literal["reject", "as_gtc"] = "reject"
+    day_orders: Literal["reject", "as_gtc", "native"] = "reject"
     """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
-    refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC."""
+    refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC; "native"
+    sends them as DAY (a venue with trading sessions, e.g. US equities at Clear Street)."""
 
     def rate_limit_spec(self) -> RateLimitSpec:
         return RateLimitSpec(self.documented_rate, self.documented_burst, self.rate_fraction)
@@ -65,3 +67,27 @@ class RestVenueConfig(BaseModel):
             max_delay_s=self.retry_max_delay_s,
             max_retry_after_s=self.max_retry_after_s,
         )
+
+
+class OAuthClientConfig(BaseModel):
+    """The token endpoint settings a venue config mixes in (its section types the two ids as `Secret`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token_url: str
+    client_id: SecretStr
+    client_secret: SecretStr
+    audience: str | None = None
+    """The API the token is for (Auth0's `audience` parameter)."""
+    scope: str | None = None
+    token_body: Literal["form", "json"] = "form"
+    """How the grant is posted: RFC 6749's form encoding, or JSON (Auth0 accepts both)."""
+    token_expiry_margin_s: float = Field(60.0, ge=0)
+    """A token is replaced this long before its `expires_in` runs out (clock differences, requests in flight)."""
+
+    @field_validator("token_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
