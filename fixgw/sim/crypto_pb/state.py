@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,15 @@ class SimState:
     falconx_extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # quote prices per order
     binance_weight: dict[str, list[float]] = field(default_factory=dict)  # request times per API key
     price_process: PriceProcess = field(default_factory=PriceProcess)
+    notices: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Route glob -> Deprecation / Sunset / Warning headers every answer of a matching route carries."""
+
+    def notice_headers(self, route: str) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for pattern, values in self.notices.items():
+            if fnmatch.fnmatchcase(route, pattern):
+                headers.update(values)
+        return headers
 
     def __post_init__(self) -> None:
         self.book = SimBook(self.settings, self.clock)

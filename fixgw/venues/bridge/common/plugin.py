@@ -83,7 +83,7 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
     def read() -> VenueStats:
         return VenueStats(venue.name, client.bucket.usage(), client.stats.requests, client.stats.retries,
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
-                          client.clock.alert_threshold_s, venue.health.probe_rtt_s)
+                          client.clock.alert_threshold_s, venue.health.probe_rtt_s, client.deprecations.snapshot())
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 
@@ -118,6 +118,7 @@ def rest_plugin(kind: str, settings: type[VenueSection], client: ClientFactory, 
     def build(name: str, section: Any, context: BuildContext) -> Venue:
         venue = client(section, context.symbols)
         attach_health(venue, http_client(venue.adapter), balances)
+        http_client(venue.adapter).on_wire = context.wire
         return venue
 
     def recon_reader(section: Any, symbols: SymbolMaster) -> RestReconReader:
