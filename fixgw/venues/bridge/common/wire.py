@@ -1,6 +1,6 @@
 """The venue wire archive's record: one REST request and its response (or failure), secrets masked, for the journal.
 
-Masked before the record leaves the venue's loop: request headers whose name says key, sign, pass, secret, token,
+Masked before the record leaves the venue's loop: request headers whose name says key, sig, pass, secret, token,
 auth or cookie; JSON body members and query/form parameters whose name looks secret (the names `fixgw.logs`
 redacts); response headers are kept only when chosen (`KEPT_RESPONSE_HEADERS`: dates, limits, deprecation).
 """
@@ -17,7 +17,7 @@ from typing import Any
 from fixgw.logs import MASK, redact_url, redact_value
 from fixgw.venues.bridge.common.jsonwire import JsonNumber, dumps
 
-_SECRET_HEADER = re.compile(r"(?i)key|sign|pass|secret|token|auth|cookie|session")
+_SECRET_HEADER = re.compile(r"(?i)key|sig|pass|secret|token|auth|cookie|session")
 _ID_SEGMENT = re.compile(r"(?i)^(?:v\d+|[a-z][a-z_-]*)$")
 KEPT_RESPONSE_HEADERS = ("content-type", "date", "retry-after", "deprecation", "sunset", "warning", "link",
                          "x-request-id", "request-id", "cb-request-id")
@@ -75,7 +75,8 @@ def mask_query(query: str) -> str:
 
 
 def mask_body(body: bytes | str) -> str:
-    """A JSON body with secret-named members masked at any depth; a form body as a query; else the text."""
+    """A JSON body with secret-named members masked at any depth (re-encoded, numbers exact); a form body as a
+    query; else the text."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if not text:
         return ""
@@ -84,7 +85,8 @@ def mask_body(body: bytes | str) -> str:
     except ValueError:
         masked = mask_query(text) if "=" in text and " " not in text else text
     else:
-        masked = dumps(redact_value(parsed)) if isinstance(parsed, dict | list) else text
+        redacted = redact_value(parsed)
+        masked = dumps(redacted) if redacted != parsed else text  # nothing secret: the body exactly as sent
     if len(masked) > MAX_BODY_CHARS:
         return masked[:MAX_BODY_CHARS] + f"...[{len(masked)} chars]"
     return masked
