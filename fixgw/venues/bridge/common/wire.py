@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fixgw.logs import MASK, redact_url, redact_value
+from fixgw.logs import MASK, SENSITIVE_KEYS, redact_url, redact_value
 from fixgw.venues.bridge.common.jsonwire import JsonNumber, dumps
 
 _SECRET_HEADER = re.compile(r"(?i)key|sig|pass|secret|token|auth|cookie|session")
@@ -80,6 +80,9 @@ def mask_body(body: bytes | str) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if not text:
         return ""
+    lowered = text.lower()
+    if not any(word in lowered for word in SENSITIVE_KEYS) and "sig" not in lowered:
+        return _cut(text)  # no secret-looking name anywhere (most order bodies): nothing to parse
     try:
         parsed = json.loads(text, parse_float=JsonNumber)
     except ValueError:
@@ -87,6 +90,8 @@ def mask_body(body: bytes | str) -> str:
     else:
         redacted = redact_value(parsed)
         masked = dumps(redacted) if redacted != parsed else text  # nothing secret: the body exactly as sent
-    if len(masked) > MAX_BODY_CHARS:
-        return masked[:MAX_BODY_CHARS] + f"...[{len(masked)} chars]"
-    return masked
+    return _cut(masked)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + f"...[{len(text)} chars]"
