@@ -209,6 +209,9 @@ class VenueHttpClient:
             if request.idempotent:
                 raise Retryable(error) from exc
             raise error from exc
+        except asyncio.CancelledError as exc:  # the venue is stopping: what was sent is archived all the same
+            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
+            raise
         elapsed_ms = round((time.monotonic() - started) * 1000, 3)
         self._archive(request, number, endpoint, sent_at, started, headers, query, body, response, None)
         self.deprecations.observe(endpoint, response.headers, sent_at)
@@ -227,7 +230,7 @@ class VenueHttpClient:
 
     def _archive(self, request: VenueRequest, number: int, endpoint: str, sent_at: datetime, started: float,
                  headers: dict[str, str], query: str, body: bytes, response: httpx.Response | None,
-                 error: Exception | None) -> None:
+                 error: BaseException | None) -> None:
         """Hand the attempt to the wire archive, masked; never lets the archive fail the request."""
         sink = self.on_wire
         if sink is None:
