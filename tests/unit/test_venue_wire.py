@@ -3,6 +3,7 @@ alert rule, and the archive's venue_wire rows (read, filtered, purged) on SQLite
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +106,26 @@ async def test_a_timed_out_submit_is_archived_without_a_status() -> None:
     (exchange,) = archived
     assert exchange.status is None and exchange.response == {"error": "ReadTimeout"}
     assert exchange.request["body"] == '{"a": 1}'
+
+
+async def test_a_request_cancelled_by_the_venue_stop_is_archived_too() -> None:
+    reached = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        reached.set()
+        await asyncio.sleep(60)
+        raise AssertionError("not cancelled")
+
+    client = make_client(hang, Sleeps())
+    archived: list[WireExchange] = []
+    client.on_wire = archived.append
+    sending = asyncio.create_task(client.send(VenueRequest("GET", "/v1/orders/o1", "get_order")))
+    await reached.wait()
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    await client.aclose()
+    assert [(e.status, e.response) for e in archived] == [(None, {"error": "CancelledError"})]
 
 
 def test_a_deprecated_endpoint_alerts_once_per_day() -> None:
