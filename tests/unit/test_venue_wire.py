@@ -4,12 +4,15 @@ alert rule, and the archive's venue_wire rows (read, filtered, purged) on SQLite
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from test_bridge_common_http import Sleeps, make_client, scripted
 
 from fixgw.config import AlertsConfig
@@ -17,9 +20,15 @@ from fixgw.ops.alert_rules import FIRING, RESOLVED, AlertEngine, Observation
 from fixgw.store import Journal, JournalBatch
 from fixgw.store.archive import Archive, ArchiveQuery
 from fixgw.store.records import VenueWireRecord
+from fixgw.venues.bridge.binance import auth as binance_auth
+from fixgw.venues.bridge.binance.config import BinanceConfig
+from fixgw.venues.bridge.coinbase_prime import auth as coinbase_auth
+from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
 from fixgw.venues.bridge.common.deprecation import DeprecationBook, parse_deprecation, parse_http_date
-from fixgw.venues.bridge.common.http import VenueRequest
+from fixgw.venues.bridge.common.http import Signer, VenueRequest
 from fixgw.venues.bridge.common.wire import WireExchange, endpoint_of, mask_body, mask_headers, mask_query
+from fixgw.venues.bridge.falconx import auth as falconx_auth
+from fixgw.venues.bridge.falconx.config import FalconXConfig
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -49,6 +58,46 @@ def test_keys_signatures_passphrases_and_tokens_are_masked() -> None:
     form = mask_body(b"grant_type=client_credentials&client_secret=S3")
     assert form == "grant_type=client_credentials&client_secret=***"
     assert mask_body(b"") == "" and mask_body(b"not json") == "not json"
+
+
+def signers() -> list[tuple[str, Signer, list[str]]]:
+    """Each venue's real signer with known credentials, and the secrets it puts on the wire."""
+    coinbase = CoinbasePrimeConfig(portfolio_id="p-1", access_key=SecretStr("cb-AK-7q"),
+                                   passphrase=SecretStr("cb-PP-8r"), signing_key=SecretStr("cb-SK-9s"))
+    falconx = FalconXConfig(api_key=SecretStr("fx-AK-1a"), passphrase=SecretStr("fx-PP-2b"),
+                            secret=SecretStr(base64.b64encode(b"fx-SECRET-3c").decode()))
+    binance = BinanceConfig(api_key=SecretStr("bn-AK-4d"), secret_key=SecretStr("bn-SK-5e"))
+    return [("coinbase_prime", coinbase_auth.make_signer(coinbase), ["cb-AK-7q", "cb-PP-8r", "cb-SK-9s"]),
+            ("falconx", falconx_auth.make_signer(falconx), ["fx-AK-1a", "fx-PP-2b", falconx.secret.get_secret_value()]),
+            ("binance", binance_auth.make_signer(binance), ["bn-AK-4d", "bn-SK-5e"])]
+
+
+@pytest.mark.parametrize(("kind", "signer", "secrets"), signers(), ids=lambda value: value if isinstance(value, str)
+                         else "")
+async def test_each_venues_keys_and_signatures_stay_out_of_the_archive(kind: str, signer: Signer,
+                                                                        secrets: list[str]) -> None:
+    sent: list[httpx.Request] = []
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=b'{"ok": true}')
+
+    client = make_client(venue, Sleeps())
+    client.signer = signer
+    archived: list[WireExchange] = []
+    client.on_wire = archived.append
+    await client.send(VenueRequest("POST", "/v1/order", "create_order", body=b"symbol=BTCUSDT&quantity=1"
+                                   if kind == "binance" else b'{"client_order_id": "c1"}', idempotent=False))
+    await client.send(VenueRequest("GET", "/v1/order", "get_order", query="symbol=BTCUSDT"))
+    await client.aclose()
+    on_the_wire = " ".join(f"{r.headers} {r.url} {r.content!r}" for r in sent)
+    signatures = [value for r in sent for name, value in r.headers.items() if "sign" in name.lower()]
+    signatures += [value for r in sent for part in (r.url.query.decode(), r.content.decode()) for name, value in
+                   parse_qsl(part) if name == "signature"]
+    assert signatures and all(secret in on_the_wire for secret in secrets[:1])  # the key really went out
+    archive = json.dumps([[e.request, e.response] for e in archived])
+    for secret in [*secrets, *signatures]:
+        assert secret not in archive
 
 
 def test_deprecation_and_sunset_headers_parse_as_their_rfcs_say() -> None:
