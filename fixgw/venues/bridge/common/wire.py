@@ -1,7 +1,7 @@
 """The venue wire archive's record: one REST request and its response (or failure), secrets masked, for the journal.
 
 Masked before the record leaves the venue's loop: request headers whose name says key, sig, pass, secret, token,
-auth or cookie; JSON body members and query/form parameters whose name looks secret (the names `fixgw.logs`
+auth, cookie or session; JSON body members and query/form parameters whose name looks secret (the names `fixgw.logs`
 redacts); response headers are kept only when chosen (`KEPT_RESPONSE_HEADERS`: dates, limits, deprecation).
 """
 
