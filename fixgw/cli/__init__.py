@@ -16,7 +16,7 @@ from fixgw.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, app
 
 # isort: off
 # Imported for their commands, in the order `fixgw --help` lists them.
-from fixgw.cli import check, run, demo, sim, bridge, risk, ops, audit, security, recon, marketdata, margin, ha  # noqa: F401
+from fixgw.cli import check, run, demo, sim, bridge, venues, risk, ops, audit, security, recon, marketdata, margin, ha  # noqa: F401
 # isort: on
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "app", "main"]

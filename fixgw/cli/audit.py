@@ -66,19 +66,28 @@ def export(
     order_id: OrderIdOption = None,
     cl_ord_id: ClOrdIdOption = None,
     session: Annotated[list[str] | None, typer.Option("--session", help="Only this journal session.")] = None,
+    wire: Annotated[bool, typer.Option(
+        "--wire/--no-wire", help="With --venue and --format jsonl: the venue's REST requests and answers (the venue "
+        "wire archive, masked) in time order among the messages, as records with \"record\": \"venue_wire\".")] = True,
     output: OutputOption = None,
 ) -> None:
     """Export every archived message (inbound and outbound, drop copies included) in a time range."""
-    from fixgw.dropcopy.export import write_messages
+    from fixgw.dropcopy.export import write_messages, write_messages_with_wire
 
     settings = _settings(config, journal)
     query = _query(from_, to, account, venue, instrument, order_id, cl_ord_id, session)
+    with_wire = wire and bool(venue) and output_format is MessageFormat.jsonl
     with _archive(settings.journal_url) as archive:
-        total = archive.count_messages(query)
+        total = archive.count_messages(query) + (archive.count_wire_exchanges(query) if with_wire else 0)
         with _output(output) as out, _progress("exporting messages", total) as advance:
-            written = write_messages(archive.messages(query), out, output_format.value, headers=settings.headers,
-                                     progress=advance)
-    typer.echo(f"exported {written} message(s)" + (f" to {output}" if output else ""), err=True)
+            if with_wire:
+                written = write_messages_with_wire(archive.messages(query), archive.wire_exchanges(query), out,
+                                                   progress=advance)
+            else:
+                written = write_messages(archive.messages(query), out, output_format.value,
+                                         headers=settings.headers, progress=advance)
+    what = "record(s) (messages and venue wire exchanges)" if with_wire else "message(s)"
+    typer.echo(f"exported {written} {what}" + (f" to {output}" if output else ""), err=True)
 
 
 @audit_app.command("events")

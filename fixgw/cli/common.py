@@ -7,7 +7,8 @@ Exit codes: 0 success; 1 failure (invalid configuration, failed run, recon break
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 
@@ -52,3 +53,30 @@ def config_or_exit(path: P, load: Callable[[P], T]) -> T:
         for key, reason in exc.problems:
             typer.echo(f"{path}: {key}: {reason}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
+
+
+def ask_admin(config_path: Path, path: str, params: dict[str, str] | None = None, timeout: float = 5.0) -> Any:
+    """GET `path` of the running gateway's admin API (address and token from the config's [admin]); its JSON
+    answer, or a message on stderr and exit 1 when it cannot be asked or does not answer 200."""
+    import httpx
+
+    from fixgw.config import load_admin_config
+
+    _name, admin = config_or_exit(config_path, load_admin_config)  # not the venues' or brokers' secrets
+    if not admin.enabled or admin.token is None:
+        typer.echo("the admin server is not enabled in this configuration ([admin] enabled = true)", err=True)
+        raise typer.Exit(EXIT_FAILURE)
+    host = "127.0.0.1" if admin.host in ("0.0.0.0", "::", "") else admin.host
+    url = f"http://{host}:{admin.port}{path}"
+    try:
+        answer = httpx.get(url, params=params or {}, timeout=timeout,
+                           headers={"Authorization": f"Bearer {admin.token.get_secret_value()}"})
+        body = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        typer.echo(f"{url}: unreachable ({type(exc).__name__})", err=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    if answer.status_code != 200:
+        typer.echo(f"{url}: {answer.status_code} {body.get('detail', '') if isinstance(body, dict) else ''}",
+                   err=True)
+        raise typer.Exit(EXIT_FAILURE)
+    return body

@@ -11,12 +11,13 @@ Credentials (553/554/925/96) never leave: they are masked.
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
 from fixgw.dropcopy.copies import COPY_BEGIN_STRING, DROPCOPY_SESSION
 from fixgw.fix.wire import frame_fix, parse_fix, render_fix
@@ -24,7 +25,7 @@ from fixgw.model.decimals import fmt_decimal
 from fixgw.model.enums import OrdStatus, Side
 from fixgw.model.events import EventName
 from fixgw.security.masking import SECRET_TAGS, mask_secret_fields
-from fixgw.store.archive import ArchivedEvent, ArchivedMessage
+from fixgw.store.archive import ArchivedEvent, ArchivedExchange, ArchivedMessage
 
 MessageFormat = Literal["csv", "jsonl", "fix"]
 EventFormat = Literal["csv", "jsonl"]
@@ -157,6 +158,22 @@ def write_messages(messages: Iterable[ArchivedMessage], out: TextIO, fmt: Messag
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(MESSAGE_COLUMNS)
     return _each(messages, lambda m: writer.writerow(message_record(m).values()), progress)
+
+
+def exchange_record(exchange: ArchivedExchange) -> dict[str, Any]:
+    """One REST request to a venue and its answer (the venue wire archive), masked when it was journaled."""
+    return {"record": "venue_wire", "id": exchange.id, "at": utc_text(exchange.at), "venue": exchange.venue,
+            "method": exchange.method, "endpoint": exchange.endpoint, "path": exchange.path, "status": exchange.status,
+            "latency_us": exchange.latency_us, "route": exchange.route, "attempt": exchange.attempt,
+            "request": exchange.exchange.get("request"), "response": exchange.exchange.get("response")}
+
+
+def write_messages_with_wire(messages: Iterable[ArchivedMessage], exchanges: Iterable[ArchivedExchange],
+                             out: TextIO, *, progress: Progress | None = None) -> int:
+    """jsonl: the messages and the venue wire exchanges in one stream, in time order (both come sorted)."""
+    rows = heapq.merge(((m.at, 0, message_record(m)) for m in messages),
+                       ((e.at, 1, exchange_record(e)) for e in exchanges), key=lambda row: (row[0], row[1]))
+    return _each(rows, lambda row: out.write(json.dumps(row[2], ensure_ascii=False) + "\n"), progress)
 
 
 def event_record(event: ArchivedEvent) -> dict[str, str | None]:

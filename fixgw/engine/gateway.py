@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,9 +42,10 @@ from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
 from fixgw.store.database import display_url
 from fixgw.store.daybook import read_day_book
-from fixgw.store.journal import Journal, JournalBatch
+from fixgw.store.journal import Journal, JournalBatch, VenueWireRecord
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.execution import RestExecutionClient
+from fixgw.venues.bridge.common.wire import WireExchange
 from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
 from fixgw.venues.plugin import BuildContext
 from fixgw.venues.registry import build_venue
@@ -151,7 +153,7 @@ class Gateway:
             del day
         ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
-        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap)
+        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap, self._wire)
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
             venue = build_venue(FIX_BROKER_KIND, name, broker, context)
@@ -477,6 +479,14 @@ class Gateway:
     def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
         if self.runner is not None:
             self.runner.tap(session, direction, msg_type, fields)
+
+    def _wire(self, exchange: WireExchange) -> None:
+        """A REST venue's request and answer (masked) into the wire archive, with the router's next commit."""
+        if self.runner is not None:
+            self.runner.wire(VenueWireRecord(
+                exchange.venue, exchange.at, exchange.method, exchange.endpoint, exchange.path, exchange.status,
+                exchange.latency_us, exchange.route, exchange.attempt,
+                json.dumps({"request": exchange.request, "response": exchange.response}, ensure_ascii=False)))
 
     def _send_to_ems(self, session: str, fields: list[tuple[int, str]]) -> bool:
         sid = self._ems_ids.get(session)

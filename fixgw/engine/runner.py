@@ -38,7 +38,7 @@ from fixgw.model.orders import (
 from fixgw.router.core import RouterCore
 from fixgw.router.effects import Effects
 from fixgw.security.masking import mask_secret_fields
-from fixgw.store.journal import EventRecord, Journal, JournalBatch, MessageRecord
+from fixgw.store.journal import EventRecord, Journal, JournalBatch, MessageRecord, VenueWireRecord
 from fixgw.store.records import FencedError
 from fixgw.venues.base import Venue
 
@@ -51,6 +51,8 @@ TICK_SECONDS = 1.0
 EXEC_ID_MEMORY = 100_000
 """How many ExecIDs of reports sent to EMS sessions are remembered to attach an EMS's business reject to its order."""
 RAW_LINGER_SECONDS = 0.005
+_COPY_KINDS = ("raw", "wire")
+"""Items nobody waits on (copies of FIX messages, REST venue exchanges): they share the next pass's commit."""
 
 
 @dataclass(slots=True)
@@ -100,6 +102,10 @@ class Runner:
 
     def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
         self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
+
+    def wire(self, record: VenueWireRecord) -> None:
+        """A REST venue's request and answer (masked) for the wire archive: journaled with the next pass."""
+        self._queue.put(_Item("wire", (record,)))
 
     def replay_now(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
         """Reports journaled before a crash but never handed to QuickFIX: handed to it (PossResend=Y) ahead of
@@ -163,7 +169,7 @@ class Runner:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if items and all(item.kind == "raw" for item in items):
+            if items and all(item.kind in _COPY_KINDS for item in items):
                 self._linger(items)
             try:
                 self._pass(items)
@@ -185,7 +191,7 @@ class Runner:
         out) instead of an fsync of their own."""
         deadline = time.monotonic() + RAW_LINGER_SECONDS
         with contextlib.suppress(queue.Empty):
-            while len(items) < self.max_batch and items[-1].kind == "raw":
+            while len(items) < self.max_batch and items[-1].kind in _COPY_KINDS:
                 items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
 
     def _pass(self, items: list[_Item]) -> None:
@@ -193,10 +199,14 @@ class Runner:
         observer = self.observer
         origins: list[Origin] = []
         messages: list[MessageRecord] = []
+        wire: list[VenueWireRecord] = []
         replies: list[tuple[str, list[tuple[int, str]], str | None]] = []
         copies = self.dropcopy.pass_copies() if self.dropcopy is not None else None
         for item in items:
             if item.kind == "stop":
+                continue
+            if item.kind == "wire":
+                wire.append(item.args[0])
                 continue
             try:
                 self._handle(item, fx, messages, replies)
@@ -220,10 +230,10 @@ class Runner:
         outbound = self._encode_reports(fx, replies, messages)
         if copies is not None:
             messages.extend(copies.records(fx, messages))
-        if fx.is_empty() and not messages:
+        if fx.is_empty() and not messages and not wire:
             return
         journal_started = time.perf_counter()
-        self._journal(fx, messages)
+        self._journal(fx, messages, wire)
         journal_done = time.perf_counter()
         for venue_name, command, order_id in fx.to_venue:
             self._send_to_venue(venue_name, command, order_id)
@@ -329,13 +339,14 @@ class Runner:
             outbound.append((session, fields))
         return outbound
 
-    def _journal(self, fx: Effects, messages: list[MessageRecord]) -> None:
+    def _journal(self, fx: Effects, messages: list[MessageRecord], wire: list[VenueWireRecord]) -> None:
         batch = JournalBatch(
             orders=fx.orders,
             events=[EventRecord(e.order_id, e.event, e.status, e.at, e.detail) for e in fx.events],
             fills=fx.fills,
             messages=messages,
             state=fx.state,
+            venue_wire=wire,
         )
         delay = 0.05
         while True:

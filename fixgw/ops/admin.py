@@ -38,6 +38,7 @@ from fixgw.ops import marketdata as marketdata_view
 from fixgw.ops.console import ActionRefused, Console, ControlRequest, token_id
 from fixgw.ops.controls import RiskState
 from fixgw.ops.status_page import StatusData, render_status
+from fixgw.ops.venue_status import venue_status
 from fixgw.ops.view import BlotterFilter, RouterUnavailable, call_on_router
 from fixgw.recon.transfers.status import status_line
 from fixgw.router.core import RouterCore
@@ -216,6 +217,11 @@ def create_app(ops: "OpsRuntime", console: Console | None = None) -> FastAPI:
     def sessions() -> list[SessionOut]:
         return [SessionOut(name=s.name, role=s.role, connected=s.connected, next_sender_seq=s.next_sender_seq,
                            next_target_seq=s.next_target_seq) for s in ops.view.sessions()]
+
+    @app.get("/api/venues", tags=["sessions"], dependencies=read,
+             summary="Each venue: up or down, health probe, endpoints the venue says are deprecated or sunsetting")
+    def venues() -> list[dict[str, Any]]:
+        return venue_status(getattr(ops.gateway, "venues", {}) or {})
 
     @app.get("/api/orders", tags=["orders"], dependencies=read, summary="The order blotter, newest first")
     def orders(status: Annotated[str | None, Query(description='status name (FILLED, ...) or "open"')] = None,

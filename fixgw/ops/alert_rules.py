@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fixgw.config import AlertsConfig, MarketHours
 from fixgw.ops.controls import RiskState
+from fixgw.venues.plugin import EndpointNotice
 
 FIRING = "firing"
 RESOLVED = "resolved"
@@ -56,6 +57,8 @@ class Observation:
     """Orders the EMS heard nothing of within `risk.max_unanswered_s` that are still not settled."""
     security_failures_total: int = 0
     """EMS connections refused so far: logons refused, TLS handshakes failed, connections closed without a Logon."""
+    endpoint_notices: tuple[tuple[str, EndpointNotice], ...] = ()
+    """(venue, notice): endpoints answered with Deprecation / Sunset / Warning headers."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class AlertEngine:
                 conditions[("clock_skew", session)] = _Condition(
                     "warning", f"clock skew with {session} is {skew:+.3f} s (limit {limit:g} s)",
                     {"skew_s": f"{skew:.3f}"})
+        self._endpoint_notices(obs, conditions)
         at = datetime.fromtimestamp(obs.now, UTC)
         transitions: list[Alert] = []
         for (rule, subject), condition in conditions.items():
@@ -124,6 +128,24 @@ class AlertEngine:
             transitions.append(Alert(was.rule, was.subject, RESOLVED, was.severity, f"resolved: {was.summary}", at,
                                      was.details))
         return transitions
+
+    @staticmethod
+    def _endpoint_notices(obs: Observation, conditions: dict[tuple[str, str], _Condition]) -> None:
+        """Once per endpoint per UTC day: the day is part of the subject, so each day fires anew (and the day
+        before resolves) for as long as the venue keeps saying it."""
+        day = datetime.fromtimestamp(obs.now, UTC).date().isoformat()
+        for venue, notice in obs.endpoint_notices:
+            said = [f"deprecated since {notice.deprecated_at.isoformat()}" if notice.deprecated_at is not None
+                    else "deprecated" if notice.deprecated else "",
+                    f"sunset {notice.sunset_at.isoformat()}" if notice.sunset_at is not None else "",
+                    *(f"warning {text}" for text in notice.warnings)]
+            details = {"venue": venue, "endpoint": notice.endpoint}
+            if notice.deprecated_at is not None:
+                details["deprecated_at"] = notice.deprecated_at.isoformat()
+            if notice.sunset_at is not None:
+                details["sunset_at"] = notice.sunset_at.isoformat()
+            conditions[("venue_endpoint_deprecated", f"{venue} {notice.endpoint} {day}")] = _Condition(
+                "warning", f"{venue} {notice.endpoint}: " + "; ".join(part for part in said if part), details)
 
     def _security_burst(self, obs: Observation, conditions: dict[tuple[str, str], _Condition]) -> None:
         """Refused connections (bad logons, failed TLS handshakes, no Logon in time) over the window: a scan,

@@ -152,6 +152,7 @@ class LiveCollector(Collector):
                 rtt.add_metric([stats.venue], stats.probe_rtt_s)
         yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt)
         yield from _api_versions(found)
+        yield from _endpoint_notices(found)
 
 
 def _api_versions(found: list[VenueStats]) -> Iterator[Metric]:
@@ -174,6 +175,27 @@ def _api_versions(found: list[VenueStats]) -> Iterator[Metric]:
         for (endpoint, version), status in sorted(stats.api_versions.withdrawn.items()):
             withdrawn.add_metric([stats.venue, endpoint, version], status)
     yield from (calls, fallbacks, withdrawn)
+
+
+def _endpoint_notices(found: list[VenueStats]) -> Iterator[Metric]:
+    """Endpoints a venue answered with Deprecation / Sunset / Warning headers (RFC 9745, 8594, 7234)."""
+    labels = ["venue", "endpoint"]
+    deprecated = GaugeMetricFamily("fixgw_venue_endpoint_deprecated", "1 when the venue's last answer on the "
+                                   "endpoint said it is deprecated or sunsetting (0: only a Warning)", labels=labels)
+    since = GaugeMetricFamily("fixgw_venue_endpoint_deprecation_timestamp_seconds",
+                              "When the venue says the endpoint is (was) deprecated (Deprecation header)",
+                              labels=labels)
+    sunset = GaugeMetricFamily("fixgw_venue_endpoint_sunset_timestamp_seconds",
+                               "When the venue says the endpoint stops answering (Sunset header)", labels=labels)
+    for stats in found:
+        for notice in stats.endpoint_notices:
+            key = [stats.venue, notice.endpoint]
+            deprecated.add_metric(key, 1 if notice.deprecated else 0)
+            if notice.deprecated_at is not None:
+                since.add_metric(key, notice.deprecated_at.timestamp())
+            if notice.sunset_at is not None:
+                sunset.add_metric(key, notice.sunset_at.timestamp())
+    yield from (deprecated, since, sunset)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

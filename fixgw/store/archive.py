@@ -79,6 +79,23 @@ class ArchivedEvent:
 
 
 @dataclass(slots=True)
+class ArchivedExchange:
+    """One REST request to a venue and its answer, as the venue wire archive holds it (masked)."""
+
+    id: int
+    at: datetime
+    venue: str
+    method: str
+    endpoint: str
+    path: str
+    status: int | None
+    latency_us: int
+    route: str
+    attempt: int
+    exchange: dict[str, Any]
+
+
+@dataclass(slots=True)
 class PurgedDay:
     day: date
     messages: int
@@ -120,6 +137,34 @@ class Archive:
             conditions.append(or_(m.c.cl_ord_id.in_(query.cl_ord_ids), m.c.order_id.in_(_aliased(query))))
         if query.sessions:
             conditions.append(m.c.session.in_(query.sessions))
+        return conditions
+
+    # --- venue wire ----------------------------------------------------------------------------------------
+
+    def wire_exchanges(self, query: ArchiveQuery) -> Iterator[ArchivedExchange]:
+        """The venue wire archive in time order: the time range and the venues of `query` (no other filter)."""
+        w = schema.venue_wire
+        statement = (select(w.c.id, w.c.at, w.c.venue, w.c.method, w.c.endpoint, w.c.path, w.c.status,
+                            w.c.latency_us, w.c.route, w.c.attempt, w.c.exchange)
+                     .where(*self._wire_filter(query)).order_by(w.c.at, w.c.id))
+        for row in self.journal._stream(statement, scalars=False):
+            values = list(row)
+            values[-1] = json.loads(values[-1])
+            yield ArchivedExchange(*values)
+
+    def count_wire_exchanges(self, query: ArchiveQuery) -> int:
+        return self._count(select(func.count()).select_from(schema.venue_wire).where(*self._wire_filter(query)))
+
+    @staticmethod
+    def _wire_filter(query: ArchiveQuery) -> list[ColumnElement[bool]]:
+        w = schema.venue_wire
+        conditions: list[ColumnElement[bool]] = []
+        if query.since is not None:
+            conditions.append(w.c.at >= query.since)
+        if query.until is not None:
+            conditions.append(w.c.at < query.until)
+        if query.venues:
+            conditions.append(w.c.venue.in_(query.venues))
         return conditions
 
     # --- order events --------------------------------------------------------------------------------------
@@ -179,6 +224,8 @@ class Archive:
         with _typed_errors("purge_day"), write_transaction(self.journal.engine) as connection:
             counts = {table.name: connection.execute(
                 delete(table).where(table.c.at >= since, table.c.at < until)).rowcount for table in _DATED}
+            wire = schema.venue_wire
+            connection.execute(delete(wire).where(wire.c.at >= since, wire.c.at < until))
             left = [~exists().where(table.c.order_id == o.c.order_id) for table in _DATED]
             gone = select(o.c.order_id).where(~o.c.is_open, o.c.updated_at < until, *left)
             connection.execute(delete(aliases).where(aliases.c.order_id.in_(gone)))

@@ -64,6 +64,7 @@ class SqliteRows:
         self.fills = _sql(upserts.fills, schema.fills)
         self.messages = _sql(schema.messages.insert(), schema.messages)
         self.state = _sql(upserts.state, schema.state)
+        self.venue_wire = _sql(schema.venue_wire.insert(), schema.venue_wire)
 
     def close(self) -> None:
         with self._lock:
@@ -111,6 +112,10 @@ class SqliteRows:
         if batch.state:
             now = to_micros(datetime.now(UTC))
             cursor.executemany(self.state, [(key, value, now) for key, value in batch.state.items()])
+        if batch.venue_wire:
+            cursor.executemany(self.venue_wire, [
+                (w.venue, to_micros(w.at), w.method, w.endpoint, w.path, w.status, w.latency_us, w.route, w.attempt,
+                 w.exchange) for w in batch.venue_wire])
 
 
 @contextmanager

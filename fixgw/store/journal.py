@@ -17,9 +17,9 @@ from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.database import SQLITE_SYNCHRONOUS, Sync, make_engine, upgrade, write_transaction
 from fixgw.store.fastwrite import SqliteRows, ems_cl_ord_id_list, ems_cl_ord_ids
-from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord
+from fixgw.store.records import EventRecord, JournalBatch, JournalError, MessageRecord, VenueWireRecord
 
-__all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord"]
+__all__ = ["EventRecord", "Journal", "JournalBatch", "JournalError", "MessageRecord", "VenueWireRecord"]
 
 RUN_ID = "run_id"
 _STREAM_ROWS = 1000
@@ -109,6 +109,11 @@ class Journal:
                 now = datetime.now(UTC)
                 connection.execute(self._upserts.state,
                                    [{"key": k, "value": v, "updated_at": now} for k, v in batch.state.items()])
+            if batch.venue_wire:
+                connection.execute(schema.venue_wire.insert(), [
+                    {"venue": w.venue, "at": w.at, "method": w.method, "endpoint": w.endpoint, "path": w.path,
+                     "status": w.status, "latency_us": w.latency_us, "route": w.route, "attempt": w.attempt,
+                     "exchange": w.exchange} for w in batch.venue_wire])
 
     def allocate_run_id(self) -> int:
         """The next run id: an atomic increment of a persisted counter, safe between processes."""

@@ -29,6 +29,24 @@ class MessageRecord:
 
 
 @dataclass(slots=True)
+class VenueWireRecord:
+    """One REST request to a venue and its answer (or failure), secrets already masked: the venue wire archive."""
+
+    venue: str
+    at: datetime
+    method: str
+    endpoint: str
+    """Method and path template ("GET /v1/orders/{id}")."""
+    path: str
+    status: int | None
+    latency_us: int
+    route: str
+    attempt: int
+    exchange: str
+    """JSON: {"request": {"headers", "query", "body"}, "response": {"headers", "body"} or {"error"}}."""
+
+
+@dataclass(slots=True)
 class EventRecord:
     """One state change of an order of record: the event, the status it led to, and why."""
 
@@ -51,9 +69,10 @@ class JournalBatch:
     messages: list[MessageRecord] = field(default_factory=list)
     state: dict[str, str] = field(default_factory=dict)
     """Small key/value state (kill switch, ...); the last value wins."""
+    venue_wire: list[VenueWireRecord] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.orders or self.events or self.fills or self.messages or self.state)
+        return not (self.orders or self.events or self.fills or self.messages or self.state or self.venue_wire)
 
 
 class FencedError(FixgwError):

@@ -169,3 +169,22 @@ ha_session_out = Table(
     Column("raw", Text, nullable=False),            # empty for session-level messages (resent as a gap fill)
 )
 Index("ix_ha_session_out_session", ha_session_out.c.session, ha_session_out.c.id)
+
+# The venue wire archive (migration 0008): every REST request to a venue and its answer, secrets masked
+# (fixgw/venues/bridge/common/wire.py), journaled in the router's batches like the FIX messages.
+venue_wire = Table(
+    "venue_wire", metadata,
+    _id(),
+    Column("venue", String(64), nullable=False),
+    Column("at", UtcMicros, nullable=False),        # when the request was sent
+    Column("method", String(8), nullable=False),
+    Column("endpoint", String(256), nullable=False),  # method and path template: "GET /v1/orders/{id}"
+    Column("path", Text, nullable=False),
+    Column("status", Integer),                      # null: no answer (timeout, dropped connection)
+    Column("latency_us", BigInteger, nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("exchange", Text, nullable=False),       # JSON {"request": {...}, "response": {...}}, masked
+)
+Index("ix_venue_wire_venue_at", venue_wire.c.venue, venue_wire.c.at)
+Index("ix_venue_wire_at", venue_wire.c.at)

@@ -46,6 +46,8 @@ class BuildContext:
     """FIX kinds: (dialect, begin_string, symbols, specs_dir) -> the session's translator."""
     tap: Any = None
     """FIX kinds: the gateway's message tap (drop copy, observers)."""
+    wire: Any = None
+    """REST kinds: where each request/response goes, masked (`bridge/common/wire.py` WireSink): the journal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,23 @@ class VenueStats:
     """Round trip of the venue's last good health probe (None: not probed yet)."""
     api_versions: ApiVersionStats | None = None
     """Calls per endpoint and API version, fallbacks, versions withdrawn (a venue with several versions)."""
+    endpoint_notices: tuple[EndpointNotice, ...] = ()
+    """Endpoints the venue answered with Deprecation, Sunset or Warning headers."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointNotice:
+    """What a venue said of one endpoint (method and path template) in its last answer carrying any of the
+    `Deprecation` (RFC 9745), `Sunset` (RFC 8594) or `Warning` (RFC 7234) headers."""
+
+    endpoint: str
+    deprecated: bool
+    deprecated_at: datetime | None
+    """When it is (or was) deprecated, if the venue said; `deprecated` may be true without a date."""
+    sunset_at: datetime | None
+    """When it stops answering."""
+    warnings: tuple[str, ...]
+    last_seen: datetime
 
 
 @dataclass(frozen=True, slots=True)

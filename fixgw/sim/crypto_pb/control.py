@@ -50,6 +50,27 @@ async def add_fault(request: Request) -> Response:
     return DecimalJSONResponse({"armed": True}, status_code=201)
 
 
+NOTICE_HEADERS = {"deprecation": "Deprecation", "sunset": "Sunset", "warning": "Warning"}
+
+
+async def add_notice(request: Request) -> Response:
+    """Body: {"route": "falconx.balances" | glob, "deprecation": "@1688169599", "sunset": HTTP-date, "warning":
+    '299 - "..."'}: every answer of a matching route carries those headers (RFC 9745, RFC 8594, RFC 7234)."""
+    try:
+        payload = await _payload(request)
+        route = str(payload["route"])
+        headers = {NOTICE_HEADERS[key]: str(value) for key, value in payload.items() if key != "route"}
+    except (KeyError, ValueError) as exc:
+        return _bad(f"invalid notice: {exc}")
+    sim_state(request).notices[route] = headers
+    return DecimalJSONResponse({"armed": True}, status_code=201)
+
+
+async def clear_notices(request: Request) -> Response:
+    sim_state(request).notices.clear()
+    return DecimalJSONResponse({"cleared": True})
+
+
 async def list_faults(request: Request) -> Response:
     return DecimalJSONResponse(sim_state(request).faults.snapshot())
 
@@ -171,6 +192,7 @@ async def reset(request: Request) -> Response:
     state = sim_state(request)
     state.book.reset()
     state.faults.clear()
+    state.notices.clear()
     state.limits.reset()
     state.request_counts.clear()
     state.falconx_quotes.clear()
@@ -188,6 +210,8 @@ routes = [
     Route("/faults", add_fault, methods=["POST"]),
     Route("/faults", list_faults, methods=["GET"]),
     Route("/faults", clear_faults, methods=["DELETE"]),
+    Route("/notices", add_notice, methods=["POST"]),
+    Route("/notices", clear_notices, methods=["DELETE"]),
     Route("/orders", list_orders, methods=["GET"]),
     Route("/withdraw", withdraw, methods=["POST"]),
     Route("/withdraw", list_withdrawn, methods=["GET"]),

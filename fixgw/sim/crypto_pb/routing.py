@@ -109,8 +109,10 @@ async def run_route(
         if fault and fault.kind == FaultKind.DUPLICATE_FILL:
             _duplicate_last_fill(reply)
     except SimHttpError as exc:
-        return DecimalJSONResponse(exc.payload, status_code=exc.status, headers=exc.headers)
-    return DecimalJSONResponse(reply.payload, status_code=reply.status, headers=reply.headers)
+        return DecimalJSONResponse(exc.payload, status_code=exc.status,
+                                   headers={**exc.headers, **state.notice_headers(route)})
+    return DecimalJSONResponse(reply.payload, status_code=reply.status,
+                               headers={**reply.headers, **state.notice_headers(route)})
 
 
 def _duplicate_last_fill(reply: SimReply) -> None:

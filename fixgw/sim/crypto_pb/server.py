@@ -173,6 +173,15 @@ class CryptoPbSimulator:
         result: dict[str, Any] = self._control("GET", "/faults")
         return result
 
+    def set_notice(self, route: str, *, deprecation: str | None = None, sunset: str | None = None,
+                   warning: str | None = None) -> None:
+        """Every answer of a route (or glob) carries these Deprecation / Sunset / Warning headers from now on."""
+        headers = {"deprecation": deprecation, "sunset": sunset, "warning": warning}
+        self._control("POST", "/notices", {"route": route, **{k: v for k, v in headers.items() if v is not None}})
+
+    def clear_notices(self) -> None:
+        self._control("DELETE", "/notices")
+
     def orders(self, venue: str | None = None) -> dict[str, Any]:
         result: dict[str, Any] = self._control("GET", f"/orders?venue={venue}" if venue else "/orders")
         return result

@@ -30,6 +30,15 @@ class SimState:
     price_process: PriceProcess = field(default_factory=PriceProcess)
     withdrawn: dict[str, int] = field(default_factory=dict)
     """Route name or glob -> the status (404, 410) it answers with instead of serving (a withdrawn version)."""
+    notices: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Route glob -> Deprecation / Sunset / Warning headers every answer of a matching route carries."""
+
+    def notice_headers(self, route: str) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for pattern, values in self.notices.items():
+            if fnmatch.fnmatchcase(route, pattern):
+                headers.update(values)
+        return headers
 
     def __post_init__(self) -> None:
         self.book = SimBook(self.settings, self.clock)

@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ import httpx
 
 from fixgw.logs import get_logger
 from fixgw.venues.bridge.common.clock import ClockSkewEstimator
+from fixgw.venues.bridge.common.deprecation import DeprecationBook
 from fixgw.venues.bridge.common.errors import (
     BridgeError,
     VenueAuthError,
@@ -36,6 +38,15 @@ from fixgw.venues.bridge.common.jsonwire import loads
 from fixgw.venues.bridge.common.oauth import TokenProvider, TokenRefused
 from fixgw.venues.bridge.common.ratelimit import TokenBucket
 from fixgw.venues.bridge.common.retry import Retryable, RetryPolicy, Sleep, retry_async
+from fixgw.venues.bridge.common.wire import (
+    WireExchange,
+    WireSink,
+    endpoint_of,
+    kept_response_headers,
+    mask_body,
+    mask_headers,
+    mask_query,
+)
 
 log = get_logger("fixgw.bridge.http")
 
@@ -90,6 +101,8 @@ class VenueHttpClient:
     """Told after each request whether the venue answered (the execution client's health count)."""
     bearer: TokenProvider | None = None
     """OAuth 2.0 venues: where each attempt's bearer token comes from (see the module docstring)."""
+    on_wire: WireSink | None = None
+    """Given every attempt's request and response, masked (the venue wire archive: the gateway journals them)."""
 
     def __init__(
         self,
@@ -119,6 +132,7 @@ class VenueHttpClient:
         self.is_clock_error = is_clock_error
         self.resync_clock = resync_clock
         self.stats = HttpStats()
+        self.deprecations = DeprecationBook(venue)
         self._rng = rng or random.Random()
         self._sleep = sleep
         # One pool per venue: keep-alive connections are reused across requests.
@@ -194,19 +208,28 @@ class VenueHttpClient:
         if request.content_type:
             headers["Content-Type"] = request.content_type
         url = self.base_url + request.path + (f"?{query}" if query else "")
+        sent_at = datetime.now(UTC)
         started = time.monotonic()
         self.stats.requests += 1
+        endpoint = endpoint_of(request.method, request.path)
         try:
             response = await self._client.request(request.method, url, content=body or None, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
             # Nothing reached the venue: safe to resend any request.
             raise Retryable(VenueUnknown(self.venue, f"cannot connect: {type(exc).__name__}")) from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
+            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
             error = VenueUnknown(self.venue, f"{request.route}: {type(exc).__name__} after sending")
             if request.idempotent:
                 raise Retryable(error) from exc
             raise error from exc
+        except asyncio.CancelledError as exc:  # the venue is stopping: what was sent is archived all the same
+            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
+            raise
         elapsed_ms = round((time.monotonic() - started) * 1000, 3)
+        self._archive(request, number, endpoint, sent_at, started, headers, query, body, response, None)
+        self.deprecations.observe(endpoint, response.headers, sent_at)
         self.stats.by_status[response.status_code] = self.stats.by_status.get(response.status_code, 0) + 1
         self.clock.observe_date_header(response.headers.get("date"))
         log.debug(
@@ -229,6 +252,26 @@ class VenueHttpClient:
             return await self.bearer.token()
         except VenueUnknown as exc:
             raise Retryable(exc) from None  # the request itself was not sent: safe to try again
+
+    def _archive(self, request: VenueRequest, number: int, endpoint: str, sent_at: datetime, started: float,
+                 headers: dict[str, str], query: str, body: bytes, response: httpx.Response | None,
+                 error: BaseException | None) -> None:
+        """Hand the attempt to the wire archive, masked; never lets the archive fail the request."""
+        sink = self.on_wire
+        if sink is None:
+            return
+        try:
+            answer: dict[str, Any] = (
+                {"error": type(error).__name__} if response is None
+                else {"headers": kept_response_headers(response.headers), "body": mask_body(response.content)})
+            sink(WireExchange(
+                venue=self.venue, at=sent_at, method=request.method, endpoint=endpoint, path=request.path,
+                status=None if response is None else response.status_code,
+                latency_us=round((time.monotonic() - started) * 1_000_000), route=request.route, attempt=number,
+                request={"headers": mask_headers(headers), "query": mask_query(query), "body": mask_body(body)},
+                response=answer))
+        except Exception as exc:  # the archive must never stop trading; the loss is logged
+            log.error("venue_wire_archive_failed", venue=self.venue, route=request.route, error=repr(exc))
 
     def _classify(self, request: VenueRequest, response: httpx.Response) -> Any:
         status = response.status_code

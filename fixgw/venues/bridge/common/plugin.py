@@ -86,7 +86,8 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
         return VenueStats(venue.name, client.bucket.usage(), client.stats.requests, client.stats.retries,
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
                           client.clock.alert_threshold_s, venue.health.probe_rtt_s,
-                          versions.stats() if versions is not None else None)
+                          api_versions=versions.stats() if versions is not None else None,
+                          endpoint_notices=client.deprecations.snapshot())
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 
@@ -121,6 +122,7 @@ def rest_plugin(kind: str, settings: type[VenueSection], client: ClientFactory, 
     def build(name: str, section: Any, context: BuildContext) -> Venue:
         venue = client(section, context.symbols)
         attach_health(venue, http_client(venue.adapter), balances)
+        http_client(venue.adapter).on_wire = context.wire
         return venue
 
     def recon_reader(section: Any, symbols: SymbolMaster) -> RestReconReader:
