@@ -136,6 +136,8 @@ class LiveCollector(Collector):
         offset = GaugeMetricFamily("fixgw_venue_clock_offset_seconds", "Venue clock minus ours", labels=["venue"])
         rtt = GaugeMetricFamily("fixgw_venue_probe_rtt_seconds", "Round trip of the last good health probe",
                                 labels=["venue"])
+        used = GaugeMetricFamily("fixgw_venue_rate_used_share", "Requests over the headroom window as a share of "
+                                 "the venue's documented rate (alert at headroom_alert_share)", labels=["venue"])
         for stats in found:
             key = [stats.venue, stats.usage.key]
             available.add_metric(key, stats.usage.available)
@@ -150,7 +152,10 @@ class LiveCollector(Collector):
             offset.add_metric([stats.venue], stats.clock_offset_s)
             if stats.probe_rtt_s is not None:
                 rtt.add_metric([stats.venue], stats.probe_rtt_s)
-        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt)
+            if stats.rate_used_share is not None:
+                used.add_metric([stats.venue], stats.rate_used_share)
+        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt,
+                    used)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

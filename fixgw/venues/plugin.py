@@ -98,6 +98,8 @@ class VenueStats:
     """The venue's `clock_alert_threshold_s`."""
     probe_rtt_s: float | None = None
     """Round trip of the venue's last good health probe (None: not probed yet)."""
+    rate_used_share: float | None = None
+    """Requests over the venue's `headroom_window_s` as a share of its documented rate (None: not measured)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from fixgw.venues.bridge.common.errors import (
     VenueRejected,
     VenueUnknown,
 )
+from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.jsonwire import loads
 from fixgw.venues.bridge.common.ratelimit import TokenBucket
 from fixgw.venues.bridge.common.retry import Retryable, RetryPolicy, Sleep, retry_async
@@ -85,6 +86,8 @@ def parse_retry_after(value: str | None, now_s: float) -> float | None:
 class VenueHttpClient:
     on_answer: Callable[[bool], None] | None = None
     """Told after each request whether the venue answered (the execution client's health count)."""
+    headroom: Headroom | None = None
+    """Counts each request as it asks for its token (the execution client's headroom alert and metric)."""
 
     def __init__(
         self,
@@ -171,6 +174,8 @@ class VenueHttpClient:
             self.on_answer(answered)
 
     async def _attempt(self, request: VenueRequest, number: int) -> Any:
+        if self.headroom is not None:
+            self.headroom.record()
         await self.bucket.acquire()
         signed = self.signer(request, self.clock.now()) if request.signed else None
         headers = dict(signed.headers) if signed else {}

@@ -83,7 +83,7 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
     def read() -> VenueStats:
         return VenueStats(venue.name, client.bucket.usage(), client.stats.requests, client.stats.retries,
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
-                          client.clock.alert_threshold_s, venue.health.probe_rtt_s)
+                          client.clock.alert_threshold_s, venue.health.probe_rtt_s, venue.headroom.used_share())
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 
@@ -107,8 +107,10 @@ def rest_summary(section: Any) -> str:
 
 
 def attach_health(venue: RestExecutionClient, client: VenueHttpClient, balances: BalancesReader) -> None:
-    """Every request of the venue counts towards its health; its balances read is the periodic probe."""
+    """Every request of the venue counts towards its health and its rate headroom; its balances read is the
+    periodic probe."""
     client.on_answer = venue.health.answered
+    client.headroom = venue.headroom
     venue.probe = lambda: balances(venue.adapter)
 
 
