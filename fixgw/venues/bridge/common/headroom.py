@@ -42,7 +42,6 @@ class Headroom:
         self.window_s = window_s
         self._clock = clock
         self._requests: deque[float] = deque()
-        self._started = clock()
         self.above = False
         """True during an episode (from the alert until the share drops below `alert_share`)."""
         self.episodes = 0
@@ -59,10 +58,8 @@ class Headroom:
         return len(self._requests) / (self.documented_rate * self.window_s)
 
     def check(self) -> HeadroomChange | None:
-        """The episode change since the last check, if any. Nothing before one whole window has been seen."""
+        """The episode change since the last check, if any."""
         share = self.used_share()
-        if self._clock() - self._started < self.window_s:
-            return None
         if not self.above and share >= self.alert_share:
             self.above = True
             self.episodes += 1
