@@ -163,7 +163,7 @@ def test_an_order_found_after_its_not_placed_reject_is_adopted_reported_alerted_
 
 
 def test_a_restart_inside_the_settle_window_looks_the_create_up_and_never_sends_it_again(
-        crypto: CryptoPbSimulator, running: Callable[..., Running], journal_url: str) -> None:
+        journal_url: str, crypto: CryptoPbSimulator, running: Callable[..., Running]) -> None:
     venue = section(crypto, create_settle_s=6.0)
     creates = crypto.request_counts().get("coinbase.create_order", 0)
     # The first process's create hangs past its 1 s timeout and commits 4 s after it arrived, after the restart.
@@ -186,7 +186,7 @@ def test_a_restart_inside_the_settle_window_looks_the_create_up_and_never_sends_
 
 
 def test_a_restart_inside_the_settle_window_answers_not_placed_when_nothing_turns_up(
-        crypto: CryptoPbSimulator, running: Callable[..., Running], journal_url: str) -> None:
+        journal_url: str, crypto: CryptoPbSimulator, running: Callable[..., Running]) -> None:
     venue = section(crypto, create_settle_s=3.0)
     crypto.inject_fault("coinbase.create_order", "error_500", count=1000)  # nothing ever reaches the book
     creates = crypto.request_counts().get("coinbase.create_order", 0)
