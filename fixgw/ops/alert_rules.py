@@ -56,6 +56,8 @@ class Observation:
     """Orders the EMS heard nothing of within `risk.max_unanswered_s` that are still not settled."""
     security_failures_total: int = 0
     """EMS connections refused so far: logons refused, TLS handshakes failed, connections closed without a Logon."""
+    rate_headroom: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """REST venue -> (share of its documented rate used over its window, its alert share), while at or above it."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ class AlertEngine:
                 conditions[("clock_skew", session)] = _Condition(
                     "warning", f"clock skew with {session} is {skew:+.3f} s (limit {limit:g} s)",
                     {"skew_s": f"{skew:.3f}"})
+        for venue, (used, share) in obs.rate_headroom.items():
+            conditions[("rate_headroom", venue)] = _Condition(
+                "warning", f"{venue}: requests at {used:.0%} of its documented rate (alert at {share:.0%}): "
+                           "plan for more capacity", {"used_share": f"{used:.3f}", "alert_share": f"{share:g}"})
         at = datetime.fromtimestamp(obs.now, UTC)
         transitions: list[Alert] = []
         for (rule, subject), condition in conditions.items():

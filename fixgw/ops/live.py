@@ -40,6 +40,11 @@ def venue_clock_skew(stats: list[VenueStats]) -> dict[str, tuple[float, float]]:
     return {s.venue: (-s.clock_offset_s, s.clock_alert_threshold_s) for s in stats if s.clock_samples}
 
 
+def venue_rate_headroom(stats: list[VenueStats]) -> dict[str, tuple[float, float]]:
+    """REST venues whose request rate is at or above their headroom alert share: venue -> (used, alert share)."""
+    return {s.venue: (s.rate_used_share or 0.0, s.rate_alert_share) for s in stats if s.rate_headroom_low}
+
+
 class LiveCollector(Collector):
     def __init__(self, ops: OpsRuntime) -> None:
         self._ops = ops

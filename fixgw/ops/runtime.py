@@ -22,7 +22,7 @@ from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.margin.report import MarginCollector
 from fixgw.ops.alert_rules import FIRING, RESOLVED, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
-from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
+from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_rate_headroom, venue_statistics
 from fixgw.ops.marketdata import MarketDataCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
@@ -143,7 +143,8 @@ class OpsRuntime:
         except RouterUnavailable as exc:
             log.warning("alerts.no_book_snapshot", error=str(exc))
         metrics = self.metrics
-        venues = venue_clock_skew(venue_statistics(getattr(self.gateway, "venues", {}) or {}))
+        stats = venue_statistics(getattr(self.gateway, "venues", {}) or {})
+        venues = venue_clock_skew(stats)
         skew = {**metrics.clock_skew, **{venue: seconds for venue, (seconds, _) in venues.items()}}
         return Observation(now=time.time(), sessions=sessions, open_orders=open_orders,
                            last_execution_at=metrics.last_execution_at, new_orders_total=metrics.new_orders_total,
@@ -152,7 +153,8 @@ class OpsRuntime:
                            clock_skew_limits={venue: limit for venue, (_, limit) in venues.items()},
                            transfer_breaks=transfer_breaks(self.gateway.journal),
                            unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())),
-                           security_failures_total=security_failures(getattr(self.gateway, "security", None)))
+                           security_failures_total=security_failures(getattr(self.gateway, "security", None)),
+                           rate_headroom=venue_rate_headroom(stats))
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no

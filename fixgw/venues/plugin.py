@@ -100,6 +100,10 @@ class VenueStats:
     """Round trip of the venue's last good health probe (None: not probed yet)."""
     rate_used_share: float | None = None
     """Requests over the venue's `headroom_window_s` as a share of its documented rate (None: not measured)."""
+    rate_headroom_low: bool = False
+    """True from the moment the share reached the venue's `headroom_alert_share` until it drops below again."""
+    rate_alert_share: float = 0.0
+    """The venue's `headroom_alert_share`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,17 @@
-"""What a REST venue asks an operator to look at. The venue layer cannot raise the gateway's alerts itself: the
-gateway sets `RestExecutionClient.on_alert`, which raises the alert (and journals it) on the router thread."""
+"""What a REST venue asks an operator to look at as it happens. The venue layer cannot raise the gateway's alerts
+itself: the gateway sets `RestExecutionClient.on_alert`, which raises the alert (and journals it) on the router
+thread. (States that begin and end, like low rate headroom, are ops alert rules over `VenueStats` instead.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-HEADROOM = "venue_headroom"
-"""The request rate stayed at or above `headroom_alert_share` of the venue's documented rate over the window."""
-
 
 @dataclass(frozen=True, slots=True)
 class VenueAlert:
     kind: str
-    """`EventName.UNKNOWN_VENUE_ORDER` (journaled as well), or `HEADROOM`."""
+    """`EventName.UNKNOWN_VENUE_ORDER` (journaled as well)."""
     venue: str
     scope: str
     message: str

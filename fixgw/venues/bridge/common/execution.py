@@ -24,7 +24,7 @@ from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.venues.base import Venue, VenueListener
 from fixgw.venues.bridge.common.adapter import VenueAdapter
-from fixgw.venues.bridge.common.alerts import HEADROOM, AlertHook, VenueAlert
+from fixgw.venues.bridge.common.alerts import AlertHook, VenueAlert
 from fixgw.venues.bridge.common.errors import BridgeError
 from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.health import VenueHealth
@@ -175,18 +175,13 @@ class RestExecutionClient(Venue):
             f"{view.symbol or '?'}) that fixgw does not know: {outcome}", detail))
 
     async def _headroom_forever(self) -> None:
+        """Keeps the headroom episode current (logged as it starts and ends); the ops rule `rate_headroom:<venue>`
+        fires on it once and resolves once it is over."""
         headroom = self.headroom
         interval = min(1.0, headroom.window_s / 10)
         while True:
             await asyncio.sleep(interval)
-            change = headroom.check()
-            if change is not None and change.above:
-                self._alert(VenueAlert(
-                    HEADROOM, self.name, f"venue:{self.name}",
-                    f"{self.name}: requests at {change.used_share:.0%} of its documented rate over the last "
-                    f"{change.window_s:g} s (alert at {change.alert_share:.0%}): plan for more capacity",
-                    {"used_share": f"{change.used_share:.3f}", "alert_share": f"{change.alert_share:g}",
-                     "window_s": f"{change.window_s:g}"}))
+            headroom.check()
 
     async def _probe_forever(self) -> None:
         probe = self.probe

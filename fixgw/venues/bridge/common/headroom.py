@@ -2,8 +2,9 @@
 
 Counted when a request asks for its token (our demand, not what the bucket let through: the bucket caps what
 leaves at `rate_fraction` of the limit, so a queue building up behind it shows here as a share above that). When
-the share over the last `window_s` reaches `alert_share` an episode starts: one alert; it ends (one "recovered"
-note) when the share drops below again. The clock is injectable for instant tests.
+the share over the last `window_s` reaches `alert_share` an episode starts; it ends when the share drops below
+again. Both are logged; `above` feeds `VenueStats`, on which the ops rule `rate_headroom:<venue>` fires once per
+episode and resolves when it ends. The clock is injectable for instant tests.
 """
 
 from __future__ import annotations
