@@ -104,7 +104,8 @@ def rest_check(name: str, section: Any, symbols: SymbolMaster | None) -> list[tu
 
 
 def rest_summary(section: Any) -> str:
-    return f"REST venue {section.name}: {section.kind} at {section.base_url}, DAY orders: {section.day_orders}"
+    return (f"REST venue {section.name}: {section.kind} at {section.base_url}, DAY orders: {section.day_orders}, "
+            f"unknown open orders: {section.unknown_orders}")
 
 
 def attach_health(venue: RestExecutionClient, client: VenueHttpClient, balances: BalancesReader) -> None:
