@@ -164,7 +164,7 @@ def test_an_order_found_after_its_not_placed_reject_is_adopted_reported_alerted_
 
 def test_a_restart_inside_the_settle_window_looks_the_create_up_and_never_sends_it_again(
         journal_url: str, crypto: CryptoPbSimulator, running: Callable[..., Running]) -> None:
-    venue = section(crypto, create_settle_s=6.0)
+    venue = section(crypto, create_settle_s=15.0)
     creates = crypto.request_counts().get("coinbase.create_order", 0)
     # The first process's create hangs past its 1 s timeout and commits 4 s after it arrived, after the restart.
     crypto.inject_fault("coinbase.create_order", "hang_then_commit", 1, delay_s=4.0)
@@ -177,7 +177,7 @@ def test_a_restart_inside_the_settle_window_looks_the_create_up_and_never_sends_
 
     wait_until(unknown, what="the create's outcome unknown")
     assert not held(crypto, venue["portfolio_id"])
-    stack.restart()  # well inside the 6 s window: the new process must not resend it
+    stack.restart()  # well inside the 15 s window: the new process must not resend it
     filled = report(stack.client, "R1", is_("2"), timeout=30)
     assert Decimal(filled.get(14) or "0") == Decimal("0.25")
     assert len(held(crypto, venue["portfolio_id"])) == 1
@@ -187,7 +187,7 @@ def test_a_restart_inside_the_settle_window_looks_the_create_up_and_never_sends_
 
 def test_a_restart_inside_the_settle_window_answers_not_placed_when_nothing_turns_up(
         journal_url: str, crypto: CryptoPbSimulator, running: Callable[..., Running]) -> None:
-    venue = section(crypto, create_settle_s=3.0)
+    venue = section(crypto, create_settle_s=8.0)
     crypto.inject_fault("coinbase.create_order", "error_500", count=1000)  # nothing ever reaches the book
     creates = crypto.request_counts().get("coinbase.create_order", 0)
     stack = running(venue, journal_url)
