@@ -83,8 +83,9 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
     def read() -> VenueStats:
         return VenueStats(venue.name, client.bucket.usage(), client.stats.requests, client.stats.retries,
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
-                          client.clock.alert_threshold_s, venue.health.probe_rtt_s, venue.headroom.used_share(),
-                          venue.headroom.above, venue.headroom.alert_share)
+                          client.clock.alert_threshold_s, venue.health.probe_rtt_s,
+                          rate_used_share=venue.headroom.used_share(), rate_headroom_low=venue.headroom.above,
+                          rate_alert_share=venue.headroom.alert_share)
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 
