@@ -116,3 +116,19 @@ def test_a_venue_configured_retry_schedule_becomes_its_policy() -> None:
     assert not RestVenueConfig.model_validate(base).retry_policy().schedule  # unset: exponential with jitter
     with pytest.raises(ValidationError, match="retry_backoff_s"):
         RestVenueConfig.model_validate({**base, "retry_backoff_s": [1, -4]})
+
+
+def test_the_venue_http_client_retries_on_the_configured_schedule() -> None:
+    from pydantic import SecretStr
+
+    from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
+    from fixgw.venues.bridge.coinbase_prime.http import CoinbasePrimeHttp
+
+    secret = SecretStr("c2VjcmV0")
+    config = CoinbasePrimeConfig(base_url="https://prime.example", portfolio_id="pf", access_key=secret,
+                                 passphrase=secret, signing_key=secret, retry_backoff_s=[1, 4, 9])
+    http = CoinbasePrimeHttp(config)
+    try:
+        assert http.client.retry == RetryPolicy.fixed((1.0, 4.0, 9.0))
+    finally:
+        asyncio.run(http.aclose())
