@@ -31,12 +31,14 @@ from fixgw.engine.translator import SessionTranslator
 from fixgw.fix.wire import parse_fix
 from fixgw.logs import error_text
 from fixgw.marketdata.fix_source import FixMarketData
-from fixgw.model.enums import TimeInForce
+from fixgw.model.enums import OrdStatus, TimeInForce
+from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
 from fixgw.risk.control import RiskControl
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
+from fixgw.router.effects import Effects, OrderEventRecord
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
 from fixgw.security.auth import authenticator_from_config
@@ -44,6 +46,7 @@ from fixgw.store.database import display_url
 from fixgw.store.daybook import read_day_book
 from fixgw.store.journal import Journal, JournalBatch, VenueWireRecord
 from fixgw.venues.base import Venue
+from fixgw.venues.bridge.common.alerts import VenueAlert
 from fixgw.venues.bridge.common.execution import RestExecutionClient
 from fixgw.venues.bridge.common.wire import WireExchange
 from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
@@ -187,6 +190,8 @@ class Gateway:
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():
             venue.bind(self.runner)
+            if isinstance(venue, RestExecutionClient):
+                venue.on_alert = self._venue_alert
         if self.ha is not None:
             self.runner.on_fenced = self.ha.on_fenced
             self.ha.before_engines(config.state_dir / "quickfix", self._ems_sessions(),
@@ -396,6 +401,21 @@ class Gateway:
         if self._dropcopy is not None:
             self._dropcopy.stop()
 
+    def _venue_alert(self, alert: VenueAlert) -> None:
+        """A REST venue's alert (an order it holds that we do not know, low rate headroom): raised on the router
+        thread through the alert sinks; an unknown venue order is journaled too (order id `venue:<name>`)."""
+        runner, risk = self.runner, self.risk
+        if runner is None or risk is None:
+            return
+
+        def raise_it(_core: RouterCore, fx: Effects) -> None:
+            risk.checks.alerts.raise_alert(alert.kind, alert.scope, alert.message, venue=alert.venue, **alert.detail)
+            if alert.kind == EventName.UNKNOWN_VENUE_ORDER:
+                fx.events.append(OrderEventRecord(f"venue:{alert.venue}", EventName.UNKNOWN_VENUE_ORDER, "audit",
+                                                  utc_now(), {"message": alert.message, **alert.detail}))
+
+        runner.call(raise_it)
+
     def _adopt_open_orders(self, book: OrderBook) -> None:
         """REST venues track orders in memory: hand each what the journal holds open there (they look it up)."""
         for name, venue in self._own_venues.items():
@@ -406,12 +426,14 @@ class Gateway:
                     continue
                 # Only looked up, never sent: a GTD order (the book keeps no expire time) is tracked as GTC.
                 tif = TimeInForce.GTC if order.time_in_force is TimeInForce.GTD else order.time_in_force
+                # A create not yet acknowledged may still commit: it settles from its last journaled change.
+                sent_at = order.updated_at if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN) else None
                 try:
                     venue.adopt(NewOrder(
                         cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
                         order_qty=order.order_qty, ord_type=order.ord_type, price=order.price,
                         stop_price=order.stop_price, time_in_force=tif, account=order.account,
-                        transact_time=order.created_at))
+                        transact_time=order.created_at), sent_at=sent_at)
                 except ValueError as exc:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
 

@@ -181,6 +181,9 @@ class ExecutionEvent(_Value):
     is_status_response: bool = False
     """True when this answers an OrderStatusRequest (FIX 4.4 ExecType=I, FIX 4.2 ExecTransType=3)."""
     poss_resend: bool = False
+    found_late: bool = False
+    """From a venue, with ExecType NEW: the order it had reported not placed (a create of unknown outcome absent for
+    its whole settle window) was found there after all, live. The router re-opens the rejected order (FOUND_LATE)."""
 
 
 class CancelRejectEvent(_Value):

@@ -38,6 +38,7 @@ class OrderEvent(str, Enum):
     DONE_FOR_DAY = "done_for_day"
     TRADE_CANCEL = "trade_cancel"            # a bust
     TRADE_CORRECT = "trade_correct"
+    FOUND_LATE = "found_late"                # an order rejected as "not placed" turned up live at its venue
 
 
 class Derived(str, Enum):
@@ -73,6 +74,9 @@ def _rows() -> dict[tuple[OrdStatus, OrderEvent], Target]:
     put(_OPENING, E.ACK, S.NEW)
     put(_LIVE + _PENDING, E.ACK, D.KEEP)            # a late or repeated ack changes nothing
     put(_OPENING, E.REJECT, S.REJECTED)
+    # The one way out of a final status: a REST create rejected as "not placed" (absent for its whole settle
+    # window) that the venue committed after all. The router applies it only to a report marked `found_late`.
+    put((S.REJECTED,), E.FOUND_LATE, S.NEW)
     put(_OPENING + _LIVE, E.FILL, D.BY_QUANTITY)
     put(_PENDING + _CLOSED_WITH_FILLS, E.FILL, D.KEEP_OR_FILLED)   # a late fill after a cancel is applied
     put(_OPENING + _LIVE, E.CANCEL_REQUESTED, S.PENDING_CANCEL)

@@ -59,6 +59,8 @@ class Observation:
     """EMS connections refused so far: logons refused, TLS handshakes failed, connections closed without a Logon."""
     endpoint_notices: tuple[tuple[str, EndpointNotice], ...] = ()
     """(venue, notice): endpoints answered with Deprecation / Sunset / Warning headers."""
+    rate_headroom: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """REST venue -> (share of its documented rate used over its window, its alert share), while at or above it."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ class AlertEngine:
                     "warning", f"clock skew with {session} is {skew:+.3f} s (limit {limit:g} s)",
                     {"skew_s": f"{skew:.3f}"})
         self._endpoint_notices(obs, conditions)
+        for venue, (used, share) in obs.rate_headroom.items():
+            conditions[("rate_headroom", venue)] = _Condition(
+                "warning", f"{venue}: requests at {used:.0%} of its documented rate (alert at {share:.0%}): "
+                           "plan for more capacity", {"used_share": f"{used:.3f}", "alert_share": f"{share:g}"})
         at = datetime.fromtimestamp(obs.now, UTC)
         transitions: list[Alert] = []
         for (rule, subject), condition in conditions.items():

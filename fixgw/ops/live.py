@@ -40,6 +40,11 @@ def venue_clock_skew(stats: list[VenueStats]) -> dict[str, tuple[float, float]]:
     return {s.venue: (-s.clock_offset_s, s.clock_alert_threshold_s) for s in stats if s.clock_samples}
 
 
+def venue_rate_headroom(stats: list[VenueStats]) -> dict[str, tuple[float, float]]:
+    """REST venues whose request rate is at or above their headroom alert share: venue -> (used, alert share)."""
+    return {s.venue: (s.rate_used_share or 0.0, s.rate_alert_share) for s in stats if s.rate_headroom_low}
+
+
 class LiveCollector(Collector):
     def __init__(self, ops: OpsRuntime) -> None:
         self._ops = ops
@@ -136,6 +141,8 @@ class LiveCollector(Collector):
         offset = GaugeMetricFamily("fixgw_venue_clock_offset_seconds", "Venue clock minus ours", labels=["venue"])
         rtt = GaugeMetricFamily("fixgw_venue_probe_rtt_seconds", "Round trip of the last good health probe",
                                 labels=["venue"])
+        used = GaugeMetricFamily("fixgw_venue_rate_used_share", "Requests over the headroom window as a share of "
+                                 "the venue's documented rate (alert at headroom_alert_share)", labels=["venue"])
         for stats in found:
             key = [stats.venue, stats.usage.key]
             available.add_metric(key, stats.usage.available)
@@ -150,7 +157,10 @@ class LiveCollector(Collector):
             offset.add_metric([stats.venue], stats.clock_offset_s)
             if stats.probe_rtt_s is not None:
                 rtt.add_metric([stats.venue], stats.probe_rtt_s)
-        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt)
+            if stats.rate_used_share is not None:
+                used.add_metric([stats.venue], stats.rate_used_share)
+        yield from (available, burst, waiting, acquired, waited, penalties, requests, retries, unknown, offset, rtt,
+                    used)
         yield from _api_versions(found)
         yield from _endpoint_notices(found)
 

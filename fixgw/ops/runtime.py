@@ -22,7 +22,7 @@ from fixgw.config import AlertsConfig, GatewayConfig
 from fixgw.margin.report import MarginCollector
 from fixgw.ops.alert_rules import FIRING, RESOLVED, Alert, AlertEngine, Observation
 from fixgw.ops.alert_sinks import AlertDispatcher
-from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_statistics
+from fixgw.ops.live import LiveCollector, venue_clock_skew, venue_rate_headroom, venue_statistics
 from fixgw.ops.marketdata import MarketDataCollector
 from fixgw.ops.metrics import GatewayMetrics, QuantileCollector
 from fixgw.ops.recon_feed import ReconBoard
@@ -154,7 +154,8 @@ class OpsRuntime:
                            transfer_breaks=transfer_breaks(self.gateway.journal),
                            unanswered_orders=len(getattr(getattr(self.gateway, "core", None), "overdue", ())),
                            security_failures_total=security_failures(getattr(self.gateway, "security", None)),
-                           endpoint_notices=tuple((s.venue, n) for s in stats for n in s.endpoint_notices))
+                           endpoint_notices=tuple((s.venue, n) for s in stats for n in s.endpoint_notices),
+                           rate_headroom=venue_rate_headroom(stats))
 
     def _watched(self, name: str, role: str) -> bool:
         """Watched by the session-down rule: listed in `alerts.sessions`, opted in (`watch = true`), or, when no

@@ -429,7 +429,9 @@ class RouterCore:
 
     def _on_report(self, order: Order, venue: str, event: ExecutionEvent, fx: Effects) -> None:
         exec_type = event.exec_type
-        if exec_type is ExecType.NEW:
+        if exec_type is ExecType.NEW and event.found_late and order.status is OrdStatus.REJECTED:
+            self._found_late(order, venue, event, fx)
+        elif exec_type is ExecType.NEW:
             opening = order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN)
             apply(order, OrderEvent.ACK)
             if opening:
@@ -488,6 +490,22 @@ class RouterCore:
             return  # the venue echoing a pending state: nothing changes for us
         else:
             fx.touch(order, EventName.VENUE_REPORT_IGNORED, exec_type=exec_type.name, exec_id=event.exec_id)
+
+    def _found_late(self, order: Order, venue: str, event: ExecutionEvent, fx: Effects) -> None:
+        """The venue committed a create after the EMS got its "not placed" reject: the order is live there, so it is
+        re-opened (the table's one way out of REJECTED), the EMS gets an unsolicited report with Text, an operator an
+        alert. From here it is an ordinary live order: its fills apply, the EMS may cancel it."""
+        apply(order, OrderEvent.FOUND_LATE)
+        text = event.text or f"found at {venue} after it was reported not placed"
+        order.text = text
+        fx.touch(order, EventName.FOUND_LATE, venue=venue, venue_order_id=event.order_id, text=text)
+        self._emit(order, ExecType.NEW, fx, text=text)
+        log.error("order.found_late", venue=venue, order_id=order.order_id, session=order.ems_session,
+                  cl_ord_id=order.cl_ord_id, venue_order_id=event.order_id)
+        if self.alert is not None:
+            self.alert(EventName.FOUND_LATE, f"order:{order.order_id}",
+                       f"order {order.cl_ord_id} of {order.ems_session} was rejected as not placed but {venue} holds "
+                       f"it (venue order {event.order_id}): adopted, the EMS was told", venue=venue)
 
     def _on_canceled(self, order: Order, fx: Effects, *, text: str | None = None) -> None:
         pending = order.pending

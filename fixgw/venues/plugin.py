@@ -105,6 +105,12 @@ class VenueStats:
     """Calls per endpoint and API version, fallbacks, versions withdrawn (a venue with several versions)."""
     endpoint_notices: tuple[EndpointNotice, ...] = ()
     """Endpoints the venue answered with Deprecation, Sunset or Warning headers."""
+    rate_used_share: float | None = None
+    """Requests over the venue's `headroom_window_s` as a share of its documented rate (None: not measured)."""
+    rate_headroom_low: bool = False
+    """True from the moment the share reached the venue's `headroom_alert_share` until it drops below again."""
+    rate_alert_share: float = 0.0
+    """The venue's `headroom_alert_share`."""
 
 
 @dataclass(frozen=True, slots=True)

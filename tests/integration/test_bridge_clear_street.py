@@ -151,3 +151,21 @@ async def test_http_client_reads_orders_trades_and_holdings(sim) -> None:  # typ
             await http.cancel_order(created.order_id)
     finally:
         await http.aclose()
+
+
+async def test_open_orders_sweep_lists_only_orders_still_open_today(sim) -> None:  # type: ignore[no-untyped-def]
+    from fixgw.venues.bridge.clear_street.execution import ClearStreetAdapter
+
+    sim.reset()
+    sim.configure(limit_slices=2, slice_interval_s="0.1", clear_street_token_ttl_s=86400)
+    adapter = ClearStreetAdapter(make_config(sim, account_id="100003"))
+    try:
+        resting = await adapter.http.create_order(create_order(equity("sw-rest", qty="4", price="150.00"),
+                                                               SYMBOLS.get("AAPL")))
+        await adapter.http.create_order(create_order(equity("sw-mkt", ord_type=OrdType.MARKET, qty="2"),
+                                                     SYMBOLS.get("SPY")))
+        listed = await adapter.open_orders()
+        assert [(v.venue_order_id, v.client_order_id, v.symbol) for v in listed] == [
+            (resting.order_id, "sw-rest", "AAPL")]
+    finally:
+        await adapter.aclose()

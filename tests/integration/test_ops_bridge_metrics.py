@@ -62,6 +62,7 @@ def test_rest_venue_rate_limits_and_requests_are_exposed(tmp_path: Path, monkeyp
     assert ("fixgw_venue_http_retries_total", (("venue", "crypto"),)) in found
     assert any(name == "fixgw_ratelimit_burst_tokens" and ("venue", "crypto") in labels for name, labels in found)
     assert found[("fixgw_session_up", (("role", "venue"), ("session", "crypto")))] == 1
+    assert 0 < found[("fixgw_venue_rate_used_share", (("venue", "crypto"),))] < 1  # requests / documented rate
     assert found[("fixgw_hop_latency_seconds_count", (("hop", "ems_to_venue"),))] >= 1
     assert found[("fixgw_hop_latency_seconds_count", (("hop", "venue_to_ems"),))] >= 1
 

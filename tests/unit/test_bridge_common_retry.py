@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -86,3 +87,48 @@ async def test_retry_after_beyond_the_cap_gives_up_without_waiting() -> None:
     with pytest.raises(VenueUnknown):
         await retry_async(banned, RetryPolicy(max_attempts=5, max_retry_after_s=30), sleep=sleeps)
     assert sleeps.calls == []
+
+
+def test_a_fixed_schedule_waits_exactly_its_delays_then_gives_up() -> None:
+    """The seed's 1 s / 4 s / 9 s: three retries at those delays (no jitter), then `VenueUnknown`."""
+    policy = RetryPolicy.fixed((1.0, 4.0, 9.0))
+    sleeps = Sleeps()
+    attempts: list[int] = []
+
+    async def failing(attempt: int) -> None:
+        attempts.append(attempt)
+        raise Retryable(VenueUnknown("v", "503"))
+
+    with pytest.raises(VenueUnknown, match="retries exhausted"):
+        asyncio.run(retry_async(failing, policy, sleep=sleeps))
+    assert attempts == [1, 2, 3, 4] and sleeps.calls == [1.0, 4.0, 9.0]
+    assert policy.delay(2, random.Random(1), retry_after_s=6.0) == 6.0  # Retry-After is still a floor
+
+
+def test_a_venue_configured_retry_schedule_becomes_its_policy() -> None:
+    from pydantic import ValidationError
+
+    from fixgw.venues.bridge.common.settings import RestVenueConfig
+
+    base = {"name": "v", "base_url": "https://v.example", "documented_rate": 10, "documented_burst": 10}
+    policy = RestVenueConfig.model_validate({**base, "retry_backoff_s": [1, 4, 9]}).retry_policy()
+    assert policy.schedule == (1.0, 4.0, 9.0) and policy.max_attempts == 4
+    assert not RestVenueConfig.model_validate(base).retry_policy().schedule  # unset: exponential with jitter
+    with pytest.raises(ValidationError, match="retry_backoff_s"):
+        RestVenueConfig.model_validate({**base, "retry_backoff_s": [1, -4]})
+
+
+def test_the_venue_http_client_retries_on_the_configured_schedule() -> None:
+    from pydantic import SecretStr
+
+    from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
+    from fixgw.venues.bridge.coinbase_prime.http import CoinbasePrimeHttp
+
+    secret = SecretStr("c2VjcmV0")
+    config = CoinbasePrimeConfig(base_url="https://prime.example", portfolio_id="pf", access_key=secret,
+                                 passphrase=secret, signing_key=secret, retry_backoff_s=[1, 4, 9])
+    http = CoinbasePrimeHttp(config)
+    try:
+        assert http.client.retry == RetryPolicy.fixed((1.0, 4.0, 9.0))
+    finally:
+        asyncio.run(http.aclose())

@@ -64,3 +64,16 @@ def test_check_config_never_prints_secret(tmp_path: Path, monkeypatch: pytest.Mo
     captured = capsys.readouterr()
     assert "pw-should-not-print" not in captured.out + captured.err
     assert "dbpass" not in captured.out + captured.err
+
+
+def test_check_config_names_a_bad_unknown_orders_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FIXGW_TEST_CB_SECRET", "c2VjcmV0")
+    path = tmp_path / "bad.toml"
+    path.write_text('[venues.cbp]\nkind = "coinbase_prime"\nbase_url = "https://api.prime.coinbase.com"\n'
+                    'portfolio_id = "pf"\naccess_key = "env:FIXGW_TEST_CB_SECRET"\n'
+                    'passphrase = "env:FIXGW_TEST_CB_SECRET"\nsigning_key = "env:FIXGW_TEST_CB_SECRET"\n'
+                    'unknown_orders = "ignore"\n')
+    assert main(["check-config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "venues.cbp.unknown_orders" in out

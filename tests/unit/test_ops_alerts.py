@@ -96,6 +96,16 @@ def test_kill_switch_breaker_recon_and_clock_skew() -> None:
         ("kill_switch:venue:equities", RESOLVED), ("recon_breaks:all", RESOLVED)]
 
 
+def test_low_rate_headroom_fires_once_per_episode_and_resolves_when_it_ends() -> None:
+    engine = AlertEngine(config(), started_at=T0)
+    fired = engine.evaluate(obs(0, rate_headroom={"crypto": (0.74, 0.7)}))
+    assert keys(fired) == [("rate_headroom:crypto", FIRING)]
+    assert "74%" in fired[0].summary and fired[0].details["used_share"] == "0.740"
+    assert engine.evaluate(obs(1, rate_headroom={"crypto": (0.9, 0.7)})) == []  # the same episode
+    assert keys(engine.evaluate(obs(2))) == [("rate_headroom:crypto", RESOLVED)]
+    assert keys(engine.evaluate(obs(3, rate_headroom={"crypto": (0.71, 0.7)}))) == [("rate_headroom:crypto", FIRING)]
+
+
 ALERT = Alert("session_down", "equities", FIRING, "critical", "session equities is down (for 31 s)",
               datetime(2027, 1, 15, 8, 0, tzinfo=UTC), {"down_for_s": "31"})
 

@@ -660,6 +660,29 @@ def test_venue_reject_of_a_new_order_is_reported_as_rejected() -> None:
     assert h.order("7-1").status is S.REJECTED
 
 
+def test_an_order_rejected_not_placed_and_found_late_is_reopened_reported_alerted_and_cancellable() -> None:
+    h = Harness()
+    alerts: list[tuple[object, ...]] = []
+    h.core.alert = lambda *args, **detail: alerts.append(args)
+    h.new("C1")
+    h.report("7-1", X.REJECTED, S.REJECTED, text="not placed: PB has no order 7-1.0 30 s after the send")
+    # A late NEW without the found-late mark stays refused: REJECTED is final for everything else.
+    fx = h.report("7-1", X.NEW, S.NEW)
+    assert not fx.to_ems and h.order("7-1").status is S.REJECTED
+    fx = h.report("7-1", X.NEW, S.NEW, found_late=True, text="found at PB after it was reported not placed")
+    report = only_er(fx)
+    assert (report.exec_type, report.ord_status, report.cl_ord_id) == (X.NEW, S.NEW, "C1")
+    assert "reported not placed" in (report.text or "") and report.leaves_qty == D(100)
+    assert [e.event for e in fx.events] == ["found_late"] and len(alerts) == 1 and alerts[0][0] == "found_late"
+    assert h.order("7-1").status is S.NEW
+    # Live from here: it fills and the EMS can cancel it.
+    h.trade("7-1", "40", "100.00")
+    fx = h.cancel("C1-X", "C1")
+    assert [command for _venue, command, _id in fx.to_venue if isinstance(command, CancelOrder)]
+    only_er(h.report("7-1", X.CANCELED, S.CANCELED, cl_ord_id=h.order("7-1").pending.venue_cl_ord_id))  # type: ignore[union-attr]
+    assert h.order("7-1").status is S.CANCELED and h.order("7-1").cum_qty == D(40)
+
+
 def test_report_for_an_unknown_venue_order_is_ignored() -> None:
     h = Harness()
     h.live_order("C1")

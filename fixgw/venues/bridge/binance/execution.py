@@ -51,6 +51,10 @@ class BinanceAdapter:
     async def cancel(self, view: VenueOrderView, instrument: Instrument) -> None:
         await self.http.cancel_order(mapping.symbol(instrument), order_id=int(view.venue_order_id))
 
+    async def open_orders(self) -> list[VenueOrderView]:
+        """GET /api/v3/openOrders without a symbol: every symbol at once (weight 80 - hence the sweep's period)."""
+        return [mapping.order_view(order) for order in await self.http.open_orders()]
+
     def is_duplicate(self, error: VenueRejected) -> bool:
         return error.code == DUPLICATE_ORDER
 

@@ -62,6 +62,7 @@ def order_view(order: Order) -> VenueOrderView:
         status=lookup(VENUE, "order status", ORDER_STATUS, order.status),
         cum_qty=order.executedQty,
         order_qty=order.origQty,
+        symbol=order.symbol,
     )
 
 

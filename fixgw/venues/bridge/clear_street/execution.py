@@ -8,7 +8,7 @@ status poll reads each open order, and its trades from the account's trade listi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from fixgw.model.instruments import Instrument, SymbolMaster
@@ -57,6 +57,12 @@ class ClearStreetAdapter:
 
     async def cancel(self, view: VenueOrderView, instrument: Instrument) -> None:
         await self.http.cancel_order(view.venue_order_id)
+
+    async def open_orders(self) -> list[VenueOrderView]:
+        """The account's orders still open today (Studio lists the current trading day only; `state` is the
+        venue's own open | rejected | closed)."""
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return [mapping.order_view(order) for order in await self.http.list_orders(today) if order.state == "open"]
 
     def is_duplicate(self, error: VenueRejected) -> bool:
         return False

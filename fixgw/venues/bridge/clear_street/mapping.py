@@ -71,6 +71,7 @@ def order_view(order: Order) -> VenueOrderView:
         avg_px=order.average_price or None,
         text=order.text or None,
         order_qty=order.quantity,
+        symbol=order.symbol or None,
     )
 
 

@@ -100,6 +100,9 @@ class CoinbasePrimeAdapter:
     async def cancel(self, view: VenueOrderView, instrument: Instrument) -> None:
         await self.http.cancel_order(view.venue_order_id)
 
+    async def open_orders(self) -> list[VenueOrderView]:
+        return [mapping.order_view(order) for order in await self.http.open_orders()]
+
     def is_duplicate(self, error: VenueRejected) -> bool:
         return error.code == DUPLICATE_CLIENT_ORDER_ID
 

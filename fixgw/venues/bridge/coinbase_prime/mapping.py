@@ -79,6 +79,7 @@ def order_view(order: Order) -> VenueOrderView:
         cum_qty=order.filled_quantity,
         avg_px=order.average_filled_price,
         order_qty=order.base_quantity,
+        symbol=order.product_id,
     )
 
 

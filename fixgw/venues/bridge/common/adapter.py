@@ -37,6 +37,9 @@ class VenueAdapter(Protocol):
     async def cancel(self, view: VenueOrderView, instrument: Instrument) -> None:
         """Request the cancel; the resulting status is read with `refresh`."""
 
+    async def open_orders(self) -> list[VenueOrderView]:
+        """Every order open at the venue on our account (ours or not), with its `symbol`: the open-orders sweep."""
+
     def is_duplicate(self, error: VenueRejected) -> bool:
         """True when a submit was refused because the client order id is already in use (so: look it up)."""
 

@@ -14,18 +14,23 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fixgw.logs import get_logger
 from fixgw.model.enums import OrdType
+from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
 from fixgw.venues.base import Venue, VenueListener
 from fixgw.venues.bridge.common.adapter import VenueAdapter
+from fixgw.venues.bridge.common.alerts import AlertHook, VenueAlert
 from fixgw.venues.bridge.common.errors import BridgeError
+from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.health import VenueHealth
 from fixgw.venues.bridge.common.order_sync import OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
+from fixgw.venues.bridge.common.views import VenueOrderView
 
 log = get_logger("fixgw.bridge.execution")
 HOLD_CHECK_S = 0.1
@@ -54,11 +59,16 @@ class RestExecutionClient(Venue):
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._slots: asyncio.Semaphore | None = None
-        self._adopted: list[NewOrder] = []
+        self._adopted: list[tuple[NewOrder, datetime | None]] = []
         self._running = False
         self.health = VenueHealth(config.name, config.down_after, config.up_after, self._connectivity_changed)
         self.probe: Callable[[], Awaitable[object]] | None = None
         """An authenticated read (the plugin sets its balances read): probed every `probe_interval_s`."""
+        self.headroom = Headroom(config.name, config.documented_rate, alert_share=config.headroom_alert_share,
+                                 window_s=config.headroom_window_s)
+        """Our request rate as a share of the documented limit (the plugin has the HTTP client count requests)."""
+        self.on_alert: AlertHook | None = None
+        """Set by the gateway: raises (and journals) what an operator must look at. Unset: logged only."""
 
     @property
     def connected(self) -> bool:
@@ -71,15 +81,16 @@ class RestExecutionClient(Venue):
     def bind(self, listener: VenueListener) -> None:
         self._listener = listener
 
-    def adopt(self, order: NewOrder) -> None:
+    def adopt(self, order: NewOrder, *, sent_at: datetime | None = None) -> None:
         """Before start(): an order the journal holds open at this venue (`order.cl_ord_id` = our outbound id).
 
         It is looked up by client_order_id (never re-sent from here), so fills and final states reached while
-        the gateway was down are reported, and the router's status requests find it.
+        the gateway was down are reported, and the router's status requests find it. `sent_at` (a create not yet
+        acknowledged): see `OrderSync.adopt` - inside `create_settle_s` of it the create settles, never resent.
         """
         if self.order_sync is not None:
             raise RuntimeError("adopt() orders before start()")
-        self._adopted.append(order)
+        self._adopted.append((order, sent_at))
 
     def start(self) -> None:
         if self._listener is None:
@@ -93,8 +104,8 @@ class RestExecutionClient(Venue):
             lookup_delay_s=self.lookup_delay_s,
             day_orders=self.config.day_orders,
         )
-        for order in self._adopted:
-            self.order_sync.adopt(order)
+        for order, sent_at in self._adopted:
+            self.order_sync.adopt(order, sent_at=sent_at)
         self._adopted.clear()
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -116,8 +127,61 @@ class RestExecutionClient(Venue):
         # Commands beyond the connection pool wait here, in order: a thousand requests parked in the HTTP pool
         # itself make every release scan them all, and throughput collapses.
         self._slots = asyncio.Semaphore(self.config.max_connections)
+        assert self.order_sync is not None
+        self.order_sync.resume_settling()
         self._tasks = [asyncio.create_task(self._poll_forever()), asyncio.create_task(self._watch()),
-                       asyncio.create_task(self._probe_forever())]
+                       asyncio.create_task(self._probe_forever()), asyncio.create_task(self._sweep_forever()),
+                       asyncio.create_task(self._headroom_forever())]
+
+    def _alert(self, alert: VenueAlert) -> None:
+        if self.on_alert is not None:
+            try:
+                self.on_alert(alert)
+            except Exception as exc:  # a broken hook must not stop the venue's loop
+                log.error("bridge_alert_failed", venue=self.name, kind=alert.kind, error=repr(exc))
+
+    async def _sweep_forever(self) -> None:
+        """The open-orders sweep (`open_orders_sweep_s`): orders at the venue that fixgw does not know."""
+        order_sync = self.order_sync
+        assert order_sync is not None
+        while True:
+            await asyncio.sleep(self.config.open_orders_sweep_s)
+            await self.sweep_open_orders()
+
+    async def sweep_open_orders(self) -> None:
+        order_sync = self.order_sync
+        assert order_sync is not None
+        try:
+            await order_sync.sweep_open_orders(self.config.unknown_orders, self._unknown_order)
+        except BridgeError as exc:
+            log.warning("bridge_open_orders_sweep_failed", venue=self.name, error=exc.message)
+
+    def _unknown_order(self, view: VenueOrderView, canceled: bool, error: str | None) -> None:
+        if canceled:
+            outcome = "cancelled at the venue (unknown_orders = \"cancel\")"
+        elif error is not None:
+            outcome = f"NOT cancelled: {error}"
+        else:
+            outcome = "left as is (unknown_orders = \"alert\")"
+        detail = {"venue_order_id": view.venue_order_id, "client_order_id": view.client_order_id,
+                  "symbol": view.symbol or "", "status": view.status.name, "cum_qty": str(view.cum_qty),
+                  "order_qty": "" if view.order_qty is None else str(view.order_qty),
+                  "policy": self.config.unknown_orders, "canceled": str(canceled).lower()}
+        if error is not None:
+            detail["error"] = error
+        self._alert(VenueAlert(
+            EventName.UNKNOWN_VENUE_ORDER, self.name, f"venue-order:{self.name}:{view.venue_order_id}",
+            f"{self.name} holds open order {view.venue_order_id} (client order id {view.client_order_id or '-'}, "
+            f"{view.symbol or '?'}) that fixgw does not know: {outcome}", detail))
+
+    async def _headroom_forever(self) -> None:
+        """Keeps the headroom episode current (logged as it starts and ends); the ops rule `rate_headroom:<venue>`
+        fires on it once and resolves once it is over."""
+        headroom = self.headroom
+        interval = min(1.0, headroom.window_s / 10)
+        while True:
+            await asyncio.sleep(interval)
+            headroom.check()
 
     async def _probe_forever(self) -> None:
         probe = self.probe

@@ -34,6 +34,7 @@ from fixgw.venues.bridge.common.errors import (
     VenueRejected,
     VenueUnknown,
 )
+from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.jsonwire import loads
 from fixgw.venues.bridge.common.oauth import TokenProvider, TokenRefused
 from fixgw.venues.bridge.common.ratelimit import TokenBucket
@@ -103,6 +104,8 @@ class VenueHttpClient:
     """OAuth 2.0 venues: where each attempt's bearer token comes from (see the module docstring)."""
     on_wire: WireSink | None = None
     """Given every attempt's request and response, masked (the venue wire archive: the gateway journals them)."""
+    headroom: Headroom | None = None
+    """Counts each request as it asks for its token (the execution client's headroom alert and metric)."""
 
     def __init__(
         self,
@@ -197,6 +200,8 @@ class VenueHttpClient:
             self.on_answer(answered)
 
     async def _attempt(self, request: VenueRequest, number: int) -> Any:
+        if self.headroom is not None:
+            self.headroom.record()
         await self.bucket.acquire()
         signed = self.signer(request, self.clock.now()) if request.signed else None
         headers = dict(signed.headers) if signed else {}

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import heapq
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -45,6 +46,9 @@ from fixgw.venues.bridge.common.views import VenueOrderView
 log = get_logger("fixgw.bridge.order_sync")
 
 DayOrders = Literal["reject", "as_gtc", "native"]
+UnknownOrders = Literal["alert", "cancel"]
+UnknownOrderHook = Callable[[VenueOrderView, bool, "str | None"], None]
+"""(the venue's order, cancelled by us, why a cancel failed): told once per unknown order."""
 LOOKUP_MARGIN = timedelta(seconds=60)
 """How far before an order's own time a lookup by client_order_id starts searching (clock differences)."""
 RECOVERY_LOOKBACK = timedelta(days=1)
@@ -83,6 +87,9 @@ class OrderSync:
         self._settling: set[asyncio.Task[None]] = set()  # strong references to the settle tasks
         self.orders: dict[str, TrackedOrder] = {}  # by our cl_ord_id
         self.by_client_order_id: dict[str, TrackedOrder] = {}
+        self._resume: list[TrackedOrder] = []  # adopted creates still inside their settle window
+        self._unknown_orders: dict[str, bool] = {}
+        """Venue order ids of open orders we do not know, found by the sweep -> cancelled by us yet."""
 
     # -- commands ---------------------------------------------------------------------------------
     async def submit(self, order: NewOrder) -> None:
@@ -107,10 +114,7 @@ class OrderSync:
         if tracked.view is None and tracked.outcome_unknown and not tracked.final_reported:
             self.listener.on_outcome_unknown(self.venue, order.cl_ord_id, "new", tracked.unknown_reason or
                                              "client order id already in use")
-            # Settled in its own task: a create waiting out its settle window holds no command slot.
-            task = asyncio.get_running_loop().create_task(self._settle_create(tracked))
-            self._settling.add(task)
-            task.add_done_callback(self._settling.discard)
+            self._start_settling(tracked)
 
     def deny(self, order: NewOrder, text: str) -> None:
         """Refused before anything was sent (e.g. held too long while the venue was down)."""
@@ -128,9 +132,14 @@ class OrderSync:
         self.orders.pop(tracked.order.cl_ord_id, None)
         self.by_client_order_id.pop(tracked.client_order_id, None)
 
-    def adopt(self, order: NewOrder) -> None:
+    def adopt(self, order: NewOrder, *, sent_at: datetime | None = None) -> None:
         """An order the journal holds open at this venue (after a restart): tracked as 'outcome unknown' until a
-        lookup by client_order_id finds it (the poll loop and status requests do that); never sent from here."""
+        lookup by client_order_id finds it (the poll loop and status requests do that); never sent from here.
+
+        `sent_at`: for a create not yet acknowledged, the latest time it may have been sent (the journal's last
+        change of the order). Within `create_settle_s` of it the earlier process's request could still commit, so
+        the order resumes the settle path of a send of ours - looked up until the window has passed, then "not
+        placed" - instead of being called absent (which lets the router resend it)."""
         if order.cl_ord_id in self.orders:
             return
         try:
@@ -139,8 +148,28 @@ class OrderSync:
             log.error("bridge_adopt_unknown_symbol", venue=self.venue, cl_ord_id=order.cl_ord_id,
                       instrument_id=order.instrument_id)
             return
-        self._track(order, instrument, order.transact_time or utc_now(), recovered=True)
-        log.info("bridge_order_adopted", venue=self.venue, cl_ord_id=order.cl_ord_id)
+        tracked = self._track(order, instrument, order.transact_time or utc_now(), recovered=True)
+        age_s = (utc_now() - sent_at).total_seconds() if sent_at is not None else None
+        if age_s is not None and age_s < self.create_settle_s:
+            tracked.recovered = False  # settled like a send of ours: never called absent inside the window
+            tracked.sends = 1
+            tracked.last_send_at = time.monotonic() - max(0.0, age_s)
+            tracked.unknown_reason = "sent before a restart"
+            self._resume.append(tracked)
+        log.info("bridge_order_adopted", venue=self.venue, cl_ord_id=order.cl_ord_id,
+                 settling=not tracked.recovered)
+
+    def resume_settling(self) -> None:
+        """On the event loop, at start: the settle tasks of adopted creates still inside their settle window."""
+        resume, self._resume = self._resume, []
+        for tracked in resume:
+            self._start_settling(tracked)
+
+    def _start_settling(self, tracked: TrackedOrder) -> None:
+        # Settled in its own task: a create waiting out its settle window holds no command slot.
+        task = asyncio.get_running_loop().create_task(self._settle_create(tracked))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
 
     async def _send(self, tracked: TrackedOrder) -> None:
         """One send (lock held); its outcome is left on `tracked`: accepted, rejected or unknown."""
@@ -224,6 +253,7 @@ class OrderSync:
         log.error("bridge_late_order_adopted", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
                   venue_order_id=view.venue_order_id, alert=True)
         self._emit(tracked.event(f"{view.venue_order_id}:late", ExecType.NEW, OrdStatus.NEW, cum_qty=0, avg_px=0,
+                                 found_late=True,
                                  text=f"found at {self.venue} after it was reported not placed: adopted"))
         await self._apply(tracked, view)
 
@@ -395,6 +425,65 @@ class OrderSync:
                     log.warning(
                         "bridge_sync_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id, error=exc.message
                     )
+
+    async def sweep_open_orders(self, policy: UnknownOrders, on_unknown: UnknownOrderHook) -> None:
+        """One open-orders sweep: every order open at the venue is matched with ours by client order id, then by
+        venue order id. An order of ours reported not placed is adopted (it turned up late); one still settling is
+        accepted (the lookup path: a late commit inside its settle window is not "unknown"). Any other is an order
+        fixgw does not know: `on_unknown` hears of it once, and under policy "cancel" it is cancelled at the venue
+        (retried by later sweeps while it stays open)."""
+        listed = await self.adapter.open_orders()
+        ours = {t.venue_order_id for t in self.orders.values() if t.venue_order_id is not None}
+        for view in listed:
+            tracked = self.by_client_order_id.get(view.client_order_id) if view.client_order_id else None
+            if tracked is not None:
+                await self._swept_ours(tracked, view)
+                continue
+            if view.venue_order_id in ours:
+                continue
+            first_sight = view.venue_order_id not in self._unknown_orders
+            canceled = self._unknown_orders.get(view.venue_order_id, False)
+            error: str | None = None
+            if policy == "cancel" and not canceled:
+                error = await self._cancel_unknown(view)
+                canceled = error is None
+                self._unknown_orders[view.venue_order_id] = canceled
+            else:
+                self._unknown_orders.setdefault(view.venue_order_id, False)
+            if first_sight:
+                log.error("bridge_unknown_venue_order", venue=self.venue, venue_order_id=view.venue_order_id,
+                          client_order_id=view.client_order_id, symbol=view.symbol, policy=policy,
+                          canceled=canceled, error=error, alert=True)
+                on_unknown(view, canceled, error)
+
+    async def _swept_ours(self, tracked: TrackedOrder, view: VenueOrderView) -> None:
+        if tracked.lock.locked() or not (tracked.not_placed or (tracked.view is None and tracked.outcome_unknown)):
+            return  # known and settled (the poll follows it), or being handled right now
+        async with tracked.lock:
+            try:
+                if tracked.not_placed:
+                    await self._adopt_late(tracked, view)
+                elif tracked.view is None and tracked.outcome_unknown and not tracked.final_reported:
+                    await self._accepted(tracked, view)
+            except BridgeError as exc:
+                log.warning("bridge_sweep_sync_failed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
+                            error=exc.message)
+
+    async def _cancel_unknown(self, view: VenueOrderView) -> str | None:
+        """Cancel an order we do not know; the error text when that could not be done."""
+        if view.symbol is None:
+            return "the venue did not say its symbol"
+        try:
+            instrument = self.symbols.resolve(self.adapter.symbol_scheme, view.symbol)
+        except UnknownSymbolError as exc:
+            return exc.text
+        try:
+            await self.adapter.cancel(view, instrument)
+        except BridgeError as exc:
+            return exc.message
+        log.warning("bridge_unknown_venue_order_canceled", venue=self.venue, venue_order_id=view.venue_order_id,
+                    client_order_id=view.client_order_id)
+        return None
 
     def _watching(self, tracked: TrackedOrder) -> bool:
         horizon = self.create_settle_s * LATE_WATCH_FACTOR

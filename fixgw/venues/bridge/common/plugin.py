@@ -87,7 +87,9 @@ def rest_stats(venue: Venue, http_client: Callable[[Any], VenueHttpClient]) -> V
                           client.stats.unknown_outcomes, client.clock.offset_s, client.clock.samples,
                           client.clock.alert_threshold_s, venue.health.probe_rtt_s,
                           api_versions=versions.stats() if versions is not None else None,
-                          endpoint_notices=client.deprecations.snapshot())
+                          endpoint_notices=client.deprecations.snapshot(),
+                          rate_used_share=venue.headroom.used_share(), rate_headroom_low=venue.headroom.above,
+                          rate_alert_share=venue.headroom.alert_share)
 
     return venue.read_on_loop(read, STATS_READ_TIMEOUT_S)
 
@@ -107,12 +109,15 @@ def rest_check(name: str, section: Any, symbols: SymbolMaster | None) -> list[tu
 
 
 def rest_summary(section: Any) -> str:
-    return f"REST venue {section.name}: {section.kind} at {section.base_url}, DAY orders: {section.day_orders}"
+    return (f"REST venue {section.name}: {section.kind} at {section.base_url}, DAY orders: {section.day_orders}, "
+            f"unknown open orders: {section.unknown_orders}")
 
 
 def attach_health(venue: RestExecutionClient, client: VenueHttpClient, balances: BalancesReader) -> None:
-    """Every request of the venue counts towards its health; its balances read is the periodic probe."""
+    """Every request of the venue counts towards its health and its rate headroom; its balances read is the
+    periodic probe."""
     client.on_answer = venue.health.answered
+    client.headroom = venue.headroom
     venue.probe = lambda: balances(venue.adapter)
 
 

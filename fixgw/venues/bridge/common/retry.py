@@ -1,4 +1,5 @@
-"""Retry with exponential backoff and FULL jitter (delay drawn uniformly from [0, min(cap, base * 2^n)]).
+"""Retry with exponential backoff and FULL jitter (delay drawn uniformly from [0, min(cap, base * 2^n)]), or on a
+fixed schedule (`retry_backoff_s = [1, 4, 9]`: the n-th retry waits the n-th delay, no jitter).
 
 Only errors marked `Retryable` are retried; a venue's Retry-After is a floor on the delay. The RNG and the
 sleep function are injected so tests are deterministic and instant.
@@ -34,18 +35,28 @@ class RetryPolicy:
     max_delay_s: float = 2.0
     multiplier: float = 2.0
     max_retry_after_s: float = 30.0  # a Retry-After beyond this is not waited for: we give up instead
+    schedule: tuple[float, ...] = ()
+    """Fixed delays before the 1st, 2nd, ... retry (the last one repeats); empty: exponential with full jitter."""
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_delay_s < 0 or self.max_delay_s < 0 or self.multiplier < 1:
+        if (self.max_attempts < 1 or self.base_delay_s < 0 or self.max_delay_s < 0 or self.multiplier < 1
+                or any(delay < 0 for delay in self.schedule)):
             raise ValueError(f"invalid retry policy {self}")
+
+    @classmethod
+    def fixed(cls, delays: tuple[float, ...], *, max_retry_after_s: float = 30.0) -> RetryPolicy:
+        """One attempt plus one retry per delay, waiting exactly those delays."""
+        return cls(max_attempts=len(delays) + 1, schedule=delays, max_retry_after_s=max_retry_after_s)
 
     def ceiling(self, attempt: int) -> float:
         """Upper bound of the delay after failed attempt number `attempt` (1-based)."""
+        if self.schedule:
+            return float(self.schedule[min(attempt, len(self.schedule)) - 1])
         return float(min(self.max_delay_s, self.base_delay_s * self.multiplier ** (attempt - 1)))
 
     def delay(self, attempt: int, rng: random.Random, retry_after_s: float | None = None) -> float:
-        jittered = rng.uniform(0.0, self.ceiling(attempt))
-        return max(jittered, retry_after_s or 0.0)
+        planned = self.ceiling(attempt) if self.schedule else rng.uniform(0.0, self.ceiling(attempt))
+        return max(planned, retry_after_s or 0.0)
 
 
 async def retry_async(

@@ -26,6 +26,9 @@ class RestVenueConfig(BaseModel):
     retry_base_delay_s: float = Field(0.05, ge=0)
     retry_max_delay_s: float = Field(2.0, ge=0)
     max_retry_after_s: float = Field(30.0, ge=0)
+    retry_backoff_s: list[float] | None = Field(None, min_length=1, max_length=10)
+    """A fixed retry schedule in seconds, e.g. [1, 4, 9] (one retry per delay, no jitter): replaces retry_attempts,
+    retry_base_delay_s and retry_max_delay_s. Unset: exponential backoff with full jitter."""
     max_submit_attempts: int = Field(3, ge=1, le=10)
     """Sends of one order at most, on a venue that refuses repeated client order ids; elsewhere one send."""
     create_settle_s: float = Field(30.0, gt=0)
@@ -49,10 +52,27 @@ class RestVenueConfig(BaseModel):
     is rejected to the EMS instead of being sent late at a price nobody wanted any more."""
     stale_limit_orders: Literal["send", "reject"] = "send"
     """A limit order held longer than `max_market_order_age_s`: "send" it once the venue is back, or "reject"."""
+    unknown_orders: Literal["alert", "cancel"] = "alert"
+    """An open order at the venue that fixgw does not know (a manual trade, another system on the same account),
+    found by the open-orders sweep: "alert" (once per order), or "cancel" it at the venue as well."""
+    open_orders_sweep_s: float = Field(30.0, gt=0)
+    """How often the venue's open orders are listed and compared with ours (one listing request per sweep)."""
+    headroom_alert_share: float = Field(0.7, gt=0, le=1)
+    """Alert when our request rate over `headroom_window_s` reaches this share of `documented_rate` (the seed:
+    approaching 70% of the PB's limit means planning for scaling); cleared when it drops below again."""
+    headroom_window_s: float = Field(60.0, gt=0)
+    """The window the request rate is averaged over for the headroom alert and `fixgw_venue_rate_used_share`."""
     day_orders: Literal["reject", "as_gtc", "native"] = "reject"
     """DAY time in force (FIX 59=0, what most EMSs send by default) has no meaning on a 24/7 crypto venue: "reject"
     refuses such non-market orders with a reason before anything is sent; "as_gtc" sends them as GTC; "native"
     sends them as DAY (a venue with trading sessions, e.g. US equities at Clear Street)."""
+
+    @field_validator("retry_backoff_s")
+    @classmethod
+    def _delays_not_negative(cls, delays: list[float] | None) -> list[float] | None:
+        if delays is not None and any(delay < 0 for delay in delays):
+            raise ValueError("retry delays must be >= 0 seconds")
+        return delays
 
     def rate_limit_spec(self) -> RateLimitSpec:
         return RateLimitSpec(self.documented_rate, self.documented_burst, self.rate_fraction)
@@ -61,6 +81,8 @@ class RestVenueConfig(BaseModel):
         return max(1, int(self.rate_limit_spec().rate * self.poll_share * self.poll_interval_s))
 
     def retry_policy(self) -> RetryPolicy:
+        if self.retry_backoff_s:
+            return RetryPolicy.fixed(tuple(self.retry_backoff_s), max_retry_after_s=self.max_retry_after_s)
         return RetryPolicy(
             max_attempts=self.retry_attempts,
             base_delay_s=self.retry_base_delay_s,

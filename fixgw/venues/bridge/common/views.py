@@ -20,6 +20,8 @@ class VenueOrderView:
     text: str | None = None
     order_qty: Decimal | None = None
     """The quantity the venue holds the order for, when its payload says."""
+    symbol: str | None = None
+    """The venue's symbol of the order, when its payload says (an order we do not know is cancelled by it)."""
 
     @property
     def venue_terminal(self) -> bool:

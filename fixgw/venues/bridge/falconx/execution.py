@@ -74,6 +74,9 @@ class FalconXAdapter:
     async def cancel(self, view: VenueOrderView, instrument: Instrument) -> None:
         raise VenueRejected(self.name, "FalconX orders do not rest: nothing to cancel", http_status=0)
 
+    async def open_orders(self) -> list[VenueOrderView]:
+        return []  # FalconX orders execute or fail at once: nothing rests there to sweep
+
     def is_duplicate(self, error: VenueRejected) -> bool:
         return False
 
