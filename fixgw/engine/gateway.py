@@ -48,6 +48,7 @@ from fixgw.store.journal import Journal, JournalBatch, VenueWireRecord
 from fixgw.venues.base import Venue
 from fixgw.venues.bridge.common.alerts import VenueAlert
 from fixgw.venues.bridge.common.execution import RestExecutionClient
+from fixgw.venues.bridge.common.factory import archive_every_client, stop_archiving
 from fixgw.venues.bridge.common.wire import WireExchange
 from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
 from fixgw.venues.plugin import BuildContext
@@ -157,6 +158,7 @@ class Gateway:
         ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
         context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap, self._wire)
+        archive_every_client(self._wire)  # the recon, margin and market-data readers' requests too
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
             venue = build_venue(FIX_BROKER_KIND, name, broker, context)
@@ -255,6 +257,7 @@ class Gateway:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop: no new EMS input, let the router finish, log out of brokers, close the journal."""
+        stop_archiving(self._wire)
         if self.recon is not None:
             self.recon.stop()  # no new reconciliation job (a running one finishes on its thread)
             self.recon = None

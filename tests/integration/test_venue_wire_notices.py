@@ -189,3 +189,34 @@ def test_every_request_and_answer_is_archived_masked_and_exported_by_venue(
         files = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
         for secret in secrets:
             assert secret.encode() not in files
+
+
+def test_the_readers_own_clients_are_archived_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reconciliation (and margin, market data) read through clients their plugin hooks build: in a running gateway
+    their requests land in the same archive as the order path's."""
+    import asyncio
+
+    from fixgw.model.instruments import SymbolMaster
+    from fixgw.venues.registry import plugin_for
+
+    with CryptoPbSimulator() as sim, gateway_on_simulator(tmp_path, sim, monkeypatch) as (gateway, _ops, _client):
+        section = gateway.config.venues["crypto"]
+        symbols = SymbolMaster.from_toml(gateway.config.symbols_path.read_text(encoding="utf-8"))
+        hook = plugin_for(section.kind).recon_reader
+        assert hook is not None
+        reader = hook(section, symbols)
+
+        async def read() -> None:  # an order id no order-path request ever names
+            try:
+                await reader.fills("recon-probe-7", "recon-probe-7", symbols.get("BTC/USD"))
+            except Exception:
+                pass
+            finally:
+                await reader.aclose()
+
+        asyncio.run(read())
+        assert gateway.runner is not None and gateway.runner.drain(WAIT)
+        journal_url = gateway.journal.url
+    with Journal(journal_url) as journal, journal.engine.connect() as connection:
+        paths = [row[0] for row in connection.execute(text("SELECT path FROM venue_wire"))]
+    assert any("recon-probe-7" in path for path in paths), paths
