@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from fixgw.venues.bridge.common.clock import ClockSkewEstimator
-from fixgw.venues.bridge.common.errors import VenueAuthError, VenueNotFound, VenueRejected, VenueUnknown
+from fixgw.venues.bridge.common.errors import (
+    VenueAuthError,
+    VenueNotFound,
+    VenueRejected,
+    VenueUnknown,
+    VenueUnreachable,
+)
 from fixgw.venues.bridge.common.http import SignedRequest, VenueHttpClient, VenueRequest, parse_retry_after
 from fixgw.venues.bridge.common.ratelimit import RateLimitSpec, TokenBucket
 from fixgw.venues.bridge.common.retry import RetryPolicy
@@ -127,6 +133,26 @@ async def test_connect_error_is_retried_even_for_submits() -> None:
     client = make_client(handler, Sleeps())
     assert await client.send(SUBMIT) == {"ok": 1}
     assert len(seen) == 2
+
+
+async def test_a_submit_that_never_connects_is_unreachable_a_read_only_unknown() -> None:
+    """Unreachable = nothing reached the venue: the order is certainly not there (the bridge holds it again)."""
+    handler, seen = scripted(*(httpx.ConnectError("refused") for _ in range(6)))
+    client = make_client(handler, Sleeps())
+    with pytest.raises(VenueUnreachable, match="retries exhausted: cannot connect"):
+        await client.send(SUBMIT)
+    with pytest.raises(VenueUnknown) as read_error:
+        await client.send(READ)
+    assert not isinstance(read_error.value, VenueUnreachable)
+    assert len(seen) == 6
+
+
+async def test_a_submit_that_connects_once_is_not_unreachable() -> None:
+    handler, _ = scripted(httpx.ConnectError("refused"), httpx.Response(429), httpx.ConnectError("refused"))
+    client = make_client(handler, Sleeps())
+    with pytest.raises(VenueUnknown) as error:
+        await client.send(SUBMIT)
+    assert not isinstance(error.value, VenueUnreachable)
 
 
 async def test_persistent_failure_exhausts_into_unknown() -> None:

@@ -18,7 +18,10 @@ from fixgw.sim.crypto_pb.state import SimState
 
 
 class CryptoPbSimulator:
-    """A real HTTP/WebSocket server on `host:port` (port 0 picks a free port; read `port` after start)."""
+    """A real HTTP/WebSocket server on `host:port` (port 0 picks a free port; read `port` after start).
+
+    `stop()` then `start()` again is a venue outage and its return: the server comes back on the same port with
+    the same state (orders, balances, faults), so clients configured with its URL reach it again."""
 
     def __init__(
         self,
@@ -51,7 +54,7 @@ class CryptoPbSimulator:
         # and without it Nagle + delayed ACKs add ~40 ms to every response.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
+        sock.bind((self.host, self.port or self._requested_port))  # a restart keeps the port it had
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             build_app(self.state),

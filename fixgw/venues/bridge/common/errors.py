@@ -39,6 +39,11 @@ class VenueUnknown(BridgeError):
         self.http_status = http_status
 
 
+class VenueUnreachable(VenueUnknown):
+    """No connection could be made for a non-idempotent request (a submit): nothing reached the venue, so the
+    command certainly did not take effect and may be sent again - unlike any other `VenueUnknown`."""
+
+
 class MappingError(BridgeError, ValueError):
     """A value with no entry in a venue's enum table (in either direction)."""
 

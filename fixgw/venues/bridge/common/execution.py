@@ -278,18 +278,29 @@ class RestExecutionClient(Venue):
         self._schedule(self._submit_fresh(order, time.monotonic()), "new", slot=False)
 
     async def _submit_fresh(self, order: NewOrder, received: float) -> None:
-        """Held (without a command slot) while the venue is down; an order grown stale meanwhile is not sent."""
+        """Held (without a command slot) while the venue is down; an order grown stale meanwhile is not sent.
+
+        A submit that could not connect (the venue died as it went out: nothing reached it) is held the same way
+        from its first receipt, so a market order caught by an outage is refused after `max_market_order_age_s`
+        rather than left "outcome unknown" for `create_settle_s` or sent late."""
         order_sync = self.order_sync
         assert order_sync is not None and self._slots is not None
         held = False  # only an order held for a down venue can go stale; one queued behind busy slots is sent
-        while not self.health.up:
+        while True:
+            while not self.health.up:
+                held = True
+                if self._refuse_stale(order, received):
+                    return
+                await asyncio.sleep(HOLD_CHECK_S)
+            async with self._slots:
+                if held and self._refuse_stale(order, received):
+                    return
+                if await order_sync.submit(order):
+                    return
             held = True
             if self._refuse_stale(order, received):
                 return
             await asyncio.sleep(HOLD_CHECK_S)
-        async with self._slots:
-            if not (held and self._refuse_stale(order, received)):
-                await order_sync.submit(order)
 
     def _refuse_stale(self, order: NewOrder, received: float) -> bool:
         held_s = time.monotonic() - received

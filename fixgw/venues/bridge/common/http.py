@@ -33,6 +33,7 @@ from fixgw.venues.bridge.common.errors import (
     VenueProtocolError,
     VenueRejected,
     VenueUnknown,
+    VenueUnreachable,
 )
 from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.jsonwire import loads
@@ -221,8 +222,9 @@ class VenueHttpClient:
             response = await self._client.request(request.method, url, content=body or None, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
-            # Nothing reached the venue: safe to resend any request.
-            raise Retryable(VenueUnknown(self.venue, f"cannot connect: {type(exc).__name__}")) from exc
+            # Nothing reached the venue: safe to resend any request (and a submit is known not to have happened).
+            unreachable = VenueUnknown if request.idempotent else VenueUnreachable
+            raise Retryable(unreachable(self.venue, f"cannot connect: {type(exc).__name__}")) from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
             error = VenueUnknown(self.venue, f"{request.route}: {type(exc).__name__} after sending")

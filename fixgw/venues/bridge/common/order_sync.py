@@ -5,7 +5,9 @@ unknown (timeout, dropped response, 5xx) may still commit at the venue later, so
 could: the order is looked up by client_order_id until `create_settle_s` has passed since its last send. Found,
 it is accepted; still absent then, the EMS gets a reject "not placed: ...". Only a venue that refuses every
 repeated client order id (`rejects_repeated_client_order_id`) is sent again before that, up to
-`max_submit_attempts`. An order reported not placed that turns up at the venue later is adopted: reported to the
+`max_submit_attempts`. A first send that could not even connect (`VenueUnreachable`) is known not to be at the
+venue: `submit` forgets it and returns False, and the execution client holds it like an order for a down venue.
+An order reported not placed that turns up at the venue later is adopted: reported to the
 EMS unsolicited, with Text, and logged as an alert.
 
 Restarts: tracking lives in memory. The gateway hands back every order its journal holds open at this venue
@@ -39,7 +41,7 @@ from fixgw.model.orders import (
     utc_now,
 )
 from fixgw.venues.bridge.common.adapter import VenueAdapter
-from fixgw.venues.bridge.common.errors import BridgeError, MappingError, VenueRejected, VenueUnknown
+from fixgw.venues.bridge.common.errors import BridgeError, MappingError, VenueRejected, VenueUnknown, VenueUnreachable
 from fixgw.venues.bridge.common.tracking import TERMINAL_EXEC_TYPES, TrackedOrder, denied_event
 from fixgw.venues.bridge.common.views import VenueOrderView
 
@@ -92,29 +94,37 @@ class OrderSync:
         """Venue order ids of open orders we do not know, found by the sweep -> cancelled by us yet."""
 
     # -- commands ---------------------------------------------------------------------------------
-    async def submit(self, order: NewOrder) -> None:
+    async def submit(self, order: NewOrder) -> bool:
+        """False: no connection could be made, the order is not at the venue and not tracked (the caller holds
+        it and may submit it again). True: sent, refused, or settled as the submit policy says."""
         if order.cl_ord_id in self.orders:
             log.warning("bridge_duplicate_submit_ignored", venue=self.venue, cl_ord_id=order.cl_ord_id)
-            return
+            return True
         try:
             instrument = self.symbols.get(order.instrument_id)
         except UnknownSymbolError as exc:
             self._emit(denied_event(order, exc.text, OrdRejReason.UNKNOWN_SYMBOL))
-            return
+            return True
         if order.time_in_force is TimeInForce.DAY and order.ord_type is not OrdType.MARKET and \
                 self.day_orders != "native":
             if self.day_orders == "reject":
                 self._emit(denied_event(order, f"{self.venue} has no DAY time in force (crypto trades around the "
                                                "clock): send GTC, IOC or FOK, or configure day_orders = \"as_gtc\""))
-                return
+                return True
             order = order.model_copy(update={"time_in_force": TimeInForce.GTC})
         tracked = self._track(order, instrument, utc_now())
         async with tracked.lock:
-            await self._send(tracked)
+            try:
+                await self._send(tracked)
+            except VenueUnreachable as exc:
+                self._forget(tracked)
+                log.warning("bridge_submit_unreachable", venue=self.venue, cl_ord_id=order.cl_ord_id, error=exc.message)
+                return False
         if tracked.view is None and tracked.outcome_unknown and not tracked.final_reported:
             self.listener.on_outcome_unknown(self.venue, order.cl_ord_id, "new", tracked.unknown_reason or
                                              "client order id already in use")
             self._start_settling(tracked)
+        return True
 
     def deny(self, order: NewOrder, text: str) -> None:
         """Refused before anything was sent (e.g. held too long while the venue was down)."""
@@ -188,6 +198,8 @@ class OrderSync:
             self._rejected(tracked, exc)
             return
         except VenueUnknown as exc:
+            if isinstance(exc, VenueUnreachable) and tracked.sends == 1:
+                raise  # the first send never left: the order is not at the venue (submit hands it back)
             tracked.outcome_unknown = True
             tracked.unknown_reason = exc.message
             log.warning("bridge_submit_outcome_unknown", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,

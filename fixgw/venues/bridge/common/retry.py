@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from fixgw.venues.bridge.common.errors import BridgeError, VenueUnknown
+from fixgw.venues.bridge.common.errors import BridgeError, VenueUnknown, VenueUnreachable
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -73,11 +73,13 @@ async def retry_async(
     """
     rng = rng or random.Random()
     last: Retryable | None = None
+    unreachable = True  # every attempt failed to connect: nothing reached the venue
     for attempt in range(1, policy.max_attempts + 1):
         try:
             return await operation(attempt)
         except Retryable as retryable:
             last = retryable
+            unreachable = unreachable and isinstance(retryable.error, VenueUnreachable)
             if attempt == policy.max_attempts:
                 break
             if retryable.retry_after_s is not None and retryable.retry_after_s > policy.max_retry_after_s:
@@ -88,6 +90,8 @@ async def retry_async(
             await sleep(delay)
     assert last is not None
     error = last.error
+    if unreachable:
+        raise VenueUnreachable(error.venue, f"retries exhausted: {error.message}") from error
     if isinstance(error, VenueUnknown):
         raise VenueUnknown(error.venue, f"retries exhausted: {error.message}", http_status=error.http_status) from error
     raise VenueUnknown(error.venue, f"retries exhausted: {error.message}") from error
