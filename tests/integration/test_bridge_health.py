@@ -107,3 +107,30 @@ def test_stale_limit_orders_reject_refuses_a_limit_order_held_too_long(sim: Cryp
         assert not sim.orders("coinbase")["orders"]
     finally:
         client.stop()
+
+
+def test_a_submit_that_cannot_connect_is_held_and_sent_once_the_venue_is_back() -> None:
+    """The venue dies as the order goes out: nothing reached it, so the order is held like one for a down venue
+    (not left "outcome unknown" for create_settle_s) and sent once, on the same port, when the venue returns."""
+    with CryptoPbSimulator() as own:
+        # Slow probes: the order's own submit finds the server gone before the probes call the venue down.
+        config = make_config(own).model_copy(update={"probe_interval_s": 0.5, "down_after": 3})
+        client = PLUGIN.build(config.name, config, BuildContext(symbols=symbol_master()))
+        assert isinstance(client, RestExecutionClient)
+        recorder = Recorder()
+        client.bind(recorder)
+        with capture_logs() as logs:
+            client.start()
+            try:
+                wait_until(lambda: client.health.probe_rtt_s is not None, timeout=10, what="a good probe")
+                own.stop()
+                client.send_new(new_order("caught-lmt", qty="0.01", price="60000"))
+                wait_until(lambda: not client.connected, timeout=10, what="the venue down")
+                assert recorder.last_status("caught-lmt") is None and recorder.unknown == []
+                own.start()
+                wait_until(lambda: recorder.last_status("caught-lmt") is OrdStatus.NEW, timeout=10, what="sent")
+                assert [o["client_order_id"] for o in own.orders("coinbase")["orders"]] == ["caught-lmt"]
+                assert recorder.unknown == []
+            finally:
+                client.stop()
+    assert any(e["event"] == "bridge_submit_unreachable" for e in logs)
