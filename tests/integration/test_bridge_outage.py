@@ -126,7 +126,8 @@ def test_a_venue_killed_mid_flow_fails_over_alerts_rejects_its_held_market_order
         client.send(market("H1"))
         held = report(client, "H1", status("8"), timeout=WAIT)
         text = held.get(58) or ""
-        assert "primary" in text and "not sent" in text, text
+        assert text.startswith("not sent: held") and "while primary was down" in text, text
+        assert f"a market order older than {MAX_MARKET_AGE_S:g} s is not sent late" in text, text
 
         # Seen down everywhere an operator looks.
         wait_until(lambda: gateway.venues_connected() == {"primary": False, "backup": True}, WAIT, "primary down")
