@@ -26,6 +26,7 @@ import quickfix as qf
 import structlog
 
 from fixgw.model.orders import utc_day_start, utc_now
+from fixgw.store.jobruns import JobClaims
 from fixgw.store.journal import Journal
 from fixgw.store.records import FencedError, JournalError
 from fixgw.store.sessionledger import SentMessage, SessionLedger
@@ -210,11 +211,13 @@ class HaHooks:
     """What the gateway calls at the few points where HA changes its start (fixgw/engine/gateway.py)."""
 
     def __init__(self, continuity: SessionContinuity, recorder: SessionRecorder, may_send: Callable[[], bool],
-                 on_fenced: Callable[[str], None]) -> None:
+                 on_fenced: Callable[[str], None], jobs: JobClaims | None = None) -> None:
         self.continuity = continuity
         self.recorder = recorder
         self.may_send = may_send
         self.on_fenced = on_fenced
+        self.jobs = jobs
+        """Claims of scheduled jobs (recon, drift, margin snapshots): each fire time runs once, whoever is active."""
 
     def before_engines(self, quickfix_dir: Path, ems: Iterable[tuple[str, qf.SessionID]],
                        brokers: Iterable[tuple[str, qf.SessionID]],

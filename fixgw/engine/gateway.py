@@ -239,7 +239,7 @@ class Gateway:
         if config.recon.enabled:
             from fixgw.recon.service import ReconService  # APScheduler only loads when reconciliation runs here
 
-            self.recon = ReconService(config, self.journal)
+            self.recon = ReconService(config, self.journal, claims=self.ha.jobs if self.ha is not None else None)
             self.recon.start()
         if self.margin is not None:
             self.margin.start()
@@ -330,7 +330,8 @@ class Gateway:
 
         return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
                              prices=price, alert=alert, pause=pause, venue_orders=venue_orders,
-                             brokers={name: partial(self._venue, name) for name in self.config.brokers})
+                             brokers={name: partial(self._venue, name) for name in self.config.brokers},
+                             claims=self.ha.jobs if self.ha is not None else None)
 
     def _acceptor_name(self) -> str:
         return f"EMS acceptor {self.config.acceptor.host}:{self.config.acceptor.port}"
