@@ -151,7 +151,8 @@ class Gateway:
             del day
         ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
-        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap)
+        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap,
+                               budgets_spent=self.ha is not None)  # HA: the old active may have just spent them
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
             venue = build_venue(FIX_BROKER_KIND, name, broker, context)

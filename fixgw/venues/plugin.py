@@ -45,6 +45,9 @@ class BuildContext:
     """FIX kinds: (dialect, begin_string, symbols, specs_dir) -> the session's translator."""
     tap: Any = None
     """FIX kinds: the gateway's message tap (drop copy, observers)."""
+    budgets_spent: bool = False
+    """REST kinds: request budgets (rate-limit buckets) start empty - an HA node taking over from an active that may
+    have just spent them (fixgw/venues/bridge/common/ratelimit.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
-from fixgw.store import Journal, JournalBatch
+from fixgw.store import Journal, JournalBatch, MessageRecord
 from fixgw.store.lease import Lease, read_state, request_step_down
 from fixgw.store.records import FencedError
 
@@ -242,3 +242,39 @@ def test_ha_settings_are_checked(tmp_path: Path) -> None:
     config = parse_config({"state_dir": str(tmp_path), "journal": {"url": "postgresql+psycopg://u@h/db"},
                            "ha": {"enabled": True, "node_id": "fixgw-a"}})
     assert config.ha.renew_period_s == pytest.approx(5 / 3)
+
+
+def test_the_standby_reports_how_far_it_is_behind_the_journal(journal: Journal) -> None:
+    from fixgw.store.haview import read_views, standby_lag
+
+    a = lease(journal, "a")
+    settings = HaConfig(enabled=True, node_id="b", cluster="desk", lease_s=5.0, poll_every_s=0.05)
+    standby = HaNode(settings, lease(journal, "b"))
+    stop = threading.Event()
+    waiting = threading.Thread(target=standby.wait_active, args=(stop,))
+    try:
+        assert a.acquire() == 1
+        waiting.start()
+        [view] = wait_until(lambda: read_views(journal.engine, "desk", exclude="a"))
+        assert (view.node, view.role, view.rows_behind, view.lag_s) == ("b", "standby", 0, 0.0)
+        stop.set()  # the standby stops reading (hung, cut off) while the active writes on
+        waiting.join(5)
+        now = datetime.now(UTC)
+        journal.write(JournalBatch(messages=[MessageRecord("ems-a", "in", "D", f"34={n}", now, seq_num=n)
+                                             for n in range(1, 4)]))
+        [view] = read_views(journal.engine, "desk", exclude="a")
+        assert view.rows_behind == 3 and view.lag_s > 0 and standby_lag([view]) == view.lag_s
+        status = standby.status()
+        assert status["standby_lag_s"] >= view.lag_s and status["standbys"][0]["rows_behind"] == 3
+        stop.clear()  # it reads again: caught up
+        waiting = threading.Thread(target=standby.wait_active, args=(stop,))
+        waiting.start()
+        wait_until(lambda: read_views(journal.engine, "desk", exclude="a")[0].rows_behind == 0)
+        stop.set()
+        waiting.join(5)
+        standby.stop()  # a standby that leaves takes its view with it
+        assert read_views(journal.engine, "desk") == []
+    finally:
+        stop.set()
+        a.close()
+        standby.stop()
