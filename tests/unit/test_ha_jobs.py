@@ -161,3 +161,37 @@ def _fires(first: datetime, until: datetime) -> list[datetime]:
         found.append(at)
         at += EVERY
     return found
+
+
+def test_a_margin_snapshot_slot_is_recorded_once_and_the_new_active_still_gets_its_guards(
+        nodes: tuple[Node, Node]) -> None:
+    """Node a records the current slot's snapshot and dies; b, taking over within the same slot, records nothing
+    again but reads the venue for its own pre-trade guard (reduce-only here)."""
+    from decimal import Decimal
+
+    from test_margin_service import Desk, service
+
+    from fixgw.store.margin import MarginStore
+
+    a, b = nodes
+    desk = Desk()
+    desk.price = Decimal(57_500)  # reduce-only at this price
+    margins = {}
+    for node in (a, b):
+        margins[node.name] = service(node.journal, desk, [], [])
+        margins[node.name].claims = node.claims
+    try:
+        assert a.lease.acquire() == 1
+        margins["a"].start()
+        wait_until(lambda: a.claims.ran == 1, what="a's snapshot of the slot")
+        margins["a"].stop()
+        a.lease.close()  # a dies
+        assert wait_until(lambda: b.lease.acquire() is not None)
+        margins["b"].start()
+        wait_until(lambda: "pb" in margins["b"].guards, what="b's guards")
+        assert b.claims.ran == 0 and b.claims.skipped == 1
+        snapshots = [row for row in MarginStore(b.journal).rows() if row.kind == "snapshot"]
+        assert len(snapshots) == 1
+    finally:
+        for margin in margins.values():
+            margin.stop()
