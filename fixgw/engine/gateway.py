@@ -152,6 +152,7 @@ class Gateway:
         ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
         context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap,
+                               send_gate=self.ha.may_send if self.ha is not None else None,
                                budgets_spent=self.ha is not None)  # HA: the old active may have just spent them
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():

@@ -45,6 +45,8 @@ class BuildContext:
     """FIX kinds: (dialect, begin_string, symbols, specs_dir) -> the session's translator."""
     tap: Any = None
     """FIX kinds: the gateway's message tap (drop copy, observers)."""
+    send_gate: Callable[[], bool] | None = None
+    """REST kinds: HA - a request leaves only while this returns True (the node still holds its lease)."""
     budgets_spent: bool = False
     """REST kinds: request budgets (rate-limit buckets) start empty - an HA node taking over from an active that may
     have just spent them (fixgw/venues/bridge/common/ratelimit.py)."""

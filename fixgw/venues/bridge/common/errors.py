@@ -39,6 +39,10 @@ class VenueUnknown(BridgeError):
         self.http_status = http_status
 
 
+class NotSent(BridgeError):
+    """The request never left: this node may not send (an HA node that lost its lease)."""
+
+
 class MappingError(BridgeError, ValueError):
     """A value with no entry in a venue's enum table (in either direction)."""
 

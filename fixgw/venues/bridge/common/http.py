@@ -25,6 +25,7 @@ from fixgw.logs import get_logger
 from fixgw.venues.bridge.common.clock import ClockSkewEstimator
 from fixgw.venues.bridge.common.errors import (
     BridgeError,
+    NotSent,
     VenueAuthError,
     VenueProtocolError,
     VenueRejected,
@@ -114,6 +115,9 @@ class VenueHttpClient:
         self.is_clock_error = is_clock_error
         self.resync_clock = resync_clock
         self.stats = HttpStats()
+        self.send_gate: Callable[[], bool] | None = None
+        """HA: checked right before each request leaves; closed (an active that lost its lease, woken from a
+        pause) nothing is sent - not even a retry or a status poll already under way."""
         self._rng = rng or random.Random()
         self._sleep = sleep
         # One pool per venue: keep-alive connections are reused across requests.
@@ -172,6 +176,8 @@ class VenueHttpClient:
 
     async def _attempt(self, request: VenueRequest, number: int) -> Any:
         await self.bucket.acquire()
+        if self.send_gate is not None and not self.send_gate():
+            raise NotSent(self.venue, f"{request.route}: not sent, this node no longer holds the HA lease")
         signed = self.signer(request, self.clock.now()) if request.signed else None
         headers = dict(signed.headers) if signed else {}
         query = signed.query if signed else request.query

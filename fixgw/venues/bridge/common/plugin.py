@@ -121,6 +121,7 @@ def rest_plugin(kind: str, settings: type[VenueSection], client: ClientFactory, 
         attach_health(venue, http, balances)
         if context.budgets_spent:
             http.bucket.spend_all()
+        http.send_gate = context.send_gate
         return venue
 
     def recon_reader(section: Any, symbols: SymbolMaster) -> RestReconReader:
