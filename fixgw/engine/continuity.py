@@ -229,6 +229,8 @@ class HaHooks:
         self.continuity.rebuild(quickfix_dir / "dropcopy-store", "dropcopy", dropcopy)
         # Yesterday's material is kept a day for inspection, then goes: no session resumes from it.
         self.continuity.ledger.purge_before(utc_day_start(utc_now()) - timedelta(days=1))
+        if self.jobs is not None:  # older than any catch-up looks back (recon.catch_up_hours <= 7 days)
+            self.jobs.purge_before(utc_now() - timedelta(days=8))
         self.recorder.start()
 
     def gate(self, *applications: object) -> None:

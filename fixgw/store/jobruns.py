@@ -39,6 +39,7 @@ _FINISH = text("UPDATE ha_job_run SET finished_at = :now WHERE cluster = :cluste
                "AND fire_time = :fire AND node = :node AND epoch = :epoch")
 _GIVE_UP = text("DELETE FROM ha_job_run WHERE cluster = :cluster AND job_id = :job AND fire_time = :fire "
                 "AND node = :node AND epoch = :epoch AND finished_at IS NULL")
+_PURGE = text("DELETE FROM ha_job_run WHERE cluster = :cluster AND fire_time < :before")
 _FINISHED = text("SELECT 1 FROM ha_job_run WHERE cluster = :cluster AND job_id = :job AND fire_time = :fire "
                  "AND finished_at IS NOT NULL")
 
@@ -85,6 +86,16 @@ class JobClaims:
                                                       "fire": to_micros(fire_time)}).first() is not None
         except SQLAlchemyError as exc:
             raise JournalError(f"job claim {job_id}: {exc}") from exc
+
+    def purge_before(self, before: datetime) -> None:
+        """Claims of fires older than any catch-up looks back (the table would otherwise grow a row per fire)."""
+        try:
+            with write_transaction(self.engine) as connection:
+                connection.execute(_PURGE, {"cluster": self.cluster, "before": to_micros(before)})
+        except FencedError:
+            pass
+        except SQLAlchemyError as exc:
+            raise JournalError(f"job claims: {exc}") from exc
 
     def run_once(self, job_id: str, fire_time: datetime, work: Callable[[], object]) -> bool:
         """Run `work` if this node wins the claim of the fire; True if it ran. `work()` returns False when the run

@@ -195,3 +195,12 @@ def test_a_margin_snapshot_slot_is_recorded_once_and_the_new_active_still_gets_i
     finally:
         for margin in margins.values():
             margin.stop()
+
+
+def test_old_claims_are_purged(nodes: tuple[Node, Node]) -> None:
+    a, _b = nodes
+    assert a.lease.acquire() == 1
+    for n in (1, 2, 3):
+        assert a.claims.run_once("tick", fire(n), lambda: None)
+    a.claims.purge_before(fire(3))
+    assert not a.claims.finished("tick", fire(2)) and a.claims.finished("tick", fire(3))
