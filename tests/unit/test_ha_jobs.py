@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -204,3 +205,28 @@ def test_old_claims_are_purged(nodes: tuple[Node, Node]) -> None:
         assert a.claims.run_once("tick", fire(n), lambda: None)
     a.claims.purge_before(fire(3))
     assert not a.claims.finished("tick", fire(2)) and a.claims.finished("tick", fire(3))
+
+
+def test_an_end_of_day_recon_run_is_not_repeated_by_the_new_active(nodes: tuple[Node, Node], tmp_path: Path,
+                                                                   pg_url: str) -> None:  # noqa: F811
+    """Node a reconciles the 17:00 run and dies; b's start after the takeover finds the run covered, and a
+    scheduler misfire that calls b's job for the same fire runs nothing."""
+    from test_recon_service import NOW, config
+
+    from fixgw.recon.service import ReconService
+
+    a, b = nodes
+    cfg = config(tmp_path, pg_url)
+    calls: list[tuple[str, str]] = []
+    services = {node.name: ReconService(cfg, node.journal, claims=node.claims, clock=lambda: NOW,
+                                        run_eod=lambda venue, day, n=node.name: calls.append((n, day.isoformat())))
+                for node in (a, b)}
+    due = datetime(2026, 11, 20, 17, tzinfo=UTC)
+    assert a.lease.acquire() == 1
+    services["b"].eod_job("equities", due)  # the standby: claims nothing, runs nothing
+    services["a"].eod_job("equities", due)
+    a.lease.close()
+    assert wait_until(lambda: b.lease.acquire() is not None)
+    assert services["b"].missed_run("equities", NOW) is None
+    services["b"].eod_job("equities", due)
+    assert calls == [("a", "2026-11-20")] and b.claims.skipped == 2
