@@ -33,8 +33,10 @@ def _config(path: Path) -> GatewayConfig:
 @ha_app.command("status")
 def status(config_path: ConfigOption,
            as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
-    """Who is active, its epoch, the age of its lease. Exit 0 when a node holds the lease, 1 when none does."""
+    """Who is active, its epoch, the age of its lease, each standby's lag behind the journal. Exit 0 when a node
+    holds the lease, 1 when none does."""
     from fixgw.store.database import make_engine
+    from fixgw.store.haview import read_views, standby_lag
     from fixgw.store.lease import read_state
     from fixgw.store.records import JournalError
 
@@ -42,6 +44,7 @@ def status(config_path: ConfigOption,
     engine = make_engine(config.journal_url)
     try:
         state = read_state(engine, config.ha.cluster)
+        views = read_views(engine, config.ha.cluster, exclude=state.holder if state.held else None)
     except JournalError as exc:
         typer.echo(f"journal unreachable: {str(exc).splitlines()[0]}", err=True)
         raise typer.Exit(EXIT_FAILURE) from None
@@ -51,13 +54,18 @@ def status(config_path: ConfigOption,
     answer = {"cluster": state.cluster, "active": state.holder if state.held else None, "epoch": state.epoch,
               "lease_age_s": None if state.age_s is None else round(state.age_s, 3),
               "expires_in_s": None if expires_in is None else round(expires_in, 3),
-              "standby_lag_s": 0.0}
+              "standby_lag_s": standby_lag(views), "standbys": [view.to_json() for view in views]}
     if as_json:
         typer.echo(json.dumps(answer))
     else:
         who = answer["active"] or "none (the lease is free or expired)"
         typer.echo(f"cluster {state.cluster}: active {who}, epoch {state.epoch}, lease age {answer['lease_age_s']} s, "
                    f"expires in {answer['expires_in_s']} s")
+        for view in views:
+            typer.echo(f"  {view.role} {view.node}: lag {view.lag_s:.3f} s ({view.rows_behind} journal rows behind), "
+                       f"last read {view.age_s:.3f} s ago")
+        if not views:
+            typer.echo("  no standby is waiting")
     raise typer.Exit(EXIT_OK if state.held else EXIT_FAILURE)
 
 

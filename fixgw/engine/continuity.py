@@ -26,6 +26,7 @@ import quickfix as qf
 import structlog
 
 from fixgw.model.orders import utc_day_start, utc_now
+from fixgw.store.jobruns import JobClaims
 from fixgw.store.journal import Journal
 from fixgw.store.records import FencedError, JournalError
 from fixgw.store.sessionledger import SentMessage, SessionLedger
@@ -210,11 +211,13 @@ class HaHooks:
     """What the gateway calls at the few points where HA changes its start (fixgw/engine/gateway.py)."""
 
     def __init__(self, continuity: SessionContinuity, recorder: SessionRecorder, may_send: Callable[[], bool],
-                 on_fenced: Callable[[str], None]) -> None:
+                 on_fenced: Callable[[str], None], jobs: JobClaims | None = None) -> None:
         self.continuity = continuity
         self.recorder = recorder
         self.may_send = may_send
         self.on_fenced = on_fenced
+        self.jobs = jobs
+        """Claims of scheduled jobs (recon, drift, margin snapshots): each fire time runs once, whoever is active."""
 
     def before_engines(self, quickfix_dir: Path, ems: Iterable[tuple[str, qf.SessionID]],
                        brokers: Iterable[tuple[str, qf.SessionID]],
@@ -226,6 +229,8 @@ class HaHooks:
         self.continuity.rebuild(quickfix_dir / "dropcopy-store", "dropcopy", dropcopy)
         # Yesterday's material is kept a day for inspection, then goes: no session resumes from it.
         self.continuity.ledger.purge_before(utc_day_start(utc_now()) - timedelta(days=1))
+        if self.jobs is not None:  # older than any catch-up looks back (recon.catch_up_hours <= 7 days)
+            self.jobs.purge_before(utc_now() - timedelta(days=8))
         self.recorder.start()
 
     def gate(self, *applications: object) -> None:

@@ -157,7 +157,9 @@ class Gateway:
             del day
         ems_translators = {name: self._translator_factory(ems.dialect, ems.begin_string, symbols, config.specs_dir)
                       for name, ems in config.ems.items()}
-        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap, self._wire)
+        context = BuildContext(symbols, config.specs_dir, self._translator_factory, self._tap, self._wire,
+                               send_gate=self.ha.may_send if self.ha is not None else None,
+                               budgets_spent=self.ha is not None)  # HA: the old active may have just spent them
         archive_every_client(self._wire)  # the recon, margin and market-data readers' requests too
         brokers: dict[str, FixBrokerVenue] = {}
         for name, broker in config.brokers.items():
@@ -248,7 +250,7 @@ class Gateway:
         if config.recon.enabled:
             from fixgw.recon.service import ReconService  # APScheduler only loads when reconciliation runs here
 
-            self.recon = ReconService(config, self.journal)
+            self.recon = ReconService(config, self.journal, claims=self.ha.jobs if self.ha is not None else None)
             self.recon.start()
         if self.margin is not None:
             self.margin.start()
@@ -340,7 +342,8 @@ class Gateway:
 
         return MarginService(self.config.margin, self.config.venues, journal, load_table(self.config.haircuts_path),
                              prices=price, alert=alert, pause=pause, venue_orders=venue_orders,
-                             brokers={name: partial(self._venue, name) for name in self.config.brokers})
+                             brokers={name: partial(self._venue, name) for name in self.config.brokers},
+                             claims=self.ha.jobs if self.ha is not None else None)
 
     def _acceptor_name(self) -> str:
         return f"EMS acceptor {self.config.acceptor.host}:{self.config.acceptor.port}"

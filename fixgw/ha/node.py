@@ -18,6 +18,7 @@ from enum import Enum
 import structlog
 
 from fixgw.ha.settings import HaConfig
+from fixgw.store.haview import read_views, standby_lag
 from fixgw.store.lease import Lease, LeaseState
 from fixgw.store.records import JournalError
 
@@ -74,7 +75,12 @@ class HaNode:
                     self.became_active_at = time.time()
                 log.warning("ha.active", node=self.settings.node_id, epoch=epoch,
                             advisory_lock=self.lease.has_lock)
+                self._forget_view()
                 return True
+            try:
+                self.lease.report_view()  # the standby's lag: how far the journal has moved past this read
+            except JournalError as exc:
+                self._note_error(exc)
             if not logged_waiting:
                 state = self._state_or_none()
                 log.info("ha.standby", node=self.settings.node_id, holder=state.holder if state else None,
@@ -125,6 +131,8 @@ class HaNode:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.role is Role.STANDBY:
+            self._forget_view()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5.0)
         self.lease.close()
@@ -165,7 +173,22 @@ class HaNode:
             "lease_held": state.held if state else None,
             "own_lease_left_s": round(remaining, 3) if remaining is not None else None,
             "advisory_lock": self.lease.has_lock, "last_error": self.last_error,
+            **self._standbys(state.holder if state and state.held else None),
         }
+
+    def _standbys(self, holder: str | None) -> dict[str, object]:
+        try:
+            views = read_views(self.lease.engine, self.settings.cluster, exclude=holder)
+        except JournalError as exc:
+            self._note_error(exc)
+            return {"standby_lag_s": None, "standbys": []}
+        return {"standby_lag_s": standby_lag(views), "standbys": [view.to_json() for view in views]}
+
+    def _forget_view(self) -> None:
+        try:
+            self.lease.forget_view()
+        except JournalError as exc:
+            self._note_error(exc)
 
     def _state_or_none(self) -> LeaseState | None:
         try:

@@ -17,6 +17,7 @@ from fixgw.config import GatewayConfig
 from fixgw.engine.continuity import HaHooks, SessionContinuity, SessionRecorder
 from fixgw.ha.node import HaNode, Role
 from fixgw.store.database import make_engine
+from fixgw.store.jobruns import JobClaims
 from fixgw.store.lease import Lease
 from fixgw.store.sessionledger import SessionLedger
 
@@ -57,7 +58,9 @@ class HaRuntime:
         self.lease.install_fence(gateway.journal.engine)
         continuity = SessionContinuity(SessionLedger(gateway.journal.engine), gateway.journal,
                                        self.config.ha.sequence_gap)
-        gateway.ha = HaHooks(continuity, self.recorder, self.node.may_send, self.node.fence)
+        jobs = JobClaims(gateway.journal.engine, cluster=self.config.ha.cluster, node=self.lease.node_id,
+                         epoch=lambda: self.lease.epoch if self.node.may_send() else None)
+        gateway.ha = HaHooks(continuity, self.recorder, self.node.may_send, self.node.fence, jobs)
         self._gateway = gateway
         self.node.start_renewing()  # now: rebuilding the book and starting the sessions may take longer than lease_s
         return True

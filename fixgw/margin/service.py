@@ -33,6 +33,7 @@ from fixgw.model.margin_interest import accrue_interest
 from fixgw.model.margin_snapshot import AccountSnapshot
 from fixgw.model.orders import NewOrder, utc_now
 from fixgw.router.core import Denial
+from fixgw.store.jobruns import JobClaims
 from fixgw.store.journal import Journal, JournalBatch
 from fixgw.store.margin import MarginRow, MarginStore
 
@@ -150,8 +151,10 @@ class MarginService:
                  prices: PriceLookup, alert: AlertHook | None = None, pause: PauseHook | None = None,
                  clock: Callable[[], datetime] = utc_now, fetchers: Mapping[str, Fetcher] | None = None,
                  venue_orders: OrdersHook | None = None,
-                 brokers: Mapping[str, Callable[[], Any]] | None = None) -> None:
+                 brokers: Mapping[str, Callable[[], Any]] | None = None, claims: JobClaims | None = None) -> None:
         self.config = config
+        self.claims = claims
+        """HA: snapshots at fixed slots, each recorded once whoever is active (fixgw/ha/jobs.py)."""
         self.journal = journal
         self.store = MarginStore(journal)
         self.table = table
@@ -201,6 +204,9 @@ class MarginService:
         self._clients.clear()
 
     def _run(self) -> None:
+        if self.claims is not None:
+            self._run_claimed()
+            return
         while not self._stop.is_set():
             try:
                 self.refresh()
@@ -208,13 +214,54 @@ class MarginService:
                 log.warning("margin.snapshot_failed", error=repr(exc))
             self._stop.wait(self.config.snapshot_s)
 
+    def _run_claimed(self) -> None:
+        """HA: a snapshot per slot of snapshot_s (anchored, the same slots on every node), recorded once whoever is
+        active. At takeover the current slot runs at once unless the old active recorded it; then this node pulls
+        without recording, for its own pre-trade guards."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        from fixgw.ha.jobs import ANCHOR, ClaimedJob
+        from fixgw.recon.cron import latest_fire_time
+
+        period = timedelta(seconds=self.config.snapshot_s)
+        trigger = IntervalTrigger(seconds=self.config.snapshot_s, start_date=ANCHOR, timezone="UTC")
+        job = ClaimedJob("margin-snapshot", trigger, lambda _fire: self._snapshot(), self.claims, grace=period,
+                         clock=self._clock)
+        warm = False
+        while not self._stop.is_set():
+            now = self._clock()
+            fire = latest_fire_time(trigger, now, period) or now
+            try:
+                if not job(fire) and not warm:
+                    self.refresh(record=False)
+                warm = True
+            except Exception as exc:  # the journal unreachable: try again at the next slot
+                log.warning("margin.snapshot_failed", error=repr(exc))
+            next_fire = trigger.get_next_fire_time(fire, self._clock())
+            wait = (next_fire - self._clock()).total_seconds() if next_fire else period.total_seconds()
+            self._stop.wait(max(0.0, wait))
+
+    def _snapshot(self) -> bool:
+        try:
+            self.refresh()
+            return True
+        except Exception as exc:  # a venue or journal hiccup: try again at the next snapshot
+            log.warning("margin.snapshot_failed", error=repr(exc))
+            return False
+
     # ------------------------------------------------------------------ one snapshot
 
-    def refresh(self) -> dict[str, Any]:
-        """Pull, value, journal and publish once (the scheduled loop and on-demand callers share it)."""
+    def refresh(self, *, record: bool = True) -> dict[str, Any]:
+        """Pull, value, journal and publish once (the scheduled loop and on-demand callers share it). Without
+        `record` (an HA node taking over a slot the old active recorded): the views and guards only."""
         with self._lock:
             now = self._clock()
             snapshots = self._loop.run_until_complete(self._pull(now))
+            if not record:
+                views = [self._value(snapshot) for snapshot in snapshots]
+                self._states.update({view.snapshot.venue: view.state for view in views})
+                self._publish(views, status_json(now, views, cross_venue_netting=self.config.cross_venue_netting))
+                return self.last or {}
             self._relay_venue_orders()
             views = [self._value(snapshot) for snapshot in snapshots]
             status = status_json(now, views, cross_venue_netting=self.config.cross_venue_netting)
@@ -225,10 +272,13 @@ class MarginService:
             if interest:
                 state[INTEREST_STATE] = json.dumps(interest)
             self.journal.write(JournalBatch(state=state))
-            self.views, self.last = views, status
-            self.guards = {view.snapshot.venue: self._guard(view) for view in views
-                           if view.state in (MarginState.REDUCE_ONLY, MarginState.CRITICAL)}
+            self._publish(views, status)
             return status
+
+    def _publish(self, views: list[VenueView], status: dict[str, Any]) -> None:
+        self.views, self.last = views, status
+        self.guards = {view.snapshot.venue: self._guard(view) for view in views
+                       if view.state in (MarginState.REDUCE_ONLY, MarginState.CRITICAL)}
 
     def _relay_venue_orders(self) -> None:
         """Hand every listed order with new fills to the router, which books the venue's own (liquidations)."""

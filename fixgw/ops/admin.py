@@ -474,7 +474,8 @@ def _ha_line(ops: "OpsRuntime") -> str:
         return ""
     node = ops.ha_status()
     return (f"HA node {node.get('node')} ({node.get('cluster')}): {node.get('role')}, epoch {node.get('epoch')}, "
-            f"lease left {node.get('own_lease_left_s')} s, renewed {node.get('lease_age_s')} s ago")
+            f"lease left {node.get('own_lease_left_s')} s, renewed {node.get('lease_age_s')} s ago, "
+            f"standby lag {node.get('standby_lag_s')} s")
 
 
 class AdminServer:

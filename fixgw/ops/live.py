@@ -231,6 +231,10 @@ def _ha_metrics(status: Callable[[], dict[str, object]] | None) -> Iterator[Metr
     age = node.get("lease_age_s")
     if isinstance(age, int | float):
         yield _gauge("fixgw_ha_lease_age_seconds", "Seconds since the holder last renewed the lease", age)
+    lag = node.get("standby_lag_s")
+    if isinstance(lag, int | float):
+        yield _gauge("fixgw_ha_standby_lag_seconds", "How long the journal has been ahead of the standby's last read",
+                     lag)
     recorded = node.get("recorded_messages")
     if isinstance(recorded, int):
         yield _counter("fixgw_ha_recorded_messages", "Outbound FIX messages recorded in PostgreSQL for takeover",

@@ -8,6 +8,10 @@ scheduled time missed while the daemon was down (newer than `catch_up_hours`) ru
 misses coalesce into it). This keeps sqlalchemy inside fixgw.store, adds no table outside the migrations, and
 needs no pickled callables; several gateways on one PostgreSQL journal see the same bookkeeping. Jobs run
 with coalesce=True, max_instances=1 and misfire_grace_time = catch_up_hours.
+
+HA (`claims`, fixgw/ha/jobs.py): each run claims its fire time under the active's epoch first, so a fire runs once
+whoever is active; the drift interval is anchored at a fixed instant (both nodes share its fire times) and a drift
+fire the old active missed runs once at takeover, as a missed end-of-day run already does.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from fixgw.config import GatewayConfig
+from fixgw.ha.jobs import ANCHOR, ClaimedJob
 from fixgw.logs import get_logger
-from fixgw.recon.cron import crontab_trigger
+from fixgw.recon.cron import crontab_trigger, latest_fire_time
 from fixgw.recon.results import DRIFT, EOD, ReconListener, ReconResult
 from fixgw.recon.settings import TradingHours
+from fixgw.store.jobruns import JobClaims
 from fixgw.store.journal import Journal
 from fixgw.store.recon import ReconStore
 
@@ -38,16 +44,6 @@ TRANSFERS = "transfers"
 """The job of `recon.transfers` (scheduled and caught up like a venue's end-of-day run)."""
 EodRun = Callable[[str, date], object]
 """(venue, day) -> anything: one end-of-day reconciliation (a ReconOutcome is published to listeners)."""
-
-
-def latest_fire_time(trigger: CronTrigger, now: datetime, lookback: timedelta) -> datetime | None:
-    """The trigger's last scheduled time at or before `now`, looking back at most `lookback`."""
-    latest = None
-    fire = trigger.get_next_fire_time(None, now - lookback)
-    while fire is not None and fire <= now:
-        latest = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-    return latest
 
 
 def in_trading_hours(hours: TradingHours, now: datetime) -> bool:
@@ -62,8 +58,10 @@ def in_trading_hours(hours: TradingHours, now: datetime) -> bool:
 class ReconService:
     def __init__(self, config: GatewayConfig, journal: Journal, *, run_eod: EodRun | None = None,
                  check_drift: Callable[[], object] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), claims: JobClaims | None = None) -> None:
         self.config = config
+        self.claims = claims
+        """HA: a run claims its fire time first (None: a single gateway, every fire runs)."""
         self.journal = journal
         self.store = ReconStore(journal)
         self._run_eod = run_eod or self._reconcile
@@ -125,8 +123,10 @@ class ReconService:
                 scheduler.add_job(self.eod_job, "date", args=[venue, missed],  # no run_date: at once
                                   id=f"recon-catch-up:{venue}", name=f"recon {venue} (missed run)")
         if recon.drift.enabled:
-            scheduler.add_job(self.drift_job, IntervalTrigger(minutes=recon.drift.every_minutes, timezone=self.zone),
-                              id="recon-drift", name="recon drift")
+            every = timedelta(minutes=recon.drift.every_minutes)
+            trigger = IntervalTrigger(minutes=recon.drift.every_minutes, start_date=ANCHOR, timezone=self.zone)
+            ClaimedJob("recon-drift", trigger, lambda _fire: self.drift_job(), self.claims, grace=every,
+                       clock=self._clock).schedule(scheduler, name="recon drift")
         scheduler.start()
         self.scheduler = scheduler
         log.info("recon.scheduler_started", venues=sorted(self.triggers), drift=recon.drift.enabled,
@@ -165,13 +165,19 @@ class ReconService:
     def eod_job(self, venue: str, scheduled: datetime | None = None) -> None:
         """Reconcile the day the scheduled time falls on (local), then record the time as covered."""
         due = scheduled or latest_fire_time(self.trigger(venue), self._clock(), timedelta(days=8)) or self._clock()
+        if self.claims is None:
+            self._eod(venue, due)
+        else:  # HA: once per fire time, whoever is active (a run its node did not finish is run again)
+            self.claims.run_once(f"recon-eod:{venue}", due, lambda: self._eod(venue, due))
+
+    def _eod(self, venue: str, due: datetime) -> bool:
         day = due.astimezone(self.zone).date()
         try:
             outcome = self._run_eod(venue, day)
         except Exception as exc:  # a job never takes the scheduler down; the next run tries again
             log.exception("recon.job_failed", venue=venue, date=day.isoformat(), error=repr(exc))
             self.publish(ReconResult(venue, EOD, self._clock(), f"failed: {exc}", day=day, failed=True))
-            return
+            return False
         self.store.put_state({f"{LAST_RUN_PREFIX}{venue}": due.isoformat()})
         from fixgw.recon.report import ReconOutcome
 
@@ -179,6 +185,7 @@ class ReconService:
             kinds = Counter(found.kind.value for found in outcome.breaks)
             summary = "clean" if outcome.clean else f"{len(outcome.breaks)} break(s)"
             self.publish(ReconResult(venue, EOD, self._clock(), summary, dict(kinds), day=day))
+        return True
 
     def drift_job(self) -> None:
         if not in_trading_hours(self.config.recon.drift.trading_hours, self._clock()):

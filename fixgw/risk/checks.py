@@ -46,6 +46,8 @@ Refusal = tuple[str, OrdRejReason, str]
 GATEWAY = "fixgw"
 """`who` of changes the gateway makes itself (breaker trips)."""
 KILL_CANCEL_ATTEMPTS = 3
+THROTTLE_WINDOW_S = 1.0
+"""max_orders_per_second counts the orders of the last second, sliding."""
 _HUNDRED = Decimal(100)
 _BPS = Decimal(10_000)
 _CENT = Decimal("0.01")
@@ -111,6 +113,20 @@ class RiskChecks:
             self.exposure.update(order, self._arrival.get(order.order_id))
         in_force = self.switches.in_force()
         log.info("risk.restored", switches_in_force=[s.key for s in in_force], enabled=self.config.enabled)
+
+    def restore_throttle(self, arrivals: Mapping[str, Iterable[datetime]]) -> None:
+        """At start (or an HA takeover), before the router runs: the orders each EMS session sent within the
+        throttle's one-second window, by their journaled arrival time - so a new active (or a restarted gateway)
+        does not start with a whole second's allowance the old one had partly spent. Counts every journaled
+        NewOrderSingle and replace request, refused ones too: never fewer than the live window held. An arrival
+        stamped ahead of this node's clock (the other node's clock) counts as now."""
+        now, monotonic_now = self._clock(), self._monotonic()
+        for session, times in arrivals.items():
+            window = self._throttle.setdefault(session, deque())
+            for at in sorted(times):
+                age = max(0.0, (now - at).total_seconds())
+                if age < THROTTLE_WINDOW_S:
+                    window.append(monotonic_now - age)
 
     def adopt(self, order: Order) -> None:
         """A closed order of the day read back from the journal (OrderBook.on_recall): restore counted its fills."""
@@ -225,7 +241,7 @@ class RiskChecks:
         window = self._throttle.get(session)
         if window is None:
             window = self._throttle[session] = deque()
-        while window and now - window[0] >= 1.0:
+        while window and now - window[0] >= THROTTLE_WINDOW_S:
             window.popleft()
         if len(window) >= limit.value:
             return ("max_orders_per_second", OrdRejReason.OTHER,

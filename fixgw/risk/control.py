@@ -21,6 +21,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -32,7 +33,7 @@ from fixgw.model.events import EventName
 from fixgw.model.orders import FillGroup, utc_now
 from fixgw.model.state import Order
 from fixgw.ops.controls import BreakerState, KillSwitchState, RiskState
-from fixgw.risk.checks import RiskChecks
+from fixgw.risk.checks import THROTTLE_WINDOW_S, RiskChecks
 from fixgw.risk.limits import RiskRules
 from fixgw.risk.switches import (
     AUDIT_ORDER_ID,
@@ -112,6 +113,7 @@ class RiskControl:
         self._reference_journal = ReferenceJournal(references, journal, config.marketdata.journal_period_s)
         rows = journal.state_with_prefix(KEY_PREFIX)
         self.checks.restore(orders, switches_from_rows(rows), closed_fills)
+        self.checks.restore_throttle(recent_arrivals(journal))
         self._seen = rows
         self._runner: _Runner | None = None
         self._core: RouterCore | None = None
@@ -246,3 +248,12 @@ def _register_reloader() -> None:
     from fixgw.ops.reload import register_reloader
 
     register_reloader(RiskReloader())
+
+
+def recent_arrivals(journal: Journal, window_s: float = THROTTLE_WINDOW_S) -> dict[str, list[datetime]]:
+    """EMS session -> arrival times of its orders and replace requests journaled within the last `window_s`."""
+    arrivals: dict[str, list[datetime]] = {}
+    since = utc_now() - timedelta(seconds=window_s)
+    for message in journal.iter_messages(direction="in", since=since, msg_types=("D", "G")):
+        arrivals.setdefault(message.session, []).append(message.at)
+    return arrivals

@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from fixgw.store import haview
 from fixgw.store.database import WRITE_OPTION, write_transaction
 from fixgw.store.records import FencedError, JournalError
 
@@ -49,10 +50,16 @@ _FENCE = text("SELECT 1 FROM ha_lease WHERE cluster = :cluster AND holder = :nod
 _STATUS = text("SELECT holder, epoch, expires_at, renewed_at, clock_timestamp() FROM ha_lease WHERE cluster = :cluster")
 _APPLICATION_PREFIX = "fixgw-ha:"
 _LOCK_NOT_AVAILABLE = "55P03"
+_SCHEMA_TAG = "substr(md5(current_database() || '.' || current_schema()), 1, 8)"
+"""In a node's application_name: pg_stat_activity spans the whole server, and a node of the same cluster and name
+on another database or schema (another pair, another test) is none of ours to end."""
 _END_EXPIRED_HOLDER = text(
     "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN ha_lease l ON l.cluster = :cluster "
     "WHERE l.expires_at < clock_timestamp() AND l.holder IS NOT NULL AND l.holder <> :node "
-    "AND a.application_name = left(:prefix || l.cluster || ':' || l.holder, 63) AND a.pid <> pg_backend_pid()")
+    "AND a.datname = current_database() "
+    f"AND a.application_name = left(:prefix || {_SCHEMA_TAG} || ':' || l.cluster || ':' || l.holder, 63) "
+    "AND a.pid <> pg_backend_pid()")
+_SET_NAME = f"SELECT set_config('application_name', left(%s || {_SCHEMA_TAG} || ':' || %s, 63), false)"
 _LOCK_KEY = "hashtext('fixgw.ha.' || current_schema() || '.' || :cluster)"
 _TRY_LOCK = text(f"SELECT pg_try_advisory_lock({_LOCK_KEY})")
 _UNLOCK = text(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
@@ -173,6 +180,16 @@ class Lease:
     def state(self) -> LeaseState:
         return read_state(self.engine, self.cluster)
 
+    def report_view(self, role: str = "standby") -> None:
+        """Read the journal's newest rows and record them as this node's view (the standby's lag, haview.py)."""
+        with self._transaction() as connection:
+            haview.report(connection, self.cluster, self.node_id, role)
+
+    def forget_view(self) -> None:
+        """This node no longer waits as standby (it became active, or stops)."""
+        with self._transaction() as connection:
+            haview.forget(connection, self.cluster, self.node_id)
+
     def close(self) -> None:
         if self._connection is not None:
             try:
@@ -193,15 +210,16 @@ class Lease:
         waiting for as long as the pause lasts. Our transactions never idle that long."""
         event.listen(engine, "begin", self._check_fence)
         timeout_ms = int(self.lease_s * 1000)
-        # Names the node's sessions, so a standby can end them once this node's lease has expired.
-        name = f"{_APPLICATION_PREFIX}{self.cluster}:{self.node_id}"[:63]
+        # Names the node's sessions (with its database and schema), so a standby can end them once this node's
+        # lease has expired.
+        name = f"{self.cluster}:{self.node_id}"
 
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
             autocommit = dbapi_connection.autocommit
             dbapi_connection.autocommit = True
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
-                cursor.execute("SELECT set_config('application_name', %s, false)", (name,))
+                cursor.execute(_SET_NAME, (_APPLICATION_PREFIX, name))
             dbapi_connection.autocommit = autocommit
 
         event.listen(engine, "connect", on_connect)

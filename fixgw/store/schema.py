@@ -188,3 +188,28 @@ venue_wire = Table(
 )
 Index("ix_venue_wire_venue_at", venue_wire.c.venue, venue_wire.c.at)
 Index("ix_venue_wire_at", venue_wire.c.at)
+
+# A claim per scheduled job and fire time (fixgw/ha/jobs.py): the active inserts it under its epoch before it
+# runs the job; finished_at once done. An unfinished claim of an older epoch (its node died) may be taken over.
+ha_job_run = Table(
+    "ha_job_run", metadata,
+    Column("cluster", String(64), primary_key=True),
+    Column("job_id", String(128), primary_key=True),
+    Column("fire_time", UtcMicros, primary_key=True),
+    Column("node", String(128), nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("claimed_at", UtcMicros, nullable=False),
+    Column("finished_at", UtcMicros),
+)
+
+# Each node's last read of the journal: the newest events and messages row it has seen, on the database's clock.
+# A standby's lag is how far the journal has moved past its view (fixgw ha status).
+ha_node_view = Table(
+    "ha_node_view", metadata,
+    Column("cluster", String(64), primary_key=True),
+    Column("node", String(128), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("events_seen", BigInteger, nullable=False),
+    Column("messages_seen", BigInteger, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+)

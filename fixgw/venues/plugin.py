@@ -48,6 +48,11 @@ class BuildContext:
     """FIX kinds: the gateway's message tap (drop copy, observers)."""
     wire: Any = None
     """REST kinds: where each request/response goes, masked (`bridge/common/wire.py` WireSink): the journal."""
+    send_gate: Callable[[], bool] | None = None
+    """REST kinds: HA - a request leaves only while this returns True (the node still holds its lease)."""
+    budgets_spent: bool = False
+    """REST kinds: request budgets (rate-limit buckets) start empty - an HA node taking over from an active that may
+    have just spent them (fixgw/venues/bridge/common/ratelimit.py)."""
 
 
 @dataclass(frozen=True, slots=True)

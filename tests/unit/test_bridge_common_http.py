@@ -201,3 +201,21 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     assert parse_retry_after(formatdate(100, usegmt=True), 90.0) == pytest.approx(10.0)
     assert parse_retry_after("soon", 0.0) is None
     assert parse_retry_after(None, 0.0) is None
+
+
+async def test_a_closed_send_gate_lets_no_request_leave() -> None:
+    """HA: an active woken after its lease ran out sends nothing to a REST venue, not even a retry under way."""
+    from fixgw.venues.bridge.common.errors import NotSent
+
+    handler, seen = scripted(httpx.Response(503), httpx.Response(200, json={"ok": 1}))
+    client = make_client(handler, Sleeps())
+    gate = iter([True, False])  # the first attempt leaves; the node is fenced before the retry
+    client.send_gate = lambda: next(gate)
+    with pytest.raises(NotSent):
+        await client.send(READ)
+    assert len(seen) == 1 and client.stats.requests == 1
+    client.send_gate = lambda: False
+    with pytest.raises(NotSent):
+        await client.send(SUBMIT)
+    assert len(seen) == 1
+    await client.aclose()

@@ -77,3 +77,40 @@ def test_limiter_keeps_one_bucket_per_venue_and_key() -> None:
     assert limiter.bucket("coinbase_prime", "p-1", spec) is a
     assert limiter.bucket("coinbase_prime", "p-2", spec) is not a
     assert {(u.venue, u.key) for u in limiter.usage()} == {("coinbase_prime", "p-1"), ("coinbase_prime", "p-2")}
+
+
+async def test_a_bucket_taken_over_starts_spent_and_refills_at_the_rate() -> None:
+    """HA takeover: the old active may have just spent the burst. The new active's bucket starts empty, so the
+    two together never send more than one uninterrupted bucket would have."""
+    fake = FakeTime()
+    spec = RateLimitSpec(8, 4, fraction=1.0)  # binary fractions: the fake clock adds up exactly
+    old = TokenBucket(spec, clock=fake.clock, sleep=fake.sleep)
+    sent = [fake.now for _ in range(4) if await old.acquire() == 0.0]  # the burst, just before it died
+    fake.now += 0.125
+    new = TokenBucket(spec, clock=fake.clock, sleep=fake.sleep)
+    new.spend_all()
+    assert new.usage().available == 0.0
+    for _ in range(6):
+        await new.acquire()
+        sent.append(fake.now)
+    start = sent[0]
+    assert all(sum(1 for at in sent if at <= t) <= spec.burst + (t - start) * spec.rate + 1e-9 for t in sent)
+    assert fake.now == 1000.875  # 6 requests at 8/s from the takeover at 1000.125, none at once
+
+
+def test_a_rest_venue_built_for_a_takeover_starts_with_its_budget_spent() -> None:
+    from pydantic import SecretStr
+
+    from fixgw.model.instruments import SymbolMaster
+    from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
+    from fixgw.venues.bridge.coinbase_prime.plugin import PLUGIN
+    from fixgw.venues.plugin import BuildContext
+
+    config = CoinbasePrimeConfig.model_validate({
+        "base_url": "http://127.0.0.1:9", "portfolio_id": "pf-1", "access_key": SecretStr("k"),
+        "passphrase": SecretStr("p"), "signing_key": SecretStr("s")})
+    available = {}
+    for spent in (False, True):
+        venue = PLUGIN.build(config.name, config, BuildContext(SymbolMaster([]), budgets_spent=spent))
+        available[spent] = venue.adapter.http.client.bucket.usage().available  # type: ignore[attr-defined]
+    assert available[False] == config.rate_limit_spec().burst and available[True] < 1

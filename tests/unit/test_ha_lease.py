@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pgschema import postgres_schema
 from risk_harness import AAPL, BTC, GME, ROUTING
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 from test_runner_commit import SPECS, GatedJournal, RecordingVenue
 from waiting import wait_until
 
@@ -27,8 +26,7 @@ from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, RouterCore
 from fixgw.router.ids import IdFactory
 from fixgw.router.routing import RouteTable
-from fixgw.store import Journal, JournalBatch
-from fixgw.store.database import journal_url as normalised_url
+from fixgw.store import Journal, JournalBatch, MessageRecord
 from fixgw.store.lease import Lease, read_state, request_step_down
 from fixgw.store.records import FencedError
 
@@ -40,18 +38,8 @@ def pg_url() -> Iterator[str]:
     base = os.environ.get("FIXGW_TEST_DATABASE_URL")
     if not base:
         pytest.skip("FIXGW_TEST_DATABASE_URL is not set")
-    schema = f"test_lease_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalised_url(base), poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield normalised_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '30s'"))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base, "test_lease_") as url:
+        yield url
 
 
 @pytest.fixture
@@ -158,6 +146,37 @@ def test_a_write_paused_inside_its_transaction_cannot_block_the_takeover(journal
         b.close()
 
 
+def test_ending_an_expired_holder_spares_a_namesake_on_another_schema(journal: Journal) -> None:
+    """pg_stat_activity spans the server: ending node a's sessions in this schema must not end those of another
+    pair (another schema, here another test running beside this one) whose cluster and node are named alike."""
+    with postgres_schema(os.environ["FIXGW_TEST_DATABASE_URL"], "test_lease_") as other_url, \
+            Journal(other_url) as other:
+        namesake = lease(other, "a")
+        namesake.install_fence(other.engine)
+        assert namesake.acquire() == 1
+        connection = other.engine.connect()
+        connection.execute(text("SELECT 1"))  # a named session of the other schema's node a, idle
+        a, b = lease(journal, "a", lease_s=1.0), lease(journal, "b", lease_s=1.0)
+        a.install_fence(journal.engine)
+        try:
+            assert a.acquire() == 1
+            mine = journal.engine.connect()
+            mine.execute(text("SELECT 1"))
+            assert wait_until(lambda: not read_state(journal.engine, "desk").held)
+            b._end_expired_holder()
+            assert connection.execute(text("SELECT 1")).scalar_one() == 1   # the namesake's session lives on
+            with pytest.raises(Exception):  # noqa: B017 - ours (the expired holder's) was ended
+                mine.execute(text("SELECT 1"))
+            mine.invalidate()
+        finally:
+            connection.close()
+            a.remove_fence(journal.engine)
+            namesake.remove_fence(other.engine)
+            a.close()
+            b.close()
+            namesake.close()
+
+
 def test_the_node_stops_trusting_its_lease_on_its_own_clock(journal: Journal) -> None:
     fenced: list[str] = []
     settings = HaConfig(enabled=True, node_id="a", cluster="desk", lease_s=1.0, poll_every_s=0.05)
@@ -223,3 +242,39 @@ def test_ha_settings_are_checked(tmp_path: Path) -> None:
     config = parse_config({"state_dir": str(tmp_path), "journal": {"url": "postgresql+psycopg://u@h/db"},
                            "ha": {"enabled": True, "node_id": "fixgw-a"}})
     assert config.ha.renew_period_s == pytest.approx(5 / 3)
+
+
+def test_the_standby_reports_how_far_it_is_behind_the_journal(journal: Journal) -> None:
+    from fixgw.store.haview import read_views, standby_lag
+
+    a = lease(journal, "a")
+    settings = HaConfig(enabled=True, node_id="b", cluster="desk", lease_s=5.0, poll_every_s=0.05)
+    standby = HaNode(settings, lease(journal, "b"))
+    stop = threading.Event()
+    waiting = threading.Thread(target=standby.wait_active, args=(stop,))
+    try:
+        assert a.acquire() == 1
+        waiting.start()
+        [view] = wait_until(lambda: read_views(journal.engine, "desk", exclude="a"))
+        assert (view.node, view.role, view.rows_behind, view.lag_s) == ("b", "standby", 0, 0.0)
+        stop.set()  # the standby stops reading (hung, cut off) while the active writes on
+        waiting.join(5)
+        now = datetime.now(UTC)
+        journal.write(JournalBatch(messages=[MessageRecord("ems-a", "in", "D", f"34={n}", now, seq_num=n)
+                                             for n in range(1, 4)]))
+        [view] = read_views(journal.engine, "desk", exclude="a")
+        assert view.rows_behind == 3 and view.lag_s > 0 and standby_lag([view]) == view.lag_s
+        status = standby.status()
+        assert status["standby_lag_s"] >= view.lag_s and status["standbys"][0]["rows_behind"] == 3
+        stop.clear()  # it reads again: caught up
+        waiting = threading.Thread(target=standby.wait_active, args=(stop,))
+        waiting.start()
+        wait_until(lambda: read_views(journal.engine, "desk", exclude="a")[0].rows_behind == 0)
+        stop.set()
+        waiting.join(5)
+        standby.stop()  # a standby that leaves takes its view with it
+        assert read_views(journal.engine, "desk") == []
+    finally:
+        stop.set()
+        a.close()
+        standby.stop()

@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 14, 13, 30, 0, 123456, tzinfo=UTC)
 TABLES = {"orders", "order_aliases", "events", "fills", "messages", "state", "counters", "journal_alembic_version",
           "recon_runs", "recon_breaks", "transfers",
-          "reference_prices", "margin_snapshots", "ha_lease", "ha_session_out", "venue_wire"}
+          "reference_prices", "margin_snapshots", "ha_lease", "ha_session_out", "venue_wire",
+          "ha_job_run", "ha_node_view"}
 
 
 def make_order(n: int = 1, *, qty: str = "100", session: str = "EMS1", **fields: Any) -> Order:

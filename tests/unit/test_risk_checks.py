@@ -286,3 +286,20 @@ def test_disabled_risk_checks_nothing() -> None:
     h = RiskHarness({**QTY, "enabled": False})
     assert h.new(order_qty="5000").to_venue
     assert h.engine.counters.get("checked") == 0
+
+
+def test_the_throttle_window_is_restored_from_the_orders_journaled_in_the_last_second() -> None:
+    """A new HA active (or a restarted gateway) does not start with the whole second's allowance the old one had
+    partly spent: the journaled arrivals of the last second count against it."""
+    from datetime import timedelta
+
+    h = RiskHarness(THROTTLE)
+    recent = [h.now - timedelta(milliseconds=ms) for ms in (900, 700, 500, 300)]
+    h.engine.restore_throttle({"EMS1": recent, "EMS2": [h.now - timedelta(seconds=1.5)] * 5,
+                               "EMS3": [h.now + timedelta(milliseconds=50)] * 5})  # ahead of our clock: now
+    assert denial(h.new(order_qty="1")) is None                     # the 5th of the second
+    assert denial_text(h.new(order_qty="2")).startswith("max_orders_per_second")
+    h.advance(0.15)                                                 # the arrival 900 ms ago leaves the window
+    assert denial(h.new(order_qty="3")) is None
+    assert denial(h.new(order_qty="4", session="EMS2")) is None     # older than a second: nothing spent
+    assert h.engine._throttle["EMS3"] and len(h.engine._throttle["EMS3"]) == 5

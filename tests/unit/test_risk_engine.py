@@ -344,6 +344,9 @@ def test_risk_controls_for_the_admin_api() -> None:
         def state_with_prefix(self, _prefix: str) -> dict[str, str]:
             return {}
 
+        def iter_messages(self, **_filters: Any) -> list[Any]:
+            return []
+
     control = RiskControl(config, NoJournal(), [])  # type: ignore[arg-type]
     control.checks = h.engine
     control._core = h.core
@@ -379,3 +382,19 @@ def test_a_venue_price_stamped_by_a_clock_running_ahead_does_not_freeze_the_refe
     reference = h.engine._reference("AAPL")
     assert reference is not None and reference.value == D("110.05")
     assert not h.engine.counters.get("alerts.circuit_breaker")
+
+
+def test_recent_arrivals_are_the_orders_and_replaces_journaled_within_the_window(journal_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from fixgw.risk.control import recent_arrivals
+    from fixgw.store import JournalBatch, MessageRecord
+
+    now = datetime.now(UTC)
+    ms = timedelta(milliseconds=1)
+    rows = [("EMS1", "in", "D", now - 200 * ms), ("EMS1", "in", "G", now - 100 * ms), ("EMS1", "in", "F", now),
+            ("EMS1", "out", "8", now), ("EMS2", "in", "D", now - 30_000 * ms), ("EMS2", "in", "D", now - 50 * ms)]
+    with Journal(journal_url) as journal:
+        journal.write(JournalBatch(messages=[MessageRecord(s, d, t, f"35={t}", at, seq_num=n)
+                                             for n, (s, d, t, at) in enumerate(rows, 1)]))
+        assert recent_arrivals(journal, window_s=5.0) == {"EMS1": [rows[0][3], rows[1][3]], "EMS2": [rows[5][3]]}

@@ -44,6 +44,10 @@ class VenueUnreachable(VenueUnknown):
     command certainly did not take effect and may be sent again - unlike any other `VenueUnknown`."""
 
 
+class NotSent(BridgeError):
+    """The request never left: this node may not send (an HA node that lost its lease)."""
+
+
 class MappingError(BridgeError, ValueError):
     """A value with no entry in a venue's enum table (in either direction)."""
 

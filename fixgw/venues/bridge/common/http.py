@@ -29,6 +29,7 @@ from fixgw.venues.bridge.common.clock import ClockSkewEstimator
 from fixgw.venues.bridge.common.deprecation import DeprecationBook
 from fixgw.venues.bridge.common.errors import (
     BridgeError,
+    NotSent,
     VenueAuthError,
     VenueProtocolError,
     VenueRejected,
@@ -137,6 +138,9 @@ class VenueHttpClient:
         self.resync_clock = resync_clock
         self.stats = HttpStats()
         self.deprecations = DeprecationBook(venue)
+        self.send_gate: Callable[[], bool] | None = None
+        """HA: checked right before each request leaves; closed (an active that lost its lease, woken from a
+        pause) nothing is sent - not even a retry or a status poll already under way."""
         self._rng = rng or random.Random()
         self._sleep = sleep
         # One pool per venue: keep-alive connections are reused across requests.
@@ -204,6 +208,8 @@ class VenueHttpClient:
         if self.headroom is not None:
             self.headroom.record()
         await self.bucket.acquire()
+        if self.send_gate is not None and not self.send_gate():
+            raise NotSent(self.venue, f"{request.route}: not sent, this node no longer holds the HA lease")
         signed = self.signer(request, self.clock.now()) if request.signed else None
         headers = dict(signed.headers) if signed else {}
         token = await self._bearer_token() if request.signed else None

@@ -126,8 +126,12 @@ def rest_plugin(kind: str, settings: type[VenueSection], client: ClientFactory, 
                 listed_orders: OrderLister | None = None) -> VenuePlugin:
     def build(name: str, section: Any, context: BuildContext) -> Venue:
         venue = client(section, context.symbols)
-        attach_health(venue, http_client(venue.adapter), balances)
-        http_client(venue.adapter).on_wire = context.wire
+        http = http_client(venue.adapter)
+        attach_health(venue, http, balances)
+        if context.budgets_spent:
+            http.bucket.spend_all()
+        http.send_gate = context.send_gate
+        http.on_wire = context.wire
         return venue
 
     def recon_reader(section: Any, symbols: SymbolMaster) -> RestReconReader:

@@ -2,6 +2,12 @@
 
 By default a bucket runs at 70% of the venue's documented rate and burst, so we stay clear of 429s even when
 the venue's clock for its window differs from ours. Clock and sleep are injectable for instant tests.
+
+HA takeover (`spend_all`): the new active's buckets start empty, not full. The old active may have spent its whole
+burst just before it died; its own bucket would be empty now, plus what refilled since - and the new active,
+starting from nothing at a moment after the old one's last request, can never exceed what one uninterrupted node
+would have sent. The cost is a burst's worth of refill (burst / rate seconds at most) at the venue's own pace;
+nothing needs recording on the active while it trades.
 """
 
 from __future__ import annotations
@@ -104,6 +110,11 @@ class TokenBucket:
         finally:
             self._waiting -= 1
         return waited
+
+    def spend_all(self) -> None:
+        """Start from an empty bucket: it refills at the rate from now (an HA node that just took over)."""
+        self._tokens = 0.0
+        self._updated = self._clock()
 
     def penalize(self, seconds: float) -> None:
         """The venue said 'back off' (429 + Retry-After): nobody sends on this key for `seconds`."""
