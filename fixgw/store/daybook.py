@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Select, String, and_, func, not_, or_, select, type_coerce
+from sqlalchemy import BigInteger, Select, String, and_, case, func, not_, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from fixgw.model.enums import Side
@@ -29,6 +29,9 @@ from fixgw.model.state import Order
 from fixgw.store import schema
 from fixgw.store.coltypes import from_micros, to_micros
 from fixgw.store.journal import Journal
+
+_IN_CHUNK = 500
+"""Ids per IN (...) list: well under SQLite's bound-parameter limit."""
 
 
 @dataclass(slots=True)
@@ -54,14 +57,33 @@ def read_day_book(journal: Journal, day_start: datetime) -> DayBook:
     with ThreadPoolExecutor(1, thread_name_prefix="daybook") as pool:
         fills = pool.submit(lambda: list(_fill_groups(journal, closed_today, voided, day)))
         book = DayBook(orders=journal.load_orders(open_only=True))
-        unwritten = or_(o.c.side.is_(None), o.c.cl_ord_ids.is_(None))   # by an older fixgw: read whole
-        read_whole = select(o.c.snapshot).where(*closed_today, or_(o.c.order_id.in_(voided), unwritten))
-        book.orders += [Order.model_validate_json(snapshot) for snapshot in journal._stream(read_whole)]
-        keys = select(o.c.ems_session, o.c.cl_ord_ids, o.c.order_id).where(*closed_today, not_(unwritten))
+        # One walk of the day's closed orders (by update time) for their ClOrdIDs and the rows an older fixgw
+        # wrote without side or ClOrdIDs (read whole below); a one-id list, nearly every order, is unwrapped in
+        # SQL (no Python per row but the tuple), anything else goes through _cl_ord_ids.
+        text = o.c.cl_ord_ids
+        inner = func.substr(text, 3, func.length(text) - 4)
+        single = case((and_(text.like('["%"]'), not_(inner.contains('"', autoescape=True)),
+                            not_(text.contains("\\", autoescape=True))), inner), else_=None)
+        keys = select(o.c.ems_session, single, text, o.c.order_id, o.c.side).where(*closed_today)
         closed_keys = book.closed_keys
+        add_key = closed_keys.append
+        unwritten: list[str] = []
         for batch in journal.raw_batches(keys, 10_000):
-            for session, cl_ord_ids, order_id in batch:
-                closed_keys += [(session, cl_ord_id, order_id) for cl_ord_id in _cl_ord_ids(cl_ord_ids)]
+            for session, cl_ord_id, cl_ord_ids, order_id, side in batch:
+                if cl_ord_id is not None and side is not None:
+                    add_key((session, cl_ord_id, order_id))
+                elif side is None or cl_ord_ids is None:
+                    unwritten.append(order_id)
+                else:
+                    closed_keys += [(session, each, order_id) for each in _cl_ord_ids(cl_ord_ids)]
+        # Read whole: the voided ones found through the partial index, then the unwritten ones by primary key.
+        skip = set(unwritten)
+        voided_rows = select(o.c.order_id, o.c.snapshot).where(*closed_today, o.c.order_id.in_(voided))
+        book.orders += [Order.model_validate_json(snapshot)
+                        for order_id, snapshot in journal._stream(voided_rows, scalars=False) if order_id not in skip]
+        for first in range(0, len(unwritten), _IN_CHUNK):
+            query = select(o.c.snapshot).where(o.c.order_id.in_(unwritten[first:first + _IN_CHUNK]))
+            book.orders += [Order.model_validate_json(snapshot) for snapshot in journal._stream(query)]
         book.closed_fills = fills.result()
     return book
 
