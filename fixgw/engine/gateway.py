@@ -144,8 +144,8 @@ class Gateway:
         with recovery_heap():  # fixgw/engine/heap.py: the day's book is not garbage
             day = read_day_book(self.journal, day_start)
             book.load(day.orders)
-            book.remember(day.closed_keys)
             remembered = len(day.closed_keys)
+            book.remember(day.closed_keys)
             self.risk = RiskControl(config, self.journal, book, day.closed_fills)
             book.on_recall = self.risk.checks.adopt
             del day
@@ -421,7 +421,7 @@ class Gateway:
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
             journaled = [parse_fix(record.raw)
-                         for record in self.journal.iter_messages(session=name, direction="out", since=since)]
+                         for record in self.journal.recent_messages(session=name, direction="out", since=since)]
             if not journaled:
                 continue
             stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)

@@ -38,8 +38,8 @@ _IN_CHUNK = 500
 class DayBook:
     orders: list[Order] = field(default_factory=list)
     """Open orders, and the day's closed orders with a voided fill or without a side column."""
-    closed_keys: list[tuple[str, str, str]] = field(default_factory=list)
-    """(EMS session, ClOrdID, order id) of every ClOrdID of the day's other closed orders."""
+    closed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(EMS session, ClOrdID) -> order id, for every ClOrdID of the day's other closed orders."""
     closed_fills: list[FillGroup] = field(default_factory=list)
     """The fills of those other closed orders (busts and corrections excluded above), grouped."""
 
@@ -66,16 +66,15 @@ def read_day_book(journal: Journal, day_start: datetime) -> DayBook:
                             not_(text.contains("\\", autoescape=True))), inner), else_=None)
         keys = select(o.c.ems_session, single, text, o.c.order_id, o.c.side).where(*closed_today)
         closed_keys = book.closed_keys
-        add_key = closed_keys.append
         unwritten: list[str] = []
         for batch in journal.raw_batches(keys, 10_000):
             for session, cl_ord_id, cl_ord_ids, order_id, side in batch:
                 if cl_ord_id is not None and side is not None:
-                    add_key((session, cl_ord_id, order_id))
+                    closed_keys[session, cl_ord_id] = order_id
                 elif side is None or cl_ord_ids is None:
                     unwritten.append(order_id)
                 else:
-                    closed_keys += [(session, each, order_id) for each in _cl_ord_ids(cl_ord_ids)]
+                    closed_keys.update(((session, each), order_id) for each in _cl_ord_ids(cl_ord_ids))
         # Read whole: the voided ones found through the partial index, then the unwritten ones by primary key.
         skip = set(unwritten)
         voided_rows = select(o.c.order_id, o.c.snapshot).where(*closed_today, o.c.order_id.in_(voided))
