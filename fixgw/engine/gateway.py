@@ -43,7 +43,6 @@ from fixgw.store.database import display_url
 from fixgw.store.daybook import read_day_book
 from fixgw.store.journal import Journal, JournalBatch
 from fixgw.venues.base import Venue
-from fixgw.venues.bridge.common.execution import RestExecutionClient
 from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
 from fixgw.venues.plugin import BuildContext
 from fixgw.venues.registry import build_venue
@@ -396,6 +395,10 @@ class Gateway:
 
     def _adopt_open_orders(self, book: OrderBook) -> None:
         """REST venues track orders in memory: hand each what the journal holds open there (they look it up)."""
+        if not self._own_venues:
+            return
+        from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
+
         for name, venue in self._own_venues.items():
             if not isinstance(venue, RestExecutionClient):
                 continue
