@@ -222,7 +222,7 @@ CHAINS = [["C1"], ["C1", "C2"], ['q"uote'], ["back\\slash"], ["ünï"], ["a,b"],
 
 
 def test_every_clordid_of_a_closed_order_is_remembered_as_written(journal: Journal) -> None:
-    """read_day_book unwraps one-id lists in SQL and sends the rest through _cl_ord_ids: both give the ids back."""
+    """read_day_book unwraps one-id lists inline and sends the rest through _cl_ord_ids: both give the ids back."""
     day = Day(journal)
     for number, chain in enumerate(CHAINS):
         order = an_order(f"K{number}")
