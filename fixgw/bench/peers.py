@@ -261,6 +261,8 @@ def _gateway_main(conn: Connection, config_data: dict[str, Any], log_path: str, 
         else:
             raise TimeoutError(f"sessions not up within 30s: {timings}")
         timings["ready_s"] = max(timings.values())
+        spent = os.times()
+        timings["cpu_to_ready_s"] = spent.user + spent.system   # the whole process: interpreter, imports, start
         conn.send(("ready", timings))
         while True:
             command, argument = conn.recv()

@@ -50,7 +50,7 @@ def run(work: Path, options: RestartOptions) -> tuple[dict[str, Any], list[Any]]
     table_rows = [[f"{rows['events']:,}", f"{rows['orders']:,}", f"{rows['orders_today']:,}",
                    result["gateway_start_s"],
                    result.get("venues_connected_s"), result.get("ems_logged_on_s"), result["ready_s"],
-                   result["process_spawn_to_ready_s"]]]
+                   result["process_spawn_to_ready_s"], result.get("cpu_to_ready_s")]]
     return result, [table("restart to ready (s, from Gateway.start())",
                           ["events", "orders", "of them today", "start() returned", "broker logged on",
-                           "EMS logged on", "ready", "incl. process start"], table_rows)]
+                           "EMS logged on", "ready", "incl. process start", "CPU s to ready"], table_rows)]

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import quickfix as qf
 import structlog
@@ -46,13 +46,13 @@ from fixgw.store.database import display_url
 from fixgw.store.daybook import read_day_book
 from fixgw.store.journal import Journal, JournalBatch, VenueWireRecord
 from fixgw.venues.base import Venue
-from fixgw.venues.bridge.common.alerts import VenueAlert
-from fixgw.venues.bridge.common.execution import RestExecutionClient
-from fixgw.venues.bridge.common.factory import archive_every_client, stop_archiving
-from fixgw.venues.bridge.common.wire import WireExchange
+from fixgw.venues.bridge.common.wire import WireExchange, archive_every_client, stop_archiving
 from fixgw.venues.fix_broker.plugin import KIND as FIX_BROKER_KIND
 from fixgw.venues.plugin import BuildContext
 from fixgw.venues.registry import build_venue
+
+if TYPE_CHECKING:
+    from fixgw.venues.bridge.common.alerts import VenueAlert
 
 log = structlog.get_logger("fixgw.engine.gateway")
 
@@ -150,8 +150,8 @@ class Gateway:
         with recovery_heap():  # fixgw/engine/heap.py: the day's book is not garbage
             day = read_day_book(self.journal, day_start)
             book.load(day.orders)
-            book.remember(day.closed_keys)
             remembered = len(day.closed_keys)
+            book.remember(day.closed_keys)
             self.risk = RiskControl(config, self.journal, book, day.closed_fills)
             book.on_recall = self.risk.checks.adopt
             del day
@@ -194,8 +194,12 @@ class Gateway:
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():
             venue.bind(self.runner)
-            if isinstance(venue, RestExecutionClient):
-                venue.on_alert = self._venue_alert
+        if self._own_venues:
+            from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
+
+            for venue in self._own_venues.values():
+                if isinstance(venue, RestExecutionClient):
+                    venue.on_alert = self._venue_alert
         if self.ha is not None:
             self.runner.on_fenced = self.ha.on_fenced
             self.ha.before_engines(config.state_dir / "quickfix", self._ems_sessions(),
@@ -424,6 +428,10 @@ class Gateway:
 
     def _adopt_open_orders(self, book: OrderBook) -> None:
         """REST venues track orders in memory: hand each what the journal holds open there (they look it up)."""
+        if not self._own_venues:
+            return
+        from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
+
         for name, venue in self._own_venues.items():
             if not isinstance(venue, RestExecutionClient):
                 continue
@@ -451,7 +459,7 @@ class Gateway:
             mark = self.journal.get_state(f"{SENT_MARK_PREFIX}{name}")
             since = datetime.fromisoformat(mark) + timedelta(microseconds=1) if mark else utc_now() - RECOVERY_WINDOW
             journaled = [parse_fix(record.raw)
-                         for record in self.journal.iter_messages(session=name, direction="out", since=since)]
+                         for record in self.journal.recent_messages(session=name, direction="out", since=since)]
             if not journaled:
                 continue
             stored = stored_keys(store_prefix(self._ems_store_dir(sid), sid), 2 * len(journaled) + ADMIN_SLACK)

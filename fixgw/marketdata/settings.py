@@ -92,15 +92,17 @@ class MarketDataConfig(_Section):
 
 def venue_source_errors(config: MarketDataConfig, venues: Mapping[str, Any]) -> list[str]:
     """Sources that read a REST venue's market data must name a configured venue of the matching kind."""
+    labels = {"coinbase_prime_l2": "Coinbase Prime", "falconx_quote": "FalconX"}
+    reading = {name: source for name, source in config.sources.items() if source.kind in labels}
+    if not reading:
+        return []   # the venues' config models load only when a source reads one (restart time)
     from fixgw.venues.bridge.coinbase_prime.config import CoinbasePrimeConfig
     from fixgw.venues.bridge.falconx.config import FalconXConfig
 
-    needs: dict[str, tuple[type, str]] = {"coinbase_prime_l2": (CoinbasePrimeConfig, "Coinbase Prime"),
-                                          "falconx_quote": (FalconXConfig, "FalconX")}
+    models: dict[str, type] = {"coinbase_prime_l2": CoinbasePrimeConfig, "falconx_quote": FalconXConfig}
     errors = []
-    for name, source in config.sources.items():
-        if source.kind in needs:
-            model, label = needs[source.kind]
-            if not isinstance(venues.get(source.venue or ""), model):
-                errors.append(f"marketdata.sources.{name}.venue: {source.venue!r} is not a {label} venue under venues")
+    for name, source in reading.items():
+        if not isinstance(venues.get(source.venue or ""), models[source.kind]):
+            errors.append(f"marketdata.sources.{name}.venue: {source.venue!r} is not a {labels[source.kind]} venue "
+                          "under venues")
     return errors

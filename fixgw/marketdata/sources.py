@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import structlog
 
 from fixgw.marketdata.quotes import Quote
 from fixgw.venues.bridge.common.jsonwire import loads
+
+if TYPE_CHECKING:
+    import httpx
 
 log = structlog.get_logger("fixgw.marketdata")
 
@@ -74,6 +76,8 @@ class PollingSource:
         return self.health.errors
 
     async def run(self, sink: QuoteSink) -> None:
+        import httpx  # loaded when a polling source runs: the FIX broker's market data (engine) needs none of it
+
         async with httpx.AsyncClient(timeout=self.timeout_s) as client:
             while True:
                 try:

@@ -30,13 +30,16 @@ from fixgw.store import schema
 from fixgw.store.coltypes import from_micros, to_micros
 from fixgw.store.journal import Journal
 
+_IN_CHUNK = 500
+"""Ids per IN (...) list: well under SQLite's bound-parameter limit."""
+
 
 @dataclass(slots=True)
 class DayBook:
     orders: list[Order] = field(default_factory=list)
     """Open orders, and the day's closed orders with a voided fill or without a side column."""
-    closed_keys: list[tuple[str, str, str]] = field(default_factory=list)
-    """(EMS session, ClOrdID, order id) of every ClOrdID of the day's other closed orders."""
+    closed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(EMS session, ClOrdID) -> order id, for every ClOrdID of the day's other closed orders."""
     closed_fills: list[FillGroup] = field(default_factory=list)
     """The fills of those other closed orders (busts and corrections excluded above), grouped."""
 
@@ -54,14 +57,30 @@ def read_day_book(journal: Journal, day_start: datetime) -> DayBook:
     with ThreadPoolExecutor(1, thread_name_prefix="daybook") as pool:
         fills = pool.submit(lambda: list(_fill_groups(journal, closed_today, voided, day)))
         book = DayBook(orders=journal.load_orders(open_only=True))
-        unwritten = or_(o.c.side.is_(None), o.c.cl_ord_ids.is_(None))   # by an older fixgw: read whole
-        read_whole = select(o.c.snapshot).where(*closed_today, or_(o.c.order_id.in_(voided), unwritten))
-        book.orders += [Order.model_validate_json(snapshot) for snapshot in journal._stream(read_whole)]
-        keys = select(o.c.ems_session, o.c.cl_ord_ids, o.c.order_id).where(*closed_today, not_(unwritten))
+        # One walk of the day's closed orders (by update time) for their ClOrdIDs and the rows an older fixgw
+        # wrote without side or ClOrdIDs (read whole below). A one-id list `["X"]`, nearly every order, is
+        # unwrapped inline, as _cl_ord_ids would (without a call per row, 200,000 times a restart).
+        keys = select(o.c.ems_session, o.c.cl_ord_ids, o.c.order_id, o.c.side).where(*closed_today)
         closed_keys = book.closed_keys
+        unwritten: list[str] = []
         for batch in journal.raw_batches(keys, 10_000):
-            for session, cl_ord_ids, order_id in batch:
-                closed_keys += [(session, cl_ord_id, order_id) for cl_ord_id in _cl_ord_ids(cl_ord_ids)]
+            for session, text, order_id, side in batch:
+                if side is None or text is None:
+                    unwritten.append(order_id)
+                    continue
+                inner = text[2:-2]
+                if text.startswith('["') and text.endswith('"]') and '"' not in inner and "\\" not in inner:
+                    closed_keys[session, inner] = order_id
+                else:
+                    closed_keys.update(((session, each), order_id) for each in _cl_ord_ids(text))
+        # Read whole: the voided ones found through the partial index, then the unwritten ones by primary key.
+        skip = set(unwritten)
+        voided_rows = select(o.c.order_id, o.c.snapshot).where(*closed_today, o.c.order_id.in_(voided))
+        book.orders += [Order.model_validate_json(snapshot)
+                        for order_id, snapshot in journal._stream(voided_rows, scalars=False) if order_id not in skip]
+        for first in range(0, len(unwritten), _IN_CHUNK):
+            query = select(o.c.snapshot).where(o.c.order_id.in_(unwritten[first:first + _IN_CHUNK]))
+            book.orders += [Order.model_validate_json(snapshot) for snapshot in journal._stream(query)]
         book.closed_fills = fills.result()
     return book
 

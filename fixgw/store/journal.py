@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, func, or_, select
+from sqlalchemy import Engine, Insert, Table, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -189,6 +189,23 @@ class Journal:
                                                                     order_id=order_id, cl_ord_id=cl_ord_id))
         if msg_types is not None:
             query = query.where(m.c.msg_type.in_(list(msg_types)))
+        for row in self._stream(query, scalars=False):
+            yield MessageRecord(*row)
+
+    def recent_messages(self, *, session: str, direction: str, since: datetime) -> Iterator[MessageRecord]:
+        """`iter_messages(session=, direction=, since=)` for a `since` close to now (a restart's replay check).
+        On SQLite the time index is walked from `since`: left to itself SQLite takes the (session, direction)
+        index, reads every message of the session ever journaled and sorts them (0.3 s of a restart with
+        400,000); a unary + keeps those terms and the ORDER BY off their indexes (SQLite's documented way)."""
+        m = schema.messages
+        query = select(m.c.session, m.c.direction, m.c.msg_type, m.c.raw, m.c.at, m.c.order_id, m.c.cl_ord_id,
+                       m.c.seq_num).where(m.c.at >= since)
+        if self.engine.dialect.name == "sqlite":
+            query = query.where(literal_column("+messages.session") == session,
+                                literal_column("+messages.direction") == direction).order_by(
+                literal_column("+messages.id"))
+        else:
+            query = query.where(m.c.session == session, m.c.direction == direction).order_by(m.c.id)
         for row in self._stream(query, scalars=False):
             yield MessageRecord(*row)
 

@@ -2,64 +2,80 @@
 
 Adding a venue kind: a folder with its section model, builder and hooks exporting one `PLUGIN`
 (see `bridge/binance/plugin.py`), and one line in `_BUILT_IN` below. Tests and extensions may `register` more.
+
+A built-in kind's module is imported the first time something asks for that kind (a config section naming it,
+a builder, a recon reader), so a gateway loads only the adapters it is configured with (restart time);
+`plugins()` and the error messages listing every kind load them all.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import PlainValidator, SerializeAsAny
 
 from fixgw.venues.base import Venue
-from fixgw.venues.bridge.binance.plugin import PLUGIN as BINANCE
-from fixgw.venues.bridge.clear_street.plugin import PLUGIN as CLEAR_STREET
-from fixgw.venues.bridge.coinbase_prime.plugin import PLUGIN as COINBASE_PRIME
-from fixgw.venues.bridge.falconx.plugin import PLUGIN as FALCONX
 from fixgw.venues.fix_broker.plugin import PLUGIN as FIX_BROKER
 from fixgw.venues.plugin import BuildContext, VenuePlugin, VenueSection, VenueStats
 
-_BUILT_IN: tuple[VenuePlugin, ...] = (
-    FIX_BROKER,
-    COINBASE_PRIME,
-    FALCONX,
-    BINANCE,
-    CLEAR_STREET,
-)
-_PLUGINS: dict[str, VenuePlugin] = {plugin.kind: plugin for plugin in _BUILT_IN}
+_BUILT_IN: dict[str, str] = {
+    FIX_BROKER.kind: "fixgw.venues.fix_broker.plugin",
+    "coinbase_prime": "fixgw.venues.bridge.coinbase_prime.plugin",
+    "falconx": "fixgw.venues.bridge.falconx.plugin",
+    "binance": "fixgw.venues.bridge.binance.plugin",
+    "clear_street": "fixgw.venues.bridge.clear_street.plugin",
+}
+"""Built-in kind -> the module exporting its `PLUGIN`, imported on first use."""
+_PLUGINS: dict[str, VenuePlugin] = {FIX_BROKER.kind: FIX_BROKER}
 
 
 class UnknownVenueKind(ValueError):
     pass
 
 
+def _known(kind: str) -> VenuePlugin | None:
+    """The plugin of `kind`, importing a built-in kind's module the first time; None when no such kind."""
+    plugin = _PLUGINS.get(kind)
+    if plugin is None and kind in _BUILT_IN:
+        loaded: VenuePlugin = importlib.import_module(_BUILT_IN[kind]).PLUGIN
+        if loaded.kind != kind:
+            raise RuntimeError(f"{_BUILT_IN[kind]} exports kind {loaded.kind!r}, listed as {kind!r}")
+        plugin = _PLUGINS.setdefault(kind, loaded)
+    return plugin
+
+
 def register(plugin: VenuePlugin) -> None:
     """Add a venue kind (an extension or a test); a kind already known is an error, not a silent override."""
-    if plugin.kind in _PLUGINS:
+    if plugin.kind in _PLUGINS or plugin.kind in _BUILT_IN:
         raise ValueError(f"venue kind {plugin.kind!r} is already registered")
     _PLUGINS[plugin.kind] = plugin
 
 
 def unregister(kind: str) -> None:
-    if any(plugin.kind == kind for plugin in _BUILT_IN):
+    if kind in _BUILT_IN:
         raise ValueError(f"venue kind {kind!r} is built in")
     _PLUGINS.pop(kind, None)
 
 
 def plugins() -> Mapping[str, VenuePlugin]:
+    """Every kind known, built-in ones loaded."""
+    for kind in _BUILT_IN:
+        _known(kind)
     return dict(_PLUGINS)
 
 
 def plugin_for(kind: str) -> VenuePlugin:
-    try:
-        return _PLUGINS[kind]
-    except KeyError:
-        raise UnknownVenueKind(f"unknown venue kind {kind!r} (known: {', '.join(configurable_kinds())})") from None
+    plugin = _known(kind)
+    if plugin is None:
+        raise UnknownVenueKind(f"unknown venue kind {kind!r} (known: {', '.join(configurable_kinds())})")
+    return plugin
 
 
 def configurable_kinds() -> list[str]:
     """The kinds a `[venues.<name>]` section may name."""
-    return sorted(kind for kind, plugin in _PLUGINS.items() if plugin.settings is not None)
+    return sorted(kind for kind, plugin in plugins().items() if plugin.settings is not None)
 
 
 def _validate_section(value: Any) -> VenueSection:
@@ -68,7 +84,7 @@ def _validate_section(value: Any) -> VenueSection:
     kind = value.get("kind") if isinstance(value, Mapping) else None
     if not isinstance(kind, str):
         raise ValueError(f"give kind, one of: {', '.join(configurable_kinds())}")
-    plugin = _PLUGINS.get(kind)
+    plugin = _known(kind)
     if plugin is None or plugin.settings is None:
         raise ValueError(f"unknown venue kind {kind!r} (known: {', '.join(configurable_kinds())})")
     return plugin.settings.model_validate(value)
@@ -88,5 +104,5 @@ def build_venue(kind: str, name: str, section: Any, context: BuildContext) -> Ve
 
 def venue_stats(venue: Venue) -> VenueStats | None:
     """The live statistics of a built venue, when its kind reports any."""
-    plugin = _PLUGINS.get(venue.kind)
+    plugin = _known(venue.kind) if venue.kind else None
     return plugin.stats(venue) if plugin is not None and plugin.stats is not None else None

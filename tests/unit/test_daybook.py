@@ -108,7 +108,7 @@ def test_the_day_book_holds_open_and_voided_orders_whole_and_the_rest_as_ids(jou
     build_day(journal)
     day = read_day_book(journal, DAY)
     assert sorted(order.order_id for order in day.orders) == ["BUSTED", "OPEN"]
-    keys = {(session, cl_ord_id): order_id for session, cl_ord_id, order_id in day.closed_keys}
+    keys = day.closed_keys
     assert keys == {("EMS1", "C-F1"): "F1", ("EMS1", "C-F2"): "F2", ("EMS1", "C-F3"): "F3",
                     ("EMS1", "C-F3-R1"): "F3", ("EMS1", "C-MULTI"): "MULTI", ("EMS2", "C-DENIED"): "DENIED",
                     ("EMS1", "C-BUSTED"): "BUSTED"}     # also held whole: the book keeps the loaded order
@@ -207,7 +207,7 @@ def test_migration_0003_fills_side_and_clordids_of_existing_rows_and_older_write
     with Journal(journal_url) as journal:
         day = read_day_book(journal, DAY)
     assert [o.order_id for o in day.orders] == ["OLDER"]
-    assert {(s, c) for s, c, _ in day.closed_keys} == {("EMS1", "C-PRE"), ("EMS1", "C-PRE-X")}
+    assert set(day.closed_keys) == {("EMS1", "C-PRE"), ("EMS1", "C-PRE-X")}
     (group,) = day.closed_fills
     assert (group.side, group.qty, group.count) == (Side.SELL, Decimal("10"), 1)
 
@@ -216,3 +216,18 @@ def test_migration_0003_fills_side_and_clordids_of_existing_rows_and_older_write
                                  ['"]', '["']])
 def test_cl_ord_ids_read_back_as_json_wrote_them(ids: list[str]) -> None:
     assert list(_cl_ord_ids(json.dumps(ids))) == ids
+
+
+CHAINS = [["C1"], ["C1", "C2"], ['q"uote'], ["back\\slash"], ["ünï"], ["a,b"], ['"]', '["'], ["%_"], ["x'y"]]
+
+
+def test_every_clordid_of_a_closed_order_is_remembered_as_written(journal: Journal) -> None:
+    """read_day_book unwraps one-id lists inline and sends the rest through _cl_ord_ids: both give the ids back."""
+    day = Day(journal)
+    for number, chain in enumerate(CHAINS):
+        order = an_order(f"K{number}")
+        order.cl_ord_id_chain, order.cl_ord_id = list(chain), chain[-1]
+        day.add(order, (f"X-K{number}", "10", "64000.5", TODAY))
+    day.write()
+    keys = read_day_book(journal, DAY).closed_keys
+    assert keys == {("EMS1", cl_ord_id): f"K{number}" for number, chain in enumerate(CHAINS) for cl_ord_id in chain}

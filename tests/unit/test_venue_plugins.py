@@ -4,6 +4,9 @@ reconciled and measured through its hooks - nothing else in the gateway names it
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -189,3 +192,32 @@ def test_no_module_outside_venues_names_a_venue_kind() -> None:
             if isinstance(node, ast.Constant) and node.value in kinds:
                 named.append(f"{path.relative_to(package)}:{node.lineno} {node.value}")
     assert named == []
+
+
+_LOADED_KINDS = """
+import sys
+from fixgw.config import parse_config
+
+def loaded():
+    return sorted({name.split(".")[3] for name in sys.modules
+                   if name.startswith("fixgw.venues.bridge.") and name.split(".")[3] != "common"})
+
+parse_config({"ems": {"e": {"target_comp_id": "E"}}})
+print(loaded())
+parse_config({"ems": {"e": {"target_comp_id": "E"}},
+              "venues": {"bn": {"kind": "binance", "api_key": "env:T_KEY", "secret_key": "env:T_SECRET"}}})
+print(loaded())
+from fixgw.venues.registry import plugins
+plugins()
+print(loaded())
+"""
+
+
+def test_a_gateway_imports_the_adapters_of_the_kinds_it_is_configured_with_only() -> None:
+    """Restart time: a built-in kind's module loads the first time the kind is asked for; plugins() loads all."""
+    root = Path(fixgw.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "T_KEY": "k", "T_SECRET": "s"}
+    done = subprocess.run([sys.executable, "-c", _LOADED_KINDS], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "['binance']", "['binance', 'coinbase_prime', 'falconx']"]

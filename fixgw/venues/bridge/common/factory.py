@@ -13,25 +13,7 @@ from fixgw.venues.bridge.common.http import ErrorFactory, Signer, VenueHttpClien
 from fixgw.venues.bridge.common.ratelimit import RateLimiter
 from fixgw.venues.bridge.common.retry import Sleep
 from fixgw.venues.bridge.common.settings import RestVenueConfig
-from fixgw.venues.bridge.common.wire import WireSink
-
-_archive_sink: WireSink | None = None
-"""Where every client built in this process hands its exchanges (the running gateway's wire archive): the
-reconciliation, margin and market-data readers build their own clients through their plugin hooks, and their
-requests are archived like the order path's. One gateway per process; None: not archived."""
-
-
-def archive_every_client(sink: WireSink) -> None:
-    """Sets the process's wire-archive sink for clients built from now on (the gateway, at start)."""
-    global _archive_sink
-    _archive_sink = sink
-
-
-def stop_archiving(sink: WireSink) -> None:
-    """Clients built from now on are not archived - unless another gateway of this process set its own since."""
-    global _archive_sink
-    if _archive_sink == sink:
-        _archive_sink = None
+from fixgw.venues.bridge.common.wire import archive_sink
 
 
 @dataclass
@@ -67,5 +49,5 @@ def build_client(
         transport=deps.transport,
         max_connections=config.max_connections,
     )
-    client.on_wire = _archive_sink
+    client.on_wire = archive_sink()
     return client

@@ -95,3 +95,27 @@ def mask_body(body: bytes | str) -> str:
 
 def _cut(text: str) -> str:
     return text if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + f"...[{len(text)} chars]"
+
+
+_archive_sink: WireSink | None = None
+"""Where every client built in this process hands its exchanges (the running gateway's wire archive): the
+reconciliation, margin and market-data readers build their own clients through their plugin hooks, and their
+requests are archived like the order path's. One gateway per process; None: not archived."""
+
+
+def archive_every_client(sink: WireSink) -> None:
+    """Sets the process's wire-archive sink for clients built from now on (the gateway, at start)."""
+    global _archive_sink
+    _archive_sink = sink
+
+
+def archive_sink() -> WireSink | None:
+    """The sink `build_client` gives each client it builds (None: not archived)."""
+    return _archive_sink
+
+
+def stop_archiving(sink: WireSink) -> None:
+    """Clients built from now on are not archived - unless another gateway of this process set its own since."""
+    global _archive_sink
+    if _archive_sink == sink:
+        _archive_sink = None
