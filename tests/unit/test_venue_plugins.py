@@ -220,4 +220,4 @@ def test_a_gateway_imports_the_adapters_of_the_kinds_it_is_configured_with_only(
     done = subprocess.run([sys.executable, "-c", _LOADED_KINDS], capture_output=True, text=True, env=env,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["[]", "['binance']", "['binance', 'coinbase_prime', 'falconx']"]
+    assert done.stdout.splitlines() == ["[]", "['binance']", "['binance', 'clear_street', 'coinbase_prime', 'falconx']"]
