@@ -52,7 +52,10 @@ def test_throughput_steps(tmp_path: Path) -> None:
     assert step["offered_rate"] == 200 and step["lost"] == 0 and step["ok"]
     _percentiles(step["round_trip_us"])
     assert step["cpu_s_per_1000_orders"] > 0 and result["peak_rss_mb"] > 0
-    assert result["max_sustained_rate"] == 200 and result["max_rate_nothing_lost"] == 200 and tables
+    # Whether 200/s was *kept up* (>= 90% achieved in half a second) depends on the machine's load: a timing, so
+    # only its consistency with the step is checked here (figures belong in scripts/bench).
+    assert result["max_sustained_rate"] == 200 and tables
+    assert result["max_rate_nothing_lost"] == (200 if step["keeps_up"] else 0)
 
 
 def test_bridge_orders_reach_the_crypto_simulator(tmp_path: Path) -> None:

@@ -102,6 +102,9 @@ def test_url_and_header_printing_loggers_stay_quiet_even_at_debug() -> None:
 
     from fixgw.logs import QUIET_LOGGERS
 
+    # uvicorn.Config(access_log=False) - the admin API's, the simulators' - turns uvicorn.access's propagation off
+    # for the whole process (quieter still): a test run earlier in this worker must not decide this one.
+    logging.getLogger("uvicorn.access").propagate = True
     stream = capture("DEBUG")
     for name in QUIET_LOGGERS:
         logging.getLogger(f"{name}.client").info("GET https://venue.example/orders Authorization: Bearer k")

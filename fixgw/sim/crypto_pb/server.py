@@ -58,6 +58,7 @@ class CryptoPbSimulator:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             build_app(self.state),
+            log_config=None,  # uvicorn's own config gives uvicorn.access a handler of its own, bypassing ours
             log_level="warning",
             access_log=False,
             lifespan="on",
