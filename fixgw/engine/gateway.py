@@ -474,9 +474,10 @@ class Gateway:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
+    def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
+             text: str | None = None) -> None:
         if self.runner is not None:
-            self.runner.tap(session, direction, msg_type, fields)
+            self.runner.tap(session, direction, msg_type, fields, text)
 
     def _send_to_ems(self, session: str, fields: list[tuple[int, str]]) -> bool:
         sid = self._ems_ids.get(session)

@@ -92,14 +92,16 @@ class Runner:
 
     # ------------------------------------------------------------------ thread-safe entry points
 
-    def submit_ems(self, session: str, fields: list[tuple[int, str]], at: datetime) -> None:
-        self._queue.put(_Item("ems", (session, fields, at)))
+    def submit_ems(self, session: str, fields: list[tuple[int, str]], at: datetime, text: str | None = None) -> None:
+        """An EMS's application message; `text`: QuickFIX's text of it (journaled as is, not rendered again)."""
+        self._queue.put(_Item("ems", (session, fields, at, text)))
 
     def ems_session_changed(self, session: str, logged_on: bool) -> None:
         self._queue.put(_Item("ems_session", (session, logged_on)))
 
-    def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
-        self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
+    def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
+            text: str | None = None) -> None:
+        self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now(), text)))
 
     def replay_now(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
         """Reports journaled before a crash but never handed to QuickFIX: handed to it (PossResend=Y) ahead of
@@ -250,11 +252,11 @@ class Runner:
                 replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
         kind, args = item.kind, item.args
         if kind == "ems":
-            session, fields, at = args
-            self._on_ems_message(session, fields, at, fx, messages, replies)
+            session, fields, at, text = args
+            self._on_ems_message(session, fields, at, fx, messages, replies, text)
         elif kind == "raw":
-            session, direction, msg_type, fields, at = args
-            messages.append(_record(session, direction, msg_type, fields, at))
+            session, direction, msg_type, fields, at, text = args
+            messages.append(_record(session, direction, msg_type, fields, at, text))
         elif kind == "venue_execution":
             self.core.on_venue_execution(args[0], args[1], fx)
         elif kind == "venue_cancel_reject":
@@ -274,9 +276,9 @@ class Runner:
 
     def _on_ems_message(self, session: str, fields: list[tuple[int, str]], at: datetime, fx: Effects,
                         messages: list[MessageRecord],
-                        replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
+                        replies: list[tuple[str, list[tuple[int, str]], str | None]], text: str | None = None) -> None:
         msg_type = next((value for tag, value in fields if tag == 35), "")
-        messages.append(_record(session, "in", msg_type, fields, at))
+        messages.append(_record(session, "in", msg_type, fields, at, text))
         if msg_type == "j":  # the EMS refuses one of our reports: on record, never answered with a reject of ours
             values = dict(fields)
             ref_id = values.get(379, "")
@@ -384,8 +386,10 @@ def _is_poss_dup(fields: list[tuple[int, str]]) -> bool:
 
 
 def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
-            at: datetime) -> MessageRecord:
+            at: datetime, text: str | None = None) -> MessageRecord:
+    """`text`: QuickFIX's text of `fields` (a received message), kept as it came unless a credential is masked."""
     seq = next((value for tag, value in fields if tag == 34), None)
+    masked = mask_secret_fields(fields)  # no passwords at rest
     return MessageRecord(session=session, direction=direction, msg_type=msg_type,
-                         raw=render_fix(mask_secret_fields(fields), SOH), at=at,  # no passwords at rest
+                         raw=text if text is not None and masked is fields else render_fix(masked, SOH), at=at,
                          seq_num=int(seq) if seq is not None and seq.isdigit() else None)
