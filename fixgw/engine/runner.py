@@ -79,6 +79,10 @@ class Runner:
         self._reported: OrderedDict[str, str] = OrderedDict()
         """ExecID of a recent report to an EMS -> its order id (an EMS's 35=j names the report it refuses)."""
         self._pass_markers: list[threading.Event] = []
+        self._thread_ident: int | None = None
+        self._own_taps: list[_Item] = []
+        """Taps made on this thread (a broker's copy of a command this thread just sent): the next pass journals
+        them, without a trip through the queue and a wake-up of this thread."""
         self.passes = 0
         self.journal_errors = 0
         self.observer: PassObserver | None = None
@@ -101,7 +105,11 @@ class Runner:
 
     def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
             text: str | None = None) -> None:
-        self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now(), text)))
+        item = _Item("raw", (session, direction, msg_type, fields, utc_now(), text))
+        if threading.get_ident() == self._thread_ident:
+            self._own_taps.append(item)
+        else:
+            self._queue.put(item)
 
     def replay_now(self, session: str, messages: list[list[tuple[int, str]]]) -> None:
         """Reports journaled before a crash but never handed to QuickFIX: handed to it (PossResend=Y) ahead of
@@ -153,13 +161,13 @@ class Runner:
     # ------------------------------------------------------------------ the loop
 
     def _run(self) -> None:
+        self._thread_ident = threading.get_ident()
         while not self._stopping.is_set():
             self.heartbeat = time.monotonic()
-            try:
-                first = self._queue.get(timeout=TICK_SECONDS)
-            except queue.Empty:
-                first = None
-            items = [] if first is None else [first]
+            items, self._own_taps = self._own_taps, []
+            if not items:
+                with contextlib.suppress(queue.Empty):
+                    items.append(self._queue.get(timeout=TICK_SECONDS))
             while len(items) < self.max_batch:
                 try:
                     items.append(self._queue.get_nowait())
@@ -180,6 +188,11 @@ class Runner:
                 markers, self._pass_markers = self._pass_markers, []
                 for marker in markers:
                     marker.set()
+        if self._own_taps:  # copies of the last pass's sends
+            try:
+                self._pass(self._own_taps)
+            except Exception as exc:
+                log.exception("router.pass_failed", error=repr(exc))
 
     def _linger(self, items: list[_Item]) -> None:
         """Only copies of messages (a broker's taps) so far: nobody waits on them, so let them share the commit of
