@@ -6,11 +6,6 @@ ExactDecimal -> canonical text), in a BEGIN IMMEDIATE ... COMMIT on a connection
 synchronous=FULL or NORMAL as `journal.sync` says, busy_timeout). This skips SQLAlchemy's per-row parameter
 processing and its per-transaction connection checkout, begin/commit events and reset, which together cost more
 CPU than the inserts themselves (see BENCHMARKS.md). Same rows, same constraints, same durability.
-
-The WAL is checkpointed into the database file on a thread of its own (`fixgw-checkpoint`, its own connection, a
-PASSIVE checkpoint every CHECKPOINT_SECONDS), not by whichever commit crosses SQLite's 1,000-page mark: that commit
-would copy ~4 MB and flush the database file before the router may send what it journaled. SQLite releases the
-GIL while it checkpoints, and a PASSIVE checkpoint never blocks a writer.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 
@@ -33,11 +27,6 @@ from fixgw.store import schema
 from fixgw.store.coltypes import to_micros
 from fixgw.store.database import SQLITE_BUSY_TIMEOUT_MS
 from fixgw.store.records import JournalBatch, JournalError
-
-log = structlog.get_logger("fixgw.store")
-
-CHECKPOINT_SECONDS = 0.25
-"""How often the checkpoint thread moves committed WAL frames into the database file."""
 
 
 def ems_cl_ord_id_list(order: Order) -> list[str]:
@@ -68,12 +57,7 @@ class SqliteRows:
         self._db.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute(f"PRAGMA synchronous = {synchronous}")
-        self._db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints are the thread's (below), not a commit's
         self._lock = threading.Lock()  # one transaction at a time on this connection
-        self._closing = threading.Event()
-        self._checkpointer = threading.Thread(target=self._checkpoints, args=(database, synchronous),
-                                              name="fixgw-checkpoint", daemon=True)
-        self._checkpointer.start()
         self.orders = _sql(upserts.orders, schema.orders)
         self.aliases = _sql(upserts.aliases, schema.order_aliases)
         self.events = _sql(schema.events.insert(), schema.events)
@@ -82,26 +66,8 @@ class SqliteRows:
         self.state = _sql(upserts.state, schema.state)
 
     def close(self) -> None:
-        self._closing.set()
-        self._checkpointer.join(10)
         with self._lock:
             self._db.close()
-
-    def _checkpoints(self, database: str, synchronous: str) -> None:
-        db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            db.execute(f"PRAGMA synchronous = {synchronous}")  # FULL: the database file is flushed as before
-            while not self._closing.wait(CHECKPOINT_SECONDS):
-                try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # the next round tries again; the WAL only grows meanwhile
-                    log.warning("journal.checkpoint_failed", error=str(exc))
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:
-            log.warning("journal.checkpoint_failed", error=str(exc))
-        finally:
-            db.close()
 
     def write(self, batch: JournalBatch, aliases: Sequence[dict[str, str]]) -> None:
         """The whole batch in one transaction, committed (durable) when this returns; nothing of it on error."""

@@ -21,7 +21,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
-from waiting import wait_until
 
 from fixgw.model.enums import OrdStatus, OrdType, Side
 from fixgw.model.orders import Fill
@@ -455,15 +454,3 @@ def test_reopening_a_journal_at_head_leaves_alembic_unloaded(journal_url: str) -
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "[]"
 
-
-def test_the_wal_is_checkpointed_by_its_own_thread_not_by_a_commit(tmp_path: Path) -> None:
-    """The fast writer never checkpoints (wal_autocheckpoint 0); the journal's checkpoint thread moves committed
-    pages into the database file meanwhile, while the journal stays open."""
-    database = tmp_path / "journal.db"
-    with Journal(f"sqlite:///{database}") as journal:
-        assert journal._driver_rows is not None
-        assert journal._driver_rows._db.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
-        size = database.stat().st_size
-        for n in range(200):
-            journal.write(JournalBatch(messages=[message(n, at=T0)]))
-        assert wait_until(lambda: database.stat().st_size > size, 10, "pages checkpointed into the database file")
