@@ -9,6 +9,7 @@ record, so the archive finds them by order, account, instrument and venue.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -17,7 +18,7 @@ import structlog
 from fixgw.dropcopy.copies import DROPCOPY_SESSION, CopyBuilder
 from fixgw.engine.copyhook import Reply
 from fixgw.fix.fields import Fields, FieldView
-from fixgw.fix.wire import SOH, parse_fix, render_fix
+from fixgw.fix.wire import DATA_LENGTH_TAGS, SOH, parse_fix, render_fix
 from fixgw.model.orders import ExecutionEvent, utc_now
 from fixgw.model.state import Order
 from fixgw.router.book import OrderBook
@@ -27,6 +28,9 @@ from fixgw.store.records import MessageRecord
 log = structlog.get_logger("fixgw.dropcopy")
 
 _ORDER_MESSAGES = frozenset({"D", "F", "G", "H", "8", "9"})
+_ID_FIELD = re.compile(f"{SOH}(11|41|37)=([^{SOH}]*)")
+_DATA_FIELD = re.compile(f"{SOH}(?:{'|'.join(map(str, DATA_LENGTH_TAGS))})=")
+"""A length-prefixed data field, whose value may hold SOH (and so what looks like a field): parsed in full then."""
 
 
 class CopyOutlet(Protocol):
@@ -135,6 +139,11 @@ class PassCopies:
 
 
 def _id_tags(raw: str) -> dict[int, str]:
-    """The first ClOrdID(11), OrigClOrdID(41) and OrderID(37) of a rendered message."""
-    values = FieldView(parse_fix(raw)).first
-    return {tag: values[tag] for tag in (11, 41, 37) if tag in values}
+    """The first ClOrdID(11), OrigClOrdID(41) and OrderID(37) of a rendered message (it starts with 8 or 35)."""
+    if _DATA_FIELD.search(raw) is not None:
+        values = FieldView(parse_fix(raw)).first
+        return {tag: values[tag] for tag in (11, 41, 37) if tag in values}
+    tags: dict[int, str] = {}
+    for tag, value in _ID_FIELD.findall(raw):  # one scan, not a parse of every field (twice per order leg)
+        tags.setdefault(int(tag), value)
+    return tags

@@ -13,7 +13,13 @@ import quickfix as qf
 import structlog
 
 from fixgw.engine.broker_account import ACCOUNT_MESSAGES, AccountDataCollector
-from fixgw.engine.quickfix_support import QuietApplication, fields_to_message, guard_callback, message_to_fields
+from fixgw.engine.quickfix_support import (
+    QuietApplication,
+    fields_to_message,
+    guard_callback,
+    message_text_fields,
+    message_to_fields,
+)
 from fixgw.engine.security import LogonStoreGuard
 from fixgw.engine.translator import SessionTranslator
 from fixgw.fix.fields import FieldView
@@ -37,8 +43,8 @@ log = structlog.get_logger("fixgw.engine.broker")
 SENT_MEMORY = 100_000
 """How many of our outbound (MsgSeqNum -> ClOrdID) a broker session remembers to match its rejects."""
 
-RawTap = Callable[[str, str, str, list[tuple[int, str]]], None]
-"""(session name, direction "in"/"out", msg_type, fields) for the message journal."""
+RawTap = Callable[[str, str, str, list[tuple[int, str]], str | None], None]
+"""(session name, direction "in"/"out", msg_type, fields, QuickFIX's text of them or None) for the message journal."""
 
 
 class FixBrokerVenue(Venue):
@@ -102,7 +108,7 @@ class FixBrokerVenue(Venue):
             if self._listener is not None:
                 self._listener.on_outcome_unknown(self.name, cl_ord_id, kind, "session not found")
             return
-        self._tap(self.name, "out", fields[0][1], fields)
+        self._tap(self.name, "out", fields[0][1], fields, None)
 
     def _send_account_request(self, fields: list[tuple[int, str]]) -> bool:
         try:
@@ -110,7 +116,7 @@ class FixBrokerVenue(Venue):
                                                  self.session_id))
         except qf.SessionNotFound:
             return False
-        self._tap(self.name, "out", fields[0][1], fields)
+        self._tap(self.name, "out", fields[0][1], fields, None)
         return sent
 
     # ------------------------------------------------------------------ from QuickFIX threads
@@ -142,7 +148,7 @@ class FixBrokerVenue(Venue):
     def on_reject(self, fields: list[tuple[int, str]]) -> None:
         """A session Reject (35=3) or BusinessMessageReject (35=j) of one of our messages: definitive evidence."""
         values = FieldView(fields).first
-        self._tap(self.name, "in", values.get(35, ""), fields)
+        self._tap(self.name, "in", values.get(35, ""), fields, None)
         ref_seq = values.get(45, "")
         if values.get(372) == "AF" and self._mass_status:
             self._mass_status_refused(values.get(58, ""))
@@ -168,7 +174,8 @@ class FixBrokerVenue(Venue):
                 cl_ord_id=cl_ord_id, ord_status=OrdStatus.NEW, reason=CxlRejReason.OTHER, text=text,
                 response_to=CxlRejResponseTo.CANCEL if msg_type == "F" else CxlRejResponseTo.REPLACE))
 
-    def on_message(self, fields: list[tuple[int, str]]) -> None:
+    def on_message(self, fields: list[tuple[int, str]], text: str | None = None) -> None:
+        """An application message from the broker; `text`: QuickFIX's text of it (journaled as is)."""
         msg_type = next((value for tag, value in fields if tag == 35), "")
         if msg_type == "j":
             self.on_reject(fields)
@@ -176,7 +183,7 @@ class FixBrokerVenue(Venue):
         if self.market_data is not None and msg_type in MD_MESSAGE_TYPES:
             self.market_data.on_message(fields)   # prices, not order flow: not journaled as messages
             return
-        self._tap(self.name, "in", msg_type, fields)
+        self._tap(self.name, "in", msg_type, fields, text)
         if msg_type in ACCOUNT_MESSAGES:
             self.account_data.on_message(msg_type, fields)
             return
@@ -279,4 +286,5 @@ class BrokerApplication(QuietApplication):
     def fromApp(self, message: qf.Message, session_id: qf.SessionID) -> None:
         venue = self._venue(session_id)
         if venue is not None:
-            venue.on_message(message_to_fields(message))
+            text, fields = message_text_fields(message)
+            venue.on_message(fields, text)

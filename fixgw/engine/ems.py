@@ -8,14 +8,14 @@ from datetime import datetime
 import quickfix as qf
 import structlog
 
-from fixgw.engine.quickfix_support import QuietApplication, guard_callback, message_to_fields
+from fixgw.engine.quickfix_support import QuietApplication, guard_callback, message_text_fields
 from fixgw.engine.security import logon_credentials
 from fixgw.model.orders import utc_now
 
 log = structlog.get_logger("fixgw.engine.ems")
 
-InboundHandler = Callable[[str, list[tuple[int, str]], datetime], None]
-"""(EMS session name, fields, received at)."""
+InboundHandler = Callable[[str, list[tuple[int, str]], datetime, str], None]
+"""(EMS session name, fields, received at, QuickFIX's text of the message)."""
 SessionHandler = Callable[[str, bool], None]
 """(EMS session name, logged on?)."""
 LogonCheck = Callable[[str, str | None, str | None], str | None]
@@ -67,4 +67,5 @@ class EmsApplication(QuietApplication):
         name = self.name_of(session_id)
         if name is not None:
             # Copy out now: the message object is only valid during the callback.
-            self._on_message(name, message_to_fields(message), utc_now())
+            text, fields = message_text_fields(message)
+            self._on_message(name, fields, utc_now(), text)

@@ -512,9 +512,10 @@ class Gateway:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
+    def _tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
+             text: str | None = None) -> None:
         if self.runner is not None:
-            self.runner.tap(session, direction, msg_type, fields)
+            self.runner.tap(session, direction, msg_type, fields, text)
 
     def _wire(self, exchange: WireExchange) -> None:
         """A REST venue's request and answer (masked) into the wire archive, with the router's next commit."""

@@ -142,6 +142,12 @@ def message_to_fields(message: qf.Message) -> list[tuple[int, str]]:
     return parse_fix(message.toString(), SOH)
 
 
+def message_text_fields(message: qf.Message) -> tuple[str, list[tuple[int, str]]]:
+    """QuickFIX's own text of `message` (what the journal keeps) and its fields as `message_to_fields` gives them."""
+    text = message.toString()
+    return text, parse_fix(text, SOH)
+
+
 def fields_to_message(
     fields: Sequence[tuple[int, str]],
     data_dictionary: qf.DataDictionary | None = None,

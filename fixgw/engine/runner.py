@@ -81,6 +81,10 @@ class Runner:
         self._reported: OrderedDict[str, str] = OrderedDict()
         """ExecID of a recent report to an EMS -> its order id (an EMS's 35=j names the report it refuses)."""
         self._pass_markers: list[threading.Event] = []
+        self._thread_ident: int | None = None
+        self._own_taps: list[_Item] = []
+        """Taps made on this thread (a broker's copy of a command this thread just sent): the next pass journals
+        them, without a trip through the queue and a wake-up of this thread."""
         self.passes = 0
         self.journal_errors = 0
         self.observer: PassObserver | None = None
@@ -94,14 +98,20 @@ class Runner:
 
     # ------------------------------------------------------------------ thread-safe entry points
 
-    def submit_ems(self, session: str, fields: list[tuple[int, str]], at: datetime) -> None:
-        self._queue.put(_Item("ems", (session, fields, at)))
+    def submit_ems(self, session: str, fields: list[tuple[int, str]], at: datetime, text: str | None = None) -> None:
+        """An EMS's application message; `text`: QuickFIX's text of it (journaled as is, not rendered again)."""
+        self._queue.put(_Item("ems", (session, fields, at, text)))
 
     def ems_session_changed(self, session: str, logged_on: bool) -> None:
         self._queue.put(_Item("ems_session", (session, logged_on)))
 
-    def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]]) -> None:
-        self._queue.put(_Item("raw", (session, direction, msg_type, fields, utc_now())))
+    def tap(self, session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
+            text: str | None = None) -> None:
+        item = _Item("raw", (session, direction, msg_type, fields, utc_now(), text))
+        if threading.get_ident() == self._thread_ident:
+            self._own_taps.append(item)
+        else:
+            self._queue.put(item)
 
     def wire(self, record: VenueWireRecord) -> None:
         """A REST venue's request and answer (masked) for the wire archive: journaled with the next pass."""
@@ -157,13 +167,13 @@ class Runner:
     # ------------------------------------------------------------------ the loop
 
     def _run(self) -> None:
+        self._thread_ident = threading.get_ident()
         while not self._stopping.is_set():
             self.heartbeat = time.monotonic()
-            try:
-                first = self._queue.get(timeout=TICK_SECONDS)
-            except queue.Empty:
-                first = None
-            items = [] if first is None else [first]
+            items, self._own_taps = self._own_taps, []
+            if not items:
+                with contextlib.suppress(queue.Empty):
+                    items.append(self._queue.get(timeout=TICK_SECONDS))
             while len(items) < self.max_batch:
                 try:
                     items.append(self._queue.get_nowait())
@@ -184,6 +194,11 @@ class Runner:
                 markers, self._pass_markers = self._pass_markers, []
                 for marker in markers:
                     marker.set()
+        if self._own_taps:  # copies of the last pass's sends
+            try:
+                self._pass(self._own_taps)
+            except Exception as exc:
+                log.exception("router.pass_failed", error=repr(exc))
 
     def _linger(self, items: list[_Item]) -> None:
         """Only copies of messages (a broker's taps) so far: nobody waits on them, so let them share the commit of
@@ -260,11 +275,11 @@ class Runner:
                 replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
         kind, args = item.kind, item.args
         if kind == "ems":
-            session, fields, at = args
-            self._on_ems_message(session, fields, at, fx, messages, replies)
+            session, fields, at, text = args
+            self._on_ems_message(session, fields, at, fx, messages, replies, text)
         elif kind == "raw":
-            session, direction, msg_type, fields, at = args
-            messages.append(_record(session, direction, msg_type, fields, at))
+            session, direction, msg_type, fields, at, text = args
+            messages.append(_record(session, direction, msg_type, fields, at, text))
         elif kind == "venue_execution":
             self.core.on_venue_execution(args[0], args[1], fx)
         elif kind == "venue_cancel_reject":
@@ -284,9 +299,9 @@ class Runner:
 
     def _on_ems_message(self, session: str, fields: list[tuple[int, str]], at: datetime, fx: Effects,
                         messages: list[MessageRecord],
-                        replies: list[tuple[str, list[tuple[int, str]], str | None]]) -> None:
+                        replies: list[tuple[str, list[tuple[int, str]], str | None]], text: str | None = None) -> None:
         msg_type = next((value for tag, value in fields if tag == 35), "")
-        messages.append(_record(session, "in", msg_type, fields, at))
+        messages.append(_record(session, "in", msg_type, fields, at, text))
         if msg_type == "j":  # the EMS refuses one of our reports: on record, never answered with a reject of ours
             values = dict(fields)
             ref_id = values.get(379, "")
@@ -395,8 +410,10 @@ def _is_poss_dup(fields: list[tuple[int, str]]) -> bool:
 
 
 def _record(session: str, direction: str, msg_type: str, fields: list[tuple[int, str]],
-            at: datetime) -> MessageRecord:
+            at: datetime, text: str | None = None) -> MessageRecord:
+    """`text`: QuickFIX's text of `fields` (a received message), kept as it came unless a credential is masked."""
     seq = next((value for tag, value in fields if tag == 34), None)
+    masked = mask_secret_fields(fields)  # no passwords at rest
     return MessageRecord(session=session, direction=direction, msg_type=msg_type,
-                         raw=render_fix(mask_secret_fields(fields), SOH), at=at,  # no passwords at rest
+                         raw=text if text is not None and masked is fields else render_fix(masked, SOH), at=at,
                          seq_num=int(seq) if seq is not None and seq.isdigit() else None)

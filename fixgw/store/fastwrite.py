@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -70,13 +70,13 @@ class SqliteRows:
         with self._lock:
             self._db.close()
 
-    def write(self, batch: JournalBatch, alias_rows: Callable[[list[Any]], Sequence[dict[str, str]]]) -> None:
+    def write(self, batch: JournalBatch, aliases: Sequence[dict[str, str]]) -> None:
         """The whole batch in one transaction, committed (durable) when this returns; nothing of it on error."""
         with self._lock, _typed("write"):
             cursor = self._db.cursor()
             cursor.execute("BEGIN IMMEDIATE")  # the write lock up front, so busy_timeout applies
             try:
-                self._rows(cursor, batch, alias_rows)
+                self._rows(cursor, batch, aliases)
                 cursor.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -85,18 +85,15 @@ class SqliteRows:
             finally:
                 cursor.close()
 
-    def _rows(self, cursor: sqlite3.Cursor, batch: JournalBatch,
-              alias_rows: Callable[[list[Any]], Sequence[dict[str, str]]]) -> None:
+    def _rows(self, cursor: sqlite3.Cursor, batch: JournalBatch, aliases: Sequence[dict[str, str]]) -> None:
         if batch.orders:
             orders = list(batch.orders.values())
             cursor.executemany(self.orders, [
                 (o.order_id, o.ems_session, o.cl_ord_id, o.venue, o.venue_cl_ord_id, o.venue_order_id, o.account,
                  o.instrument_id, o.status.value, o.is_open, to_micros(o.created_at), to_micros(o.updated_at),
                  o.model_dump_json(), o.side.value, ems_cl_ord_ids(o)) for o in orders])
-            aliases = alias_rows(orders)
-            if aliases:
-                cursor.executemany(self.aliases, [(a["kind"], a["value"], a["scope"], a["order_id"])
-                                                  for a in aliases])
+        if aliases:
+            cursor.executemany(self.aliases, [(a["kind"], a["value"], a["scope"], a["order_id"]) for a in aliases])
         if batch.events:
             cursor.executemany(self.events, [(e.order_id, e.event, e.status, to_micros(e.at), json.dumps(e.detail))
                                              for e in batch.events])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,8 @@ class Journal:
         self.sync = sync
         self._engine: Engine | None = None
         self._driver_rows: SqliteRows | None = None
+        self._aliases_written: dict[str, tuple[str, ...]] = {}
+        """Open order -> the ClOrdIDs of it last committed to `order_aliases`: a pass writes only new ones."""
 
     def __enter__(self) -> Journal:
         self.open()
@@ -82,16 +84,40 @@ class Journal:
         """Write the whole batch in one transaction; committed (durable) when this returns."""
         if batch.is_empty():
             return
+        aliases, known = self._new_aliases(batch.orders.values())
         if self._driver_rows is not None:
-            self._driver_rows.write(batch, _alias_rows)
-            return
+            self._driver_rows.write(batch, aliases)
+        else:
+            self._write(batch, aliases)
+        # Only once committed: a failed write is retried with the same aliases.
+        for order_id, ids in known.items():
+            if ids is None:
+                self._aliases_written.pop(order_id, None)
+            else:
+                self._aliases_written[order_id] = ids
+
+    def _new_aliases(self, orders: Iterable[Order]) -> tuple[list[dict[str, str]], dict[str, tuple[str, ...] | None]]:
+        """The alias rows of the orders whose ClOrdIDs changed since their last commit (all of them for an order
+        this process has not written yet), and what to remember once committed (None: a closed order, forgotten)."""
+        changed: list[Order] = []
+        known: dict[str, tuple[str, ...] | None] = {}
+        written = self._aliases_written
+        for order in orders:
+            ids = (order.ems_session, order.cl_ord_id, order.orig_cl_ord_id or "", *order.cl_ord_id_chain, "|",
+                   order.venue_cl_ord_id or "", *order.venue_cl_ord_ids)
+            if written.get(order.order_id) != ids:
+                changed.append(order)
+            known[order.order_id] = ids if order.is_open else None
+        return _alias_rows(changed), known
+
+    def _write(self, batch: JournalBatch, aliases: list[dict[str, str]]) -> None:
+        """Journal.write through SQLAlchemy (PostgreSQL)."""
         with _typed_errors("write"), write_transaction(self.engine) as connection:
             if batch.orders:
                 orders = list(batch.orders.values())
                 connection.execute(self._upserts.orders, [_order_row(order) for order in orders])
-                aliases = _alias_rows(orders)
-                if aliases:
-                    connection.execute(self._upserts.aliases, aliases)
+            if aliases:
+                connection.execute(self._upserts.aliases, aliases)
             if batch.events:
                 connection.execute(schema.events.insert(), [
                     {"order_id": e.order_id, "event": e.event, "status": e.status, "at": e.at,

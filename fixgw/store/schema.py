@@ -64,11 +64,8 @@ def order_side(dialect_name: str) -> ColumnElement[Any]:
     return func.coalesce(orders.c.side, from_snapshot)
 
 
-Index("ix_orders_ems_cl_ord_id", orders.c.ems_session, orders.c.cl_ord_id)
-Index("ix_orders_venue_cl_ord_id", orders.c.venue_cl_ord_id)
-Index("ix_orders_venue_order_id", orders.c.venue_order_id)
-Index("ix_orders_account", orders.c.account)
-Index("ix_orders_instrument_id", orders.c.instrument_id)
+# Two secondary indexes only: every one is rewritten by each order's upsert (migration 0010_hot_indexes says what
+# serves the lookups of the five dropped there: `order_aliases` for ClOrdIDs, time ranges for the export).
 Index("ix_orders_updated_at", orders.c.updated_at)
 # Partial index of the open book; the predicate is spelled as each dialect renders `WHERE orders.is_open`.
 Index("ix_orders_open", orders.c.order_id, sqlite_where=orders.c.is_open == true(), postgresql_where=orders.c.is_open)
@@ -130,7 +127,6 @@ messages = Table(
 )
 Index("ix_messages_at", messages.c.at)
 Index("ix_messages_order_id", messages.c.order_id)
-Index("ix_messages_cl_ord_id", messages.c.cl_ord_id)
 Index("ix_messages_session_seq", messages.c.session, messages.c.direction, messages.c.seq_num)
 
 state = Table(

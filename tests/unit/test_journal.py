@@ -294,6 +294,9 @@ def test_a_batch_that_fails_midway_leaves_nothing_behind(journal: Journal) -> No
     broken.msg_type = "8"
     journal.write(batch)                              # the same batch goes through once fixed
     assert journal.counts()["fills"] == 1 and journal.get_state("kill_switch") == "on"
+    found = journal.find_order(cl_ord_id="C1")        # its ClOrdIDs too: the failed write did not count as written
+    assert found is not None and found.order_id == "ORD-1"
+    assert journal.find_order(venue_cl_ord_id="R1-1") == found
 
 
 def test_naive_timestamps_are_refused(journal: Journal) -> None:
@@ -451,3 +454,4 @@ def test_reopening_a_journal_at_head_leaves_alembic_unloaded(journal_url: str) -
     """, journal_url)
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "[]"
+

@@ -54,12 +54,16 @@ class RecordingVenue:
         self.journal = journal
         self.sent: list[str] = []
         self.durable_when_sent: list[bool] = []
+        self.tap: Any = None
+        """A FIX broker's copy of what it sent, made on the router thread (Runner.tap), when set."""
 
     def send_new(self, order: NewOrder) -> None:
         """Records the EMS's ClOrdID of the order, found in the journal by our outbound ClOrdID."""
         journaled = self.journal.find_order(venue_cl_ord_id=order.cl_ord_id)
         self.sent.append(journaled.cl_ord_id if journaled is not None else order.cl_ord_id)
         self.durable_when_sent.append(journaled is not None)
+        if self.tap is not None:
+            self.tap("BRK", "out", "D", [(35, "D"), (11, order.cl_ord_id)])
 
 
 class Stack:
@@ -145,3 +149,29 @@ def test_a_journal_outage_holds_every_send_until_the_retry_succeeds(stack: Stack
     assert rejects(stack) == ["O-BAD"]
 
 
+
+
+def test_a_copy_the_router_thread_made_of_its_own_send_is_journaled_by_itself(stack: Stack) -> None:
+    """Taps on the router thread skip the queue: the next pass journals them, with nothing else to wake it."""
+    stack.venue.tap = stack.runner.tap
+    stack.submit("T1")
+    assert stack.runner.drain(10)
+
+    def copies() -> list[str]:
+        return [m.raw for m in stack.journal.iter_messages(session="BRK", direction="out")]
+
+    assert wait_until(lambda: len(copies()) == 1, 10, "the broker's copy of T1 journaled")
+    assert copies()[0].startswith("35=D\x0111=") and stack.runner._own_taps == []
+
+
+def test_an_ems_message_is_journaled_as_quickfix_gave_it_and_a_credential_in_it_masked(stack: Stack) -> None:
+    text = "8=FIX.4.4\x019=40\x0135=D\x0134=7\x0111=W1\x011=ACC1\x0155=AAPL\x0154=1\x0138=100\x0140=1\x0110=000\x01"
+    fields = [tuple(field.split("=", 1)) for field in text.strip("\x01").split("\x01")]
+    parsed = [(int(tag), value) for tag, value in fields]
+    stack.runner.submit_ems("EMS1", parsed, datetime.now(UTC), text)
+    secret = text.replace("\x0111=W1", "\x0111=W2\x01554=hunter2")
+    stack.runner.submit_ems("EMS1", [(35, "D"), (11, "W2"), (554, "hunter2")], datetime.now(UTC), secret)
+    assert stack.runner.drain(10)
+    raws = [m.raw for m in stack.journal.iter_messages(session="EMS1", direction="in")]
+    assert raws[0] == text                                     # QuickFIX's own text, 8, 9 and 10 included
+    assert "hunter2" not in raws[1] and "554=***" in raws[1]     # never the text when something is masked
