@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from typing import TypeVar
 
 from fixgw.model.decimals import fmt_decimal
@@ -57,7 +57,7 @@ class TradeMatcher:
         loose_ours = _rows_without_id(our_ids) if len(by_id) + len(repeated) < len(our_ids) else []  # no id
         # Each broker row as the row of ours holding its trade id (-1: none). A trade id the broker repeats is a
         # repeated row number; only the ids we do not hold need a dictionary of their own.
-        mine = list(map(by_id.get, their_ids, repeat(-1)))
+        mine = _rows_in_ours(by_id, our_ids, their_ids, chain(repeated, loose_ours))
         first_paired, repeated = _first_rows(mine, -1)
         first_unknown: dict[str, int] = {}
         if len(first_paired) + len(repeated) < len(mine):           # rows with an id we do not hold, or none
@@ -159,6 +159,24 @@ def _first_rows(keys: list[K], missing: K) -> tuple[dict[K, int], list[int]]:
     repeated = sorted([row for row in not_last if first[keys[row]] != row] + [rows[key] for key in first])
     rows.update(first)
     return rows, repeated
+
+
+def _rows_in_ours(by_id: dict[str, int], our_ids: list[str], their_ids: list[str],
+                  irregular: Iterable[int]) -> list[int]:
+    """Each broker row as the row of ours holding its trade id (-1: none), `by_id` being our first row of each
+    id and `irregular` our rows that are not (a repeated id, no id). Where both sides list the same id at the same
+    row (a statement in our order), that row is the answer without a lookup: a lookup among a million ids costs
+    ~0.5 us of cache misses, comparing the two lists in step a tenth of it. Mostly out of step: all looked up."""
+    count = len(their_ids)
+    shared = min(count, len(our_ids))
+    out_of_step = list(compress(range(shared), map(operator.ne, their_ids, our_ids)))
+    if len(out_of_step) + count - shared > count // 4:
+        return list(map(by_id.get, their_ids, repeat(-1)))
+    mine = list(range(count))
+    get = by_id.get
+    for row in chain(out_of_step, range(shared, count), (row for row in irregular if row < count)):
+        mine[row] = get(their_ids[row], -1)
+    return mine
 
 
 def _rows_without_id(ids: list[str]) -> list[int]:
