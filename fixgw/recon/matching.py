@@ -172,7 +172,10 @@ def _rows_in_ours(by_id: dict[str, int], our_ids: list[str], their_ids: list[str
     out_of_step = list(compress(range(shared), map(operator.ne, their_ids, our_ids)))
     if len(out_of_step) + count - shared > count // 4:
         return list(map(by_id.get, their_ids, repeat(-1)))
-    mine = list(range(count))
+    # rows 0, 1, ...: the dictionary's own numbers when it holds each of our rows in order (no new int objects)
+    mine = list(by_id.values()) if len(by_id) == len(our_ids) else list(range(len(our_ids)))
+    del mine[count:]
+    mine += repeat(-1, count - len(mine))
     get = by_id.get
     for row in chain(out_of_step, range(shared, count), (row for row in irregular if row < count)):
         mine[row] = get(their_ids[row], -1)
