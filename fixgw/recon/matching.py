@@ -191,6 +191,16 @@ def _rows_to_check(ours: TradeTable, theirs: TradeTable, mine: list[int], repeat
     instrument, side, quantity and price (compared as tuples of those columns: no Trade per row)."""
     if not ours.trade_ids:
         return list(range(len(theirs.trade_ids)))
+    count = len(mine)
+    in_step = list(map(operator.eq, mine, range(count)))      # broker row i is our row i
+    if in_step.count(False) <= count // 4:
+        # Mostly in step: the rows in step compared column against column (no lookups, no tuples kept); every
+        # other row is checked one by one (checking a row that agrees only counts it as matched).
+        same = map(operator.eq, zip(ours.qtys, ours.prices, ours.sides, ours.instrument_ids, strict=True),
+                   zip(theirs.qtys, theirs.prices, theirs.sides, theirs.instrument_ids, strict=True))
+        rows = list(compress(range(count), map(operator.not_, map(operator.and_, in_step, same))))
+        rows += range(min(count, len(ours.trade_ids)), count)      # broker rows past our last one
+        return sorted(set(rows).union(repeated)) if repeated else rows
     # (quantity, price, side, instrument) of our row vs theirs; a Side is equal only to itself
     our_terms = list(zip(ours.qtys, ours.prices, ours.sides, ours.instrument_ids, strict=True))
     same = map(operator.eq, map(our_terms.__getitem__, mine),
