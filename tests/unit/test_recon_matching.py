@@ -61,6 +61,26 @@ def test_each_kind_of_break_by_trade_id(ours: list[Trade], theirs: list[Trade], 
         assert found.ours is not None or found.theirs is not None   # evidence of at least one side
 
 
+def test_a_statement_in_our_order_finds_what_an_unordered_one_does() -> None:
+    """Rows in step on both sides are compared column against column, without looking ids up: repeated ids, rows
+    without an id, broker rows past our last one and changed rows must still come out as when nothing is in step."""
+    ours = [trade(f"E{i}", seconds=i) for i in range(40)]
+    ours[5] = trade("E3", seconds=5)                                  # our repeat of an id, in step with theirs
+    ours[9] = trade("", seconds=9)                                    # our row without an id
+    theirs = [trade(t.trade_id, str(t.qty), str(t.price), seconds=i) for i, t in enumerate(ours)]
+    theirs[12] = trade("E12", "101", seconds=12)                      # quantity
+    theirs[20] = trade("E20", price="190.50", seconds=20)             # price
+    theirs[30] = trade("E7", seconds=30)                              # the broker's repeat, in our row 30
+    theirs += [trade("E15", seconds=15), trade("X1", seconds=99)]     # past our last row: a repeat, an unknown
+    in_step = matcher().match(ours, theirs)
+    shuffled = matcher().match(ours, theirs[::-1])
+    assert (in_step.matched, kinds(in_step)) == (shuffled.matched, kinds(shuffled))
+    assert sorted((b.kind, b.ref) for b in in_step.breaks) == sorted((b.kind, b.ref) for b in shuffled.breaks)
+    # repeats: E3 ours and theirs, E7 and E15 theirs; our E30 pairs with X1 by the fallback key, "" with ""
+    assert kinds(in_step) == [BreakKind.DUPLICATE] * 4 + [BreakKind.PRICE_MISMATCH, BreakKind.QUANTITY_MISMATCH]
+    assert in_step.matched == 39
+
+
 def test_missing_breaks_carry_the_evidence_of_the_side_that_has_the_trade() -> None:
     ours, theirs = [trade("E1"), trade("E2")], [trade("E1"), trade("X9", qty="7", price="191")]
     ours[1].source, theirs[1].source = "journal fills#2", "statement.csv:3"
