@@ -59,7 +59,7 @@ EVENT_CATEGORIES: dict[str, str] = {
     E.OUTCOME_UNKNOWN: "exception", E.OUTCOME_UNKNOWN_IGNORED: "exception", E.STATUS_MISMATCH: "exception",
     E.VENUE_REPORT_IGNORED: "exception", E.PROTOCOL_ERROR: "exception", E.UNANSWERED: "exception",
     E.UNKNOWN_AT_VENUE: "exception", E.EMS_BUSINESS_REJECT: "exception", E.NOT_CARRIED: "reject",
-    E.FOUND_LATE: "accept", E.UNKNOWN_VENUE_ORDER: "exception",
+    E.FOUND_LATE: "accept", E.UNKNOWN_VENUE_ORDER: "exception", E.NOT_PLACED: "reject",
     E.KILL_SET: "control", E.KILL_CLEARED: "control", E.BREAKER_TRIPPED: "control", E.BREAKER_RESET: "control",
     E.RAMP_LIFTED: "control", E.RAMP_RESTORED: "control", E.RISK_RELOADED: "control", E.RELOAD_REQUESTED: "control",
     E.CONTROL_REFUSED: "control",

@@ -174,6 +174,7 @@ class Gateway:
         self._own_venues = {**rest, **self._extra_venues}
         self.venues = {**brokers, **self._own_venues}
         self._adopt_open_orders(book)
+        self._watch_not_placed()
         policies = {name: EmsPolicy(frozenset(ems.allowed_accounts), ems.cancel_on_disconnect,
                                     frozenset(ems.allowed_instruments), frozenset(ems.allowed_ord_types))
                     for name, ems in config.ems.items()}
@@ -450,6 +451,33 @@ class Gateway:
                         transact_time=order.created_at), sent_at=sent_at)
                 except ValueError as exc:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
+
+    def _watch_not_placed(self) -> None:
+        """REST venues keep the orders they reported "not placed" in memory, watching a while for a late commit:
+        hand each those still inside its watch horizon (journaled NOT_PLACED rows, their orders read by id), so one
+        that turns up after a restart is adopted (found late), not swept as an unknown venue order."""
+        if not self._own_venues:
+            return
+        from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
+
+        rest = {name: venue for name, venue in self._own_venues.items() if isinstance(venue, RestExecutionClient)}
+        if not rest:
+            return
+        horizon = max(venue.late_watch_s for venue in rest.values())
+        for order_id, rejected_at in self.journal.event_times(EventName.NOT_PLACED, since=utc_now() - horizon):
+            order = self.journal.find_order(order_id=order_id)
+            if order is None or order.status is not OrdStatus.REJECTED or order.venue not in rest \
+                    or order.venue_cl_ord_id is None:
+                continue  # found late already (re-opened), or not at a REST venue of this configuration
+            tif = TimeInForce.GTC if order.time_in_force is TimeInForce.GTD else order.time_in_force
+            try:
+                rest[order.venue].watch_not_placed(NewOrder(
+                    cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
+                    order_qty=order.order_qty, ord_type=order.ord_type, price=order.price,
+                    stop_price=order.stop_price, time_in_force=tif, account=order.account,
+                    transact_time=order.created_at), rejected_at=rejected_at)
+            except ValueError as exc:
+                log.error("gateway.adopt_failed", venue=order.venue, order_id=order.order_id, error=str(exc))
 
     def _schedule_replays(self) -> None:
         """Reports journaled after the last 'handed to QuickFIX' mark that QuickFIX's store lacks never left: hand

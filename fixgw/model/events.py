@@ -41,6 +41,8 @@ class EventName(StrEnum):
     UNKNOWN_AT_VENUE = "unknown_at_venue"                # the venue forgot an order it had acknowledged (and alert)
     EMS_BUSINESS_REJECT = "ems_business_reject"          # the EMS refused one of our reports (35=j)
     FOUND_LATE = "found_late"                            # rejected "not placed", then found live at the venue (alert)
+    NOT_PLACED = "not_placed"                            # the reject was "not placed" (a REST create of unknown
+    #                                                      outcome, absent for its settle window): watched after it
     UNKNOWN_VENUE_ORDER = "unknown_venue_order"          # the venue holds an open order fixgw does not know (alert)
     # Risk-control audit rows (order id "risk"): who changed a control, when and why.
     KILL_SET = "kill_set"

@@ -184,6 +184,9 @@ class ExecutionEvent(_Value):
     found_late: bool = False
     """From a venue, with ExecType NEW: the order it had reported not placed (a create of unknown outcome absent for
     its whole settle window) was found there after all, live. The router re-opens the rejected order (FOUND_LATE)."""
+    not_placed: bool = False
+    """From a venue, with ExecType REJECTED: the create's outcome was unknown and the order was absent for its whole
+    settle window. The router journals a NOT_PLACED row, so a restarted gateway still watches for it (found late)."""
 
 
 class CancelRejectEvent(_Value):

@@ -459,6 +459,8 @@ class RouterCore:
                 apply(order, OrderEvent.REJECT)
                 order.text = event.text
                 fx.touch(order, EventName.REJECT, text=event.text, reason=event.ord_rej_reason)
+                if event.not_placed:  # a restarted gateway reads these back to watch for the order turning up
+                    fx.touch(order, EventName.NOT_PLACED, venue=venue)
                 self._emit(order, ExecType.REJECTED, fx, text=event.text, reason=event.ord_rej_reason)
             elif order.pending is not None:
                 self._on_request_rejected(order, CxlRejReason.BROKER_OPTION, event.text, fx)

@@ -253,6 +253,13 @@ class Journal:
         for row_order_id, event, status, at, detail in self._stream(query, scalars=False):
             yield EventRecord(row_order_id, event, status, at, json.loads(detail))
 
+    def event_times(self, event: str, *, since: datetime) -> list[tuple[str, datetime]]:
+        """(order id, time) of every `event` row from `since` on: a short time range of the events index, so a
+        restart reads a few rows, not the day's events."""
+        e = schema.events
+        query = select(e.c.order_id, e.c.at).where(*_time_range(e, since, None), e.c.event == event).order_by(e.c.id)
+        return [(order_id, at) for order_id, at in self._stream(query, scalars=False)]
+
     def counts(self) -> dict[str, int]:
         """Row counts per table (and open orders): for health checks and operators."""
         tables = (schema.orders, schema.events, schema.fills, schema.messages, schema.state)

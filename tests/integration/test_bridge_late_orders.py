@@ -5,6 +5,8 @@ loopback, journal, alerts) against the crypto PB simulator:
   ExecutionReport with Text, the journal a `found_late` row, an operator an alert; the EMS can then cancel it;
 - a gateway restarted inside `create_settle_s` of a create of unknown outcome looks it up until the window has
   passed and never sends it again;
+- a create reported "not placed" that commits after a restart is adopted the same way (the journal's
+  `not_placed` rows tell the new process which orders to watch), not swept as an unknown order;
 - an open order at the venue that fixgw does not know (placed by hand) is alerted once and journaled.
 """
 
@@ -205,6 +207,36 @@ def test_a_restart_inside_the_settle_window_answers_not_placed_when_nothing_turn
     assert (rejected.get(58) or "").startswith("not placed")
     assert crypto.request_counts().get("coinbase.create_order") == sent == creates + 1
     assert not held(crypto, venue["portfolio_id"])
+
+
+def test_an_order_rejected_not_placed_that_commits_after_a_restart_is_adopted_not_swept_as_unknown(
+        journal_url: str, crypto: CryptoPbSimulator, running: Callable[..., Running]) -> None:
+    # Watched for 10 settle windows (15 s) after its send; it commits 8 s after the create arrived, once the
+    # gateway that reported it not placed (at about 1.5 s) has been restarted.
+    venue = section(crypto, create_settle_s=1.5, unknown_orders="cancel", open_orders_sweep_s=0.2)
+    crypto.inject_fault("coinbase.create_order", "hang_then_commit", 1, delay_s=8.0)
+    stack = running(venue, journal_url)
+    stack.client.send(crypto_order("N1", "0.2", "60000.00"))
+    rejected = report(stack.client, "N1", is_("8"))
+    assert (rejected.get(58) or "").startswith("not placed")
+    wait_until(lambda: stack.events(EventName.NOT_PLACED), what="the journaled not-placed row")
+    assert not held(crypto, venue["portfolio_id"])
+    stack.restart()
+    late = report(stack.client, "N1", lambda m: m.get(39) == "0" and m.get(150) == "0", timeout=30)
+    assert "reported not placed" in (late.get(58) or "")
+    wait_until(lambda: any(a.kind == EventName.FOUND_LATE for a in stack.alerts), what="the found-late alert")
+    (event,) = stack.events(EventName.FOUND_LATE)
+    (at_venue,) = held(crypto, venue["portfolio_id"])
+    assert event.detail["venue_order_id"] == at_venue["order_id"]
+    sweeps = crypto.request_counts().get("coinbase.open_orders", 0)
+    wait_until(lambda: crypto.request_counts().get("coinbase.open_orders", 0) >= sweeps + 3, what="more sweeps")
+    assert not [a for a in stack.alerts if a.kind == EventName.UNKNOWN_VENUE_ORDER]
+    assert not stack.events(EventName.UNKNOWN_VENUE_ORDER)
+    (at_venue,) = held(crypto, venue["portfolio_id"])
+    assert at_venue["status"] == "OPEN", "ours: never cancelled as an unknown order"
+    assert stack.gateway.core is not None
+    (order,) = [o for o in stack.gateway.core.book if o.cl_ord_id == "N1"]
+    assert order.status is OrdStatus.NEW
 
 
 def place_by_hand(sim: CryptoPbSimulator, venue: dict[str, Any], cl_ord_id: str) -> str:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from fixgw.logs import get_logger
@@ -28,7 +28,7 @@ from fixgw.venues.bridge.common.alerts import AlertHook, VenueAlert
 from fixgw.venues.bridge.common.errors import BridgeError
 from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.health import VenueHealth
-from fixgw.venues.bridge.common.order_sync import OrderSync
+from fixgw.venues.bridge.common.order_sync import LATE_WATCH_FACTOR, OrderSync
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 from fixgw.venues.bridge.common.views import VenueOrderView
 
@@ -60,6 +60,7 @@ class RestExecutionClient(Venue):
         self._tasks: list[asyncio.Task[None]] = []
         self._slots: asyncio.Semaphore | None = None
         self._adopted: list[tuple[NewOrder, datetime | None]] = []
+        self._not_placed: list[tuple[NewOrder, datetime]] = []
         self._running = False
         self.health = VenueHealth(config.name, config.down_after, config.up_after, self._connectivity_changed)
         self.probe: Callable[[], Awaitable[object]] | None = None
@@ -92,6 +93,19 @@ class RestExecutionClient(Venue):
             raise RuntimeError("adopt() orders before start()")
         self._adopted.append((order, sent_at))
 
+    @property
+    def late_watch_s(self) -> timedelta:
+        """How long after its last send an order reported not placed is still watched for (`LATE_WATCH_FACTOR`)."""
+        return timedelta(seconds=self.config.create_settle_s * LATE_WATCH_FACTOR)
+
+    def watch_not_placed(self, order: NewOrder, *, rejected_at: datetime) -> None:
+        """Before start(): an order an earlier process rejected as "not placed" at `rejected_at` (`order.cl_ord_id`
+        = our outbound id). Watched as the process that rejected it would have (`OrderSync.watch_not_placed`):
+        if the venue commits it after all, it is adopted (found late), not swept as an unknown order."""
+        if self.order_sync is not None:
+            raise RuntimeError("watch_not_placed() orders before start()")
+        self._not_placed.append((order, rejected_at))
+
     def start(self) -> None:
         if self._listener is None:
             raise RuntimeError("bind() a listener before start()")
@@ -107,6 +121,9 @@ class RestExecutionClient(Venue):
         for order, sent_at in self._adopted:
             self.order_sync.adopt(order, sent_at=sent_at)
         self._adopted.clear()
+        for order, rejected_at in self._not_placed:
+            self.order_sync.watch_not_placed(order, rejected_at=rejected_at)
+        self._not_placed.clear()
         loop = asyncio.new_event_loop()
         self._loop = loop
         started = threading.Event()

@@ -169,6 +169,30 @@ class OrderSync:
         log.info("bridge_order_adopted", venue=self.venue, cl_ord_id=order.cl_ord_id,
                  settling=not tracked.recovered)
 
+    def watch_not_placed(self, order: NewOrder, *, rejected_at: datetime) -> None:
+        """An order an earlier process reported not placed at `rejected_at` (after a restart): watched as a not
+        placed order of this process would be - looked up until `LATE_WATCH_FACTOR` settle windows after its last
+        send (taken as one window before the reject), adopted through the found-late path if it turns up, and
+        matched by the open-orders sweep as ours. Past that horizon it is not tracked at all."""
+        if order.cl_ord_id in self.orders:
+            return
+        try:
+            instrument = self.symbols.get(order.instrument_id)
+        except UnknownSymbolError:
+            log.error("bridge_adopt_unknown_symbol", venue=self.venue, cl_ord_id=order.cl_ord_id,
+                      instrument_id=order.instrument_id)
+            return
+        since_send_s = max(0.0, (utc_now() - rejected_at).total_seconds()) + self.create_settle_s
+        if since_send_s >= self.create_settle_s * LATE_WATCH_FACTOR:
+            return
+        tracked = self._track(order, instrument, order.transact_time or rejected_at)
+        tracked.sends = 1
+        tracked.last_send_at = time.monotonic() - since_send_s
+        tracked.final_reported = True
+        tracked.not_placed = True
+        log.info("bridge_not_placed_watched", venue=self.venue, cl_ord_id=order.cl_ord_id,
+                 rejected_at=rejected_at.isoformat())
+
     def resume_settling(self) -> None:
         """On the event loop, at start: the settle tasks of adopted creates still inside their settle window."""
         resume, self._resume = self._resume, []
@@ -252,7 +276,7 @@ class OrderSync:
         log.warning("bridge_order_not_placed", venue=self.venue, cl_ord_id=tracked.order.cl_ord_id,
                     sends=tracked.sends, settle_s=self.create_settle_s, reason=reason)
         self._emit(tracked.event(f"notplaced:{tracked.client_order_id}", ExecType.REJECTED, OrdStatus.REJECTED,
-                                 ord_rej_reason=OrdRejReason.BROKER_OPTION,
+                                 ord_rej_reason=OrdRejReason.BROKER_OPTION, not_placed=True,
                                  text=f"not placed: {self.venue} has no order {tracked.client_order_id} "
                                       f"{self.create_settle_s:g} s after the send ({reason})"))
 
