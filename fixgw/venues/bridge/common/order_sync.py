@@ -13,7 +13,9 @@ EMS unsolicited, with Text, and logged as an alert.
 Restarts: tracking lives in memory. The gateway hands back every order its journal holds open at this venue
 (`adopt`); such an order, and any order a status request names that we have not seen, is looked up by
 client_order_id before anything is answered. Only a lookup proving it absent answers "unknown order" (which lets
-the router resend it under the same id); a failed lookup answers "outcome unknown", never a guess.
+the router resend it under the same id); a failed lookup answers "outcome unknown", never a guess. The orders an
+earlier process reported not placed (journaled `not_placed`) come back through `watch_not_placed`, watched for
+what is left of their horizon.
 """
 
 from __future__ import annotations
