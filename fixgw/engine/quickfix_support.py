@@ -202,19 +202,22 @@ def request_logout(session_id: qf.SessionID, reason: str) -> bool:
     Session.logout() only flags the session; QuickFIX acts on the flag the next time the session runs,
     which is its one-second timer unless a message arrives. A TestRequest makes the peer answer at once,
     so the Logout goes out within a round trip instead of up to a second later.
+
+    The TestRequest goes out before the flag is set, never after: once flagged, the timer may send the
+    Logout at any moment, and a TestRequest behind it takes a sequence number the peer never processes
+    (it stops reading at the Logout), so the next logon opens with a gap and a ResendRequest.
     """
     session = qf.Session.lookupSession(session_id)
     if session is None:
         return False
+    if session.isLoggedOn():  # else nothing to hurry: a TestRequest now would only be queued in the store
+        begin_string = session_id.getBeginString().getValue()
+        test_request = qf.Message()
+        test_request.getHeader().setField(qf.BeginString(begin_string))
+        test_request.getHeader().setField(qf.MsgType("1"))
+        test_request.setField(qf.TestReqID("logout"))
+        qf.Session.sendToTarget(test_request, session_id)
     session.logout(reason)
-    if not session.isLoggedOn():
-        return True  # nothing to hurry: a TestRequest now would only be queued in the store
-    begin_string = session_id.getBeginString().getValue()
-    test_request = qf.Message()
-    test_request.getHeader().setField(qf.BeginString(begin_string))
-    test_request.getHeader().setField(qf.MsgType("1"))
-    test_request.setField(qf.TestReqID("logout"))
-    qf.Session.sendToTarget(test_request, session_id)
     return True
 
 

@@ -14,7 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import quickfix as qf
 from pydantic import ValidationError
+from waiting import wait_until
 
 import fixgw
 from fixgw.engine.quickfix_support import FIX42, FIX44, FIXT11, free_port
@@ -394,6 +396,43 @@ def test_sequence_numbers_survive_a_simulator_restart(tmp_path: Path) -> None:
         ems = Ems(ems_client, sim)
         cl_ord_id = ems.new_order(qty="100")
         assert ems.accepted(cl_ord_id) not in first_order_ids
+        assert not [m for m in ems_client.received if m.msg_type in ("2", "4", "3")]  # no gap, no reset
+
+
+def test_a_logout_stalled_under_load_loses_no_sequence_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """request_logout hurries the Logout with a TestRequest. It once flagged the logout first: when its caller
+    was descheduled (a loaded machine) before sending the TestRequest, QuickFIX's one-second timer sent the
+    Logout, and the TestRequest behind it took a sequence number the broker never processed, so the next logon
+    opened with a ResendRequest. Here the caller is held right after request_logout's isLoggedOn() check until
+    the session timer has acted on a flagged logout (an unflagged session has nothing to act on)."""
+    port = free_port()
+    config = FixBrokerSimConfig(
+        port=port, sender_comp_id="BROKER8", target_comp_ids=("EMS8",), begin_strings=(FIX44,), store_dir=tmp_path / "b"
+    )
+
+    def client() -> FixClient:
+        return FixClient(
+            port=port, begin_string=FIX44, sender_comp_id="EMS8", target_comp_id="BROKER8", store_dir=tmp_path / "c"
+        )
+
+    with FixBrokerSimulator(config) as sim, client() as ems_client:
+        assert ems_client.wait_logged_on(10)
+        is_logged_on = qf.Session.isLoggedOn
+
+        def descheduled(session: qf.Session) -> bool:
+            answer: bool = is_logged_on(session)
+            if not session.isEnabled():  # logout flagged: the timer sends the Logout, the broker answers it
+                wait_until(lambda: not sim.logged_on_sessions() and not ems_client.logged_on, what="the Logout")
+            return answer
+
+        monkeypatch.setattr(qf.Session, "isLoggedOn", descheduled)
+        ems_client.stop()
+        monkeypatch.undo()
+
+    with FixBrokerSimulator(config) as sim, client() as ems_client:
+        assert ems_client.wait_logged_on(10)
+        ems = Ems(ems_client, sim)
+        ems.accepted(ems.new_order(qty="100"))  # a ResendRequest would have come before this ack
         assert not [m for m in ems_client.received if m.msg_type in ("2", "4", "3")]  # no gap, no reset
 
 
