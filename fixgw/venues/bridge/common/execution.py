@@ -28,7 +28,7 @@ from fixgw.venues.bridge.common.alerts import AlertHook, VenueAlert
 from fixgw.venues.bridge.common.errors import BridgeError
 from fixgw.venues.bridge.common.headroom import Headroom
 from fixgw.venues.bridge.common.health import VenueHealth
-from fixgw.venues.bridge.common.order_sync import LATE_WATCH_FACTOR, OrderSync
+from fixgw.venues.bridge.common.order_sync import OrderSync, late_watch_s
 from fixgw.venues.bridge.common.settings import RestVenueConfig
 from fixgw.venues.bridge.common.views import VenueOrderView
 
@@ -96,7 +96,7 @@ class RestExecutionClient(Venue):
     @property
     def late_watch_s(self) -> timedelta:
         """How long after its last send an order reported not placed is still watched for (`LATE_WATCH_FACTOR`)."""
-        return timedelta(seconds=self.config.create_settle_s * LATE_WATCH_FACTOR)
+        return timedelta(seconds=late_watch_s(self.config.create_settle_s))
 
     def watch_not_placed(self, order: NewOrder, *, rejected_at: datetime) -> None:
         """Before start(): an order an earlier process rejected as "not placed" at `rejected_at` (`order.cl_ord_id`
@@ -159,8 +159,6 @@ class RestExecutionClient(Venue):
 
     async def _sweep_forever(self) -> None:
         """The open-orders sweep (`open_orders_sweep_s`): orders at the venue that fixgw does not know."""
-        order_sync = self.order_sync
-        assert order_sync is not None
         while True:
             await asyncio.sleep(self.config.open_orders_sweep_s)
             await self.sweep_open_orders()

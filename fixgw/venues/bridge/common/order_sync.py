@@ -61,6 +61,11 @@ LATE_WATCH_FACTOR = 10
 """An order reported not placed is still looked up for this many settle windows, in case it turns up."""
 
 
+def late_watch_s(create_settle_s: float) -> float:
+    """How long after its last send an order reported not placed is still watched for."""
+    return create_settle_s * LATE_WATCH_FACTOR
+
+
 class OrderSyncListener(Protocol):
     def on_execution(self, venue: str, event: ExecutionEvent) -> None: ...
     def on_cancel_reject(self, venue: str, event: CancelRejectEvent) -> None: ...
@@ -154,11 +159,8 @@ class OrderSync:
         placed" - instead of being called absent (which lets the router resend it)."""
         if order.cl_ord_id in self.orders:
             return
-        try:
-            instrument = self.symbols.get(order.instrument_id)
-        except UnknownSymbolError:
-            log.error("bridge_adopt_unknown_symbol", venue=self.venue, cl_ord_id=order.cl_ord_id,
-                      instrument_id=order.instrument_id)
+        instrument = self._instrument_of_recovered(order)
+        if instrument is None:
             return
         tracked = self._track(order, instrument, order.transact_time or utc_now(), recovered=True)
         age_s = (utc_now() - sent_at).total_seconds() if sent_at is not None else None
@@ -178,14 +180,11 @@ class OrderSync:
         matched by the open-orders sweep as ours. Past that horizon it is not tracked at all."""
         if order.cl_ord_id in self.orders:
             return
-        try:
-            instrument = self.symbols.get(order.instrument_id)
-        except UnknownSymbolError:
-            log.error("bridge_adopt_unknown_symbol", venue=self.venue, cl_ord_id=order.cl_ord_id,
-                      instrument_id=order.instrument_id)
+        instrument = self._instrument_of_recovered(order)
+        if instrument is None:
             return
         since_send_s = max(0.0, (utc_now() - rejected_at).total_seconds()) + self.create_settle_s
-        if since_send_s >= self.create_settle_s * LATE_WATCH_FACTOR:
+        if since_send_s >= late_watch_s(self.create_settle_s):
             return
         tracked = self._track(order, instrument, order.transact_time or rejected_at)
         tracked.sends = 1
@@ -194,6 +193,15 @@ class OrderSync:
         tracked.not_placed = True
         log.info("bridge_not_placed_watched", venue=self.venue, cl_ord_id=order.cl_ord_id,
                  rejected_at=rejected_at.isoformat())
+
+    def _instrument_of_recovered(self, order: NewOrder) -> Instrument | None:
+        """The instrument of an order handed back after a restart; None (logged) when the symbols lost it."""
+        try:
+            return self.symbols.get(order.instrument_id)
+        except UnknownSymbolError:
+            log.error("bridge_adopt_unknown_symbol", venue=self.venue, cl_ord_id=order.cl_ord_id,
+                      instrument_id=order.instrument_id)
+            return None
 
     def resume_settling(self) -> None:
         """On the event loop, at start: the settle tasks of adopted creates still inside their settle window."""
@@ -524,8 +532,7 @@ class OrderSync:
         return None
 
     def _watching(self, tracked: TrackedOrder) -> bool:
-        horizon = self.create_settle_s * LATE_WATCH_FACTOR
-        return tracked.not_placed and time.monotonic() - tracked.last_send_at < horizon
+        return tracked.not_placed and time.monotonic() - tracked.last_send_at < late_watch_s(self.create_settle_s)
 
     async def sync_client_order_id(self, client_order_id: str) -> None:
         tracked = self.by_client_order_id.get(client_order_id)
