@@ -35,6 +35,7 @@ from fixgw.model.enums import OrdStatus, TimeInForce
 from fixgw.model.events import EventName
 from fixgw.model.instruments import SymbolMaster
 from fixgw.model.orders import NewOrder, utc_day_start, utc_now
+from fixgw.model.state import Order
 from fixgw.risk.control import RiskControl
 from fixgw.router.book import OrderBook
 from fixgw.router.core import EmsPolicy, PreTradeCheck, RouterCore
@@ -53,6 +54,7 @@ from fixgw.venues.registry import build_venue
 
 if TYPE_CHECKING:
     from fixgw.venues.bridge.common.alerts import VenueAlert
+    from fixgw.venues.bridge.common.execution import RestExecutionClient
 
 log = structlog.get_logger("fixgw.engine.gateway")
 
@@ -195,12 +197,8 @@ class Gateway:
         self.runner.dropcopy, self._dropcopy = build_feed(config, book, symbols, self.journal)
         for venue in self.venues.values():
             venue.bind(self.runner)
-        if self._own_venues:
-            from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
-
-            for venue in self._own_venues.values():
-                if isinstance(venue, RestExecutionClient):
-                    venue.on_alert = self._venue_alert
+        for rest_venue in self._rest_venues().values():
+            rest_venue.on_alert = self._venue_alert
         if self.ha is not None:
             self.runner.on_fenced = self.ha.on_fenced
             self.ha.before_engines(config.state_dir / "quickfix", self._ems_sessions(),
@@ -427,28 +425,24 @@ class Gateway:
 
         runner.call(raise_it)
 
+    def _rest_venues(self) -> dict[str, RestExecutionClient]:
+        """The REST venues of this configuration (their client module loads with the first one)."""
+        if not self._own_venues:
+            return {}
+        from fixgw.venues.bridge.common.execution import RestExecutionClient
+
+        return {name: venue for name, venue in self._own_venues.items() if isinstance(venue, RestExecutionClient)}
+
     def _adopt_open_orders(self, book: OrderBook) -> None:
         """REST venues track orders in memory: hand each what the journal holds open there (they look it up)."""
-        if not self._own_venues:
-            return
-        from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
-
-        for name, venue in self._own_venues.items():
-            if not isinstance(venue, RestExecutionClient):
-                continue
+        for name, venue in self._rest_venues().items():
             for order in book.open_orders(venue=name):
                 if order.venue_cl_ord_id is None:
                     continue
-                # Only looked up, never sent: a GTD order (the book keeps no expire time) is tracked as GTC.
-                tif = TimeInForce.GTC if order.time_in_force is TimeInForce.GTD else order.time_in_force
                 # A create not yet acknowledged may still commit: it settles from its last journaled change.
                 sent_at = order.updated_at if order.status in (OrdStatus.PENDING_NEW, OrdStatus.UNKNOWN) else None
                 try:
-                    venue.adopt(NewOrder(
-                        cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
-                        order_qty=order.order_qty, ord_type=order.ord_type, price=order.price,
-                        stop_price=order.stop_price, time_in_force=tif, account=order.account,
-                        transact_time=order.created_at), sent_at=sent_at)
+                    venue.adopt(_as_sent(order, order.venue_cl_ord_id), sent_at=sent_at)
                 except ValueError as exc:
                     log.error("gateway.adopt_failed", venue=name, order_id=order.order_id, error=str(exc))
 
@@ -456,11 +450,7 @@ class Gateway:
         """REST venues keep the orders they reported "not placed" in memory, watching a while for a late commit:
         hand each those still inside its watch horizon (journaled NOT_PLACED rows, their orders read by id), so one
         that turns up after a restart is adopted (found late), not swept as an unknown venue order."""
-        if not self._own_venues:
-            return
-        from fixgw.venues.bridge.common.execution import RestExecutionClient  # with the first REST venue
-
-        rest = {name: venue for name, venue in self._own_venues.items() if isinstance(venue, RestExecutionClient)}
+        rest = self._rest_venues()
         if not rest:
             return
         horizon = max(venue.late_watch_s for venue in rest.values())
@@ -469,13 +459,8 @@ class Gateway:
             if order is None or order.status is not OrdStatus.REJECTED or order.venue not in rest \
                     or order.venue_cl_ord_id is None:
                 continue  # found late already (re-opened), or not at a REST venue of this configuration
-            tif = TimeInForce.GTC if order.time_in_force is TimeInForce.GTD else order.time_in_force
             try:
-                rest[order.venue].watch_not_placed(NewOrder(
-                    cl_ord_id=order.venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
-                    order_qty=order.order_qty, ord_type=order.ord_type, price=order.price,
-                    stop_price=order.stop_price, time_in_force=tif, account=order.account,
-                    transact_time=order.created_at), rejected_at=rejected_at)
+                rest[order.venue].watch_not_placed(_as_sent(order, order.venue_cl_ord_id), rejected_at=rejected_at)
             except ValueError as exc:
                 log.error("gateway.adopt_failed", venue=order.venue, order_id=order.order_id, error=str(exc))
 
@@ -596,3 +581,12 @@ def _fix_state(name: str, role: str, sid: qf.SessionID | None, connected: bool) 
         return SessionState(name, role, connected)
     return SessionState(name, role, connected, int(session.getExpectedSenderNum()),
                         int(session.getExpectedTargetNum()))
+
+
+def _as_sent(order: Order, venue_cl_ord_id: str) -> NewOrder:
+    """The create a REST venue was sent for `order` (under our outbound id), for it to look up after a restart;
+    never sent from here, so a GTD order (the book keeps no expire time) is tracked as GTC."""
+    tif = TimeInForce.GTC if order.time_in_force is TimeInForce.GTD else order.time_in_force
+    return NewOrder(cl_ord_id=venue_cl_ord_id, instrument_id=order.instrument_id, side=order.side,
+                    order_qty=order.order_qty, ord_type=order.ord_type, price=order.price, stop_price=order.stop_price,
+                    time_in_force=tif, account=order.account, transact_time=order.created_at)
