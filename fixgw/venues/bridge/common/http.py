@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -224,24 +225,25 @@ class VenueHttpClient:
         started = time.monotonic()
         self.stats.requests += 1
         endpoint = endpoint_of(request.method, request.path)
+        archive = partial(self._archive, request, number, endpoint, sent_at, started, headers, query, body)
         try:
             response = await self._client.request(request.method, url, content=body or None, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
+            archive(None, exc)
             # Nothing reached the venue: safe to resend any request (and a submit is known not to have happened).
             unreachable = VenueUnknown if request.idempotent else VenueUnreachable
             raise Retryable(unreachable(self.venue, f"cannot connect: {type(exc).__name__}")) from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
+            archive(None, exc)
             error = VenueUnknown(self.venue, f"{request.route}: {type(exc).__name__} after sending")
             if request.idempotent:
                 raise Retryable(error) from exc
             raise error from exc
         except asyncio.CancelledError as exc:  # the venue is stopping: what was sent is archived all the same
-            self._archive(request, number, endpoint, sent_at, started, headers, query, body, None, exc)
+            archive(None, exc)
             raise
         elapsed_ms = round((time.monotonic() - started) * 1000, 3)
-        self._archive(request, number, endpoint, sent_at, started, headers, query, body, response, None)
+        archive(response, None)
         self.deprecations.observe(endpoint, response.headers, sent_at)
         self.stats.by_status[response.status_code] = self.stats.by_status.get(response.status_code, 0) + 1
         self.clock.observe_date_header(response.headers.get("date"))
