@@ -25,6 +25,10 @@ from fixgw.store.records import JournalError
 log = structlog.get_logger("fixgw.ha")
 
 
+FENCE_WAIT_S = 30.0
+"""How long a thread that finds another fencing this node waits for it (`on_fenced` ends the process)."""
+
+
 class Role(str, Enum):
     STANDBY = "standby"
     ACTIVE = "active"
@@ -48,6 +52,8 @@ class HaNode:
         self.last_error: str | None = None
         self._valid_until = 0.0
         self._lock = threading.Lock()
+        self._fenced_done = threading.Event()
+        self._fencing_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,13 +113,26 @@ class HaNode:
             self.fence("lease expired before it could be renewed")
 
     def fence(self, reason: str) -> None:
+        """Fence this node (once). A thread arriving while another is fencing waits until `on_fenced` has
+        returned: the caller may be about to put a message on a socket (QuickFIX's log callback, a heartbeat due
+        right after a pause), and with `on_fenced` ending the process it must never get to."""
         with self._lock:
-            if self.role is not Role.ACTIVE:
-                return
-            self.role = Role.FENCED
-        log.critical("ha.fenced", node=self.settings.node_id, epoch=self.lease.epoch, reason=reason)
-        if self.on_fenced is not None:
-            self.on_fenced(reason)
+            first = self.role is Role.ACTIVE
+            if first:
+                self.role = Role.FENCED
+                self._fencing_thread = threading.current_thread()
+            fenced_elsewhere = (not first and self.role is Role.FENCED
+                                and self._fencing_thread is not threading.current_thread())
+        if not first:
+            if fenced_elsewhere:
+                self._fenced_done.wait(FENCE_WAIT_S)
+            return
+        try:
+            log.critical("ha.fenced", node=self.settings.node_id, epoch=self.lease.epoch, reason=reason)
+            if self.on_fenced is not None:
+                self.on_fenced(reason)
+        finally:
+            self._fenced_done.set()
 
     def step_down(self) -> bool:
         """Planned switch-over: give the lease up (the caller has stopped the sessions and drained the router)."""

@@ -194,6 +194,38 @@ def test_the_node_stops_trusting_its_lease_on_its_own_clock(journal: Journal) ->
         node.stop()
 
 
+def test_a_thread_that_finds_the_node_fencing_waits_until_fencing_is_done(journal: Journal) -> None:
+    """A heartbeat due right after a pause meets a node another thread is fencing (the process about to exit):
+    its fence() must not return - letting the message reach the socket - before `on_fenced` has."""
+    exiting, release = threading.Event(), threading.Event()
+    fenced: list[str] = []
+
+    def on_fenced(reason: str) -> None:  # stands for the process ending: slow to log, never returns in production
+        exiting.set()
+        release.wait(10)
+        fenced.append(reason)
+
+    settings = HaConfig(enabled=True, node_id="a", cluster="desk", lease_s=1.0, poll_every_s=0.05)
+    node = HaNode(settings, lease(journal, "a", lease_s=1.0), on_fenced=on_fenced)
+    try:
+        assert node.wait_active(threading.Event())
+        first = threading.Thread(target=node.fence, args=("lease expired",))
+        first.start()
+        assert wait_until(exiting.is_set, 10, "the first fencer in on_fenced")
+        returned = threading.Event()
+        second = threading.Thread(target=lambda: (node.fence("a message about to leave"), returned.set()))
+        second.start()
+        assert not returned.wait(0.3)  # held while the first fencer is still in on_fenced
+        release.set()
+        assert wait_until(returned.is_set, 10, "the second caller released once fencing is done")
+        first.join(10)
+        second.join(10)
+        assert fenced == ["lease expired"]  # on_fenced once
+    finally:
+        release.set()
+        node.stop()
+
+
 def test_a_router_thread_that_wakes_after_losing_the_lease_writes_and_sends_nothing(pg_url: str) -> None:
     journal = GatedJournal(pg_url)
     journal.open()
